@@ -1,0 +1,112 @@
+#include "admin/admin_app.h"
+
+#include <Poco/Exception.h>
+#include <Poco/NumberParser.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionCallback.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <iostream>
+
+#include "admin/dev_setup.h"
+#include "admin/key_ceremony.h"
+#include "common/audit_log.h"
+#include "common/config.h"
+
+namespace mpay::admin {
+namespace {
+
+using Poco::Util::Option;
+using Poco::Util::OptionCallback;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 64;
+
+constexpr char kUsage[] =
+    "usage: mpay-admin init --config FILE\n"
+    "       mpay-admin dev-setup --dir DIR [--port N]\n"
+    "       mpay-admin audit verify --config FILE\n";
+
+int failWith(const Error& e) {
+  std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
+  return kExitFailure;
+}
+
+int usageError(const std::string& why) {
+  std::cerr << "mpay-admin: " << why << "\n" << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace
+
+AdminApp::AdminApp() { setUnixOptions(true); }
+
+void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
+  auto take = OptionCallback<AdminApp>(this, &AdminApp::takeOption);
+  options.addOption(Option("config", "c", "configuration file").argument("FILE").callback(take));
+  options.addOption(Option("dir", "d", "directory for dev-setup").argument("DIR").callback(take));
+  options.addOption(Option("port", "p", "gateway port for dev-setup").argument("N").callback(take));
+}
+
+void AdminApp::takeOption(const std::string& name, const std::string& value) {
+  if (name == "config") config_ = value;
+  if (name == "dir") dir_ = value;
+  if (name == "port") {
+    int port = 0;
+    if (!Poco::NumberParser::tryParse(value, port) || port < 1 || port > 65535)
+      throw Poco::InvalidArgumentException("--port must be 1..65535");
+    port_ = port;
+  }
+}
+
+int AdminApp::main(const std::vector<std::string>& args) {
+  if (args == std::vector<std::string>{"init"}) return initCommand();
+  if (args == std::vector<std::string>{"dev-setup"}) return devSetupCommand();
+  if (args == std::vector<std::string>{"audit", "verify"}) return auditVerifyCommand();
+  return usageError(args.empty() ? "no command" : "unknown command: " + args.front());
+}
+
+int AdminApp::initCommand() {
+  if (config_.empty()) return usageError("init needs --config");
+  auto config = Config::load(config_);
+  if (!config) return failWith(config.error());
+  auto report = runKeyCeremony(config.value());
+  if (!report) return failWith(report.error());
+  for (const auto& key : report->keys)
+    std::cout << (key.created ? "created  " : "present  ") << key.name << "  " << key.uri << "\n";
+  std::cout << (report->ca_cert_created ? "created  " : "present  ") << "ca certificate\n";
+  std::cout << (report->receipt_cert_created ? "created  " : "present  ") << "receipt certificate\n";
+  for (const auto& file : report->exported) std::cout << "exported " << file << "\n";
+  return kExitOk;
+}
+
+int AdminApp::devSetupCommand() {
+  if (dir_.empty()) return usageError("dev-setup needs --dir");
+  auto ini = devSetup({dir_, port_, "", "/usr/lib/softhsm/libsofthsm2.so"});
+  if (!ini) return failWith(ini.error());
+  std::cout << ini.value() << "\n";
+  return kExitOk;
+}
+
+int AdminApp::auditVerifyCommand() {
+  if (config_.empty()) return usageError("audit verify needs --config");
+  auto config = Config::load(config_);
+  if (!config) return failWith(config.error());
+  auto result = verifyAuditLog(config->signer.audit_log);
+  if (!result) return failWith(result.error());
+  std::cout << "audit log ok: " << result->records << " records, head " << result->head_hash << "\n";
+  return kExitOk;
+}
+
+int runAdmin(int argc, char** argv) {
+  AdminApp app;
+  try {
+    app.init(argc, argv);
+  } catch (const Poco::Exception& e) {
+    return usageError(e.displayText());
+  }
+  return app.run();
+}
+
+}  // namespace mpay::admin

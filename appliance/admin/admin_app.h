@@ -1,0 +1,35 @@
+// mpay-admin: key ceremony, development setup, audit verification.
+//   mpay-admin init --config FILE
+//   mpay-admin dev-setup --dir DIR [--port N]
+//   mpay-admin audit verify --config FILE
+#pragma once
+#include <Poco/Util/Application.h>
+
+#include <string>
+#include <vector>
+
+namespace mpay::admin {
+
+class AdminApp : public Poco::Util::Application {
+ public:
+  AdminApp();
+
+ protected:
+  void defineOptions(Poco::Util::OptionSet& options) override;
+  int main(const std::vector<std::string>& args) override;
+
+ private:
+  void takeOption(const std::string& name, const std::string& value);
+  int initCommand();
+  int devSetupCommand();
+  int auditVerifyCommand();
+
+  std::string config_;
+  std::string dir_;
+  int port_ = 8443;
+};
+
+// Parses options (a bad one is a usage error, exit 64) and runs the command.
+int runAdmin(int argc, char** argv);
+
+}  // namespace mpay::admin

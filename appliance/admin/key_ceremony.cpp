@@ -1,0 +1,154 @@
+#include "admin/key_ceremony.h"
+
+#include <p11-kit/uri.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "ca/certificate.h"
+#include "hsm/keygen.h"
+#include "hsm/lane.h"
+#include "hsm/module.h"
+
+namespace mpay::admin {
+namespace {
+
+using hsm::Session;
+
+constexpr long kCaValidityDays = 3650;
+constexpr long kReceiptValidityDays = 1825;
+
+Result<Bytes> publicPoint(const Session& s, const hsm::KeyTemplate& t) {
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, t.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
+  return hsm::ecPointFromAttribute(attr);
+}
+
+Result<Bytes> randomSerial(const Session& s) {
+  Bytes serial(16);
+  CK_RV rv = s.fn()->C_GenerateRandom(s.handle(), serial.data(), serial.size());
+  if (rv != CKR_OK) return hsm::ckError(rv, "C_GenerateRandom");
+  return serial;
+}
+
+Status storeCertificate(const Session& s, const std::string& label, ByteView der) {
+  CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+  CK_CERTIFICATE_TYPE type = CKC_X_509;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  MPAY_ASSIGN_OR_RETURN(Bytes subject, ca::subjectNameDer(der));
+  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
+                         {CKA_SUBJECT, subject.data(), subject.size()},
+                         {CKA_CERTIFICATE_TYPE, &type, sizeof type},
+                         {CKA_TOKEN, &yes, sizeof yes},
+                         {CKA_PRIVATE, &no, sizeof no},
+                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+                         {CKA_VALUE, const_cast<std::uint8_t*>(der.data()), der.size()}};
+  CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+  CK_RV rv = s.fn()->C_CreateObject(s.handle(), tmpl, 7, &h);
+  if (rv != CKR_OK) return hsm::ckError(rv, "C_CreateObject certificate " + label);
+  return {};
+}
+
+// Issues and stores the certificate labelled like `subject_key` unless it exists.
+Result<bool> ensureCertificate(const Session& s, const hsm::KeyTemplate& subject_key, const hsm::KeyTemplate& ca_key,
+                               ca::Profile profile, const std::string& common_name, long days) {
+  MPAY_ASSIGN_OR_RETURN(bool present, s.exists(CKO_CERTIFICATE, subject_key.label));
+  if (present) return false;
+  Bytes issuer_der;
+  if (profile != ca::Profile::kRootCa) {
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, ca_key.label));
+    MPAY_ASSIGN_OR_RETURN(issuer_der, s.attributeBytes(ca_cert, CKA_VALUE));
+  }
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_private, s.findOne(CKO_PRIVATE_KEY, ca_key.label));
+  ca::CertificateRequest req;
+  req.profile = profile;
+  req.subject = {{"O", "mpay"}, {"CN", common_name}};
+  MPAY_ASSIGN_OR_RETURN(req.subject_point, publicPoint(s, subject_key));
+  MPAY_ASSIGN_OR_RETURN(req.serial, randomSerial(s));
+  req.valid_days = days;
+  MPAY_ASSIGN_OR_RETURN(Bytes der, ca::issueCertificate(req, issuer_der, [&](ByteView digest) {
+                          return hsm::ecdsaSignDigest(s, ca_private, digest);
+                        }));
+  MPAY_RETURN_IF_ERROR(storeCertificate(s, subject_key.label, der));
+  return true;
+}
+
+std::string objectUri(const std::string& token_uri, const hsm::KeyTemplate& t) {
+  // The token part as configured, plus object label and type (RFC 7512).
+  char* encoded = nullptr;
+  P11KitUri* uri = p11_kit_uri_new();
+  std::string out = token_uri;
+  if (p11_kit_uri_parse(token_uri.c_str(), P11_KIT_URI_FOR_TOKEN, uri) == P11_KIT_URI_OK) {
+    CK_ATTRIBUTE label = {CKA_LABEL, const_cast<char*>(t.label.data()), t.label.size()};
+    CK_OBJECT_CLASS cls = hsm::keyClass(t);
+    CK_ATTRIBUTE klass = {CKA_CLASS, &cls, sizeof cls};
+    p11_kit_uri_set_attribute(uri, &label);
+    p11_kit_uri_set_attribute(uri, &klass);
+    if (p11_kit_uri_format(uri, P11_KIT_URI_FOR_ANY, &encoded) == P11_KIT_URI_OK && encoded) {
+      out = encoded;
+      free(encoded);
+    }
+  }
+  p11_kit_uri_free(uri);
+  return out;
+}
+
+Status writePublicFile(const std::string& dir, const std::string& name, const std::string& text,
+                       CeremonyReport& report) {
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/" + name;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return fail(ErrorCode::kIo, "cannot write " + tmp);
+  }
+  chmod(tmp.c_str(), 0644);
+  std::filesystem::rename(tmp, path);
+  report.exported.push_back(path);
+  return {};
+}
+
+Status exportPublicParts(const Session& s, const Config& config, const hsm::KeyPolicy& policy,
+                         CeremonyReport& report) {
+  MPAY_ASSIGN_OR_RETURN(Bytes service_point, publicPoint(s, policy.key("service")));
+  MPAY_ASSIGN_OR_RETURN(auto service_key, suite::EcPublicKey::fromPoint(service_point));
+  MPAY_RETURN_IF_ERROR(writePublicFile(config.public_dir, "service.pem", ca::publicKeyPem(service_key), report));
+  for (const auto& [name, file] : {std::pair{"ca", "ca.pem"}, std::pair{"receipt", "receipt.pem"}}) {
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, policy.key(name).label));
+    MPAY_ASSIGN_OR_RETURN(Bytes der, s.attributeBytes(cert, CKA_VALUE));
+    MPAY_RETURN_IF_ERROR(writePublicFile(config.public_dir, file, ca::certificatePem(der), report));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<CeremonyReport> runKeyCeremony(const Config& config) {
+  if (!config.hsm.softhsm2_conf.empty()) setenv("SOFTHSM2_CONF", config.hsm.softhsm2_conf.c_str(), 1);
+  MPAY_ASSIGN_OR_RETURN(auto policy, hsm::KeyPolicy::load(config.policy_dir + "/keys"));
+  MPAY_ASSIGN_OR_RETURN(Secret pin, hsm::readPinFile(config.hsm.pin_file));
+  MPAY_ASSIGN_OR_RETURN(auto module, hsm::Module::load(config.hsm.module));
+  MPAY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->findSlot(config.hsm.token_uri));
+  MPAY_ASSIGN_OR_RETURN(Session s, Session::open(module->fn(), slot));
+  MPAY_RETURN_IF_ERROR(s.loginUser(pin));
+
+  CeremonyReport report;
+  for (const auto& name : hsm::KeyPolicy::platformKeyNames()) {
+    const auto& t = policy.key(name);
+    MPAY_ASSIGN_OR_RETURN(bool created, hsm::ensureKey(s, t));
+    report.keys.push_back({name, objectUri(config.hsm.token_uri, t), created});
+  }
+  MPAY_ASSIGN_OR_RETURN(report.ca_cert_created,
+                        ensureCertificate(s, policy.key("ca"), policy.key("ca"), ca::Profile::kRootCa,
+                                          "mpay platform CA", kCaValidityDays));
+  MPAY_ASSIGN_OR_RETURN(report.receipt_cert_created,
+                        ensureCertificate(s, policy.key("receipt"), policy.key("ca"), ca::Profile::kReceiptSigner,
+                                          "mpay receipt signer", kReceiptValidityDays));
+  MPAY_RETURN_IF_ERROR(exportPublicParts(s, config, policy, report));
+  return report;
+}
+
+}  // namespace mpay::admin

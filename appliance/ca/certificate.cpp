@@ -1,0 +1,216 @@
+#include "ca/certificate.h"
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+
+#include "suite/primitives.h"
+
+namespace mpay::ca {
+namespace {
+
+template <typename T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const { F(p); }
+};
+void opensslFree(void* p) { OPENSSL_free(p); }
+using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
+using BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, Deleter<ASN1_BIT_STRING, ASN1_BIT_STRING_free>>;
+using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
+using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+
+Error x509Error(const std::string& what) { return fail(ErrorCode::kInternal, "x509: " + what); }
+
+Result<X509Ptr> parseDer(ByteView der) {
+  const unsigned char* p = der.data();
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert || p != der.data() + der.size()) return fail(ErrorCode::kBadCertificate, "not a DER certificate");
+  return cert;
+}
+
+Status addExtension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str());
+  if (!ext) return x509Error("extension " + value);
+  int ok = X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  return ok == 1 ? Status{} : x509Error("add extension");
+}
+
+Status addProfileExtensions(X509* cert, X509* issuer, const CertificateRequest& req) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer ? issuer : cert, cert, nullptr, nullptr, 0);
+  switch (req.profile) {
+    case Profile::kRootCa:
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_key_identifier, "hash"));
+      break;
+    case Profile::kReceiptSigner:
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_key_usage, "critical,digitalSignature,nonRepudiation"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_key_identifier, "hash"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
+      break;
+    case Profile::kUser:
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_key_usage, "critical,digitalSignature,keyAgreement"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
+      if (!req.san_uri.empty())
+        MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_alt_name, "URI:" + req.san_uri));
+      break;
+  }
+  return {};
+}
+
+// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
+Result<Bytes> assemble(ByteView tbs, const X509_ALGOR* alg, ByteView der_signature) {
+  unsigned char* alg_der = nullptr;
+  int alg_len = i2d_X509_ALGOR(alg, &alg_der);
+  std::unique_ptr<unsigned char, Deleter<void, opensslFree>> alg_owner(alg_der);
+  BitStringPtr bits(ASN1_BIT_STRING_new());
+  if (alg_len <= 0 || !bits ||
+      ASN1_BIT_STRING_set(bits.get(), const_cast<std::uint8_t*>(der_signature.data()),
+                          static_cast<int>(der_signature.size())) != 1)
+    return x509Error("encode signature");
+  // A signature has no unused bits; say so explicitly, as X509_sign does.
+  bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+  bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+  unsigned char* bits_der = nullptr;
+  int bits_len = i2d_ASN1_BIT_STRING(bits.get(), &bits_der);
+  std::unique_ptr<unsigned char, Deleter<void, opensslFree>> bits_owner(bits_der);
+  if (bits_len <= 0) return x509Error("encode signature bits");
+  const int body = static_cast<int>(tbs.size()) + alg_len + bits_len;
+  Bytes out(static_cast<std::size_t>(ASN1_object_size(1, body, V_ASN1_SEQUENCE)));
+  unsigned char* p = out.data();
+  ASN1_put_object(&p, 1, body, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+  p = std::copy(tbs.begin(), tbs.end(), p);
+  p = std::copy(alg_der, alg_der + alg_len, p);
+  std::copy(bits_der, bits_der + bits_len, p);
+  return out;
+}
+
+Status setSubject(X509* cert, const CertificateRequest& req) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  for (const auto& [field, value] : req.subject) {
+    if (X509_NAME_add_entry_by_txt(name, field.c_str(), MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1, 0) != 1)
+      return x509Error("subject field " + field);
+  }
+  return {};
+}
+
+Status setSerialAndValidity(X509* cert, const CertificateRequest& req) {
+  if (req.serial.size() != 16) return x509Error("serial must be 16 bytes");
+  Bytes serial = req.serial;
+  serial[0] &= 0x7f;  // positive INTEGER
+  serial[0] |= 0x40;  // and exactly 16 bytes long
+  BnPtr bn(BN_bin2bn(serial.data(), static_cast<int>(serial.size()), nullptr));
+  if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert))) return x509Error("serial");
+  if (!X509_gmtime_adj(X509_getm_notBefore(cert), -300) ||
+      !X509_time_adj_ex(X509_getm_notAfter(cert), static_cast<int>(req.valid_days), 0, nullptr))
+    return x509Error("validity");
+  return {};
+}
+
+}  // namespace
+
+Result<Bytes> issueCertificate(const CertificateRequest& req, ByteView issuer_der, const DigestSigner& sign) {
+  MPAY_ASSIGN_OR_RETURN(suite::EcPublicKey subject_key, suite::EcPublicKey::fromPoint(req.subject_point));
+  X509Ptr issuer;
+  if (!issuer_der.empty()) {
+    MPAY_ASSIGN_OR_RETURN(issuer, parseDer(issuer_der));
+  }
+  X509Ptr cert(X509_new());
+  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return x509Error("new");
+  MPAY_RETURN_IF_ERROR(setSerialAndValidity(cert.get(), req));
+  MPAY_RETURN_IF_ERROR(setSubject(cert.get(), req));
+  X509_NAME* issuer_name = issuer ? X509_get_subject_name(issuer.get()) : X509_get_subject_name(cert.get());
+  if (X509_set_issuer_name(cert.get(), issuer_name) != 1 || X509_set_pubkey(cert.get(), subject_key.pkey()) != 1)
+    return x509Error("issuer or key");
+  MPAY_RETURN_IF_ERROR(addProfileExtensions(cert.get(), issuer.get(), req));
+
+  // X509_sign with a throwaway key is the public way to fill in both
+  // signature algorithm fields and encode the TBS; its signature is replaced.
+  PkeyPtr throwaway(EVP_EC_gen("P-256"));
+  if (!throwaway || X509_sign(cert.get(), throwaway.get(), EVP_sha256()) <= 0) return x509Error("encode TBS");
+  unsigned char* tbs_der = nullptr;
+  int tbs_len = i2d_re_X509_tbs(cert.get(), &tbs_der);
+  std::unique_ptr<unsigned char, Deleter<void, opensslFree>> tbs_owner(tbs_der);
+  if (tbs_len <= 0) return x509Error("TBS");
+  ByteView tbs(tbs_der, static_cast<std::size_t>(tbs_len));
+  MPAY_ASSIGN_OR_RETURN(Bytes raw_sig, sign(suite::sha256(tbs)));
+  MPAY_ASSIGN_OR_RETURN(Bytes der_sig, suite::p1363ToDer(raw_sig));
+  const X509_ALGOR* alg = nullptr;
+  X509_get0_signature(nullptr, &alg, cert.get());
+  MPAY_ASSIGN_OR_RETURN(Bytes der, assemble(tbs, alg, der_sig));
+
+  // Fail closed: the result must parse and verify under the issuer's key.
+  MPAY_ASSIGN_OR_RETURN(X509Ptr signed_cert, parseDer(der));
+  EVP_PKEY* issuer_key = issuer ? X509_get0_pubkey(issuer.get()) : subject_key.pkey();
+  if (X509_verify(signed_cert.get(), issuer_key) != 1) return x509Error("token signature does not verify");
+  return der;
+}
+
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr user, parseDer(user_der));
+  MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
+  StorePtr store(X509_STORE_new());
+  StoreCtxPtr ctx(X509_STORE_CTX_new());
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), user.get(), nullptr) != 1)
+    return x509Error("store");
+  if (X509_verify_cert(ctx.get()) != 1)
+    return fail(ErrorCode::kBadCertificate,
+                std::string("user certificate: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+  if (X509_check_ca(user.get()) != 0) return fail(ErrorCode::kBadCertificate, "user certificate is a CA");
+  auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(user.get()));
+  if (!key) return fail(ErrorCode::kBadCertificate, "user certificate key is not P-256");
+  auto text = [&](int nid) -> std::string {
+    X509_NAME* name = X509_get_subject_name(user.get());
+    int idx = X509_NAME_get_index_by_NID(name, nid, -1);
+    if (idx < 0) return {};
+    ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<std::size_t>(ASN1_STRING_length(s)));
+  };
+  return UserCertificate{std::move(key).value(), text(NID_commonName), text(NID_serialNumber)};
+}
+
+Result<Bytes> subjectNameDer(ByteView cert_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
+  unsigned char* der = nullptr;
+  int len = i2d_X509_NAME(X509_get_subject_name(cert.get()), &der);
+  if (len <= 0) return x509Error("subject name");
+  Bytes out(der, der + len);
+  OPENSSL_free(der);
+  return out;
+}
+
+std::string certificatePem(ByteView der) {
+  auto cert = parseDer(der);
+  if (!cert) return {};
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert.value().get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+std::string publicKeyPem(const suite::EcPublicKey& key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PUBKEY(bio.get(), key.pkey());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace mpay::ca

@@ -1,0 +1,51 @@
+// X.509 issuance with the signing key outside OpenSSL (in the token).
+// OpenSSL builds and encodes the certificate; the TBS bytes are hashed and
+// handed to `sign` (CKM_ECDSA in the token, returning r || s); the signed
+// certificate is checked against the issuer key before it is returned.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "suite/ec.h"
+
+namespace mpay::ca {
+
+// Signs a SHA-256 digest, returning the P1363 (r || s) signature.
+using DigestSigner = std::function<Result<Bytes>(ByteView digest)>;
+
+enum class Profile {
+  kRootCa,         // self-signed platform CA: CA:TRUE pathlen 0, keyCertSign + cRLSign
+  kReceiptSigner,  // receipt key: digitalSignature + nonRepudiation
+  kUser,           // phone key: digitalSignature + keyAgreement; info2 in subject and SAN
+};
+
+struct CertificateRequest {
+  Profile profile = Profile::kUser;
+  std::vector<std::pair<std::string, std::string>> subject;  // (short name, value), e.g. {"CN", "..."}
+  std::string san_uri;  // optional subjectAltName URI (tel:+86...)
+  Bytes subject_point;  // the certified public key, uncompressed P-256
+  Bytes serial;         // 16 random bytes
+  long valid_days = 365;
+};
+
+// `issuer_der` empty means self-signed (then the issuer key is the subject key).
+Result<Bytes> issueCertificate(const CertificateRequest& request, ByteView issuer_der, const DigestSigner& sign);
+
+// Parses and checks a user certificate against the CA: signature, validity
+// now, profile. Returns the user's public key and the info2 fields.
+struct UserCertificate {
+  suite::EcPublicKey public_key;
+  std::string phone;
+  std::string sim;
+};
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der);
+
+// The DER of the certificate's subject name (CKA_SUBJECT of a certificate object).
+Result<Bytes> subjectNameDer(ByteView cert_der);
+
+// DER to PEM ("CERTIFICATE" or "PUBLIC KEY").
+std::string certificatePem(ByteView der);
+std::string publicKeyPem(const suite::EcPublicKey& key);
+
+}  // namespace mpay::ca

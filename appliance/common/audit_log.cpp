@@ -1,0 +1,164 @@
+#include "common/audit_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "suite/primitives.h"
+
+namespace mpay {
+namespace {
+
+const std::string kZeroHash(64, '0');
+constexpr std::size_t kMaxRecord = 4096;
+
+std::string nowRfc3339() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  std::time_t t = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+std::string hashHex(const std::string& body) { return hexEncode(suite::sha256(asBytes(body))); }
+
+struct Record {
+  std::string hash, body;
+  std::uint64_t seq = 0;
+  std::string prev;
+};
+
+Result<Record> parseRecord(const std::string& line) {
+  if (line.size() < 66 || line[64] != ' ') return fail(ErrorCode::kIo, "record is not '<hash> <body>'");
+  Record r;
+  r.hash = line.substr(0, 64);
+  r.body = line.substr(65);
+  try {
+    Poco::JSON::Parser parser;
+    auto obj = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>();
+    r.seq = obj->getValue<std::uint64_t>("seq");
+    r.prev = obj->getValue<std::string>("prev");
+  } catch (const Poco::Exception& e) {
+    return fail(ErrorCode::kIo, "record body is not valid: " + e.displayText());
+  }
+  return r;
+}
+
+// The last complete line of the file, or "" for an empty file.
+Result<std::string> lastLine(int fd) {
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size < 0) return fail(ErrorCode::kAuditUnavailable, "audit log: seek failed");
+  if (size == 0) return std::string();
+  std::size_t want = static_cast<std::size_t>(std::min<off_t>(size, kMaxRecord + 1));
+  std::string tail(want, '\0');
+  if (pread(fd, tail.data(), want, size - static_cast<off_t>(want)) != static_cast<ssize_t>(want))
+    return fail(ErrorCode::kAuditUnavailable, "audit log: read failed");
+  if (tail.back() != '\n') return fail(ErrorCode::kAuditUnavailable, "audit log: last record is torn");
+  tail.pop_back();
+  auto start = tail.rfind('\n');
+  if (start == std::string::npos) {
+    if (static_cast<off_t>(want) < size) return fail(ErrorCode::kAuditUnavailable, "audit log: record too long");
+    return tail;
+  }
+  return tail.substr(start + 1);
+}
+
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(fd), ok_(flock(fd, LOCK_EX) == 0) {}
+  ~FileLock() {
+    if (ok_) flock(fd_, LOCK_UN);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_;
+};
+
+}  // namespace
+
+Result<AuditLog> AuditLog::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(ErrorCode::kAuditUnavailable, "cannot open audit log " + path);
+  return AuditLog(fd);
+}
+
+AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+AuditLog::~AuditLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
+  FileLock lock(fd_);
+  if (!lock.ok()) return fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
+  MPAY_ASSIGN_OR_RETURN(std::string last, lastLine(fd_));
+  std::uint64_t seq = 1;
+  std::string prev = kZeroHash;
+  if (!last.empty()) {
+    auto record = parseRecord(last);
+    if (!record) return fail(ErrorCode::kAuditUnavailable, "audit log: last record unreadable");
+    seq = record->seq + 1;
+    prev = record->hash;
+  }
+  Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
+  body.set("seq", seq);
+  body.set("time", nowRfc3339());
+  body.set("pid", static_cast<int>(getpid()));
+  body.set("uid", event.uid);
+  body.set("role", event.role);
+  body.set("op", event.op);
+  body.set("request", event.request);
+  Poco::JSON::Array keys;
+  for (const auto& k : event.keys) keys.add(k);
+  body.set("keys", keys);
+  body.set("result", event.result);
+  if (!event.note.empty()) body.set("note", event.note);
+  body.set("prev", prev);
+  std::ostringstream text;
+  body.stringify(text);
+  const std::string line = hashHex(text.str()) + " " + text.str() + "\n";
+  if (line.size() > kMaxRecord) return fail(ErrorCode::kAuditUnavailable, "audit record too long");
+  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || fdatasync(fd_) != 0)
+    return fail(ErrorCode::kAuditUnavailable, "audit log: write or sync failed");
+  return seq;
+}
+
+Result<AuditVerification> verifyAuditLog(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kIo, "cannot read " + path);
+  AuditVerification v;
+  std::string expected_prev = kZeroHash, line;
+  for (std::uint64_t number = 1; std::getline(in, line); ++number) {
+    const std::string where = path + ":" + std::to_string(number) + ": ";
+    auto record = parseRecord(line);
+    if (!record) return fail(ErrorCode::kIo, where + record.error().detail);
+    if (hashHex(record->body) != record->hash) return fail(ErrorCode::kIo, where + "record hash mismatch (edited)");
+    if (record->seq != number) return fail(ErrorCode::kIo, where + "sequence " + std::to_string(record->seq) +
+                                                               " where " + std::to_string(number) + " belongs");
+    if (record->prev != expected_prev)
+      return fail(ErrorCode::kIo, where + "prev does not match the record before (deleted or reordered)");
+    expected_prev = record->hash;
+    v.records = number;
+  }
+  if (in.bad()) return fail(ErrorCode::kIo, "read error in " + path);
+  v.head_hash = expected_prev;
+  return v;
+}
+
+}  // namespace mpay

@@ -1,0 +1,143 @@
+#include "hsm/key_policy.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mpay::hsm {
+namespace {
+
+const std::map<std::string, CK_MECHANISM_TYPE>& mechanismsByName() {
+  static const std::map<std::string, CK_MECHANISM_TYPE> m = {
+      {"CKM_ECDH1_DERIVE", CKM_ECDH1_DERIVE}, {"CKM_ECDSA", CKM_ECDSA},
+      {"CKM_AES_GCM", CKM_AES_GCM},           {"CKM_SHA256_HMAC", CKM_SHA256_HMAC},
+      {"CKM_AES_KEY_WRAP", CKM_AES_KEY_WRAP}, {"CKM_AES_KEY_WRAP_PAD", CKM_AES_KEY_WRAP_PAD},
+  };
+  return m;
+}
+
+const std::set<std::string>& knownKeys() {
+  static const std::set<std::string> k = {"service", "ca", "receipt", "kek", "verifier", "permit", "user", "wrap-once"};
+  return k;
+}
+
+const std::set<std::string>& requiredAttributes() {
+  static const std::set<std::string> a = {"label", "type", "token", "sensitive", "extractable", "sign",
+                                          "derive", "encrypt", "decrypt", "wrap", "unwrap", "mechanisms"};
+  return a;
+}
+
+Error policyError(const std::string& where, const std::string& what) {
+  return fail(ErrorCode::kPolicy, where + ": " + what);
+}
+
+Result<bool> parseBool(const std::string& value, const std::string& where) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return policyError(where, "expected true or false, got '" + value + "'");
+}
+
+Status applyAttribute(KeyTemplate& t, const std::string& attr, const std::vector<std::string>& values,
+                      const std::string& where) {
+  if (attr == "mechanisms") {
+    if (values.empty()) return policyError(where, "empty mechanism list (a key nothing may use is a mistake)");
+    for (const auto& v : values) {
+      auto it = mechanismsByName().find(v);
+      if (it == mechanismsByName().end()) return policyError(where, "unknown mechanism '" + v + "'");
+      t.mechanisms.push_back(it->second);
+    }
+    return {};
+  }
+  if (values.size() != 1) return policyError(where, "attribute '" + attr + "' takes exactly one value");
+  const std::string& v = values.front();
+  if (attr == "label") {
+    t.label = v;
+    return {};
+  }
+  if (attr == "type") {
+    if (v == "ec-p256") t.kind = KeyKind::kEcP256;
+    else if (v == "aes-256") t.kind = KeyKind::kAes256;
+    else if (v == "hmac-256") t.kind = KeyKind::kHmac256;
+    else return policyError(where, "unknown key type '" + v + "'");
+    return {};
+  }
+  std::map<std::string, bool*> flags = {
+      {"token", &t.token},     {"sensitive", &t.sensitive}, {"extractable", &t.extractable},
+      {"sign", &t.sign},       {"derive", &t.derive},       {"encrypt", &t.encrypt},
+      {"decrypt", &t.decrypt}, {"wrap", &t.wrap},           {"unwrap", &t.unwrap}};
+  auto it = flags.find(attr);
+  if (it == flags.end()) return policyError(where, "unknown attribute '" + attr + "'");
+  MPAY_ASSIGN_OR_RETURN(*it->second, parseBool(v, where));
+  return {};
+}
+
+// Invariants the file cannot relax.
+Status checkInvariants(const KeyTemplate& t, const std::string& file) {
+  const std::string where = file + ": key '" + t.name + "'";
+  if (t.name == "user") {
+    if (t.token || !t.sensitive || t.kind != KeyKind::kEcP256)
+      return policyError(where, "user keys must be sensitive P-256 session objects");
+    return {};
+  }
+  if (t.name == "wrap-once") {
+    if (t.token || t.extractable || t.kind != KeyKind::kAes256 || !t.wrap)
+      return policyError(where, "the one-time wrapping key must be a non-extractable AES session key that wraps");
+    return {};
+  }
+  if (!t.token || !t.sensitive || t.extractable)
+    return policyError(where, "platform keys must be token objects, sensitive and never extractable");
+  return {};
+}
+
+}  // namespace
+
+const std::vector<std::string>& KeyPolicy::platformKeyNames() {
+  static const std::vector<std::string> n = {"service", "ca", "receipt", "kek", "verifier", "permit"};
+  return n;
+}
+
+std::string mechanismName(CK_MECHANISM_TYPE m) {
+  for (const auto& [name, value] : mechanismsByName())
+    if (value == m) return name;
+  return "CKM_unknown";
+}
+
+Result<KeyPolicy> KeyPolicy::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return fail(ErrorCode::kPolicy, "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path);
+}
+
+Result<KeyPolicy> KeyPolicy::parse(const std::string& text, const std::string& filename) {
+  KeyPolicy policy;
+  std::map<std::string, std::set<std::string>> seen;
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const std::string where = filename + ":" + std::to_string(number);
+    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    std::istringstream words(line);
+    std::string key, attr, word;
+    std::vector<std::string> values;
+    if (!(words >> key)) continue;  // blank or comment-only line
+    if (!(words >> attr)) return policyError(where, "expected '<key> <attribute> <value>'");
+    while (words >> word) values.push_back(word);
+    if (!knownKeys().contains(key)) return policyError(where, "unknown key '" + key + "'");
+    if (!seen[key].insert(attr).second) return policyError(where, "duplicate attribute '" + attr + "'");
+    KeyTemplate& t = policy.keys_[key];
+    t.name = key;
+    MPAY_RETURN_IF_ERROR(applyAttribute(t, attr, values, where));
+  }
+  for (const auto& name : knownKeys()) {
+    if (!seen.contains(name)) return policyError(filename, "key '" + name + "' is not declared");
+    for (const auto& attr : requiredAttributes())
+      if (!seen[name].contains(attr))
+        return policyError(filename, "key '" + name + "' lacks attribute '" + attr + "'");
+    MPAY_RETURN_IF_ERROR(checkInvariants(policy.keys_[name], filename));
+  }
+  return policy;
+}
+
+}  // namespace mpay::hsm

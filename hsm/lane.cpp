@@ -1,0 +1,186 @@
+#include "hsm/lane.h"
+
+#include <openssl/evp.h>
+
+#include "hsm/keygen.h"
+#include "suite/primitives.h"
+
+namespace mpay::hsm {
+namespace {
+
+Result<CK_OBJECT_HANDLE> sessionCopy(const Session& s, const KeyTemplate& t) {
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE token_key, s.findOne(keyClass(t), t.label));
+  return s.copyToSession(token_key);
+}
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+
+// RFC 5649 unwrap in memory (the signer knows the one-time key).
+Result<Secret> aesKeyUnwrapPad(const Secret& kek, ByteView wrapped) {
+  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return fail(ErrorCode::kInternal, "openssl: cipher ctx");
+  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+  Secret out(wrapped.size());
+  int len = 0, fin = 0;
+  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_wrap_pad(), nullptr, kek.exposeSecret().data(), nullptr) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), out.exposeSecretMutable().data(), &len, wrapped.data(),
+                        static_cast<int>(wrapped.size())) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), out.exposeSecretMutable().data() + len, &fin) != 1)
+    return fail(ErrorCode::kInternal, "AES key unwrap of the user key failed");
+  Secret exact = Secret::copyOf(out.exposeSecret().first(static_cast<std::size_t>(len + fin)));
+  return exact;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, const Secret& pin,
+                                         const KeyPolicy& policy) {
+  MPAY_ASSIGN_OR_RETURN(Session s, Session::open(fn, slot));
+  MPAY_RETURN_IF_ERROR(s.loginUser(pin));
+  PlatformKeys k;
+  MPAY_ASSIGN_OR_RETURN(k.service, sessionCopy(s, policy.key("service")));
+  MPAY_ASSIGN_OR_RETURN(k.ca, sessionCopy(s, policy.key("ca")));
+  MPAY_ASSIGN_OR_RETURN(k.receipt, sessionCopy(s, policy.key("receipt")));
+  MPAY_ASSIGN_OR_RETURN(k.kek, sessionCopy(s, policy.key("kek")));
+  MPAY_ASSIGN_OR_RETURN(k.verifier, sessionCopy(s, policy.key("verifier")));
+  MPAY_ASSIGN_OR_RETURN(k.permit, sessionCopy(s, policy.key("permit")));
+  return std::unique_ptr<Lane>(new Lane(std::move(s), k));
+}
+
+void Lane::abandon() {
+  // After C_Initialize the same handle number may belong to a live session
+  // of another lane: forget it instead of closing it.
+  session_.forget();
+}
+
+Result<Secret> Lane::random(std::size_t n) const {
+  Secret out(n);
+  CK_RV rv = session_.fn()->C_GenerateRandom(session_.handle(), out.exposeSecretMutable().data(), n);
+  if (rv != CKR_OK) return ckError(rv, "C_GenerateRandom");
+  return out;
+}
+
+Result<Secret> Lane::ecdh(CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) const {
+  CK_ECDH1_DERIVE_PARAMS params{};
+  params.kdf = CKD_NULL;
+  params.pPublicData = const_cast<std::uint8_t*>(peer.point().data());
+  params.ulPublicDataLen = peer.point().size();
+  CK_MECHANISM mech = {CKM_ECDH1_DERIVE, &params, sizeof params};
+  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+  CK_KEY_TYPE type = CKK_GENERIC_SECRET;
+  CK_ULONG len = suite::kScalarLen;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  // Non-sensitive and extractable so the signer can read Z for HKDF (SoftHSM2
+  // has no HKDF); it exists only until the guard below destroys it.
+  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},         {CKA_KEY_TYPE, &type, sizeof type},
+                         {CKA_TOKEN, &no, sizeof no},           {CKA_SENSITIVE, &no, sizeof no},
+                         {CKA_EXTRACTABLE, &yes, sizeof yes},   {CKA_VALUE_LEN, &len, sizeof len}};
+  CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
+  CK_RV rv = session_.fn()->C_DeriveKey(session_.handle(), &mech, private_key, tmpl, 6, &derived);
+  if (rv != CKR_OK) return ckError(rv, "C_DeriveKey ECDH");
+  ObjectGuard guard(session_, derived);
+  Secret z(suite::kScalarLen);
+  CK_ATTRIBUTE value = {CKA_VALUE, z.exposeSecretMutable().data(), z.size()};
+  rv = session_.fn()->C_GetAttributeValue(session_.handle(), derived, &value, 1);
+  if (rv != CKR_OK || value.ulValueLen != suite::kScalarLen) return ckError(rv, "read ECDH secret");
+  return z;
+}
+
+Result<Bytes> ecdsaSignDigest(const Session& session, CK_OBJECT_HANDLE key, ByteView digest) {
+  if (digest.size() != 32) return fail(ErrorCode::kInternal, "digest must be SHA-256");
+  CK_MECHANISM mech = {CKM_ECDSA, nullptr, 0};
+  CK_RV rv = session.fn()->C_SignInit(session.handle(), &mech, key);
+  if (rv != CKR_OK) return ckError(rv, "C_SignInit ECDSA");
+  Bytes sig(suite::kP1363SigLen);
+  CK_ULONG len = sig.size();
+  rv = session.fn()->C_Sign(session.handle(), const_cast<std::uint8_t*>(digest.data()), digest.size(), sig.data(),
+                            &len);
+  if (rv != CKR_OK || len != suite::kP1363SigLen) return ckError(rv, "C_Sign ECDSA");
+  return sig;
+}
+
+Result<Bytes> Lane::hmac(CK_OBJECT_HANDLE key, ByteView data) const {
+  CK_MECHANISM mech = {CKM_SHA256_HMAC, nullptr, 0};
+  CK_RV rv = session_.fn()->C_SignInit(session_.handle(), &mech, key);
+  if (rv != CKR_OK) return ckError(rv, "C_SignInit HMAC");
+  Bytes mac(suite::kHmacLen);
+  CK_ULONG len = mac.size();
+  rv = session_.fn()->C_Sign(session_.handle(), const_cast<std::uint8_t*>(data.data()), data.size(), mac.data(), &len);
+  if (rv != CKR_OK || len != suite::kHmacLen) return ckError(rv, "C_Sign HMAC");
+  return mac;
+}
+
+Result<Bytes> Lane::seal(CK_OBJECT_HANDLE key, ByteView aad, ByteView plaintext) const {
+  MPAY_ASSIGN_OR_RETURN(Secret iv_secret, random(suite::kGcmIvLen));
+  Bytes out(iv_secret.exposeSecret().begin(), iv_secret.exposeSecret().end());
+  CK_GCM_PARAMS params{};
+  params.pIv = out.data();
+  params.ulIvLen = suite::kGcmIvLen;
+  params.ulIvBits = suite::kGcmIvLen * 8;
+  params.pAAD = const_cast<std::uint8_t*>(aad.data());
+  params.ulAADLen = aad.size();
+  params.ulTagBits = suite::kGcmTagLen * 8;
+  CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
+  CK_RV rv = session_.fn()->C_EncryptInit(session_.handle(), &mech, key);
+  if (rv != CKR_OK) return ckError(rv, "C_EncryptInit GCM");
+  Bytes ct(plaintext.size() + suite::kGcmTagLen);
+  CK_ULONG len = ct.size();
+  rv = session_.fn()->C_Encrypt(session_.handle(), const_cast<std::uint8_t*>(plaintext.data()), plaintext.size(),
+                                ct.data(), &len);
+  if (rv != CKR_OK || len != ct.size()) return ckError(rv, "C_Encrypt GCM");
+  out.insert(out.end(), ct.begin(), ct.end());
+  return out;
+}
+
+Result<Secret> Lane::open(CK_OBJECT_HANDLE key, ByteView aad, ByteView sealed) const {
+  if (sealed.size() < suite::kGcmIvLen + suite::kGcmTagLen)
+    return fail(ErrorCode::kDecryptFailed, "sealed blob too short");
+  CK_GCM_PARAMS params{};
+  params.pIv = const_cast<std::uint8_t*>(sealed.data());
+  params.ulIvLen = suite::kGcmIvLen;
+  params.ulIvBits = suite::kGcmIvLen * 8;
+  params.pAAD = const_cast<std::uint8_t*>(aad.data());
+  params.ulAADLen = aad.size();
+  params.ulTagBits = suite::kGcmTagLen * 8;
+  CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
+  CK_RV rv = session_.fn()->C_DecryptInit(session_.handle(), &mech, key);
+  if (rv != CKR_OK) return ckError(rv, "C_DecryptInit GCM");
+  ByteView ct = sealed.subspan(suite::kGcmIvLen);
+  Secret out(ct.size());
+  CK_ULONG len = out.size();
+  rv = session_.fn()->C_Decrypt(session_.handle(), const_cast<std::uint8_t*>(ct.data()), ct.size(),
+                                out.exposeSecretMutable().data(), &len);
+  if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
+    return fail(ErrorCode::kDecryptFailed, "stored blob does not open under the KEK");
+  if (rv != CKR_OK) return ckError(rv, "C_Decrypt GCM");
+  return Secret::copyOf(out.exposeSecret().first(len));
+}
+
+Result<UserKeyPair> Lane::generateUserKeyPair(const KeyTemplate& user) const {
+  MPAY_ASSIGN_OR_RETURN(KeyPairHandles h, generateKeyPair(session_, user));
+  UserKeyPair pair;
+  pair.private_key = std::make_unique<ObjectGuard>(session_, h.private_key);
+  pair.public_key = std::make_unique<ObjectGuard>(session_, h.public_key);
+  MPAY_ASSIGN_OR_RETURN(Bytes attr, session_.attributeBytes(h.public_key, CKA_EC_POINT));
+  MPAY_ASSIGN_OR_RETURN(pair.point, ecPointFromAttribute(attr));
+  return pair;
+}
+
+Result<Secret> Lane::exportPrivateKey(CK_OBJECT_HANDLE private_key, const KeyTemplate& wrap_once) const {
+  MPAY_ASSIGN_OR_RETURN(Secret one_time, random(32));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE wrap_key, createSecretKey(session_, wrap_once, one_time));
+  ObjectGuard guard(session_, wrap_key);
+  CK_MECHANISM mech = {CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+  CK_ULONG len = 0;
+  CK_RV rv = session_.fn()->C_WrapKey(session_.handle(), &mech, wrap_key, private_key, nullptr, &len);
+  if (rv != CKR_OK) return ckError(rv, "C_WrapKey (size)");
+  Bytes wrapped(len);
+  rv = session_.fn()->C_WrapKey(session_.handle(), &mech, wrap_key, private_key, wrapped.data(), &len);
+  if (rv != CKR_OK) return ckError(rv, "C_WrapKey");
+  wrapped.resize(len);
+  return aesKeyUnwrapPad(one_time, wrapped);
+}
+
+}  // namespace mpay::hsm

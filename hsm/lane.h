@@ -1,0 +1,65 @@
+// A lane: one logged-in session and session copies of the platform keys,
+// used by one thread at a time (SoftHSM2 wants one session per thread).
+// These are the only token operations mpay performs.
+#pragma once
+#include "common/secret.h"
+#include "hsm/key_policy.h"
+#include "hsm/session.h"
+#include "suite/ec.h"
+
+namespace mpay::hsm {
+
+struct PlatformKeys {
+  CK_OBJECT_HANDLE service = CK_INVALID_HANDLE;   // ECDH
+  CK_OBJECT_HANDLE ca = CK_INVALID_HANDLE;        // ECDSA
+  CK_OBJECT_HANDLE receipt = CK_INVALID_HANDLE;   // ECDSA
+  CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;       // AES-GCM
+  CK_OBJECT_HANDLE verifier = CK_INVALID_HANDLE;  // HMAC-SHA256
+  CK_OBJECT_HANDLE permit = CK_INVALID_HANDLE;    // HMAC-SHA256
+};
+
+// A per-registration user key pair; both halves are destroyed with it.
+struct UserKeyPair {
+  std::unique_ptr<ObjectGuard> private_key;
+  std::unique_ptr<ObjectGuard> public_key;
+  Bytes point;  // uncompressed public point
+};
+
+// CKM_ECDSA over a SHA-256 digest with any signing key; returns r || s.
+Result<Bytes> ecdsaSignDigest(const Session& session, CK_OBJECT_HANDLE key, ByteView digest);
+
+class Lane {
+ public:
+  // Opens a session, logs in, finds the platform keys and copies them into the session.
+  static Result<std::unique_ptr<Lane>> open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, const Secret& pin,
+                                            const KeyPolicy& policy);
+
+  const Session& session() const { return session_; }
+  const PlatformKeys& keys() const { return keys_; }
+  // After a device reset the old handles mean nothing; never close them.
+  void abandon();
+
+  Result<Secret> random(std::size_t n) const;
+  // ECDH with a validated peer point; the shared X coordinate is read out of
+  // a short-lived derived object that is destroyed before returning.
+  Result<Secret> ecdh(CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) const;
+  Result<Bytes> signDigest(CK_OBJECT_HANDLE key, ByteView digest) const {
+    return ecdsaSignDigest(session_, key, digest);
+  }
+  Result<Bytes> hmac(CK_OBJECT_HANDLE key, ByteView data) const;
+  // AES-GCM with a fresh IV from the token; returns iv || ciphertext || tag.
+  Result<Bytes> seal(CK_OBJECT_HANDLE key, ByteView aad, ByteView plaintext) const;
+  Result<Secret> open(CK_OBJECT_HANDLE key, ByteView aad, ByteView sealed) const;
+
+  Result<UserKeyPair> generateUserKeyPair(const KeyTemplate& user) const;
+  // C_WrapKey under a one-time AES key, unwrapped again here: the PKCS#8
+  // bytes of the private key, in the signer's memory only.
+  Result<Secret> exportPrivateKey(CK_OBJECT_HANDLE private_key, const KeyTemplate& wrap_once) const;
+
+ private:
+  Lane(Session session, PlatformKeys keys) : session_(std::move(session)), keys_(keys) {}
+  Session session_;
+  PlatformKeys keys_;
+};
+
+}  // namespace mpay::hsm

@@ -1,0 +1,134 @@
+#include "hsm/token.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#include "common/log.h"
+
+namespace mpay::hsm {
+namespace {
+constexpr auto kLaneWait = std::chrono::seconds(10);
+
+Error unavailable(const Error& cause) {
+  Error e = fail(ErrorCode::kHsmUnavailable, "HSM unavailable: " + cause.detail);
+  e.ckr = cause.ckr;
+  return e;
+}
+}  // namespace
+
+Result<std::unique_ptr<Token>> Token::open(const HsmConfig& config, KeyPolicy policy, int lanes) {
+  if (!config.softhsm2_conf.empty()) setenv("SOFTHSM2_CONF", config.softhsm2_conf.c_str(), 1);
+  MPAY_ASSIGN_OR_RETURN(Secret pin, readPinFile(config.pin_file));
+  MPAY_ASSIGN_OR_RETURN(auto module, Module::load(config.module));
+  MPAY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->findSlot(config.token_uri));
+  std::unique_ptr<Token> token(
+      new Token(std::move(module), slot, std::move(pin), std::move(policy), lanes, config.token_uri));
+  MPAY_RETURN_IF_ERROR(token->readPlatformInfo());
+  return token;
+}
+
+Token::Token(std::unique_ptr<Module> module, CK_SLOT_ID slot, Secret pin, KeyPolicy policy, int lanes,
+             std::string uri)
+    : module_(std::move(module)), slot_(slot), pin_(std::move(pin)), policy_(std::move(policy)),
+      uri_(std::move(uri)), slots_(static_cast<std::size_t>(lanes < 1 ? 1 : lanes)) {}
+
+Status Token::readPlatformInfo() {
+  return run([this](Lane& lane) -> Status {
+    const Session& s = lane.session();
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, policy_.key("service").label));
+    MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
+    MPAY_ASSIGN_OR_RETURN(platform_.service_point, ecPointFromAttribute(attr));
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca, s.findOne(CKO_CERTIFICATE, policy_.key("ca").label));
+    MPAY_ASSIGN_OR_RETURN(platform_.ca_cert, s.attributeBytes(ca, CKA_VALUE));
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE rc, s.findOne(CKO_CERTIFICATE, policy_.key("receipt").label));
+    MPAY_ASSIGN_OR_RETURN(platform_.receipt_cert, s.attributeBytes(rc, CKA_VALUE));
+    return {};
+  });
+}
+
+Result<std::size_t> Token::acquire() {
+  std::unique_lock lock(pool_mutex_);
+  std::size_t index = slots_.size();
+  bool got = pool_cv_.wait_for(lock, kLaneWait, [&] {
+    for (std::size_t i = 0; i < slots_.size(); ++i)
+      if (!slots_[i].busy) {
+        index = i;
+        return true;
+      }
+    return false;
+  });
+  if (!got) return fail(ErrorCode::kHsmUnavailable, "all token sessions busy");
+  slots_[index].busy = true;
+  return index;
+}
+
+void Token::release(std::size_t index) {
+  {
+    std::lock_guard lock(pool_mutex_);
+    slots_[index].busy = false;
+  }
+  pool_cv_.notify_one();
+}
+
+// Caller holds module_mutex_ shared.
+Status Token::ensureLane(Slot& slot) {
+  if (slot.lane && slot.generation == generation_) return {};
+  if (slot.lane) slot.lane->abandon();  // its session died with the old module state
+  slot.lane.reset();
+  MPAY_ASSIGN_OR_RETURN(slot.lane, Lane::open(module_->fn(), slot_, pin_, policy_));
+  slot.generation = generation_;
+  return {};
+}
+
+Status Token::resetModule(std::uint64_t seen_generation) {
+  std::unique_lock lock(module_mutex_);
+  if (generation_ != seen_generation) return {};  // another thread already did it
+  log::warn("event=hsm_reset reason=device_lost");
+  MPAY_RETURN_IF_ERROR(module_->reinitialize());
+  ++generation_;
+  MPAY_ASSIGN_OR_RETURN(slot_, module_->findSlot(uri_));
+  return {};
+}
+
+Status Token::run(const std::function<Status(Lane&)>& fn) {
+  MPAY_ASSIGN_OR_RETURN(std::size_t index, acquire());
+  struct Releaser {
+    Token* t;
+    std::size_t i;
+    ~Releaser() { t->release(i); }
+  } releaser{this, index};
+  Slot& slot = slots_[index];
+
+  Error last;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::uint64_t seen = 0;
+    Status result;
+    {
+      std::shared_lock lock(module_mutex_);
+      seen = generation_;
+      Status ready = ensureLane(slot);
+      result = ready.ok() ? fn(*slot.lane) : ready;
+    }
+    if (result.ok()) {
+      if (attempt > 0) log::info("event=hsm_recovered");
+      health_ = Health::kHealthy;
+      return {};
+    }
+    last = result.error();
+    if (last.code != ErrorCode::kHsmUnavailable) return last;  // an answer, not an outage
+    health_ = Health::kDegraded;
+    log::warn("event=hsm_lost detail=\"" + last.detail + "\"");
+    if (isDeviceLost(last.ckr) || last.ckr == CKR_TOKEN_NOT_PRESENT) {
+      Status reset = resetModule(seen);
+      if (!reset.ok()) last = reset.error();
+    } else {
+      std::shared_lock lock(module_mutex_);
+      if (slot.lane) slot.lane->abandon();
+      slot.lane.reset();
+    }
+  }
+  health_ = Health::kDown;
+  return unavailable(last);
+}
+
+}  // namespace mpay::hsm

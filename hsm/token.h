@@ -1,0 +1,84 @@
+// The token as the signer uses it: a module, a slot chosen by URI, a pool of
+// lanes, the public platform data read once, and recovery. When a call fails
+// because the session or device went away, the lane is rebuilt (after a
+// device error the module is re-initialised first) and the call retried
+// once; while that fails the caller gets kHsmUnavailable, and the next call
+// tries again, so the signer heals without a restart.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <vector>
+
+#include "common/config.h"
+#include "hsm/key_policy.h"
+#include "hsm/lane.h"
+#include "hsm/module.h"
+
+namespace mpay::hsm {
+
+enum class Health : std::uint8_t { kHealthy = 0, kDegraded = 1, kDown = 2 };
+
+struct PlatformInfo {
+  Bytes service_point;  // uncompressed P-256 point of the service key
+  Bytes ca_cert;        // DER
+  Bytes receipt_cert;   // DER
+};
+
+class Token {
+ public:
+  static Result<std::unique_ptr<Token>> open(const HsmConfig& config, KeyPolicy policy, int lanes);
+
+  // Runs fn on a free lane, with recovery and one retry (see above).
+  Status run(const std::function<Status(Lane&)>& fn);
+  template <typename T>
+  Result<T> call(const std::function<Result<T>(Lane&)>& fn) {
+    std::optional<Result<T>> out;
+    Status s = run([&](Lane& lane) -> Status {
+      out.emplace(fn(lane));
+      if (!out->ok()) return out->error();
+      return {};
+    });
+    if (!s.ok()) return std::move(s).error();
+    return std::move(*out);
+  }
+
+  Health health() const { return health_.load(); }
+  const PlatformInfo& platform() const { return platform_; }
+  const KeyPolicy& policy() const { return policy_; }
+  CK_FUNCTION_LIST* functions() const { return module_->fn(); }
+  CK_SLOT_ID slot() const { return slot_; }
+
+ private:
+  struct Slot {
+    std::unique_ptr<Lane> lane;
+    std::uint64_t generation = 0;
+    bool busy = false;
+  };
+  Token(std::unique_ptr<Module> module, CK_SLOT_ID slot, Secret pin, KeyPolicy policy, int lanes, std::string uri);
+  Result<std::size_t> acquire();
+  void release(std::size_t index);
+  Status ensureLane(Slot& slot);
+  Status resetModule(std::uint64_t seen_generation);
+  Status readPlatformInfo();
+
+  std::unique_ptr<Module> module_;
+  CK_SLOT_ID slot_;
+  Secret pin_;
+  KeyPolicy policy_;
+  std::string uri_;
+  PlatformInfo platform_;
+  std::atomic<Health> health_{Health::kHealthy};
+
+  std::shared_mutex module_mutex_;  // exclusive while the module is re-initialised
+  std::uint64_t generation_ = 1;   // bumped by every module reset; guarded by module_mutex_
+  std::mutex pool_mutex_;
+  std::condition_variable pool_cv_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace mpay::hsm
