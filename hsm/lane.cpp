@@ -13,6 +13,13 @@ Result<CK_OBJECT_HANDLE> sessionCopy(const Session& s, const KeyTemplate& t) {
   return s.copyToSession(token_key);
 }
 
+// PKCS#11 modules (SoftHSM2 among them) refuse a NULL pointer even with
+// length 0; empty inputs get a pointer to this byte instead.
+CK_BYTE_PTR inputPtr(ByteView data) {
+  static CK_BYTE empty = 0;
+  return data.empty() ? &empty : const_cast<CK_BYTE_PTR>(data.data());
+}
+
 struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
@@ -62,7 +69,7 @@ Result<Secret> Lane::random(std::size_t n) const {
   return out;
 }
 
-Result<Secret> Lane::ecdh(CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) const {
+Result<Secret> ecdhDerive(const Session& session, CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) {
   CK_ECDH1_DERIVE_PARAMS params{};
   params.kdf = CKD_NULL;
   params.pPublicData = const_cast<std::uint8_t*>(peer.point().data());
@@ -78,12 +85,12 @@ Result<Secret> Lane::ecdh(CK_OBJECT_HANDLE private_key, const suite::EcPublicKey
                          {CKA_TOKEN, &no, sizeof no},           {CKA_SENSITIVE, &no, sizeof no},
                          {CKA_EXTRACTABLE, &yes, sizeof yes},   {CKA_VALUE_LEN, &len, sizeof len}};
   CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
-  CK_RV rv = session_.fn()->C_DeriveKey(session_.handle(), &mech, private_key, tmpl, 6, &derived);
+  CK_RV rv = session.fn()->C_DeriveKey(session.handle(), &mech, private_key, tmpl, 6, &derived);
   if (rv != CKR_OK) return ckError(rv, "C_DeriveKey ECDH");
-  ObjectGuard guard(session_, derived);
+  ObjectGuard guard(session, derived);
   Secret z(suite::kScalarLen);
   CK_ATTRIBUTE value = {CKA_VALUE, z.exposeSecretMutable().data(), z.size()};
-  rv = session_.fn()->C_GetAttributeValue(session_.handle(), derived, &value, 1);
+  rv = session.fn()->C_GetAttributeValue(session.handle(), derived, &value, 1);
   if (rv != CKR_OK || value.ulValueLen != suite::kScalarLen) return ckError(rv, "read ECDH secret");
   return z;
 }
@@ -101,13 +108,13 @@ Result<Bytes> ecdsaSignDigest(const Session& session, CK_OBJECT_HANDLE key, Byte
   return sig;
 }
 
-Result<Bytes> Lane::hmac(CK_OBJECT_HANDLE key, ByteView data) const {
+Result<Bytes> hmacSha256(const Session& session, CK_OBJECT_HANDLE key, ByteView data) {
   CK_MECHANISM mech = {CKM_SHA256_HMAC, nullptr, 0};
-  CK_RV rv = session_.fn()->C_SignInit(session_.handle(), &mech, key);
+  CK_RV rv = session.fn()->C_SignInit(session.handle(), &mech, key);
   if (rv != CKR_OK) return ckError(rv, "C_SignInit HMAC");
   Bytes mac(suite::kHmacLen);
   CK_ULONG len = mac.size();
-  rv = session_.fn()->C_Sign(session_.handle(), const_cast<std::uint8_t*>(data.data()), data.size(), mac.data(), &len);
+  rv = session.fn()->C_Sign(session.handle(), inputPtr(data), data.size(), mac.data(), &len);
   if (rv != CKR_OK || len != suite::kHmacLen) return ckError(rv, "C_Sign HMAC");
   return mac;
 }
@@ -119,7 +126,7 @@ Result<Bytes> Lane::seal(CK_OBJECT_HANDLE key, ByteView aad, ByteView plaintext)
   params.pIv = out.data();
   params.ulIvLen = suite::kGcmIvLen;
   params.ulIvBits = suite::kGcmIvLen * 8;
-  params.pAAD = const_cast<std::uint8_t*>(aad.data());
+  params.pAAD = inputPtr(aad);
   params.ulAADLen = aad.size();
   params.ulTagBits = suite::kGcmTagLen * 8;
   CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
@@ -127,7 +134,7 @@ Result<Bytes> Lane::seal(CK_OBJECT_HANDLE key, ByteView aad, ByteView plaintext)
   if (rv != CKR_OK) return ckError(rv, "C_EncryptInit GCM");
   Bytes ct(plaintext.size() + suite::kGcmTagLen);
   CK_ULONG len = ct.size();
-  rv = session_.fn()->C_Encrypt(session_.handle(), const_cast<std::uint8_t*>(plaintext.data()), plaintext.size(),
+  rv = session_.fn()->C_Encrypt(session_.handle(), inputPtr(plaintext), plaintext.size(),
                                 ct.data(), &len);
   if (rv != CKR_OK || len != ct.size()) return ckError(rv, "C_Encrypt GCM");
   out.insert(out.end(), ct.begin(), ct.end());
@@ -141,7 +148,7 @@ Result<Secret> Lane::open(CK_OBJECT_HANDLE key, ByteView aad, ByteView sealed) c
   params.pIv = const_cast<std::uint8_t*>(sealed.data());
   params.ulIvLen = suite::kGcmIvLen;
   params.ulIvBits = suite::kGcmIvLen * 8;
-  params.pAAD = const_cast<std::uint8_t*>(aad.data());
+  params.pAAD = inputPtr(aad);
   params.ulAADLen = aad.size();
   params.ulTagBits = suite::kGcmTagLen * 8;
   CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
@@ -152,8 +159,10 @@ Result<Secret> Lane::open(CK_OBJECT_HANDLE key, ByteView aad, ByteView sealed) c
   CK_ULONG len = out.size();
   rv = session_.fn()->C_Decrypt(session_.handle(), const_cast<std::uint8_t*>(ct.data()), ct.size(),
                                 out.exposeSecretMutable().data(), &len);
-  if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
-    return fail(ErrorCode::kDecryptFailed, "stored blob does not open under the KEK");
+  // SoftHSM2 2.6.1 reports a GCM tag mismatch as CKR_GENERAL_ERROR; the
+  // standard code is CKR_ENCRYPTED_DATA_INVALID. Both mean "does not open".
+  if (rv == CKR_ENCRYPTED_DATA_INVALID || rv == CKR_ENCRYPTED_DATA_LEN_RANGE || rv == CKR_GENERAL_ERROR)
+    return fail(ErrorCode::kDecryptFailed, "blob does not open under the KEK");
   if (rv != CKR_OK) return ckError(rv, "C_Decrypt GCM");
   return Secret::copyOf(out.exposeSecret().first(len));
 }

@@ -27,6 +27,11 @@ struct UserKeyPair {
 
 // CKM_ECDSA over a SHA-256 digest with any signing key; returns r || s.
 Result<Bytes> ecdsaSignDigest(const Session& session, CK_OBJECT_HANDLE key, ByteView digest);
+// ECDH with a validated peer point; the shared X coordinate is read out of a
+// short-lived derived object that is destroyed before returning.
+Result<Secret> ecdhDerive(const Session& session, CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer);
+// CKM_SHA256_HMAC with a secret key object; the full 32-byte tag.
+Result<Bytes> hmacSha256(const Session& session, CK_OBJECT_HANDLE key, ByteView data);
 
 class Lane {
  public:
@@ -40,13 +45,13 @@ class Lane {
   void abandon();
 
   Result<Secret> random(std::size_t n) const;
-  // ECDH with a validated peer point; the shared X coordinate is read out of
-  // a short-lived derived object that is destroyed before returning.
-  Result<Secret> ecdh(CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) const;
+  Result<Secret> ecdh(CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) const {
+    return ecdhDerive(session_, private_key, peer);
+  }
   Result<Bytes> signDigest(CK_OBJECT_HANDLE key, ByteView digest) const {
     return ecdsaSignDigest(session_, key, digest);
   }
-  Result<Bytes> hmac(CK_OBJECT_HANDLE key, ByteView data) const;
+  Result<Bytes> hmac(CK_OBJECT_HANDLE key, ByteView data) const { return hmacSha256(session_, key, data); }
   // AES-GCM with a fresh IV from the token; returns iv || ciphertext || tag.
   Result<Bytes> seal(CK_OBJECT_HANDLE key, ByteView aad, ByteView plaintext) const;
   Result<Secret> open(CK_OBJECT_HANDLE key, ByteView aad, ByteView sealed) const;

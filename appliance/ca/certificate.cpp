@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "suite/messages.h"
 #include "suite/primitives.h"
 
 namespace mpay::ca {
@@ -160,17 +161,31 @@ Result<Bytes> issueCertificate(const CertificateRequest& req, ByteView issuer_de
   return der;
 }
 
-Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der) {
-  MPAY_ASSIGN_OR_RETURN(X509Ptr user, parseDer(user_der));
-  MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
+static Status verifyChain(X509* cert, X509* ca) {
   StorePtr store(X509_STORE_new());
   StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
-      X509_STORE_CTX_init(ctx.get(), store.get(), user.get(), nullptr) != 1)
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1)
     return x509Error("store");
   if (X509_verify_cert(ctx.get()) != 1)
     return fail(ErrorCode::kBadCertificate,
-                std::string("user certificate: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+                std::string("certificate: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+  return {};
+}
+
+Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
+  MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
+  MPAY_RETURN_IF_ERROR(verifyChain(cert.get(), ca.get()));
+  auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(cert.get()));
+  if (!key) return fail(ErrorCode::kBadCertificate, "certificate key is not P-256");
+  return key;
+}
+
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr user, parseDer(user_der));
+  MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
+  MPAY_RETURN_IF_ERROR(verifyChain(user.get(), ca.get()));
   if (X509_check_ca(user.get()) != 0) return fail(ErrorCode::kBadCertificate, "user certificate is a CA");
   auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(user.get()));
   if (!key) return fail(ErrorCode::kBadCertificate, "user certificate key is not P-256");
@@ -182,7 +197,16 @@ Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der
     return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                        static_cast<std::size_t>(ASN1_STRING_length(s)));
   };
-  return UserCertificate{std::move(key).value(), text(NID_commonName), text(NID_serialNumber)};
+  UserCertificate out{std::move(key).value(), text(NID_commonName), text(NID_serialNumber)};
+  // Only user-profile certificates name a phone and a SIM (not the receipt certificate).
+  if (!suite::validPhone(out.phone) || !suite::validSim(out.sim))
+    return fail(ErrorCode::kBadCertificate, "not a user certificate");
+  return out;
+}
+
+Result<suite::EcPublicKey> certificatePublicKey(ByteView cert_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
+  return suite::EcPublicKey::fromPkey(X509_get0_pubkey(cert.get()));
 }
 
 Result<Bytes> subjectNameDer(ByteView cert_der) {

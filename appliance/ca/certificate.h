@@ -32,6 +32,9 @@ struct CertificateRequest {
 // `issuer_der` empty means self-signed (then the issuer key is the subject key).
 Result<Bytes> issueCertificate(const CertificateRequest& request, ByteView issuer_der, const DigestSigner& sign);
 
+// Checks that `cert_der` was issued by `ca_der` and is valid now; returns its key.
+Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der);
+
 // Parses and checks a user certificate against the CA: signature, validity
 // now, profile. Returns the user's public key and the info2 fields.
 struct UserCertificate {
@@ -40,6 +43,9 @@ struct UserCertificate {
   std::string sim;
 };
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der);
+
+// The public key of a certificate (must be P-256).
+Result<suite::EcPublicKey> certificatePublicKey(ByteView cert_der);
 
 // The DER of the certificate's subject name (CKA_SUBJECT of a certificate object).
 Result<Bytes> subjectNameDer(ByteView cert_der);

@@ -98,13 +98,14 @@ Result<AuditLog> AuditLog::open(const std::string& path) {
   return AuditLog(fd);
 }
 
-AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_), mutex_(std::move(other.mutex_)) { other.fd_ = -1; }
 
 AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
+  std::lock_guard thread_lock(*mutex_);
   FileLock lock(fd_);
   if (!lock.ok()) return fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
   MPAY_ASSIGN_OR_RETURN(std::string last, lastLine(fd_));
@@ -137,6 +138,17 @@ Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
   if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || fdatasync(fd_) != 0)
     return fail(ErrorCode::kAuditUnavailable, "audit log: write or sync failed");
   return seq;
+}
+
+Result<AuditHead> readAuditHead(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(ErrorCode::kAuditUnavailable, "cannot open audit log " + path);
+  auto last = lastLine(fd);
+  ::close(fd);
+  if (!last) return std::move(last).error();
+  if (last->empty()) return AuditHead{0, kZeroHash};
+  MPAY_ASSIGN_OR_RETURN(Record r, parseRecord(last.value()));
+  return AuditHead{r.seq, r.hash};
 }
 
 Result<AuditVerification> verifyAuditLog(const std::string& path) {

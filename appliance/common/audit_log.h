@@ -11,6 +11,8 @@
 // gets kAuditUnavailable and must not release the operation's result.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,9 +41,18 @@ class AuditLog {
   Result<std::uint64_t> append(const AuditEvent& event);
 
  private:
-  explicit AuditLog(int fd) : fd_(fd) {}
+  explicit AuditLog(int fd) : fd_(fd), mutex_(std::make_unique<std::mutex>()) {}
   int fd_;
+  // flock does not exclude threads sharing this descriptor: they take this first.
+  std::unique_ptr<std::mutex> mutex_;
 };
+
+struct AuditHead {
+  std::uint64_t seq = 0;  // 0: empty log
+  std::string hash;       // 64 zeros for an empty log
+};
+// The last record's sequence and hash (the chain head), without verifying.
+Result<AuditHead> readAuditHead(const std::string& path);
 
 struct AuditVerification {
   std::uint64_t records = 0;

@@ -22,6 +22,7 @@ std::string_view errorName(ErrorCode code) {
     case ErrorCode::kMismatch: return "mismatch";
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kSessionExpired: return "session_expired";
     case ErrorCode::kConfig: return "config";
     case ErrorCode::kPolicy: return "policy";
     case ErrorCode::kIo: return "io";

@@ -26,6 +26,7 @@ enum class ErrorCode : std::uint16_t {
   kMismatch = 15,           // decrypted content contradicts the clear fields
   kRateLimited = 16,        // caller is over its operation budget
   kInternal = 17,           // a bug or an unexpected library failure
+  kSessionExpired = 18,     // login session keys past their expiry
   // Local errors: never sent on a wire.
   kConfig = 100,            // configuration file invalid
   kPolicy = 101,            // policy file invalid

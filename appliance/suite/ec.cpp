@@ -99,11 +99,25 @@ Result<EcPublicKey> EcPublicKey::fromPoint(ByteView point) {
 
 Result<EcPublicKey> EcPublicKey::fromSpki(ByteView der) {
   const unsigned char* p = der.data();
-  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
-  if (!raw) return fail(ErrorCode::kBadField, "not a DER SubjectPublicKeyInfo");
-  PkeyPtr pkey = share(raw);
-  if (p != der.data() + der.size()) return fail(ErrorCode::kBadField, "trailing bytes after SPKI");
-  return fromPkey(pkey.get());
+  std::unique_ptr<X509_PUBKEY, decltype(&X509_PUBKEY_free)> spki(
+      d2i_X509_PUBKEY(nullptr, &p, static_cast<long>(der.size())), X509_PUBKEY_free);
+  if (!spki || p != der.data() + der.size()) return fail(ErrorCode::kBadField, "not a DER SubjectPublicKeyInfo");
+  ASN1_OBJECT* algorithm = nullptr;
+  const unsigned char* point = nullptr;
+  int point_len = 0;
+  X509_ALGOR* params = nullptr;
+  if (X509_PUBKEY_get0_param(&algorithm, &point, &point_len, &params, spki.get()) != 1 ||
+      OBJ_obj2nid(algorithm) != NID_X9_62_id_ecPublicKey)
+    return fail(ErrorCode::kBadField, "not an EC public key");
+  int param_type = 0;
+  const void* param_value = nullptr;
+  X509_ALGOR_get0(nullptr, &param_type, &param_value, params);
+  // Named curve P-256 only: explicit parameters could describe any curve.
+  if (param_type != V_ASN1_OBJECT ||
+      OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(param_value)) != NID_X9_62_prime256v1)
+    return fail(ErrorCode::kBadField, "SPKI must name the curve P-256");
+  // The point exactly as encoded, through the one validating path.
+  return fromPoint(ByteView(point, static_cast<std::size_t>(point_len)));
 }
 
 Result<EcPublicKey> EcPublicKey::fromPkey(EVP_PKEY* pkey) {

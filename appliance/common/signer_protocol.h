@@ -1,0 +1,255 @@
+// The signer socket protocol (docs/protocol.md, "Signer socket").
+//
+// Frame:    u32 length | body                      (length = body size, <= max_frame)
+// Request:  u8 version=1 | u16 op | u32 request_id | payload
+// Response: u8 version=1 | u16 status | u32 request_id | payload (empty unless status 0)
+//
+// Each payload is a fixed sequence of fields declared once, in fields(),
+// which both encodes and strictly parses it: every length is bounded, and
+// trailing bytes are an error.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/result.h"
+
+namespace mpay::wire {
+
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr std::size_t kHeaderLen = 7;
+inline constexpr std::size_t kMaxCertificate = 2048;
+inline constexpr std::size_t kMaxSealed = 1024;
+
+enum class OpId : std::uint16_t {
+  kPlatformInfo = 0x0001,
+  kHealth = 0x0002,
+  kAuditHead = 0x0003,
+  kOpenRegistration = 0x0010,
+  kOpenLogin = 0x0011,
+  kOpenPayment = 0x0012,
+  kSignReceipt = 0x0013,
+};
+
+struct RequestHeader {
+  std::uint8_t version = 0;
+  std::uint16_t op = 0;
+  std::uint32_t request_id = 0;
+};
+
+Bytes encodeRequest(OpId op, std::uint32_t request_id, ByteView payload);
+Bytes encodeResponse(ErrorCode status, std::uint32_t request_id, ByteView payload);
+// Splits a request body; false if shorter than the header.
+bool parseRequestHeader(ByteView body, RequestHeader* header, ByteView* payload);
+
+// ---- field visitors ----
+class FieldWriter {
+ public:
+  void bytes(const Bytes& b, std::size_t) { w_.field(b); }
+  void fixed(const Bytes& b, std::size_t) { w_.field(b); }
+  void text(const std::string& s, std::size_t) { w_.field(s); }
+  void u64(const std::uint64_t& v) { w_.u64(v); }
+  void u8(const std::uint8_t& v) { w_.u8(v); }
+  Bytes take() { return w_.take(); }
+
+ private:
+  ByteWriter w_;
+};
+
+class FieldReader {
+ public:
+  explicit FieldReader(ByteView in) : r_(in) {}
+  void bytes(Bytes& b, std::size_t max) {
+    ByteView v;
+    ok_ = ok_ && r_.field(&v, max);
+    if (ok_) b.assign(v.begin(), v.end());
+  }
+  void fixed(Bytes& b, std::size_t len) {
+    ByteView v;
+    ok_ = ok_ && r_.fixedField(&v, len);
+    if (ok_) b.assign(v.begin(), v.end());
+  }
+  void text(std::string& s, std::size_t max) { ok_ = ok_ && r_.text(&s, max); }
+  void u64(std::uint64_t& v) { ok_ = ok_ && r_.u64(&v); }
+  void u8(std::uint8_t& v) { ok_ = ok_ && r_.u8(&v); }
+  bool done() const { return ok_ && r_.empty(); }
+
+ private:
+  ByteReader r_;
+  bool ok_ = true;
+};
+
+template <typename M>
+Bytes encodeMessage(const M& message) {
+  FieldWriter w;
+  const_cast<M&>(message).fields(w);  // fields() only reads when given a writer
+  return w.take();
+}
+
+template <typename M>
+Result<M> parseMessage(ByteView payload) {
+  M message;
+  FieldReader r(payload);
+  message.fields(r);
+  if (!r.done()) return fail(ErrorCode::kBadFrame, "payload does not parse");
+  return message;
+}
+
+// ---- messages ----
+struct Empty {
+  template <class V> void fields(V&) {}
+};
+
+struct PlatformInfoResponse {
+  std::string suite;
+  Bytes service_point, ca_cert, receipt_cert;
+  template <class V> void fields(V& v) {
+    v.text(suite, 32);
+    v.fixed(service_point, 65);
+    v.bytes(ca_cert, kMaxCertificate);
+    v.bytes(receipt_cert, kMaxCertificate);
+  }
+};
+
+struct HealthResponse {
+  std::uint8_t state = 0;  // 0 healthy, 1 degraded, 2 down
+  template <class V> void fields(V& v) { v.u8(state); }
+};
+
+struct AuditHeadResponse {
+  std::uint64_t seq = 0;
+  std::string hash;
+  template <class V> void fields(V& v) {
+    v.u64(seq);
+    v.text(hash, 64);
+  }
+};
+
+struct OpenRegistrationRequest {
+  Bytes sealed_info1;
+  template <class V> void fields(V& v) { v.bytes(sealed_info1, kMaxSealed); }
+};
+
+struct OpenRegistrationResponse {
+  std::string phone;
+  Bytes certificate, salt, password_verifier, pin_verifier, identity;
+  std::string registration_code, confirmation_code;
+  Bytes registration_file;
+  template <class V> void fields(V& v) {
+    v.text(phone, 16);
+    v.bytes(certificate, kMaxCertificate);
+    v.fixed(salt, 16);
+    v.fixed(password_verifier, 32);
+    v.fixed(pin_verifier, 32);
+    v.bytes(identity, 256);
+    v.text(registration_code, 32);
+    v.text(confirmation_code, 32);
+    v.bytes(registration_file, 16384);
+  }
+};
+
+struct OpenLoginRequest {
+  Bytes certificate, salt, password_verifier, c1, c2;
+  template <class V> void fields(V& v) {
+    v.bytes(certificate, kMaxCertificate);
+    v.fixed(salt, 16);
+    v.fixed(password_verifier, 32);
+    v.bytes(c1, kMaxSealed);
+    v.bytes(c2, 256);
+  }
+};
+
+struct OpenLoginResponse {
+  std::string phone;
+  std::uint64_t timestamp = 0;
+  Bytes nonce, session_id;
+  std::uint64_t expires_at = 0;
+  Bytes sealed_keys, wrapped_keys;
+  template <class V> void fields(V& v) {
+    v.text(phone, 16);
+    v.u64(timestamp);
+    v.fixed(nonce, 16);
+    v.fixed(session_id, 16);
+    v.u64(expires_at);
+    v.bytes(sealed_keys, kMaxSealed);
+    v.bytes(wrapped_keys, 256);
+  }
+};
+
+struct OpenPaymentRequest {
+  Bytes certificate, salt, pin_verifier, wrapped_keys, session_id;
+  std::string order_no, phone;
+  std::uint64_t amount_minor = 0;
+  std::string currency;
+  std::uint8_t critical = 0;  // 1: content and PIN ciphertext travel in critical_ciphertext
+  std::string content;
+  Bytes pin_ciphertext, critical_ciphertext;
+  std::uint64_t counter = 0, timestamp = 0;
+  Bytes signature;
+  template <class V> void fields(V& v) {
+    v.bytes(certificate, kMaxCertificate);
+    v.fixed(salt, 16);
+    v.fixed(pin_verifier, 32);
+    v.bytes(wrapped_keys, 256);
+    v.fixed(session_id, 16);
+    v.text(order_no, 64);
+    v.text(phone, 16);
+    v.u64(amount_minor);
+    v.text(currency, 3);
+    v.u8(critical);
+    v.text(content, 1024);
+    v.bytes(pin_ciphertext, 64);
+    v.bytes(critical_ciphertext, 1200);
+    v.u64(counter);
+    v.u64(timestamp);
+    v.bytes(signature, 72);
+  }
+};
+
+struct OpenPaymentResponse {
+  std::string order_no, phone;
+  std::uint64_t amount_minor = 0;
+  std::string currency, content;
+  std::uint64_t counter = 0, timestamp = 0;
+  Bytes permit;
+  template <class V> void fields(V& v) {
+    v.text(order_no, 64);
+    v.text(phone, 16);
+    v.u64(amount_minor);
+    v.text(currency, 3);
+    v.text(content, 1024);
+    v.u64(counter);
+    v.u64(timestamp);
+    v.fixed(permit, 40);
+  }
+};
+
+struct SignReceiptRequest {
+  Bytes permit;
+  std::string transaction_no;
+  std::uint8_t result = 0;  // 1 approved, 2 declined
+  std::string order_no, phone;
+  std::uint64_t amount_minor = 0;
+  std::string currency;
+  std::uint64_t time = 0;
+  template <class V> void fields(V& v) {
+    v.fixed(permit, 40);
+    v.text(transaction_no, 64);
+    v.u8(result);
+    v.text(order_no, 64);
+    v.text(phone, 16);
+    v.u64(amount_minor);
+    v.text(currency, 3);
+    v.u64(time);
+  }
+};
+
+struct SignReceiptResponse {
+  Bytes receipt, signature;
+  template <class V> void fields(V& v) {
+    v.bytes(receipt, 512);
+    v.bytes(signature, 72);
+  }
+};
+
+}  // namespace mpay::wire

@@ -1,0 +1,62 @@
+#include "signer/dispatcher.h"
+
+#include <sstream>
+
+#include "common/log.h"
+
+namespace mpay::signer {
+namespace {
+
+std::vector<std::string> splitKeys(std::string_view keys) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in{std::string(keys)};
+  while (std::getline(in, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+Bytes Dispatcher::handle(ByteView body, const Caller& caller) {
+  wire::RequestHeader header;
+  ByteView payload;
+  if (!wire::parseRequestHeader(body, &header, &payload))
+    return respond(caller, "invalid", "", 0, fail(ErrorCode::kBadFrame, "frame shorter than its header"));
+  if (header.version != wire::kVersion)
+    return respond(caller, "invalid", "", header.request_id,
+                   fail(ErrorCode::kUnsupportedVersion, "version " + std::to_string(header.version)));
+  const Operation* op = findOperation(header.op);
+  if (!op)
+    return respond(caller, "unknown", "", header.request_id,
+                   fail(ErrorCode::kUnknownOperation, "op " + std::to_string(header.op)));
+  if (!(op->roles & caller.roles))
+    return respond(caller, op->name, "", header.request_id,
+                   fail(ErrorCode::kNotPermitted, "role " + roleNames(caller.roles) + " may not call " +
+                                                      std::string(op->name)));
+  return respond(caller, op->name, op->keys, header.request_id, op->handler(ctx_, payload));
+}
+
+Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
+                          Result<Bytes> result) {
+  AuditEvent event;
+  event.uid = caller.uid;
+  event.role = roleNames(caller.roles);
+  event.op = std::string(op);
+  event.request = request_id;
+  event.keys = splitKeys(keys);
+  event.result = std::string(errorName(result.ok() ? ErrorCode::kOk : result.error().code));
+  auto seq = audit_.append(event);
+  if (!seq.ok()) {
+    log::error("event=audit_failed request=" + std::to_string(request_id) + " detail=\"" + seq.error().detail + "\"");
+    return wire::encodeResponse(ErrorCode::kAuditUnavailable, request_id, {});
+  }
+  if (!result.ok()) {
+    log::warn("event=refused op=" + event.op + " request=" + std::to_string(request_id) + " uid=" +
+              std::to_string(caller.uid) + " code=" + event.result + " detail=\"" + result.error().detail + "\"");
+    return wire::encodeResponse(result.error().code, request_id, {});
+  }
+  return wire::encodeResponse(ErrorCode::kOk, request_id, result.value());
+}
+
+}  // namespace mpay::signer

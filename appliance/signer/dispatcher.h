@@ -1,0 +1,32 @@
+// One request in, one response out: header checks, the operation table,
+// the caller's role, the handler, and the audit record. Fail closed: if the
+// audit record cannot be written the caller gets kAuditUnavailable and the
+// handler's result is dropped.
+#pragma once
+#include <mutex>
+
+#include "common/audit_log.h"
+#include "signer/operations.h"
+
+namespace mpay::signer {
+
+struct Caller {
+  long uid = -1;
+  std::uint8_t roles = 0;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(OpContext ctx, AuditLog audit) : ctx_(std::move(ctx)), audit_(std::move(audit)) {}
+  // `body` is a request frame without its length prefix; returns a whole response frame.
+  Bytes handle(ByteView body, const Caller& caller);
+  OpContext& context() { return ctx_; }
+
+ private:
+  Bytes respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
+                Result<Bytes> result);
+  OpContext ctx_;
+  AuditLog audit_;
+};
+
+}  // namespace mpay::signer

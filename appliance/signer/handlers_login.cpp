@@ -1,0 +1,76 @@
+// open_login: patent steps S36-S38 on the platform side.
+#include "ca/certificate.h"
+#include "signer/operations.h"
+#include "signer/signer_crypto.h"
+#include "suite/ecies.h"
+#include "suite/messages.h"
+#include "suite/primitives.h"
+
+namespace mpay::signer {
+namespace {
+
+namespace label = suite::label;
+
+// C1 = iv (12) || AES-256-GCM(K, iv, aad = label, plaintext) || tag
+Result<suite::LoginC1> openC1(const Secret& k, ByteView c1) {
+  if (c1.size() < suite::kGcmIvLen + suite::kGcmTagLen) return fail(ErrorCode::kDecryptFailed, "C1 too short");
+  MPAY_ASSIGN_OR_RETURN(Secret plaintext, suite::aesGcmOpen(k.exposeSecret(), c1.first(suite::kGcmIvLen),
+                                                            asBytes(label::kLoginC1), c1.subspan(suite::kGcmIvLen)));
+  return suite::parseLoginC1(plaintext);
+}
+
+Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLoginRequest& req,
+                    const ca::UserCertificate& user) {
+  // S36: K from C2 (service key), then C1, the login signature and the password.
+  MPAY_ASSIGN_OR_RETURN(Secret k, openSealedToService(lane, ctx.token.platform(), label::kLoginKey, req.c2));
+  if (k.size() != suite::kKeyLen) return fail(ErrorCode::kBadField, "K must be 32 bytes");
+  MPAY_ASSIGN_OR_RETURN(suite::LoginC1 c1, openC1(k, req.c1));
+  if (c1.phone != user.phone) return fail(ErrorCode::kMismatch, "C1 phone differs from the certificate");
+  Secret signed_bytes = suite::loginSignedBytes(k, c1.phone, c1.password, c1.timestamp, c1.nonce);
+  if (!user.public_key.verifyDer(signed_bytes.exposeSecret(), c1.signature))
+    return fail(ErrorCode::kBadSignature, "login signature");
+  MPAY_ASSIGN_OR_RETURN(Bytes verifier,
+                        computeVerifier(lane, label::kPasswordVerifier, c1.phone, req.salt, c1.password));
+  if (!constantTimeEqual(verifier, req.password_verifier)) return fail(ErrorCode::kBadPassword, "password");
+
+  // S37: message key, PIN protection key, session id, digest with K.
+  suite::LoginKeys keys;
+  MPAY_ASSIGN_OR_RETURN(keys.message_key, lane.random(suite::kKeyLen));
+  MPAY_ASSIGN_OR_RETURN(keys.pin_key, lane.random(suite::kKeyLen));
+  MPAY_ASSIGN_OR_RETURN(keys.session_id, randomBytes(lane, suite::kSessionIdLen));
+  Secret digest_input = suite::loginDigestInput(keys.message_key, keys.pin_key, keys.session_id);
+  MPAY_ASSIGN_OR_RETURN(keys.digest, suite::hmacSha256(k.exposeSecret(), digest_input.exposeSecret()));
+
+  // S38: the keys sealed to the user's certified key; stored only under the KEK.
+  wire::OpenLoginResponse r;
+  r.phone = c1.phone;
+  r.timestamp = c1.timestamp;
+  r.nonce = c1.nonce;
+  r.session_id = keys.session_id;
+  r.expires_at = ctx.now() + suite::kSessionLifetimeSeconds;
+  MPAY_ASSIGN_OR_RETURN(suite::EcPrivateKey ephemeral, ephemeralKey(lane));
+  Secret plaintext = suite::encodeLoginKeys(keys);
+  MPAY_ASSIGN_OR_RETURN(r.sealed_keys,
+                        suite::eciesSeal(user.public_key, label::kLoginKeys, plaintext.exposeSecret(), ephemeral));
+  Secret both(2 * suite::kKeyLen);
+  std::copy_n(keys.message_key.exposeSecret().begin(), suite::kKeyLen, both.exposeSecretMutable().begin());
+  std::copy_n(keys.pin_key.exposeSecret().begin(), suite::kKeyLen,
+              both.exposeSecretMutable().begin() + suite::kKeyLen);
+  MPAY_ASSIGN_OR_RETURN(Bytes wrapped, lane.seal(lane.keys().kek,
+                                                 suite::sessionKeysAad(r.session_id, r.phone, r.expires_at),
+                                                 both.exposeSecret()));
+  ByteWriter w;
+  w.u64(r.expires_at).raw(wrapped);
+  r.wrapped_keys = w.take();
+  return wire::encodeMessage(r);
+}
+
+}  // namespace
+
+Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload) {
+  MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenLoginRequest>(payload));
+  MPAY_ASSIGN_OR_RETURN(auto user, ca::verifyUserCertificate(req.certificate, ctx.token.platform().ca_cert));
+  return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return login(ctx, lane, req, user); });
+}
+
+}  // namespace mpay::signer

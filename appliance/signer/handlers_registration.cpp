@@ -1,0 +1,69 @@
+// open_registration: patent steps S03-S06 on the platform side.
+#include "ca/certificate.h"
+#include "signer/operations.h"
+#include "signer/signer_crypto.h"
+#include "suite/certificate_file.h"
+#include "suite/messages.h"
+
+namespace mpay::signer {
+namespace {
+
+namespace label = suite::label;
+
+constexpr long kUserCertificateDays = 730;
+constexpr std::size_t kRegistrationCodeDigits = 12;
+constexpr std::size_t kConfirmationCodeDigits = 8;
+
+// S04-S05: the user's key pair (a session object) and its certificate with info2.
+Result<Bytes> issueUserCertificate(const hsm::Lane& lane, const hsm::PlatformInfo& platform, const suite::Info1& info,
+                                   ByteView user_point) {
+  ca::CertificateRequest req;
+  req.profile = ca::Profile::kUser;
+  req.subject = {{"O", "mpay"}, {"CN", info.phone}, {"serialNumber", info.sim}};
+  req.san_uri = "tel:" + info.phone;
+  req.subject_point.assign(user_point.begin(), user_point.end());
+  MPAY_ASSIGN_OR_RETURN(req.serial, randomBytes(lane, 16));
+  req.valid_days = kUserCertificateDays;
+  return ca::issueCertificate(req, platform.ca_cert,
+                              [&](ByteView digest) { return lane.signDigest(lane.keys().ca, digest); });
+}
+
+Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegistrationRequest& req) {
+  const auto& platform = ctx.token.platform();
+  const auto& policy = ctx.token.policy();
+  // S03: open info1 with the service key.
+  MPAY_ASSIGN_OR_RETURN(Secret plaintext, openSealedToService(lane, platform, label::kRegister, req.sealed_info1));
+  MPAY_ASSIGN_OR_RETURN(suite::Info1 info, suite::parseInfo1(plaintext));
+
+  wire::OpenRegistrationResponse r;
+  r.phone = info.phone;
+  MPAY_ASSIGN_OR_RETURN(r.salt, randomBytes(lane, suite::kSaltLen));
+  MPAY_ASSIGN_OR_RETURN(r.password_verifier,
+                        computeVerifier(lane, label::kPasswordVerifier, info.phone, r.salt, info.password));
+  MPAY_ASSIGN_OR_RETURN(r.pin_verifier, computeVerifier(lane, label::kPinVerifier, info.phone, r.salt, info.pin));
+  MPAY_ASSIGN_OR_RETURN(r.identity, lane.seal(lane.keys().kek, suite::identityAad(info.phone),
+                                              suite::identityPlaintext(info.name, info.id_number)));
+
+  // S04-S06: key pair, certificate, PKCS#12 under info3, then the key object goes.
+  MPAY_ASSIGN_OR_RETURN(hsm::UserKeyPair pair, lane.generateUserKeyPair(policy.key("user")));
+  MPAY_ASSIGN_OR_RETURN(r.certificate, issueUserCertificate(lane, platform, info, pair.point));
+  MPAY_ASSIGN_OR_RETURN(Secret pkcs8, lane.exportPrivateKey(pair.private_key->get(), policy.key("wrap-once")));
+  if (CK_RV rv = pair.private_key->destroy(); rv != CKR_OK) return hsm::ckError(rv, "destroy user private key");
+  Secret info3 = suite::info3Password(info.phone, info.imei, info.sim, info.password);
+  MPAY_ASSIGN_OR_RETURN(Bytes p12, suite::buildCertificateFile(pkcs8, r.certificate, platform.ca_cert, info3,
+                                                               ctx.pkcs12_iterations));
+  MPAY_ASSIGN_OR_RETURN(r.registration_code, randomDigits(lane, kRegistrationCodeDigits));
+  MPAY_ASSIGN_OR_RETURN(r.confirmation_code, randomDigits(lane, kConfirmationCodeDigits));
+  MPAY_ASSIGN_OR_RETURN(r.registration_file,
+                        suite::buildRegistrationFile(p12, r.registration_code, r.confirmation_code));
+  return wire::encodeMessage(r);
+}
+
+}  // namespace
+
+Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload) {
+  MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenRegistrationRequest>(payload));
+  return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return enroll(ctx, lane, req); });
+}
+
+}  // namespace mpay::signer

@@ -1,0 +1,42 @@
+#include "signer/operations.h"
+
+#include <array>
+
+namespace mpay::signer {
+namespace {
+
+using wire::OpId;
+
+constexpr std::uint8_t kAny = kRoleGateway | kRoleAdmin;
+
+// clang-format off
+constexpr std::array kOperations = {
+//  id                          name                 roles         flags                                          keys used                     handler                 purpose
+  Operation{OpId::kPlatformInfo,     "platform_info",     kAny,         0,                                             "",                           handlePlatformInfo,     "suite id, service public key, CA and receipt certificates (S01, S02)"},
+  Operation{OpId::kHealth,           "health",            kAny,         0,                                             "",                           handleHealth,           "HSM health: healthy, degraded or down"},
+  Operation{OpId::kAuditHead,        "audit_head",        kRoleAdmin,   0,                                             "",                           handleAuditHead,        "sequence and hash of the last audit record, to anchor the chain"},
+  Operation{OpId::kOpenRegistration, "open_registration", kRoleGateway, kOpensSecrets | kUsesTokenKey,                 "service,verifier,kek,ca",    handleOpenRegistration, "open info1, verifiers, user key pair, certificate, PKCS#12, registration file (S03-S06)"},
+  Operation{OpId::kOpenLogin,        "open_login",        kRoleGateway, kOpensSecrets | kUsesTokenKey,                 "service,verifier,kek",       handleOpenLogin,        "open C2 and C1, verify signature and password, issue session keys (S36-S38)"},
+  Operation{OpId::kOpenPayment,      "open_payment",      kRoleGateway, kOpensSecrets | kNeedsSession | kUsesTokenKey, "kek,verifier,permit",        handleOpenPayment,      "unwrap session keys, verify payment signature and PIN, issue a permit (S46)"},
+  Operation{OpId::kSignReceipt,      "sign_receipt",      kRoleGateway, kNeedsPermit | kUsesTokenKey,                  "permit,receipt",             handleSignReceipt,      "sign the receipt of a permitted payment (S46)"},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const Operation> operations() { return kOperations; }
+
+const Operation* findOperation(std::uint16_t id) {
+  for (const auto& op : kOperations)
+    if (static_cast<std::uint16_t>(op.id) == id) return &op;
+  return nullptr;
+}
+
+std::string roleNames(std::uint8_t roles) {
+  std::string out;
+  if (roles & kRoleGateway) out += "gateway";
+  if (roles & kRoleAdmin) out += out.empty() ? "admin" : ",admin";
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace mpay::signer

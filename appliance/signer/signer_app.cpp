@@ -1,0 +1,198 @@
+#include "signer/signer_app.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Poco/Exception.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionCallback.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "common/audit_log.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "hsm/key_policy.h"
+#include "signer/server.h"
+#include "suite/primitives.h"
+
+namespace mpay::signer {
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
+constexpr int kExitWorkerFailed = 3;
+
+struct Startup {
+  Config config;
+  hsm::KeyPolicy policy;
+  std::string policy_sha256;
+  int listen_fd = -1;
+  int workers = 1;
+};
+
+Result<std::string> fileSha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kPolicy, "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return hexEncode(suite::sha256(asBytes(text.str())));
+}
+
+Result<Startup> prepare(const std::string& config_path) {
+  Startup s;
+  MPAY_ASSIGN_OR_RETURN(s.config, Config::load(config_path));
+  const std::string keys_path = s.config.policy_dir + "/keys";
+  MPAY_ASSIGN_OR_RETURN(s.policy, hsm::KeyPolicy::load(keys_path));
+  MPAY_ASSIGN_OR_RETURN(s.policy_sha256, fileSha256(keys_path));
+  MPAY_ASSIGN_OR_RETURN(s.listen_fd, bindUnixSocket(s.config.signer.socket, 0660));
+  s.workers = s.config.signer.workers > 0 ? s.config.signer.workers
+                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return s;
+}
+
+std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr)); }
+
+// Runs in the forked child; never returns.
+[[noreturn]] void runWorker(Startup& s, int index) {
+  log::setProcessName("mpay-signer-worker");
+  auto token = hsm::Token::open(s.config.hsm, s.policy, s.config.signer.threads);
+  if (!token) {
+    log::error("event=worker_start_failed worker=" + std::to_string(index) + " detail=\"" + token.error().detail + "\"");
+    _exit(kExitWorkerFailed);
+  }
+  auto audit = AuditLog::open(s.config.signer.audit_log);
+  if (!audit) {
+    log::error("event=worker_start_failed detail=\"" + audit.error().detail + "\"");
+    _exit(kExitWorkerFailed);
+  }
+  AuditEvent start;
+  start.uid = static_cast<long>(getuid());
+  start.role = "signer";
+  start.op = "worker_start";
+  start.result = "ok";
+  start.note = "policy/keys sha256=" + s.policy_sha256;
+  if (!audit->append(start).ok()) {
+    log::error("event=worker_start_failed detail=\"audit log not writable\"");
+    _exit(kExitWorkerFailed);
+  }
+  OpContext ctx{*token.value(), unixNow, s.config.signer.pkcs12_iterations, s.config.signer.audit_log};
+  Dispatcher dispatcher(std::move(ctx), std::move(audit).value());
+  RoleMap roles{s.config.signer.gateway_uid < 0 ? static_cast<long>(getuid()) : s.config.signer.gateway_uid,
+                s.config.signer.admin_uid};
+  log::info("event=worker_ready worker=" + std::to_string(index));
+  serveForever(s.listen_fd, dispatcher, roles, s.config.signer.max_frame, s.config.signer.threads);
+  _exit(0);
+}
+
+struct WorkerSlot {
+  pid_t pid = -1;
+  int failures = 0;
+  std::chrono::steady_clock::time_point started, restart_at;
+};
+
+pid_t spawn(Startup& s, int index, const sigset_t& parent_mask) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &parent_mask, nullptr);
+    runWorker(s, index);
+  }
+  return pid;
+}
+
+int supervise(Startup& s) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  std::vector<WorkerSlot> slots(static_cast<std::size_t>(s.workers));
+  const auto now = std::chrono::steady_clock::now;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    slots[i].pid = spawn(s, static_cast<int>(i), mask);
+    slots[i].started = now();
+  }
+  log::info("event=signer_started workers=" + std::to_string(s.workers) + " socket=" + s.config.signer.socket);
+  for (;;) {
+    timespec tick{0, 200 * 1000 * 1000};
+    siginfo_t info{};
+    int sig = sigtimedwait(&mask, &info, &tick);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    int status = 0;
+    pid_t dead;
+    while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
+      for (auto& slot : slots) {
+        if (slot.pid != dead) continue;
+        const bool lived_long = now() - slot.started > std::chrono::seconds(60);
+        slot.failures = lived_long ? 1 : slot.failures + 1;
+        const auto backoff = std::chrono::milliseconds(std::min(30000, 250 << std::min(slot.failures, 7)));
+        slot.pid = -1;
+        slot.restart_at = now() + backoff;
+        log::warn("event=worker_exited pid=" + std::to_string(dead) + " status=" + std::to_string(status) +
+                  " restart_in_ms=" + std::to_string(backoff.count()));
+      }
+    }
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (slots[i].pid < 0 && now() >= slots[i].restart_at) {
+        slots[i].pid = spawn(s, static_cast<int>(i), mask);
+        slots[i].started = now();
+      }
+    }
+  }
+  for (auto& slot : slots)
+    if (slot.pid > 0) kill(slot.pid, SIGTERM);
+  for (auto& slot : slots)
+    if (slot.pid > 0) waitpid(slot.pid, nullptr, 0);
+  ::unlink(s.config.signer.socket.c_str());
+  log::info("event=signer_stopped");
+  return 0;
+}
+
+}  // namespace
+
+SignerApp::SignerApp() { setUnixOptions(true); }
+
+void SignerApp::defineOptions(Poco::Util::OptionSet& options) {
+  options.addOption(Poco::Util::Option("config", "c", "configuration file")
+                        .argument("FILE")
+                        .callback(Poco::Util::OptionCallback<SignerApp>(this, &SignerApp::takeConfig)));
+}
+
+void SignerApp::takeConfig(const std::string&, const std::string& value) { config_path_ = value; }
+
+int SignerApp::main(const std::vector<std::string>& args) {
+  log::setProcessName("mpay-signer");
+  if (config_path_.empty() || !args.empty()) {
+    std::cerr << "usage: mpay-signer --config FILE\n";
+    return kExitUsage;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  auto startup = prepare(config_path_);
+  if (!startup) {
+    log::error("event=start_failed code=" + std::string(errorName(startup.error().code)) + " detail=\"" +
+               startup.error().detail + "\"");
+    return kExitConfig;
+  }
+  return supervise(startup.value());
+}
+
+int runSigner(int argc, char** argv) {
+  SignerApp app;
+  try {
+    app.init(argc, argv);
+  } catch (const Poco::Exception& e) {
+    std::cerr << "mpay-signer: " << e.displayText() << "\nusage: mpay-signer --config FILE\n";
+    return kExitUsage;
+  }
+  return app.run();
+}
+
+}  // namespace mpay::signer

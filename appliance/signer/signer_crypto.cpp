@@ -1,0 +1,43 @@
+#include "signer/signer_crypto.h"
+
+#include "suite/ecies.h"
+#include "suite/messages.h"
+
+namespace mpay::signer {
+
+Result<Secret> openSealedToService(const hsm::Lane& lane, const hsm::PlatformInfo& platform, std::string_view label,
+                                   ByteView sealed) {
+  return suite::eciesOpen(platform.service_point, label, sealed, [&](const suite::EcPublicKey& ephemeral) {
+    return lane.ecdh(lane.keys().service, ephemeral);
+  });
+}
+
+Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView salt,
+                              const Secret& secret) {
+  Secret input = suite::verifierInput(label, phone, salt, secret);
+  return lane.hmac(lane.keys().verifier, input.exposeSecret());
+}
+
+Result<std::string> randomDigits(const hsm::Lane& lane, std::size_t n) {
+  std::string out;
+  while (out.size() < n) {
+    MPAY_ASSIGN_OR_RETURN(Secret bytes, lane.random(n));
+    for (std::uint8_t b : bytes.exposeSecret()) {
+      if (b >= 250) continue;  // rejection sampling: 250 = 25 * 10 keeps the digits uniform
+      out.push_back(static_cast<char>('0' + b % 10));
+      if (out.size() == n) break;
+    }
+  }
+  return out;
+}
+
+Result<suite::EcPrivateKey> ephemeralKey(const hsm::Lane& lane) {
+  return suite::EcPrivateKey::generate([&](std::size_t n) { return lane.random(n); });
+}
+
+Result<Bytes> randomBytes(const hsm::Lane& lane, std::size_t n) {
+  MPAY_ASSIGN_OR_RETURN(Secret s, lane.random(n));
+  return Bytes(s.exposeSecret().begin(), s.exposeSecret().end());
+}
+
+}  // namespace mpay::signer

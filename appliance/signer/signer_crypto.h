@@ -1,0 +1,24 @@
+// Building blocks the handlers share; each runs on one lane.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "hsm/lane.h"
+#include "hsm/token.h"
+#include "suite/ec.h"
+
+namespace mpay::signer {
+
+// ECIES open with ECDH against the service key inside the token.
+Result<Secret> openSealedToService(const hsm::Lane& lane, const hsm::PlatformInfo& platform, std::string_view label,
+                                   ByteView sealed);
+// HMAC under the verifier key over verifierInput(label, phone, salt, secret).
+Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView salt,
+                              const Secret& secret);
+// `n` decimal digits, uniformly distributed, from the token's RNG.
+Result<std::string> randomDigits(const hsm::Lane& lane, std::size_t n);
+// An ephemeral ECIES key whose scalar comes from the token's RNG.
+Result<suite::EcPrivateKey> ephemeralKey(const hsm::Lane& lane);
+Result<Bytes> randomBytes(const hsm::Lane& lane, std::size_t n);
+
+}  // namespace mpay::signer

@@ -1,0 +1,65 @@
+#include "support/dev_appliance.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "admin/dev_setup.h"
+
+namespace mpay::test {
+
+std::string sourceDir() { return MPAY_SOURCE_DIR; }
+std::string binDir() { return MPAY_BIN_DIR; }
+std::string sharedDir() { return sourceDir() + "/../shared"; }
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "mpay-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+DevAppliance::DevAppliance(const std::string& extra_signer_settings) {
+  auto ini = admin::devSetup({dir_.path(), 18443, sourceDir() + "/policy", "/usr/lib/softhsm/libsofthsm2.so"});
+  if (!ini) throw std::runtime_error("dev-setup failed: " + ini.error().detail);
+  config_path_ = ini.value();
+  if (!extra_signer_settings.empty()) {
+    // Insert each "section.key = value" line under its [section].
+    std::ifstream in(config_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string content = text.str();
+    std::istringstream extra(extra_signer_settings);
+    std::string line;
+    while (std::getline(extra, line)) {
+      auto dot = line.find('.');
+      if (dot == std::string::npos) continue;
+      const std::string header = "[" + line.substr(0, dot) + "]\n";
+      auto at = content.find(header);
+      if (at == std::string::npos) throw std::runtime_error("no section for " + line);
+      content.insert(at + header.size(), line.substr(dot + 1) + "\n");
+    }
+    std::ofstream out(config_path_, std::ios::trunc);
+    out << content;
+  }
+  auto config = Config::load(config_path_);
+  if (!config) throw std::runtime_error("config: " + config.error().detail);
+  config_ = config.value();
+}
+
+std::unique_ptr<hsm::Token> DevAppliance::openToken(int lanes) const {
+  auto policy = hsm::KeyPolicy::load(config_.policy_dir + "/keys");
+  if (!policy) throw std::runtime_error(policy.error().detail);
+  auto token = hsm::Token::open(config_.hsm, policy.value(), lanes);
+  if (!token) throw std::runtime_error("token: " + token.error().detail);
+  return std::move(token).value();
+}
+
+}  // namespace mpay::test

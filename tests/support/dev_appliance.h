@@ -1,0 +1,43 @@
+// A development appliance in a fresh temp dir: its own SoftHSM2 token, keys
+// from the key ceremony and config. One per test, removed afterwards.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "hsm/token.h"
+
+namespace mpay::test {
+
+std::string sourceDir();
+std::string binDir();
+std::string sharedDir();  // ../shared relative to the repository root (read-only in CI)
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class DevAppliance {
+ public:
+  // Runs dev-setup; extra INI lines (e.g. "signer.pkcs12_iterations = 10000")
+  // are merged into their sections.
+  explicit DevAppliance(const std::string& extra_signer_settings = "signer.pkcs12_iterations = 10000");
+  const Config& config() const { return config_; }
+  const std::string& configPath() const { return config_path_; }
+  const std::string& dir() const { return dir_.path(); }
+  // A Token as a signer worker opens it (module loaded in this process).
+  std::unique_ptr<hsm::Token> openToken(int lanes = 2) const;
+
+ private:
+  TempDir dir_;
+  std::string config_path_;
+  Config config_;
+};
+
+}  // namespace mpay::test

@@ -1,0 +1,100 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "common/audit_log.h"
+#include "support/dev_appliance.h"
+
+namespace mpay {
+namespace {
+
+std::vector<std::string> readLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+void writeLines(const std::string& path, const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& l : lines) out << l << "\n";
+}
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/audit.log";
+    auto log = AuditLog::open(path_);
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 5; ++i) {
+      AuditEvent e{1000, "gateway", "open_login", static_cast<std::uint32_t>(i), {"service", "kek"}, "ok", ""};
+      auto seq = log->append(e);
+      ASSERT_TRUE(seq.ok());
+      EXPECT_EQ(seq.value(), static_cast<std::uint64_t>(i + 1));
+    }
+  }
+  test::TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(AuditLogTest, ChainVerifiesAndHeadMatches) {
+  auto v = verifyAuditLog(path_);
+  ASSERT_TRUE(v.ok()) << v.error().detail;
+  EXPECT_EQ(v->records, 5u);
+  auto head = readAuditHead(path_);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->seq, 5u);
+  EXPECT_EQ(head->hash, v->head_hash);
+}
+
+TEST_F(AuditLogTest, EditingAnyRecordIsDetected) {
+  for (std::size_t target : {std::size_t{1}, std::size_t{4}}) {  // a middle record and the last one
+    auto lines = readLines(path_);
+    auto original = lines;
+    auto at = lines[target].find("\"ok\"");
+    lines[target].replace(at, 4, "\"no\"");
+    writeLines(path_, lines);
+    auto v = verifyAuditLog(path_);
+    ASSERT_FALSE(v.ok());
+    EXPECT_NE(v.error().detail.find(":" + std::to_string(target + 1) + ":"), std::string::npos) << v.error().detail;
+    writeLines(path_, original);
+  }
+}
+
+TEST_F(AuditLogTest, DeletingARecordIsDetected) {
+  auto lines = readLines(path_);
+  lines.erase(lines.begin() + 2);
+  writeLines(path_, lines);
+  auto v = verifyAuditLog(path_);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.error().detail.find(":3:"), std::string::npos) << v.error().detail;
+}
+
+TEST_F(AuditLogTest, ReorderingRecordsIsDetected) {
+  auto lines = readLines(path_);
+  std::swap(lines[1], lines[2]);
+  writeLines(path_, lines);
+  auto v = verifyAuditLog(path_);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.error().detail.find(":2:"), std::string::npos) << v.error().detail;
+}
+
+TEST_F(AuditLogTest, AppendFailsClosedOnATornRecord) {
+  std::ofstream(path_, std::ios::app) << "partial record without newline";
+  auto log = AuditLog::open(path_);
+  ASSERT_TRUE(log.ok());
+  auto seq = log->append(AuditEvent{1, "gateway", "health", 1, {}, "ok", ""});
+  ASSERT_FALSE(seq.ok());
+  EXPECT_EQ(seq.error().code, ErrorCode::kAuditUnavailable);
+}
+
+TEST(AuditLog, UnwritableLogCannotBeOpened) {
+  auto log = AuditLog::open("/proc/mpay-no-such-dir/audit.log");
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.error().code, ErrorCode::kAuditUnavailable);
+}
+
+}  // namespace
+}  // namespace mpay
