@@ -12,6 +12,8 @@
 #include "admin/key_ceremony.h"
 #include "common/audit_log.h"
 #include "common/config.h"
+#include "gateway/signer_client.h"
+#include "signer/operation_docs.h"
 
 namespace mpay::admin {
 namespace {
@@ -26,7 +28,9 @@ constexpr int kExitUsage = 64;
 constexpr char kUsage[] =
     "usage: mpay-admin init --config FILE\n"
     "       mpay-admin dev-setup --dir DIR [--port N]\n"
-    "       mpay-admin audit verify --config FILE\n";
+    "       mpay-admin audit verify --config FILE\n"
+    "       mpay-admin status --config FILE\n"
+    "       mpay-admin operations\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -64,6 +68,11 @@ int AdminApp::main(const std::vector<std::string>& args) {
   if (args == std::vector<std::string>{"init"}) return initCommand();
   if (args == std::vector<std::string>{"dev-setup"}) return devSetupCommand();
   if (args == std::vector<std::string>{"audit", "verify"}) return auditVerifyCommand();
+  if (args == std::vector<std::string>{"status"}) return statusCommand();
+  if (args == std::vector<std::string>{"operations"}) {
+    std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes();
+    return kExitOk;
+  }
   return usageError(args.empty() ? "no command" : "unknown command: " + args.front());
 }
 
@@ -97,6 +106,26 @@ int AdminApp::auditVerifyCommand() {
   if (!result) return failWith(result.error());
   std::cout << "audit log ok: " << result->records << " records, head " << result->head_hash << "\n";
   return kExitOk;
+}
+
+int AdminApp::statusCommand() {
+  if (config_.empty()) return usageError("status needs --config");
+  auto config = Config::load(config_);
+  if (!config) return failWith(config.error());
+  auto signer = gateway::SignerClient::connect(config->signer.socket, 5000);
+  if (!signer) return failWith(signer.error());
+  auto info = signer->platformInfo();
+  if (!info) return failWith(info.error());
+  auto health = signer->health();
+  if (!health) return failWith(health.error());
+  static constexpr const char* kHealth[] = {"healthy", "degraded", "down"};
+  std::cout << "signer:      " << config->signer.socket << "\n"
+            << "suite:       " << info->suite << "\n"
+            << "hsm:         " << kHealth[std::min<int>(health->state, 2)] << "\n";
+  auto head = signer->auditHead();
+  if (head) std::cout << "audit head:  seq " << head->seq << " " << head->hash << "\n";
+  else std::cout << "audit head:  " << errorName(head.error().code) << " (this uid is not the admin role)\n";
+  return health->state == 2 ? kExitFailure : kExitOk;
 }
 
 int runAdmin(int argc, char** argv) {

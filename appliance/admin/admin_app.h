@@ -2,6 +2,8 @@
 //   mpay-admin init --config FILE
 //   mpay-admin dev-setup --dir DIR [--port N]
 //   mpay-admin audit verify --config FILE
+//   mpay-admin status --config FILE      (asks the running signer, as admin)
+//   mpay-admin operations                (the signer's operation table, Markdown)
 #pragma once
 #include <Poco/Util/Application.h>
 
@@ -23,6 +25,7 @@ class AdminApp : public Poco::Util::Application {
   int initCommand();
   int devSetupCommand();
   int auditVerifyCommand();
+  int statusCommand();
 
   std::string config_;
   std::string dir_;

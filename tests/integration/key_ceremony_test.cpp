@@ -42,8 +42,8 @@ std::vector<std::string> snapshot(const Session& s) {
   std::vector<std::string> out;
   for (CK_ULONG i = 0; i < count; ++i) {
     auto cls = s.attributeUlong(found[i], CKA_CLASS).value();
-    std::string row = std::to_string(cls) + " " + asText(s.attributeBytes(found[i], CKA_LABEL).value()).data();
-    row.resize(row.find('\0') == std::string::npos ? row.size() : row.find('\0'));
+    Bytes label = s.attributeBytes(found[i], CKA_LABEL).value();
+    std::string row = std::to_string(cls) + " " + std::string(asText(label));
     if (cls == CKO_CERTIFICATE) row += " " + hexEncode(s.attributeBytes(found[i], CKA_VALUE).value());
     if (cls == CKO_PUBLIC_KEY) row += " " + hexEncode(s.attributeBytes(found[i], CKA_EC_POINT).value());
     out.push_back(row);
