@@ -63,9 +63,14 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          "gateway_uid = " + uid + "\n"
          "admin_uid = " + uid + "\n"
          "\n[gateway]\n"
+         "listen = 127.0.0.1\n"
          "port = " + std::to_string(port) + "\n"
          "db_url = " + d + "/data/mpay.db\n"
-         "outbox = " + d + "/outbox.jsonl\n";
+         "outbox = " + d + "/outbox.jsonl\n"
+         "acquirer_url = http://127.0.0.1:" + std::to_string(port + 1) + "\n"
+         "\n; The development acquirer: mpayd starts it because this section exists.\n"
+         "[acquirer_sim]\n"
+         "port = " + std::to_string(port + 1) + "\n";
 }
 
 Status initTokenIfMissing(const Config& config, const std::string& so_pin, const std::string& user_pin) {

@@ -17,7 +17,13 @@ const std::set<std::string>& knownKeys() {
       "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf",
       "signer.socket", "signer.workers", "signer.threads", "signer.max_frame",
       "signer.audit_log", "signer.gateway_uid", "signer.admin_uid", "signer.pkcs12_iterations",
-      "gateway.port", "gateway.db_url", "gateway.outbox",
+      "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
+      "gateway.outbox", "gateway.webhook_url", "gateway.webhook_secret_file", "gateway.acquirer_url",
+      "gateway.acquirer_timeout_ms", "gateway.max_body", "gateway.request_timeout_ms", "gateway.max_threads",
+      "gateway.max_queued", "gateway.signer_connections", "gateway.rate_per_phone",
+      "gateway.rate_per_source", "gateway.registration_ttl", "gateway.max_code_attempts",
+      "gateway.lockout_threshold", "gateway.lockout_seconds", "gateway.replay_window",
+      "acquirer_sim.port", "acquirer_sim.limit_minor",
   };
   return keys;
 }
@@ -57,6 +63,47 @@ Result<long> boundedInt(const IniFileConfiguration& ini, const std::string& key,
   }
 }
 
+Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
+  struct IntKey {
+    const char* key;
+    int* out;
+    long min, max;
+  };
+  const IntKey ints[] = {
+      {"gateway.port", &g.port, 1, 65535},
+      {"gateway.acquirer_timeout_ms", &g.acquirer_timeout_ms, 100, 120000},
+      {"gateway.max_body", &g.max_body, 1024, 1 << 20},
+      {"gateway.request_timeout_ms", &g.request_timeout_ms, 100, 120000},
+      {"gateway.max_threads", &g.max_threads, 1, 512},
+      {"gateway.max_queued", &g.max_queued, 1, 4096},
+      {"gateway.signer_connections", &g.signer_connections, 1, 256},
+      {"gateway.rate_per_phone", &g.rate_per_phone, 1, 1000000},
+      {"gateway.rate_per_source", &g.rate_per_source, 1, 1000000},
+      {"gateway.registration_ttl", &g.registration_ttl, 60, 86400},
+      {"gateway.max_code_attempts", &g.max_code_attempts, 1, 100},
+      {"gateway.lockout_threshold", &g.lockout_threshold, 1, 100},
+      {"gateway.lockout_seconds", &g.lockout_seconds, 1, 86400 * 30},
+      {"gateway.replay_window", &g.replay_window, 5, 3600},
+  };
+  for (const auto& k : ints) {
+    MPAY_ASSIGN_OR_RETURN(long v, boundedInt(ini, k.key, *k.out, k.min, k.max));
+    *k.out = static_cast<int>(v);
+  }
+  g.listen = ini.getString("gateway.listen", g.listen);
+  g.tls_cert = ini.getString("gateway.tls_cert", "");
+  g.tls_key = ini.getString("gateway.tls_key", "");
+  if (g.tls_cert.empty() != g.tls_key.empty())
+    return fail(ErrorCode::kConfig, "gateway.tls_cert and gateway.tls_key go together");
+  g.db_url = ini.getString("gateway.db_url", "");
+  g.outbox = ini.getString("gateway.outbox", "");
+  g.webhook_url = ini.getString("gateway.webhook_url", "");
+  g.webhook_secret_file = ini.getString("gateway.webhook_secret_file", "");
+  if (!g.webhook_url.empty() && g.webhook_secret_file.empty())
+    return fail(ErrorCode::kConfig, "gateway.webhook_url needs gateway.webhook_secret_file");
+  g.acquirer_url = ini.getString("gateway.acquirer_url", "");
+  return {};
+}
+
 }  // namespace
 
 Result<Config> Config::load(const std::string& path) {
@@ -91,10 +138,14 @@ Result<Config> Config::load(const std::string& path) {
   c.signer.gateway_uid = gateway_uid;
   c.signer.admin_uid = admin_uid;
   c.signer.pkcs12_iterations = static_cast<int>(iterations);
-  MPAY_ASSIGN_OR_RETURN(long port, boundedInt(*ini, "gateway.port", 8443, 1, 65535));
-  c.gateway.port = static_cast<int>(port);
-  c.gateway.db_url = ini->getString("gateway.db_url", "");
-  c.gateway.outbox = ini->getString("gateway.outbox", "");
+  MPAY_RETURN_IF_ERROR(loadGateway(*ini, c.gateway));
+  if (ini->hasOption("acquirer_sim.port")) {
+    c.acquirer_sim.enabled = true;
+    MPAY_ASSIGN_OR_RETURN(long sim_port, boundedInt(*ini, "acquirer_sim.port", 0, 1, 65535));
+    MPAY_ASSIGN_OR_RETURN(long limit, boundedInt(*ini, "acquirer_sim.limit_minor", 0, 0, 0x7fffffffffffffffL));
+    c.acquirer_sim.port = static_cast<int>(sim_port);
+    c.acquirer_sim.limit_minor = static_cast<std::uint64_t>(limit);
+  }
   return c;
 }
 

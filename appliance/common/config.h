@@ -28,9 +28,33 @@ struct SignerConfig {
 };
 
 struct GatewayConfig {
+  std::string listen = "127.0.0.1";  // plain HTTP only on loopback; TLS elsewhere
   int port = 8443;
-  std::string db_url;  // sqlite file path or postgresql:// URL
-  std::string outbox;  // JSON-lines outbox for confirmation codes (development)
+  std::string tls_cert, tls_key;     // PEM files; both or neither
+  std::string db_url;                // SQLite file path, or postgresql://... (see docs/operations.md)
+  std::string outbox;                // JSON-lines file for confirmation codes (development notifier)
+  std::string webhook_url;           // SMS gateway webhook (production notifier)
+  std::string webhook_secret_file;   // HMAC-SHA256 key for the webhook signature header
+  std::string acquirer_url;          // base URL of the acquirer front
+  int acquirer_timeout_ms = 5000;
+  int max_body = 16384;              // bytes, Content-Length and chunked alike
+  int request_timeout_ms = 10000;    // whole request, not per read
+  int max_threads = 16;
+  int max_queued = 64;
+  int signer_connections = 4;
+  int rate_per_phone = 30;           // requests per minute per phone number
+  int rate_per_source = 120;         // requests per minute per client address
+  int registration_ttl = 900;        // seconds a registration code stays valid
+  int max_code_attempts = 5;         // wrong registration codes before it is void
+  int lockout_threshold = 5;         // consecutive wrong passwords or PINs before a lockout
+  int lockout_seconds = 900;
+  int replay_window = 300;           // allowed clock skew of signed timestamps, seconds
+};
+
+struct AcquirerSimConfig {
+  bool enabled = false;  // mpayd starts the simulator when the section exists
+  int port = 0;
+  std::uint64_t limit_minor = 0;  // amounts above are declined; 0 = no limit
 };
 
 struct Config {
@@ -40,6 +64,7 @@ struct Config {
   HsmConfig hsm;
   SignerConfig signer;
   GatewayConfig gateway;
+  AcquirerSimConfig acquirer_sim;
 
   static Result<Config> load(const std::string& path);
 };

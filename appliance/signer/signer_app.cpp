@@ -1,7 +1,6 @@
 #include "signer/signer_app.h"
 
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <Poco/Exception.h>
@@ -19,6 +18,7 @@
 #include "common/audit_log.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/supervisor.h"
 #include "hsm/key_policy.h"
 #include "signer/server.h"
 #include "suite/primitives.h"
@@ -92,68 +92,23 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   _exit(0);
 }
 
-struct WorkerSlot {
-  pid_t pid = -1;
-  int failures = 0;
-  std::chrono::steady_clock::time_point started, restart_at;
-};
-
-pid_t spawn(Startup& s, int index, const sigset_t& parent_mask) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    sigprocmask(SIG_UNBLOCK, &parent_mask, nullptr);
-    runWorker(s, index);
-  }
-  return pid;
-}
-
 int supervise(Startup& s) {
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
-  std::vector<WorkerSlot> slots(static_cast<std::size_t>(s.workers));
-  const auto now = std::chrono::steady_clock::now;
-  for (std::size_t i = 0; i < slots.size(); ++i) {
-    slots[i].pid = spawn(s, static_cast<int>(i), mask);
-    slots[i].started = now();
+  std::vector<SupervisedChild> workers;
+  for (int i = 0; i < s.workers; ++i) {
+    workers.push_back({"worker-" + std::to_string(i), [&s, i] {
+                         pid_t pid = fork();
+                         if (pid == 0) {
+                           Supervisor::inChild();
+                           runWorker(s, i);
+                         }
+                         return pid;
+                       }});
   }
   log::info("event=signer_started workers=" + std::to_string(s.workers) + " socket=" + s.config.signer.socket);
-  for (;;) {
-    timespec tick{0, 200 * 1000 * 1000};
-    siginfo_t info{};
-    int sig = sigtimedwait(&mask, &info, &tick);
-    if (sig == SIGTERM || sig == SIGINT) break;
-    int status = 0;
-    pid_t dead;
-    while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
-      for (auto& slot : slots) {
-        if (slot.pid != dead) continue;
-        const bool lived_long = now() - slot.started > std::chrono::seconds(60);
-        slot.failures = lived_long ? 1 : slot.failures + 1;
-        const auto backoff = std::chrono::milliseconds(std::min(30000, 250 << std::min(slot.failures, 7)));
-        slot.pid = -1;
-        slot.restart_at = now() + backoff;
-        log::warn("event=worker_exited pid=" + std::to_string(dead) + " status=" + std::to_string(status) +
-                  " restart_in_ms=" + std::to_string(backoff.count()));
-      }
-    }
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (slots[i].pid < 0 && now() >= slots[i].restart_at) {
-        slots[i].pid = spawn(s, static_cast<int>(i), mask);
-        slots[i].started = now();
-      }
-    }
-  }
-  for (auto& slot : slots)
-    if (slot.pid > 0) kill(slot.pid, SIGTERM);
-  for (auto& slot : slots)
-    if (slot.pid > 0) waitpid(slot.pid, nullptr, 0);
+  const int rc = Supervisor(std::move(workers)).run();
   ::unlink(s.config.signer.socket.c_str());
   log::info("event=signer_stopped");
-  return 0;
+  return rc;
 }
 
 }  // namespace

@@ -1,0 +1,169 @@
+#include "acquirer_sim/acquirer_sim.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/NumberParser.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionCallback.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/log.h"
+#include "gateway/json_fields.h"
+
+namespace mpay::acquirer_sim {
+namespace {
+
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+struct Bank {
+  std::mutex mutex;
+  std::map<std::string, std::pair<bool, std::string>> orders;  // order -> (approved, transaction no)
+  std::set<std::string> decline_orders;
+  std::uint64_t limit = 0;
+  int delay_ms = 0;
+  int fail_next = 0;
+  std::uint64_t calls = 0, next_txn = 1;
+};
+
+void answer(HTTPServerResponse& response, int status, const Poco::JSON::Object& body) {
+  const std::string text = gateway::toJson(body);
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.setContentLength(static_cast<std::streamsize>(text.size()));
+  response.send() << text;
+}
+
+class Handler : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit Handler(Bank& bank) : bank_(bank) {}
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    Poco::JSON::Object out;
+    try {
+      std::string body;
+      Poco::StreamCopier::copyToString(request.stream(), body, 65536);
+      if (request.getURI() == "/v1/authorize" && request.getMethod() == "POST") return authorize(body, response);
+      if (request.getURI() == "/control" && request.getMethod() == "POST") return control(body, response);
+      if (request.getURI() == "/control" && request.getMethod() == "GET") {
+        std::lock_guard lock(bank_.mutex);
+        out.set("calls", bank_.calls);
+        out.set("authorizations", static_cast<std::uint64_t>(bank_.orders.size()));
+        return answer(response, 200, out);
+      }
+      out.set("error", "not_found");
+      answer(response, 404, out);
+    } catch (const Poco::Exception& e) {
+      out.set("error", "bad_request");
+      out.set("message", e.displayText());
+      answer(response, 400, out);
+    }
+  }
+
+ private:
+  void authorize(const std::string& body, HTTPServerResponse& response) {
+    Poco::JSON::Parser parser;
+    auto in = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+    const std::string order = in->getValue<std::string>("order_no");
+    const auto amount = in->getValue<std::uint64_t>("amount_minor");
+    int delay = 0;
+    bool fail_now = false;
+    std::pair<bool, std::string> result;
+    {
+      std::lock_guard lock(bank_.mutex);
+      ++bank_.calls;
+      delay = bank_.delay_ms;
+      if (bank_.fail_next > 0) {
+        --bank_.fail_next;
+        fail_now = true;
+      } else {
+        auto it = bank_.orders.find(order);
+        if (it == bank_.orders.end()) {  // first time: decide and remember
+          const bool approved = !bank_.decline_orders.contains(order) && (bank_.limit == 0 || amount <= bank_.limit);
+          it = bank_.orders.emplace(order, std::make_pair(approved, "SIM" + std::to_string(bank_.next_txn++))).first;
+        }
+        result = it->second;
+      }
+    }
+    if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    Poco::JSON::Object out(Poco::JSON_PRESERVE_KEY_ORDER);
+    if (fail_now) {
+      out.set("error", "unavailable");
+      return answer(response, 500, out);
+    }
+    out.set("result", result.first ? "approved" : "declined");
+    out.set("transaction_no", result.second);
+    answer(response, 200, out);
+  }
+
+  void control(const std::string& body, HTTPServerResponse& response) {
+    Poco::JSON::Parser parser;
+    auto in = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+    std::lock_guard lock(bank_.mutex);
+    if (in->has("delay_ms")) bank_.delay_ms = in->getValue<int>("delay_ms");
+    if (in->has("fail_next")) bank_.fail_next = in->getValue<int>("fail_next");
+    if (in->has("limit_minor")) bank_.limit = in->getValue<std::uint64_t>("limit_minor");
+    if (auto list = in->getArray("decline_orders")) {
+      for (std::size_t i = 0; i < list->size(); ++i)
+        bank_.decline_orders.insert(list->getElement<std::string>(static_cast<unsigned>(i)));
+    }
+    Poco::JSON::Object out;
+    out.set("ok", true);
+    answer(response, 200, out);
+  }
+
+  Bank& bank_;
+};
+
+class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit Factory(Bank& bank) : bank_(bank) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override { return new Handler(bank_); }
+
+ private:
+  Bank& bank_;
+};
+
+}  // namespace
+
+SimApp::SimApp() { setUnixOptions(true); }
+
+void SimApp::defineOptions(Poco::Util::OptionSet& options) {
+  auto take = Poco::Util::OptionCallback<SimApp>(this, &SimApp::takeOption);
+  options.addOption(Poco::Util::Option("port", "p", "port on 127.0.0.1").argument("N").required(true).callback(take));
+  options.addOption(Poco::Util::Option("limit", "l", "decline amounts above (minor units)").argument("N").callback(take));
+}
+
+void SimApp::takeOption(const std::string& name, const std::string& value) {
+  if (name == "port") port_ = Poco::NumberParser::parse(value);
+  if (name == "limit") limit_ = Poco::NumberParser::parseUnsigned64(value);
+}
+
+int SimApp::main(const std::vector<std::string>&) {
+  log::setProcessName("mpay-acquirer-sim");
+  Bank bank;
+  bank.limit = limit_;
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(8);
+  Poco::Net::HTTPServer server(new Factory(bank),
+                               Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port_))),
+                               params);
+  server.start();
+  log::info("event=acquirer_sim_started port=" + std::to_string(port_));
+  waitForTerminationRequest();
+  server.stopAll(true);
+  return 0;
+}
+
+}  // namespace mpay::acquirer_sim

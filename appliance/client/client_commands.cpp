@@ -1,0 +1,260 @@
+#include "client/client_commands.h"
+
+#include <Poco/JSON/Object.h>
+
+#include <ctime>
+#include <iostream>
+
+#include "client/api_client.h"
+#include "client/device_state.h"
+#include "client/phone.h"
+#include "gateway/json_fields.h"
+#include "suite/primitives.h"
+
+namespace mpay::client {
+namespace {
+
+using gateway::base64url;
+
+constexpr int kOk = 0, kFailed = 1, kUsage = 64;
+
+int failed(const std::string& what) {
+  std::cerr << "mpay-client: " << what << "\n";
+  return kFailed;
+}
+int failed(const ApiFailure& f) {
+  return failed(f.code + (f.message.empty() ? "" : ": " + f.message) +
+                (f.http_status ? " (HTTP " + std::to_string(f.http_status) + ")" : ""));
+}
+int failed(const Error& e) { return failed(std::string(errorName(e.code)) + ": " + e.detail); }
+
+const std::string& need(const Options& o, const std::string& key, bool* missing) {
+  static const std::string empty;
+  auto it = o.find(key);
+  if (it == o.end() || it->second.empty()) {
+    std::cerr << "mpay-client: --" << key << " is required\n";
+    *missing = true;
+    return empty;
+  }
+  return it->second;
+}
+
+bool has(const Options& o, const std::string& key) { return o.contains(key); }
+ApiClient api(const Options& o) { return ApiClient(o.at("server"), o.contains("ca") ? o.at("ca") : ""); }
+std::uint64_t now() { return static_cast<std::uint64_t>(std::time(nullptr)); }
+
+Bytes field(const Json& j, const std::string& key) {
+  auto r = gateway::unbase64url(j->optValue<std::string>(key, ""), 1 << 16);
+  return r.ok() ? r.value() : Bytes{};
+}
+
+// S01: the platform data, fetched once and kept.
+Result<PlatformData> fetchPlatform(const Options& o, const DeviceState& state) {
+  auto answer = api(o).get("/v1/platform");
+  if (!answer) return fail(ErrorCode::kIo, answer.error().code + ": " + answer.error().message);
+  PlatformData p{answer.value()->getValue<std::string>("suite"), field(answer.value(), "service_public_key"),
+                 field(answer.value(), "ca_certificate"), field(answer.value(), "receipt_certificate")};
+  if (p.suite != suite::kSuiteId) return fail(ErrorCode::kBadField, "platform speaks suite " + p.suite);
+  MPAY_RETURN_IF_ERROR(state.savePlatform(p));
+  return p;
+}
+
+// S31-S33 / S41-S43: info3 opens the certificate file.
+Result<suite::OpenedCertificateFile> openCredential(const DeviceState& state, const DeviceIdentity& id,
+                                                   const std::string& password) {
+  MPAY_ASSIGN_OR_RETURN(Bytes p12, state.certificateFile());
+  Secret info3 = suite::info3Password(id.phone, id.imei, id.sim, Secret::copyOf(password));
+  return suite::openCertificateFile(p12, info3);
+}
+
+}  // namespace
+
+bool parseAmount(const std::string& text, const std::string& currency, std::uint64_t* minor) {
+  const int decimals = (currency == "JPY" || currency == "KRW") ? 0 : 2;
+  auto dot = text.find('.');
+  std::string whole = text.substr(0, dot), frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+  if (whole.empty() || whole.size() > 15 || static_cast<int>(frac.size()) > decimals ||
+      (dot != std::string::npos && frac.empty()))
+    return false;
+  for (char c : whole + frac)
+    if (c < '0' || c > '9') return false;
+  while (static_cast<int>(frac.size()) < decimals) frac += '0';
+  *minor = std::stoull(whole + frac);
+  return *minor > 0;
+}
+
+int registerCommand(const Options& o) {
+  bool missing = false;
+  DeviceIdentity id{need(o, "phone", &missing), need(o, "imei", &missing), need(o, "sim", &missing), false};
+  const std::string& password = need(o, "password", &missing);
+  const std::string& pin = need(o, "pin", &missing);
+  const std::string& name = need(o, "name", &missing);
+  const std::string& id_number = need(o, "id-number", &missing);
+  if (missing) return kUsage;
+  DeviceState state(o.at("state"));
+  if (auto s = state.init(); !s) return failed(s.error());
+  auto platform = fetchPlatform(o, state);
+  if (!platform) return failed(platform.error());
+  auto service = suite::EcPublicKey::fromPoint(platform->service_point);
+  if (!service) return failed("platform service key is not a P-256 point");
+  suite::Info1 info{id.phone, id.imei, id.sim, Secret::copyOf(password), Secret::copyOf(pin), name, id_number};
+  // Check locally first: the platform would refuse the same values.
+  if (!suite::parseInfo1(suite::encodeInfo1(info)).ok()) return failed("a registration field is out of range (see docs/protocol.md)");
+  auto sealed = sealInfo1(service.value(), info, systemRandom());
+  if (!sealed) return failed(sealed.error());
+  Poco::JSON::Object body;
+  body.set("sealed_info1", base64url(sealed.value()));
+  auto answer = api(o).post("/v1/register", body);
+  if (!answer) return failed(answer.error());
+  if (auto s = state.saveIdentity(id); !s) return failed(s.error());
+  const std::string code = answer.value()->getValue<std::string>("registration_code");
+  if (has(o, "json")) {
+    Poco::JSON::Object out;
+    out.set("registration_code", code);
+    std::cout << gateway::toJson(out) << "\n";
+  } else {
+    std::cout << "registration code: " << code << "\nconfirmation code: sent by SMS\n";
+  }
+  return kOk;
+}
+
+int activateCommand(const Options& o) {
+  bool missing = false;
+  const std::string& rc = need(o, "registration-code", &missing);
+  const std::string& cc = need(o, "confirmation-code", &missing);
+  if (missing) return kUsage;
+  DeviceState state(o.at("state"));
+  auto id = state.identity();
+  if (!id) return failed("not registered on this device: run register first");
+  Poco::JSON::Object body;
+  body.set("phone", id->phone);
+  body.set("registration_code", rc);
+  auto answer = api(o).post("/v1/activate", body);
+  if (!answer) return failed(answer.error());
+  // S08: the MAC must verify with both codes before anything is stored.
+  auto p12 = suite::openRegistrationFile(field(answer.value(), "registration_file"), rc, cc);
+  if (!p12) return failed("registration file MAC does not verify: wrong confirmation code or a tampered file");
+  if (auto s = state.saveCertificateFile(p12.value()); !s) return failed(s.error());
+  id->activated = true;
+  if (auto s = state.saveIdentity(id.value()); !s) return failed(s.error());
+  std::cout << "activated: certificate file stored\n";
+  return kOk;
+}
+
+int loginCommand(const Options& o) {
+  bool missing = false;
+  const std::string& password = need(o, "password", &missing);
+  if (missing) return kUsage;
+  DeviceState state(o.at("state"));
+  auto id = state.identity();
+  auto platform = state.platform();
+  if (!id || !id->activated || !platform) return failed("not activated on this device");
+  auto credential = openCredential(state, id.value(), password);
+  if (!credential) return failed("the certificate file does not open: wrong password for this device");
+  auto service = suite::EcPublicKey::fromPoint(platform->service_point);
+  if (!service) return failed("platform service key invalid");
+  Bytes nonce = suite::randomBytes(suite::kNonceLen);
+  auto message = buildLogin(service.value(), credential->private_key, id->phone, Secret::copyOf(password), now(),
+                            nonce, systemRandom());
+  if (!message) return failed(message.error());
+  Poco::JSON::Object body;
+  body.set("phone", id->phone);
+  body.set("c1", base64url(message->c1));
+  body.set("c2", base64url(message->c2));
+  auto answer = api(o).post("/v1/login", body);
+  if (!answer) return failed(answer.error());
+  // S39: open the keys and check the digest with our K.
+  auto keys = openLoginKeys(credential->private_key, field(answer.value(), "sealed_keys"), message->k);
+  if (!keys) return failed("login answer fails its digest check: " + keys.error().detail);
+  if (keys->session_id != field(answer.value(), "session_id")) return failed("session id mismatch");
+  CachedSession session{std::move(keys).value(), answer.value()->getValue<std::uint64_t>("expires_at"), 0};
+  if (auto s = state.saveSession(session); !s) return failed(s.error());
+  std::cout << "logged in; session valid until " << session.expires_at << "\n";
+  return kOk;
+}
+
+int payCommand(const Options& o) {
+  bool missing = false;
+  const std::string& password = need(o, "password", &missing);
+  const std::string& pin = need(o, "pin", &missing);
+  const std::string& order = need(o, "order", &missing);
+  const std::string& amount_text = need(o, "amount", &missing);
+  const std::string& currency = need(o, "currency", &missing);
+  if (missing) return kUsage;
+  PaymentInput in;
+  in.order_no = order;
+  in.currency = currency;
+  in.content = has(o, "content") ? o.at("content") : "mpay payment " + order;
+  in.critical = has(o, "critical");
+  if (!parseAmount(amount_text, currency, &in.amount_minor)) return failed("--amount is not a positive amount in " + currency);
+  DeviceState state(o.at("state"));
+  auto id = state.identity();
+  auto platform = state.platform();
+  auto session = state.session();
+  if (!id || !id->activated || !platform) return failed("not activated on this device");
+  if (!session || session->expires_at <= now()) return failed("no live session: run login");
+  auto credential = openCredential(state, id.value(), password);
+  if (!credential) return failed("the certificate file does not open: wrong password for this device");
+  in.phone = id->phone;
+  in.counter = session->counter + 1;
+  in.timestamp = now();
+  auto message = buildPayment(in, Secret::copyOf(pin), session->keys, credential->private_key, systemRandom());
+  if (!message) return failed(message.error());
+  session->counter = in.counter;  // spent, whatever the answer
+  if (auto s = state.saveSession(session.value()); !s) return failed(s.error());
+  const auto& f = message->signed_fields;
+  Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
+  body.set("session_id", base64url(f.session_id));
+  body.set("order_no", f.order_no);
+  body.set("phone", f.phone);
+  body.set("amount_minor", f.amount_minor);
+  body.set("currency", f.currency);
+  if (in.critical) {
+    body.set("critical_ciphertext", base64url(message->critical_ciphertext));
+  } else {
+    body.set("content", f.content);
+    body.set("pin_ciphertext", base64url(f.pin_ciphertext));
+  }
+  body.set("counter", f.counter);
+  body.set("timestamp", f.timestamp);
+  body.set("signature", base64url(message->signature));
+  auto answer = api(o).post("/v1/pay", body);
+  if (!answer) return failed(answer.error());
+  // S46: the receipt must be signed by the platform's receipt key, chained to its CA.
+  auto receipt = verifyReceipt(field(answer.value(), "receipt"), field(answer.value(), "receipt_signature"),
+                               platform->receipt_cert, platform->ca_cert);
+  if (!receipt) return failed("receipt signature does not verify: " + receipt.error().detail);
+  if (receipt->order_no != order || receipt->amount_minor != in.amount_minor || receipt->phone != id->phone)
+    return failed("receipt does not match this payment");
+  const std::string result = receipt->result == suite::PaymentResult::kApproved ? "approved" : "declined";
+  if (has(o, "json")) {
+    Poco::JSON::Object out(Poco::JSON_PRESERVE_KEY_ORDER);
+    out.set("transaction_no", receipt->transaction_no);
+    out.set("result", result);
+    out.set("order_no", receipt->order_no);
+    out.set("amount_minor", receipt->amount_minor);
+    out.set("currency", receipt->currency);
+    std::cout << gateway::toJson(out) << "\n";
+  } else {
+    std::cout << result << ": order " << receipt->order_no << ", transaction " << receipt->transaction_no
+              << ", receipt signature verified\n";
+  }
+  return result == "approved" ? kOk : kFailed;
+}
+
+int statusCommand(const Options& o) {
+  DeviceState state(o.at("state"));
+  auto id = state.identity();
+  if (!id) {
+    std::cout << "not registered\n";
+    return kOk;
+  }
+  auto session = state.session();
+  std::cout << "phone:     " << id->phone << "\n"
+            << "activated: " << (id->activated ? "yes" : "no") << "\n"
+            << "session:   " << (session && session->expires_at > now() ? "live until " + std::to_string(session->expires_at) : "none")
+            << "\n";
+  return kOk;
+}
+
+}  // namespace mpay::client

@@ -1,0 +1,54 @@
+// What the phone keeps in its state directory (mode 0700):
+//   device.json     phone, IMEI, SIM serial (not secret), activation flag
+//   platform.json   suite, service public key, CA and receipt certificates
+//   certificate.p12 the certificate file (S08), encrypted under info3
+//   session.json    (0600) session id, message key, PIN protection key,
+//                   expiry and payment counter — the keys S39 caches
+// The password and PIN are never stored: they are asked for each time.
+#pragma once
+#include <optional>
+#include <string>
+
+#include "common/bytes.h"
+#include "common/result.h"
+#include "common/secret.h"
+#include "suite/messages.h"
+
+namespace mpay::client {
+
+struct DeviceIdentity {
+  std::string phone, imei, sim;
+  bool activated = false;
+};
+
+struct PlatformData {
+  std::string suite;
+  Bytes service_point, ca_cert, receipt_cert;
+};
+
+struct CachedSession {
+  suite::LoginKeys keys;
+  std::uint64_t expires_at = 0;
+  std::uint64_t counter = 0;
+};
+
+class DeviceState {
+ public:
+  explicit DeviceState(std::string dir) : dir_(std::move(dir)) {}
+  Status init();  // creates the directory with mode 0700
+
+  Result<DeviceIdentity> identity() const;
+  Status saveIdentity(const DeviceIdentity& id) const;
+  Result<PlatformData> platform() const;
+  Status savePlatform(const PlatformData& p) const;
+  Result<Bytes> certificateFile() const;
+  Status saveCertificateFile(ByteView p12) const;
+  Result<CachedSession> session() const;
+  Status saveSession(const CachedSession& s) const;
+
+ private:
+  std::string path(const char* name) const { return dir_ + "/" + name; }
+  std::string dir_;
+};
+
+}  // namespace mpay::client

@@ -1,0 +1,74 @@
+#include "gateway/acquirer.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+#include "gateway/json_fields.h"
+#include "suite/messages.h"
+
+namespace mpay::gateway {
+namespace {
+
+class HttpAcquirer : public AcquirerConnector {
+ public:
+  HttpAcquirer(Poco::URI base, int timeout_ms) : base_(std::move(base)), timeout_ms_(timeout_ms) {}
+
+  Result<AuthorizationResult> authorize(const AuthorizationRequest& r) override {
+    Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
+    body.set("order_no", r.order_no);
+    body.set("amount_minor", r.amount_minor);
+    body.set("currency", r.currency);
+    body.set("content", r.content);
+    const std::string text = toJson(body);
+    try {
+      std::unique_ptr<Poco::Net::HTTPClientSession> session;
+      if (base_.getScheme() == "https") session = std::make_unique<Poco::Net::HTTPSClientSession>(base_.getHost(), base_.getPort());
+      else session = std::make_unique<Poco::Net::HTTPClientSession>(base_.getHost(), base_.getPort());
+      session->setTimeout(Poco::Timespan(static_cast<long>(timeout_ms_) * 1000));
+      Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, base_.getPath() + "/v1/authorize",
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+      req.setContentType("application/json");
+      req.setContentLength(static_cast<std::streamsize>(text.size()));
+      session->sendRequest(req) << text;
+      Poco::Net::HTTPResponse resp;
+      std::istream& in = session->receiveResponse(resp);
+      std::string answer;
+      Poco::StreamCopier::copyToString(in, answer, 4096);
+      if (resp.getStatus() != Poco::Net::HTTPResponse::HTTP_OK)
+        return fail(ErrorCode::kIo, "acquirer answered " + std::to_string(resp.getStatus()));
+      Poco::JSON::Parser parser;
+      auto o = parser.parse(answer).extract<Poco::JSON::Object::Ptr>();
+      const std::string result = o->getValue<std::string>("result");
+      AuthorizationResult out{result == "approved", o->getValue<std::string>("transaction_no")};
+      if ((result != "approved" && result != "declined") || !suite::validOrderNo(out.transaction_no))
+        return fail(ErrorCode::kIo, "acquirer answer malformed");
+      return out;
+    } catch (const Poco::Exception& e) {
+      return fail(ErrorCode::kIo, "acquirer: " + e.displayText());
+    }
+  }
+
+ private:
+  Poco::URI base_;
+  int timeout_ms_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<AcquirerConnector>> httpAcquirer(const std::string& base_url, int timeout_ms) {
+  try {
+    Poco::URI uri(base_url);
+    if (uri.getScheme() != "http" && uri.getScheme() != "https") return fail(ErrorCode::kConfig, "acquirer URL must be http(s)");
+    return std::unique_ptr<AcquirerConnector>(std::make_unique<HttpAcquirer>(uri, timeout_ms));
+  } catch (const Poco::Exception& e) {
+    return fail(ErrorCode::kConfig, "bad acquirer URL: " + e.displayText());
+  }
+}
+
+}  // namespace mpay::gateway

@@ -1,0 +1,65 @@
+// The matching engine (patent ④): each API call's business logic. It holds
+// no secret: the phone's secrets travel sealed to token keys, and the signer
+// answers with verified, typed fields. Rules it enforces (docs/protocol.md,
+// "HTTP API"): single-use, expiring, attempt-limited registration codes;
+// lockout after repeated wrong passwords or PINs; signed timestamps within
+// the replay window; login nonces and payment counters used once; order
+// numbers as idempotency keys.
+#pragma once
+#include <Poco/JSON/Object.h>
+
+#include <functional>
+#include <mutex>
+#include <optional>
+
+#include "common/config.h"
+#include "gateway/acquirer.h"
+#include "gateway/json_fields.h"
+#include "gateway/notifier.h"
+#include "gateway/rate_limiter.h"
+#include "gateway/signer_pool.h"
+#include "gateway/store.h"
+
+namespace mpay::gateway {
+
+using JsonPtr = Poco::JSON::Object::Ptr;
+
+class Engine {
+ public:
+  Engine(const GatewayConfig& config, Store& store, SignerPool& signer, Notifier& notifier,
+         AcquirerConnector& acquirer, std::function<std::int64_t()> now);
+
+  ApiResult<JsonPtr> platform();
+  ApiResult<JsonPtr> registerPhone(const JsonFields& body);
+  ApiResult<JsonPtr> activate(const JsonFields& body);
+  ApiResult<JsonPtr> login(const JsonFields& body);
+  ApiResult<JsonPtr> pay(const JsonFields& body);
+  // True only when the signer (and its HSM) and the database answer.
+  ApiResult<JsonPtr> health();
+  // Delivers confirmation codes whose first delivery failed.
+  void retryOutbox();
+
+ private:
+  ApiStatus limitPhone(const std::string& phone);
+  ApiStatus checkFresh(std::uint64_t timestamp) const;
+  ApiResult<JsonPtr> completePayment(const wire::OpenPaymentRequest& request, TransactionRow row);
+
+  const GatewayConfig& config_;
+  Store& store_;
+  SignerPool& signer_;
+  Notifier& notifier_;
+  AcquirerConnector& acquirer_;
+  std::function<std::int64_t()> now_;
+  RateLimiter per_phone_;
+  std::mutex platform_mutex_;
+  std::optional<wire::PlatformInfoResponse> platform_;
+};
+
+// Unwraps a signer call's result into the API's error space (logging the detail).
+template <typename T>
+ApiResult<T> fromSigner(Result<T> r) {
+  if (r.ok()) return std::move(r).value();
+  return fromSignerError(r.error());
+}
+
+}  // namespace mpay::gateway

@@ -1,0 +1,125 @@
+#include "gateway/gateway_app.h"
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionCallback.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <atomic>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "gateway/http_api.h"
+
+namespace mpay::gateway {
+namespace {
+
+constexpr int kExitUsage = 64;
+constexpr int kExitConfig = 78;
+
+int startFailed(const std::string& why) {
+  log::error("event=start_failed detail=\"" + why + "\"");
+  return kExitConfig;
+}
+
+Result<Poco::Net::ServerSocket> listen(const GatewayConfig& g) {
+  try {
+    Poco::Net::SocketAddress address(g.listen, static_cast<Poco::UInt16>(g.port));
+    if (g.tls_cert.empty()) {
+      if (!address.host().isLoopback())
+        return fail(ErrorCode::kConfig, "plain HTTP is allowed on loopback only; set gateway.tls_cert and tls_key");
+      return Poco::Net::ServerSocket(address, 64);
+    }
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(
+        Poco::Net::Context::TLS_SERVER_USE, g.tls_key, g.tls_cert, "", Poco::Net::Context::VERIFY_NONE, 9, false,
+        "ECDHE+AESGCM:ECDHE+CHACHA20");
+    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    return Poco::Net::ServerSocket(Poco::Net::SecureServerSocket(address, 64, context));
+  } catch (const Poco::Exception& e) {
+    return fail(ErrorCode::kConfig, "cannot listen on " + g.listen + ":" + std::to_string(g.port) + ": " + e.displayText());
+  }
+}
+
+std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+GatewayApp::GatewayApp() { setUnixOptions(true); }
+
+void GatewayApp::defineOptions(Poco::Util::OptionSet& options) {
+  options.addOption(Poco::Util::Option("config", "c", "configuration file")
+                        .argument("FILE")
+                        .callback(Poco::Util::OptionCallback<GatewayApp>(this, &GatewayApp::takeConfig)));
+}
+
+void GatewayApp::takeConfig(const std::string&, const std::string& value) { config_path_ = value; }
+
+int GatewayApp::main(const std::vector<std::string>& args) {
+  log::setProcessName("mpay-gateway");
+  if (config_path_.empty() || !args.empty()) {
+    std::cerr << "usage: mpay-gateway --config FILE\n";
+    return kExitUsage;
+  }
+  auto config = Config::load(config_path_);
+  if (!config) return startFailed(config.error().detail);
+  const GatewayConfig& g = config->gateway;
+  if (g.db_url.empty() || g.acquirer_url.empty()) return startFailed("gateway.db_url and gateway.acquirer_url are required");
+  auto store = Store::open(g.db_url);
+  if (!store) return startFailed("database: " + store.error().message);
+  std::unique_ptr<Notifier> notifier;
+  if (!g.webhook_url.empty()) {
+    auto webhook = webhookNotifier(g.webhook_url, g.webhook_secret_file, 5000);
+    if (!webhook) return startFailed(webhook.error().detail);
+    notifier = std::move(webhook).value();
+  } else if (!g.outbox.empty()) {
+    notifier = outboxFileNotifier(g.outbox);
+  } else {
+    return startFailed("configure gateway.webhook_url or gateway.outbox for confirmation codes");
+  }
+  auto acquirer = httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms);
+  if (!acquirer) return startFailed(acquirer.error().detail);
+  SignerPool signer(config->signer.socket, g.signer_connections);
+  Engine engine(g, *store.value(), signer, *notifier, *acquirer.value(), unixNow);
+  auto socket = listen(g);
+  if (!socket) return startFailed(socket.error().detail);
+
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(g.max_threads);
+  params->setMaxQueued(g.max_queued);
+  params->setTimeout(Poco::Timespan(static_cast<long>(std::min(g.request_timeout_ms, 5000)) * 1000));
+  params->setKeepAlive(true);
+  params->setMaxKeepAliveRequests(100);
+  params->setServerName("mpay");
+  Poco::Net::HTTPServer server(new ApiHandlerFactory(engine, g), socket.value(), params);
+  server.start();
+  log::info("event=gateway_started listen=" + g.listen + ":" + std::to_string(g.port) +
+            (g.tls_cert.empty() ? " tls=off" : " tls=on") + " db=" + (store.value()->isPostgres() ? "postgresql" : "sqlite"));
+
+  std::atomic<bool> stopping{false};
+  std::thread outbox([&] {
+    while (!stopping) {
+      for (int i = 0; i < 50 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!stopping) engine.retryOutbox();
+    }
+  });
+  waitForTerminationRequest();
+  stopping = true;
+  outbox.join();
+  server.stopAll(true);
+  log::info("event=gateway_stopped");
+  return 0;
+}
+
+int runGateway(int argc, char** argv) {
+  GatewayApp app;
+  return app.run(argc, argv);  // option errors are reported and exit 78
+}
+
+}  // namespace mpay::gateway

@@ -1,0 +1,127 @@
+#include "gateway/http_api.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+
+#include "common/log.h"
+
+namespace mpay::gateway {
+namespace {
+
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+std::atomic<std::uint64_t> g_request_ids{1};
+
+void send(HTTPServerResponse& response, int status, const std::string& body) {
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  response.set("Cache-Control", "no-store");
+  response.send() << body;
+}
+
+void sendError(HTTPServerResponse& response, const ApiError& e) {
+  const auto& info = apiErrorInfo(e.code);
+  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("error", std::string(info.name));
+  o.set("message", e.message.empty() ? std::string(info.meaning) : e.message);
+  send(response, info.http_status, toJson(o));
+}
+
+// Reads the body: at most max_body bytes, within the request deadline.
+ApiResult<std::string> readBody(HTTPServerRequest& request, int max_body,
+                                std::chrono::steady_clock::time_point deadline) {
+  if (request.hasContentLength() && request.getContentLength64() > max_body)
+    return apiError(ApiCode::kPayloadTooLarge, "body larger than " + std::to_string(max_body) + " bytes");
+  std::string body;
+  char buffer[4096];
+  std::istream& in = request.stream();
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    body.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (body.size() > static_cast<std::size_t>(max_body))  // chunked bodies have no length up front
+      return apiError(ApiCode::kPayloadTooLarge, "body larger than " + std::to_string(max_body) + " bytes");
+    if (std::chrono::steady_clock::now() > deadline)
+      return apiError(ApiCode::kRequestTimeout, "request not received in time");
+  }
+  return body;
+}
+
+class ApiHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  ApiHandler(Engine& engine, const GatewayConfig& config, RateLimiter& per_source)
+      : engine_(engine), config_(config), per_source_(per_source) {}
+
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    const auto id = g_request_ids++;
+    const auto started = std::chrono::steady_clock::now();
+    ApiResult<JsonPtr> result = apiError(ApiCode::kInternal, "");
+    try {
+      result = dispatch(request, started + std::chrono::milliseconds(config_.request_timeout_ms));
+    } catch (const std::exception& e) {
+      log::error("event=handler_exception request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
+      result = apiError(ApiCode::kInternal, "internal error");
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const std::string outcome = result.ok() ? "ok" : std::string(apiErrorInfo(result.error().code).name);
+    log::info("event=request id=" + std::to_string(id) + " method=" + request.getMethod() + " path=" +
+              request.getURI() + " result=" + outcome + " ms=" + std::to_string(ms.count()));
+    try {
+      if (result.ok()) send(response, 200, toJson(*result.value()));
+      else sendError(response, result.error());
+    } catch (const std::exception& e) {
+      log::warn("event=response_failed request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
+    }
+  }
+
+ private:
+  ApiResult<JsonPtr> dispatch(HTTPServerRequest& request, std::chrono::steady_clock::time_point deadline) {
+    const std::string source = request.clientAddress().host().toString();
+    if (!per_source_.allow(source, std::time(nullptr))) return apiError(ApiCode::kRateLimited, "too many requests");
+    const std::string& method = request.getMethod();
+    const std::string path = request.getURI();
+    const bool get = method == "GET", post = method == "POST";
+    if (path == "/healthz") return get ? engine_.health() : apiError(ApiCode::kMethodNotAllowed, "");
+    if (path == "/v1/platform") return get ? engine_.platform() : apiError(ApiCode::kMethodNotAllowed, "");
+    using Call = ApiResult<JsonPtr> (Engine::*)(const JsonFields&);
+    struct Route {
+      const char* path;
+      Call call;
+      std::initializer_list<const char*> required, optional;
+    };
+    static const Route routes[] = {
+        {"/v1/register", &Engine::registerPhone, {"sealed_info1"}, {}},
+        {"/v1/activate", &Engine::activate, {"phone", "registration_code"}, {}},
+        {"/v1/login", &Engine::login, {"phone", "c1", "c2"}, {}},
+        {"/v1/pay", &Engine::pay,
+         {"session_id", "order_no", "phone", "amount_minor", "currency", "counter", "timestamp", "signature"},
+         {"content", "pin_ciphertext", "critical_ciphertext"}},
+    };
+    for (const auto& route : routes) {
+      if (path != route.path) continue;
+      if (!post) return apiError(ApiCode::kMethodNotAllowed, "");
+      MPAY_ASSIGN_OR_RETURN(std::string body, readBody(request, config_.max_body, deadline));
+      MPAY_ASSIGN_OR_RETURN(JsonFields fields, JsonFields::parse(body, route.required, route.optional));
+      return (engine_.*route.call)(fields);
+    }
+    return apiError(ApiCode::kNotFound, "no such endpoint");
+  }
+
+  Engine& engine_;
+  const GatewayConfig& config_;
+  RateLimiter& per_source_;
+};
+
+}  // namespace
+
+Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(const Poco::Net::HTTPServerRequest&) {
+  return new ApiHandler(engine_, config_, per_source_);
+}
+
+}  // namespace mpay::gateway

@@ -1,0 +1,25 @@
+// The communication adapter (patent ③): Poco's HTTPServer with the limits
+// Poco itself lacks — a body cap checked for Content-Length and chunked
+// bodies, a whole-request deadline, per-source rate limits — and the
+// routing to the engine. Every answer is JSON; every error is
+// {"error": code, "message": text}; no exception escapes a handler.
+#pragma once
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+
+#include "gateway/engine.h"
+
+namespace mpay::gateway {
+
+class ApiHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  ApiHandlerFactory(Engine& engine, const GatewayConfig& config)
+      : engine_(engine), config_(config), per_source_(config.rate_per_source) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
+
+ private:
+  Engine& engine_;
+  const GatewayConfig& config_;
+  RateLimiter per_source_;
+};
+
+}  // namespace mpay::gateway

@@ -1,0 +1,105 @@
+#include "gateway/notifier.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/URI.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "gateway/json_fields.h"
+#include "suite/primitives.h"
+
+namespace mpay::gateway {
+namespace {
+
+std::string messageJson(const OutboxMessage& m) {
+  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("id", m.id);
+  o.set("phone", m.phone);
+  o.set("code", m.code);
+  return toJson(o);
+}
+
+class OutboxFile : public Notifier {
+ public:
+  explicit OutboxFile(std::string path) : path_(std::move(path)) {}
+  Status deliver(const OutboxMessage& m) override {
+    const std::string line = messageJson(m) + "\n";
+    std::lock_guard lock(mutex_);
+    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return fail(ErrorCode::kIo, "cannot open outbox " + path_);
+    const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && fsync(fd) == 0;
+    ::close(fd);
+    return ok ? Status{} : fail(ErrorCode::kIo, "cannot write outbox " + path_);
+  }
+
+ private:
+  std::string path_;
+  std::mutex mutex_;
+};
+
+class Webhook : public Notifier {
+ public:
+  Webhook(Poco::URI uri, Bytes secret, int timeout_ms) : uri_(std::move(uri)), secret_(std::move(secret)), timeout_ms_(timeout_ms) {}
+  Status deliver(const OutboxMessage& m) override {
+    const std::string body = messageJson(m);
+    try {
+      std::unique_ptr<Poco::Net::HTTPClientSession> session;
+      if (uri_.getScheme() == "https") session = std::make_unique<Poco::Net::HTTPSClientSession>(uri_.getHost(), uri_.getPort());
+      else session = std::make_unique<Poco::Net::HTTPClientSession>(uri_.getHost(), uri_.getPort());
+      session->setTimeout(Poco::Timespan(static_cast<long>(timeout_ms_) * 1000));
+      Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, uri_.getPathEtc(), Poco::Net::HTTPMessage::HTTP_1_1);
+      req.setContentType("application/json");
+      req.setContentLength(static_cast<std::streamsize>(body.size()));
+      req.set("X-Mpay-Signature", webhookSignature(secret_, body));
+      session->sendRequest(req) << body;
+      Poco::Net::HTTPResponse resp;
+      session->receiveResponse(resp);
+      if (resp.getStatus() / 100 != 2) return fail(ErrorCode::kIo, "webhook answered " + std::to_string(resp.getStatus()));
+      return {};
+    } catch (const Poco::Exception& e) {
+      return fail(ErrorCode::kIo, "webhook: " + e.displayText());
+    }
+  }
+
+ private:
+  Poco::URI uri_;
+  Bytes secret_;
+  int timeout_ms_;
+};
+
+}  // namespace
+
+std::string webhookSignature(ByteView secret, const std::string& body) {
+  auto mac = suite::hmacSha256(secret, asBytes(body));
+  return mac.ok() ? hexEncode(mac.value()) : std::string();
+}
+
+std::unique_ptr<Notifier> outboxFileNotifier(std::string path) { return std::make_unique<OutboxFile>(std::move(path)); }
+
+Result<std::unique_ptr<Notifier>> webhookNotifier(const std::string& url, const std::string& secret_file,
+                                                 int timeout_ms) {
+  std::ifstream in(secret_file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (!in || secret.size() < 16) return fail(ErrorCode::kConfig, "webhook secret must have at least 16 bytes: " + secret_file);
+  try {
+    Poco::URI uri(url);
+    if (uri.getScheme() != "http" && uri.getScheme() != "https") return fail(ErrorCode::kConfig, "webhook URL must be http(s)");
+    return std::unique_ptr<Notifier>(std::make_unique<Webhook>(uri, toBytes(secret), timeout_ms));
+  } catch (const Poco::Exception& e) {
+    return fail(ErrorCode::kConfig, "bad webhook URL: " + e.displayText());
+  }
+}
+
+}  // namespace mpay::gateway

@@ -1,0 +1,35 @@
+#include "gateway/signer_pool.h"
+
+#include <chrono>
+
+namespace mpay::gateway {
+
+Result<std::unique_ptr<SignerClient>> SignerPool::acquire() {
+  std::unique_lock lock(mutex_);
+  if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return !idle_.empty() || open_ < size_; }))
+    return fail(ErrorCode::kIo, "no signer connection free");
+  if (!idle_.empty()) {
+    auto client = std::move(idle_.back());
+    idle_.pop_back();
+    return client;
+  }
+  ++open_;
+  lock.unlock();
+  auto client = SignerClient::connect(path_);
+  if (!client) {
+    std::lock_guard relock(mutex_);
+    --open_;
+    cv_.notify_one();
+    return std::move(client).error();
+  }
+  return std::make_unique<SignerClient>(std::move(client).value());
+}
+
+void SignerPool::release(std::unique_ptr<SignerClient> client, bool broken) {
+  std::lock_guard lock(mutex_);
+  if (broken) --open_;
+  else idle_.push_back(std::move(client));
+  cv_.notify_one();
+}
+
+}  // namespace mpay::gateway

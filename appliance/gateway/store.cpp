@@ -1,0 +1,429 @@
+#include "gateway/store.h"
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
+
+#include <mutex>
+
+#include "common/log.h"
+#include "gateway/json_fields.h"
+
+namespace mpay::gateway {
+namespace {
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::Session;
+using Poco::Data::Statement;
+
+// Migrations, in order; each runs once, recorded in schema_version.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> m = {
+      // 1: the initial schema. Binary values are base64url text (portable across both backends).
+      "CREATE TABLE users (phone TEXT PRIMARY KEY, certificate TEXT NOT NULL, salt TEXT NOT NULL,"
+      " password_verifier TEXT NOT NULL, pin_verifier TEXT NOT NULL, identity TEXT NOT NULL,"
+      " failed_logins INTEGER NOT NULL DEFAULT 0, login_locked_until BIGINT NOT NULL DEFAULT 0,"
+      " failed_pins INTEGER NOT NULL DEFAULT 0, pin_locked_until BIGINT NOT NULL DEFAULT 0,"
+      " created_at BIGINT NOT NULL);"
+      "CREATE TABLE registrations (phone TEXT PRIMARY KEY, code_hash TEXT NOT NULL,"
+      " registration_file TEXT NOT NULL, certificate TEXT NOT NULL, salt TEXT NOT NULL,"
+      " password_verifier TEXT NOT NULL, pin_verifier TEXT NOT NULL, identity TEXT NOT NULL,"
+      " attempts INTEGER NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL);"
+      "CREATE TABLE sessions (session_id TEXT PRIMARY KEY, phone TEXT NOT NULL, wrapped_keys TEXT NOT NULL,"
+      " expires_at BIGINT NOT NULL, last_counter BIGINT NOT NULL DEFAULT 0);"
+      "CREATE TABLE login_nonces (phone TEXT NOT NULL, nonce TEXT NOT NULL, seen_at BIGINT NOT NULL,"
+      " PRIMARY KEY (phone, nonce));"
+      "CREATE TABLE transactions (order_no TEXT PRIMARY KEY, request_hash TEXT NOT NULL, phone TEXT NOT NULL,"
+      " amount_minor BIGINT NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL,"
+      " transaction_no TEXT NOT NULL DEFAULT '', receipt TEXT NOT NULL DEFAULT '',"
+      " receipt_signature TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+      "CREATE TABLE outbox (id TEXT PRIMARY KEY, phone TEXT NOT NULL, code TEXT NOT NULL,"
+      " created_at BIGINT NOT NULL, delivered_at BIGINT NOT NULL DEFAULT 0);",
+  };
+  return m;
+}
+
+ApiError dbError(const std::string& where, const Poco::Exception& e) {
+  log::error("event=db_error where=" + where + " detail=\"" + e.displayText() + "\"");
+  return apiError(ApiCode::kDatabaseUnavailable, "database unavailable");
+}
+
+std::string b64(const Bytes& b) { return base64url(b); }
+Bytes unb64(const std::string& s) {
+  auto r = unbase64url(s, 1 << 20);
+  return r.ok() ? r.value() : Bytes{};
+}
+
+void registerConnectors() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::PostgreSQL::Connector::registerConnector();
+  });
+}
+
+}  // namespace
+
+// Runs a database step; a Poco exception becomes database_unavailable.
+template <typename F>
+auto guarded(const char* where, F&& step) -> decltype(step()) {
+  try {
+    return step();
+  } catch (const Poco::Exception& e) {
+    return dbError(where, e);
+  }
+}
+
+ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url) {
+  registerConnectors();
+  const bool postgres = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  std::unique_ptr<Store> store;
+  try {
+    if (postgres) {
+      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", url, 1, 32, 60), true));
+    } else {
+      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, 32, 60), false));
+      Session s = store->pool_->get();
+      s << "PRAGMA journal_mode=WAL", now;
+    }
+  } catch (const Poco::Exception& e) {
+    return dbError("open", e);
+  }
+  MPAY_RETURN_IF_ERROR(store->migrate());
+  return store;
+}
+
+std::string Store::sql(const std::string& text) const {
+  if (!postgres_) return text;
+  std::string out;
+  int n = 0;
+  for (char c : text) {
+    if (c == '?') out += "$" + std::to_string(++n);
+    else out += c;
+  }
+  return out;
+}
+
+ApiStatus Store::migrate() {
+  return guarded("migrate", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    s << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
+    int version = 0;
+    s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
+    for (std::size_t i = static_cast<std::size_t>(version); i < migrations().size(); ++i) {
+      s.begin();
+      std::string all = migrations()[i];
+      std::size_t start = 0;
+      while (start < all.size()) {
+        std::size_t end = all.find(';', start);
+        std::string one = all.substr(start, end - start);
+        if (one.find_first_not_of(" \n") != std::string::npos) s << one, now;
+        start = end == std::string::npos ? all.size() : end + 1;
+      }
+      int next = static_cast<int>(i + 1);
+      s << sql("INSERT INTO schema_version (version) VALUES (?)"), use(next), now;
+      s.commit();
+      log::info("event=db_migrated version=" + std::to_string(next));
+    }
+    return {};
+  });
+}
+
+int Store::schemaVersion() {
+  try {
+    Session s = pool_->get();
+    int version = 0;
+    s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
+    return version;
+  } catch (const Poco::Exception&) {
+    return -1;
+  }
+}
+
+ApiStatus Store::ping() {
+  return guarded("ping", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    int one = 0;
+    s << "SELECT 1", into(one), now;
+    if (one != 1) return apiError(ApiCode::kDatabaseUnavailable, "database unavailable");
+    return {};
+  });
+}
+
+ApiResult<bool> Store::userExists(const std::string& phone) {
+  return guarded("userExists", [&]() -> ApiResult<bool> {
+    Session s = pool_->get();
+    int count = 0;
+    std::string p = phone;
+    s << sql("SELECT COUNT(*) FROM users WHERE phone = ?"), into(count), use(p), now;
+    return count > 0;
+  });
+}
+
+ApiStatus Store::putRegistration(const PendingRegistration& r) {
+  return guarded("putRegistration", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string phone = r.phone, hash = r.code_hash, file = b64(r.registration_file),
+                cert = b64(r.credentials.certificate), salt = b64(r.credentials.salt),
+                pw = b64(r.credentials.password_verifier), pin = b64(r.credentials.pin_verifier),
+                identity = b64(r.credentials.identity);
+    Poco::Int64 expires = r.expires_at;
+    s.begin();
+    s << sql("DELETE FROM registrations WHERE phone = ?"), use(phone), now;
+    s << sql("INSERT INTO registrations (phone, code_hash, registration_file, certificate, salt, password_verifier,"
+             " pin_verifier, identity, attempts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)"),
+        use(phone), use(hash), use(file), use(cert), use(salt), use(pw), use(pin), use(identity), use(expires), now;
+    s.commit();
+    return {};
+  });
+}
+
+ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std::string& phone) {
+  return guarded("findRegistration", [&]() -> ApiResult<std::optional<PendingRegistration>> {
+    Session s = pool_->get();
+    std::string p = phone, hash, file, cert, salt, pw, pin, identity;
+    int attempts = 0;
+    Poco::Int64 expires = 0;
+    Statement st(s);
+    st << sql("SELECT code_hash, registration_file, certificate, salt, password_verifier, pin_verifier, identity,"
+              " attempts, expires_at FROM registrations WHERE phone = ?"),
+        into(hash), into(file), into(cert), into(salt), into(pw), into(pin), into(identity), into(attempts),
+        into(expires), use(p);
+    if (st.execute() == 0) return std::optional<PendingRegistration>();
+    PendingRegistration r{phone, hash, unb64(file), {unb64(cert), unb64(salt), unb64(pw), unb64(pin), unb64(identity)},
+                          attempts, expires};
+    return std::optional<PendingRegistration>(std::move(r));
+  });
+}
+
+ApiStatus Store::countCodeAttempt(const std::string& phone) {
+  return guarded("countCodeAttempt", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string p = phone;
+    s << sql("UPDATE registrations SET attempts = attempts + 1 WHERE phone = ?"), use(p), now;
+    return {};
+  });
+}
+
+ApiResult<bool> Store::activate(const std::string& phone, std::int64_t at) {
+  return guarded("activate", [&]() -> ApiResult<bool> {
+    Session s = pool_->get();
+    std::string p = phone;
+    Poco::Int64 created = at;
+    s.begin();
+    Statement move(s);
+    move << sql("INSERT INTO users (phone, certificate, salt, password_verifier, pin_verifier, identity, created_at)"
+                " SELECT phone, certificate, salt, password_verifier, pin_verifier, identity, ? FROM registrations"
+                " WHERE phone = ?"),
+        use(created), use(p);
+    const std::size_t moved = move.execute();
+    s << sql("DELETE FROM registrations WHERE phone = ?"), use(p), now;
+    s.commit();
+    return moved == 1;
+  });
+}
+
+ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
+  return guarded("findUser", [&]() -> ApiResult<std::optional<UserRow>> {
+    Session s = pool_->get();
+    std::string p = phone, cert, salt, pw, pin, identity;
+    int failed_logins = 0, failed_pins = 0;
+    Poco::Int64 login_locked = 0, pin_locked = 0;
+    Statement st(s);
+    st << sql("SELECT certificate, salt, password_verifier, pin_verifier, identity, failed_logins,"
+              " login_locked_until, failed_pins, pin_locked_until FROM users WHERE phone = ?"),
+        into(cert), into(salt), into(pw), into(pin), into(identity), into(failed_logins), into(login_locked),
+        into(failed_pins), into(pin_locked), use(p);
+    if (st.execute() == 0) return std::optional<UserRow>();
+    return std::optional<UserRow>(UserRow{phone,
+                                          {unb64(cert), unb64(salt), unb64(pw), unb64(pin), unb64(identity)},
+                                          failed_logins, login_locked, failed_pins, pin_locked});
+  });
+}
+
+namespace {
+// One failure more; at the threshold, lock until `lock_until` and start counting again.
+ApiStatus recordFailure(Poco::Data::SessionPool& pool, const std::string& statement_counter,
+                        const std::string& statement_lock, const std::string& phone, std::int64_t lock_until,
+                        int threshold) {
+  try {
+    Session s = pool.get();
+    std::string p = phone;
+    Poco::Int64 until = lock_until;
+    int limit = threshold;
+    s.begin();
+    s << statement_counter, use(p), now;
+    s << statement_lock, use(until), use(limit), use(p), now;
+    s.commit();
+    return {};
+  } catch (const Poco::Exception& e) {
+    return dbError("recordFailure", e);
+  }
+}
+}  // namespace
+
+ApiStatus Store::recordLoginFailure(const std::string& phone, std::int64_t lock_until, int threshold) {
+  return recordFailure(*pool_, sql("UPDATE users SET failed_logins = failed_logins + 1 WHERE phone = ?"),
+                       sql("UPDATE users SET login_locked_until = ?, failed_logins = 0 WHERE failed_logins >= ?"
+                           " AND phone = ?"),
+                       phone, lock_until, threshold);
+}
+
+ApiStatus Store::recordPinFailure(const std::string& phone, std::int64_t lock_until, int threshold) {
+  return recordFailure(*pool_, sql("UPDATE users SET failed_pins = failed_pins + 1 WHERE phone = ?"),
+                       sql("UPDATE users SET pin_locked_until = ?, failed_pins = 0 WHERE failed_pins >= ?"
+                           " AND phone = ?"),
+                       phone, lock_until, threshold);
+}
+
+ApiStatus Store::clearLoginFailures(const std::string& phone) {
+  return guarded("clearLoginFailures", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string p = phone;
+    s << sql("UPDATE users SET failed_logins = 0 WHERE phone = ?"), use(p), now;
+    return {};
+  });
+}
+
+ApiStatus Store::clearPinFailures(const std::string& phone) {
+  return guarded("clearPinFailures", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string p = phone;
+    s << sql("UPDATE users SET failed_pins = 0 WHERE phone = ?"), use(p), now;
+    return {};
+  });
+}
+
+ApiResult<bool> Store::rememberNonce(const std::string& phone, ByteView nonce, std::int64_t at, std::int64_t keep_after) {
+  return guarded("rememberNonce", [&]() -> ApiResult<bool> {
+    Session s = pool_->get();
+    std::string p = phone, n = base64url(nonce);
+    Poco::Int64 seen = at, cutoff = keep_after;
+    s << sql("DELETE FROM login_nonces WHERE seen_at < ?"), use(cutoff), now;
+    Statement insert(s);
+    insert << sql("INSERT INTO login_nonces (phone, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+        use(p), use(n), use(seen);
+    return insert.execute() == 1;
+  });
+}
+
+ApiStatus Store::putSession(const SessionRow& r) {
+  return guarded("putSession", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string id = b64(r.session_id), phone = r.phone, keys = b64(r.wrapped_keys);
+    Poco::Int64 expires = r.expires_at;
+    s << sql("INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter) VALUES (?, ?, ?, ?, 0)"),
+        use(id), use(phone), use(keys), use(expires), now;
+    return {};
+  });
+}
+
+ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
+  return guarded("findSession", [&]() -> ApiResult<std::optional<SessionRow>> {
+    Session s = pool_->get();
+    std::string id = base64url(session_id), phone, keys;
+    Poco::Int64 expires = 0, counter = 0;
+    Statement st(s);
+    st << sql("SELECT phone, wrapped_keys, expires_at, last_counter FROM sessions WHERE session_id = ?"),
+        into(phone), into(keys), into(expires), into(counter), use(id);
+    if (st.execute() == 0) return std::optional<SessionRow>();
+    return std::optional<SessionRow>(
+        SessionRow{Bytes(session_id.begin(), session_id.end()), phone, unb64(keys), expires, counter});
+  });
+}
+
+ApiResult<bool> Store::advanceCounter(ByteView session_id, std::int64_t counter) {
+  return guarded("advanceCounter", [&]() -> ApiResult<bool> {
+    Session s = pool_->get();
+    std::string id = base64url(session_id);
+    Poco::Int64 c = counter;
+    Statement st(s);
+    st << sql("UPDATE sessions SET last_counter = ? WHERE session_id = ? AND last_counter < ?"), use(c), use(id),
+        use(c);
+    return st.execute() == 1;
+  });
+}
+
+ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::string& order_no) {
+  return guarded("findTransaction", [&]() -> ApiResult<std::optional<TransactionRow>> {
+    Session s = pool_->get();
+    TransactionRow t;
+    t.order_no = order_no;
+    std::string order = order_no, receipt, signature;
+    Poco::Int64 amount = 0;
+    Statement st(s);
+    st << sql("SELECT request_hash, phone, amount_minor, currency, state, transaction_no, receipt,"
+              " receipt_signature FROM transactions WHERE order_no = ?"),
+        into(t.request_hash), into(t.phone), into(amount), into(t.currency), into(t.state), into(t.transaction_no),
+        into(receipt), into(signature), use(order);
+    if (st.execute() == 0) return std::optional<TransactionRow>();
+    t.amount_minor = amount;
+    t.receipt = unb64(receipt);
+    t.receipt_signature = unb64(signature);
+    return std::optional<TransactionRow>(std::move(t));
+  });
+}
+
+ApiResult<bool> Store::insertTransaction(const TransactionRow& t, std::int64_t at) {
+  return guarded("insertTransaction", [&]() -> ApiResult<bool> {
+    Session s = pool_->get();
+    std::string order = t.order_no, hash = t.request_hash, phone = t.phone, currency = t.currency, state = t.state;
+    Poco::Int64 amount = t.amount_minor, created = at;
+    Statement st(s);
+    st << sql("INSERT INTO transactions (order_no, request_hash, phone, amount_minor, currency, state, created_at,"
+              " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
+        use(order), use(hash), use(phone), use(amount), use(currency), use(state), use(created), use(created);
+    return st.execute() == 1;
+  });
+}
+
+ApiStatus Store::updateTransaction(const TransactionRow& t, std::int64_t at) {
+  return guarded("updateTransaction", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string order = t.order_no, state = t.state, txn = t.transaction_no, receipt = b64(t.receipt),
+                signature = b64(t.receipt_signature);
+    Poco::Int64 updated = at;
+    s << sql("UPDATE transactions SET state = ?, transaction_no = ?, receipt = ?, receipt_signature = ?,"
+             " updated_at = ? WHERE order_no = ?"),
+        use(state), use(txn), use(receipt), use(signature), use(updated), use(order), now;
+    return {};
+  });
+}
+
+ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
+  return guarded("addOutbox", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string id = m.id, phone = m.phone, code = m.code;
+    Poco::Int64 created = at;
+    s << sql("INSERT INTO outbox (id, phone, code, created_at) VALUES (?, ?, ?, ?)"), use(id), use(phone), use(code),
+        use(created), now;
+    return {};
+  });
+}
+
+ApiResult<std::vector<OutboxMessage>> Store::pendingOutbox() {
+  return guarded("pendingOutbox", [&]() -> ApiResult<std::vector<OutboxMessage>> {
+    Session s = pool_->get();
+    std::vector<std::string> ids, phones, codes;
+    s << "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 ORDER BY created_at", into(ids), into(phones),
+        into(codes), now;
+    std::vector<OutboxMessage> out;
+    for (std::size_t i = 0; i < ids.size(); ++i) out.push_back({ids[i], phones[i], codes[i]});
+    return out;
+  });
+}
+
+ApiStatus Store::markDelivered(const std::string& id, std::int64_t at) {
+  return guarded("markDelivered", [&]() -> ApiStatus {
+    Session s = pool_->get();
+    std::string i = id;
+    Poco::Int64 delivered = at;
+    // The code is not kept once it has left: the database never holds it for long.
+    s << sql("UPDATE outbox SET delivered_at = ?, code = '' WHERE id = ?"), use(delivered), use(i), now;
+    return {};
+  });
+}
+
+}  // namespace mpay::gateway

@@ -1,0 +1,92 @@
+// mpayd --config FILE: starts the signer, then (when configured) the
+// acquirer simulator and the gateway, keeps them running, and stops them
+// all on SIGTERM. For development, CI and hosts without systemd; the
+// appliance image runs the same binaries as systemd units.
+#include <unistd.h>
+
+#include <Poco/Path.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/supervisor.h"
+#include "gateway/signer_client.h"
+
+namespace mpay {
+namespace {
+
+std::string siblingBinary(const std::string& name) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return name;
+  self[n] = '\0';
+  return Poco::Path(self).parent().toString() + name;
+}
+
+SupervisedChild exec(const std::string& name, std::vector<std::string> args) {
+  return {name, [name, args] {
+            pid_t pid = fork();
+            if (pid == 0) {
+              Supervisor::inChild();
+              const std::string binary = siblingBinary(name);
+              std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+              for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+              argv.push_back(nullptr);
+              execv(binary.c_str(), argv.data());
+              _exit(127);
+            }
+            return pid;
+          }};
+}
+
+// The gateway should find the signer answering when it starts.
+void waitForSigner(const std::string& socket) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto client = gateway::SignerClient::connect(socket, 1000);
+    if (client.ok() && client->platformInfo().ok()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  log::warn("event=signer_not_ready_yet");
+}
+
+int run(int argc, char** argv) {
+  log::setProcessName("mpayd");
+  if (argc != 3 || std::string(argv[1]) != "--config") {
+    std::cerr << "usage: mpayd --config FILE\n";
+    return 64;
+  }
+  const std::string config_path = argv[2];
+  auto config = Config::load(config_path);
+  if (!config) {
+    log::error("event=start_failed detail=\"" + config.error().detail + "\"");
+    return 78;
+  }
+  std::vector<SupervisedChild> children;
+  children.push_back(exec("mpay-signer", {"--config", config_path}));
+  if (config->acquirer_sim.enabled) {
+    std::vector<std::string> args{"--port", std::to_string(config->acquirer_sim.port)};
+    if (config->acquirer_sim.limit_minor > 0) {
+      args.push_back("--limit");
+      args.push_back(std::to_string(config->acquirer_sim.limit_minor));
+    }
+    children.push_back(exec("mpay-acquirer-sim", args));
+  }
+  if (!config->gateway.db_url.empty()) children.push_back(exec("mpay-gateway", {"--config", config_path}));
+  // Start the signer alone first so the gateway's first health check passes.
+  auto signer_first = std::move(children.front());
+  children.front() = {signer_first.name, [spawn = signer_first.spawn, socket = config->signer.socket] {
+                        pid_t pid = spawn();
+                        waitForSigner(socket);
+                        return pid;
+                      }};
+  return Supervisor(std::move(children)).run();
+}
+
+}  // namespace
+}  // namespace mpay
+
+int main(int argc, char** argv) { return mpay::run(argc, argv); }
