@@ -85,14 +85,25 @@ ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url) {
       store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", url, 1, 32, 60), true));
     } else {
       store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, 32, 60), false));
-      Session s = store->pool_->get();
-      s << "PRAGMA journal_mode=WAL", now;
+      Session s = store->session();
+      s << "PRAGMA journal_mode=WAL", now;  // persistent: set once for the file
     }
   } catch (const Poco::Exception& e) {
     return dbError("open", e);
   }
   MPAY_RETURN_IF_ERROR(store->migrate());
   return store;
+}
+
+Session Store::session() {
+  Session s = pool_->get();
+  // Per connection: every commit reaches the disk before it is acknowledged,
+  // and concurrent writers wait for each other instead of failing.
+  if (!postgres_) {
+    s << "PRAGMA synchronous=FULL", now;
+    s << "PRAGMA busy_timeout=5000", now;
+  }
+  return s;
 }
 
 std::string Store::sql(const std::string& text) const {
@@ -108,7 +119,7 @@ std::string Store::sql(const std::string& text) const {
 
 ApiStatus Store::migrate() {
   return guarded("migrate", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     s << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
     int version = 0;
     s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
@@ -133,7 +144,7 @@ ApiStatus Store::migrate() {
 
 int Store::schemaVersion() {
   try {
-    Session s = pool_->get();
+    Session s = session();
     int version = 0;
     s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
     return version;
@@ -144,7 +155,7 @@ int Store::schemaVersion() {
 
 ApiStatus Store::ping() {
   return guarded("ping", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     int one = 0;
     s << "SELECT 1", into(one), now;
     if (one != 1) return apiError(ApiCode::kDatabaseUnavailable, "database unavailable");
@@ -154,7 +165,7 @@ ApiStatus Store::ping() {
 
 ApiResult<bool> Store::userExists(const std::string& phone) {
   return guarded("userExists", [&]() -> ApiResult<bool> {
-    Session s = pool_->get();
+    Session s = session();
     int count = 0;
     std::string p = phone;
     s << sql("SELECT COUNT(*) FROM users WHERE phone = ?"), into(count), use(p), now;
@@ -164,7 +175,7 @@ ApiResult<bool> Store::userExists(const std::string& phone) {
 
 ApiStatus Store::putRegistration(const PendingRegistration& r) {
   return guarded("putRegistration", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string phone = r.phone, hash = r.code_hash, file = b64(r.registration_file),
                 cert = b64(r.credentials.certificate), salt = b64(r.credentials.salt),
                 pw = b64(r.credentials.password_verifier), pin = b64(r.credentials.pin_verifier),
@@ -182,7 +193,7 @@ ApiStatus Store::putRegistration(const PendingRegistration& r) {
 
 ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std::string& phone) {
   return guarded("findRegistration", [&]() -> ApiResult<std::optional<PendingRegistration>> {
-    Session s = pool_->get();
+    Session s = session();
     std::string p = phone, hash, file, cert, salt, pw, pin, identity;
     int attempts = 0;
     Poco::Int64 expires = 0;
@@ -200,7 +211,7 @@ ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std:
 
 ApiStatus Store::countCodeAttempt(const std::string& phone) {
   return guarded("countCodeAttempt", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string p = phone;
     s << sql("UPDATE registrations SET attempts = attempts + 1 WHERE phone = ?"), use(p), now;
     return {};
@@ -209,7 +220,7 @@ ApiStatus Store::countCodeAttempt(const std::string& phone) {
 
 ApiResult<bool> Store::activate(const std::string& phone, std::int64_t at) {
   return guarded("activate", [&]() -> ApiResult<bool> {
-    Session s = pool_->get();
+    Session s = session();
     std::string p = phone;
     Poco::Int64 created = at;
     s.begin();
@@ -227,7 +238,7 @@ ApiResult<bool> Store::activate(const std::string& phone, std::int64_t at) {
 
 ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
   return guarded("findUser", [&]() -> ApiResult<std::optional<UserRow>> {
-    Session s = pool_->get();
+    Session s = session();
     std::string p = phone, cert, salt, pw, pin, identity;
     int failed_logins = 0, failed_pins = 0;
     Poco::Int64 login_locked = 0, pin_locked = 0;
@@ -245,11 +256,10 @@ ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
 
 namespace {
 // One failure more; at the threshold, lock until `lock_until` and start counting again.
-ApiStatus recordFailure(Poco::Data::SessionPool& pool, const std::string& statement_counter,
+ApiStatus recordFailure(Session s, const std::string& statement_counter,
                         const std::string& statement_lock, const std::string& phone, std::int64_t lock_until,
                         int threshold) {
   try {
-    Session s = pool.get();
     std::string p = phone;
     Poco::Int64 until = lock_until;
     int limit = threshold;
@@ -265,14 +275,14 @@ ApiStatus recordFailure(Poco::Data::SessionPool& pool, const std::string& statem
 }  // namespace
 
 ApiStatus Store::recordLoginFailure(const std::string& phone, std::int64_t lock_until, int threshold) {
-  return recordFailure(*pool_, sql("UPDATE users SET failed_logins = failed_logins + 1 WHERE phone = ?"),
+  return recordFailure(session(), sql("UPDATE users SET failed_logins = failed_logins + 1 WHERE phone = ?"),
                        sql("UPDATE users SET login_locked_until = ?, failed_logins = 0 WHERE failed_logins >= ?"
                            " AND phone = ?"),
                        phone, lock_until, threshold);
 }
 
 ApiStatus Store::recordPinFailure(const std::string& phone, std::int64_t lock_until, int threshold) {
-  return recordFailure(*pool_, sql("UPDATE users SET failed_pins = failed_pins + 1 WHERE phone = ?"),
+  return recordFailure(session(), sql("UPDATE users SET failed_pins = failed_pins + 1 WHERE phone = ?"),
                        sql("UPDATE users SET pin_locked_until = ?, failed_pins = 0 WHERE failed_pins >= ?"
                            " AND phone = ?"),
                        phone, lock_until, threshold);
@@ -280,7 +290,7 @@ ApiStatus Store::recordPinFailure(const std::string& phone, std::int64_t lock_un
 
 ApiStatus Store::clearLoginFailures(const std::string& phone) {
   return guarded("clearLoginFailures", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string p = phone;
     s << sql("UPDATE users SET failed_logins = 0 WHERE phone = ?"), use(p), now;
     return {};
@@ -289,7 +299,7 @@ ApiStatus Store::clearLoginFailures(const std::string& phone) {
 
 ApiStatus Store::clearPinFailures(const std::string& phone) {
   return guarded("clearPinFailures", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string p = phone;
     s << sql("UPDATE users SET failed_pins = 0 WHERE phone = ?"), use(p), now;
     return {};
@@ -298,7 +308,7 @@ ApiStatus Store::clearPinFailures(const std::string& phone) {
 
 ApiResult<bool> Store::rememberNonce(const std::string& phone, ByteView nonce, std::int64_t at, std::int64_t keep_after) {
   return guarded("rememberNonce", [&]() -> ApiResult<bool> {
-    Session s = pool_->get();
+    Session s = session();
     std::string p = phone, n = base64url(nonce);
     Poco::Int64 seen = at, cutoff = keep_after;
     s << sql("DELETE FROM login_nonces WHERE seen_at < ?"), use(cutoff), now;
@@ -311,7 +321,7 @@ ApiResult<bool> Store::rememberNonce(const std::string& phone, ByteView nonce, s
 
 ApiStatus Store::putSession(const SessionRow& r) {
   return guarded("putSession", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string id = b64(r.session_id), phone = r.phone, keys = b64(r.wrapped_keys);
     Poco::Int64 expires = r.expires_at;
     s << sql("INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter) VALUES (?, ?, ?, ?, 0)"),
@@ -322,7 +332,7 @@ ApiStatus Store::putSession(const SessionRow& r) {
 
 ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
   return guarded("findSession", [&]() -> ApiResult<std::optional<SessionRow>> {
-    Session s = pool_->get();
+    Session s = session();
     std::string id = base64url(session_id), phone, keys;
     Poco::Int64 expires = 0, counter = 0;
     Statement st(s);
@@ -336,7 +346,7 @@ ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
 
 ApiResult<bool> Store::advanceCounter(ByteView session_id, std::int64_t counter) {
   return guarded("advanceCounter", [&]() -> ApiResult<bool> {
-    Session s = pool_->get();
+    Session s = session();
     std::string id = base64url(session_id);
     Poco::Int64 c = counter;
     Statement st(s);
@@ -348,7 +358,7 @@ ApiResult<bool> Store::advanceCounter(ByteView session_id, std::int64_t counter)
 
 ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::string& order_no) {
   return guarded("findTransaction", [&]() -> ApiResult<std::optional<TransactionRow>> {
-    Session s = pool_->get();
+    Session s = session();
     TransactionRow t;
     t.order_no = order_no;
     std::string order = order_no, receipt, signature;
@@ -368,7 +378,7 @@ ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::strin
 
 ApiResult<bool> Store::insertTransaction(const TransactionRow& t, std::int64_t at) {
   return guarded("insertTransaction", [&]() -> ApiResult<bool> {
-    Session s = pool_->get();
+    Session s = session();
     std::string order = t.order_no, hash = t.request_hash, phone = t.phone, currency = t.currency, state = t.state;
     Poco::Int64 amount = t.amount_minor, created = at;
     Statement st(s);
@@ -381,7 +391,7 @@ ApiResult<bool> Store::insertTransaction(const TransactionRow& t, std::int64_t a
 
 ApiStatus Store::updateTransaction(const TransactionRow& t, std::int64_t at) {
   return guarded("updateTransaction", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string order = t.order_no, state = t.state, txn = t.transaction_no, receipt = b64(t.receipt),
                 signature = b64(t.receipt_signature);
     Poco::Int64 updated = at;
@@ -394,7 +404,7 @@ ApiStatus Store::updateTransaction(const TransactionRow& t, std::int64_t at) {
 
 ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
   return guarded("addOutbox", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string id = m.id, phone = m.phone, code = m.code;
     Poco::Int64 created = at;
     s << sql("INSERT INTO outbox (id, phone, code, created_at) VALUES (?, ?, ?, ?)"), use(id), use(phone), use(code),
@@ -405,7 +415,7 @@ ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
 
 ApiResult<std::vector<OutboxMessage>> Store::pendingOutbox() {
   return guarded("pendingOutbox", [&]() -> ApiResult<std::vector<OutboxMessage>> {
-    Session s = pool_->get();
+    Session s = session();
     std::vector<std::string> ids, phones, codes;
     s << "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 ORDER BY created_at", into(ids), into(phones),
         into(codes), now;
@@ -417,7 +427,7 @@ ApiResult<std::vector<OutboxMessage>> Store::pendingOutbox() {
 
 ApiStatus Store::markDelivered(const std::string& id, std::int64_t at) {
   return guarded("markDelivered", [&]() -> ApiStatus {
-    Session s = pool_->get();
+    Session s = session();
     std::string i = id;
     Poco::Int64 delivered = at;
     // The code is not kept once it has left: the database never holds it for long.

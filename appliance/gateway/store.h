@@ -5,6 +5,7 @@
 // PIN or identity number is stored in clear: only verifiers (HMAC under a
 // token key) and ciphertexts under the token's KEK.
 #pragma once
+#include <Poco/Data/Session.h>
 #include <Poco/Data/SessionPool.h>
 
 #include <memory>
@@ -98,6 +99,7 @@ class Store {
  private:
   Store(std::unique_ptr<Poco::Data::SessionPool> pool, bool postgres) : pool_(std::move(pool)), postgres_(postgres) {}
   ApiStatus migrate();
+  Poco::Data::Session session();
   std::string sql(const std::string& text) const;  // '?' to '$n' for PostgreSQL
   std::unique_ptr<Poco::Data::SessionPool> pool_;
   bool postgres_;

@@ -26,8 +26,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-DevAppliance::DevAppliance(const std::string& extra_signer_settings) {
-  auto ini = admin::devSetup({dir_.path(), 18443, sourceDir() + "/policy", "/usr/lib/softhsm/libsofthsm2.so"});
+DevAppliance::DevAppliance(const std::string& extra_signer_settings, int port) {
+  auto ini = admin::devSetup({dir_.path(), port, sourceDir() + "/policy", "/usr/lib/softhsm/libsofthsm2.so"});
   if (!ini) throw std::runtime_error("dev-setup failed: " + ini.error().detail);
   config_path_ = ini.value();
   if (!extra_signer_settings.empty()) {
@@ -42,8 +42,13 @@ DevAppliance::DevAppliance(const std::string& extra_signer_settings) {
       auto dot = line.find('.');
       if (dot == std::string::npos) continue;
       const std::string header = "[" + line.substr(0, dot) + "]\n";
+      const std::string key = line.substr(dot + 1, line.find(' ') - dot - 1);
       auto at = content.find(header);
       if (at == std::string::npos) throw std::runtime_error("no section for " + line);
+      auto end = content.find("\n[", at + header.size());
+      auto existing = content.find("\n" + key + " = ", at);
+      if (existing != std::string::npos && (end == std::string::npos || existing < end))
+        content.erase(existing + 1, content.find('\n', existing + 1) - existing);
       content.insert(at + header.size(), line.substr(dot + 1) + "\n");
     }
     std::ofstream out(config_path_, std::ios::trunc);

@@ -27,7 +27,8 @@ class DevAppliance {
  public:
   // Runs dev-setup; extra INI lines (e.g. "signer.pkcs12_iterations = 10000")
   // are merged into their sections.
-  explicit DevAppliance(const std::string& extra_signer_settings = "signer.pkcs12_iterations = 10000");
+  explicit DevAppliance(const std::string& extra_signer_settings = "signer.pkcs12_iterations = 10000",
+                        int port = 18443);
   const Config& config() const { return config_; }
   const std::string& configPath() const { return config_path_; }
   const std::string& dir() const { return dir_.path(); }

@@ -1,0 +1,167 @@
+#include "support/running_appliance.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/StreamCopier.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace mpay::test {
+namespace {
+
+bool portFree(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+int twoFreePorts() {
+  std::mt19937 rng(static_cast<unsigned>(getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int i = 0; i < 200; ++i) {
+    int p = 20000 + static_cast<int>(rng() % 30000);
+    if (portFree(p) && portFree(p + 1)) return p;
+  }
+  throw std::runtime_error("no free ports");
+}
+
+HttpAnswer exchange(int port, const std::string& method, const std::string& path, const std::string* body) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  session.setTimeout(Poco::Timespan(30, 0));
+  Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  if (body) {
+    req.setContentType("application/json");
+    req.setContentLength(static_cast<std::streamsize>(body->size()));
+    session.sendRequest(req) << *body;
+  } else {
+    session.sendRequest(req);
+  }
+  Poco::Net::HTTPResponse resp;
+  std::string text;
+  Poco::StreamCopier::copyToString(session.receiveResponse(resp), text);
+  return {static_cast<int>(resp.getStatus()), text};
+}
+
+}  // namespace
+
+std::string jsonField(const std::string& json, const std::string& key) {
+  try {
+    Poco::JSON::Parser parser;
+    auto o = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
+    return o->has(key) ? o->get(key).toString() : "";
+  } catch (const Poco::Exception&) {
+    return "";
+  }
+}
+
+RunningAppliance::RunningAppliance(const std::string& settings) {
+  port_ = twoFreePorts();
+  dev_ = std::make_unique<DevAppliance>(
+      "signer.pkcs12_iterations = 10000\ngateway.acquirer_timeout_ms = 1000\n"
+      "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n" + settings,
+      port_);
+  const std::string binary = binDir() + "/mpayd";
+  const std::string log = dev_->dir() + "/mpayd.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* out = freopen(log.c_str(), "a", stderr);
+    (void)out;
+    execl(binary.c_str(), binary.c_str(), "--config", dev_->configPath().c_str(), nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (get("/healthz").status == 200) return;
+    } catch (const Poco::Exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("appliance did not become healthy; see " + log);
+}
+
+RunningAppliance::~RunningAppliance() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+CommandOutput RunningAppliance::client(const std::string& device, const std::string& args) const {
+  const std::string cmd = binDir() + "/mpay-client --server " + url() + " --state " + dev_->dir() + "/" + device +
+                          " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string RunningAppliance::confirmationCode(const std::string& phone) const {
+  std::ifstream in(dev_->config().gateway.outbox);
+  std::string line, code;
+  while (std::getline(in, line))
+    if (jsonField(line, "phone") == phone) code = jsonField(line, "code");
+  return code;
+}
+
+std::string RunningAppliance::enroll(const std::string& device, const std::string& phone) {
+  auto reg = client(device, "register --phone '" + phone + "' --imei 356938035643809 --sim 89860012345678901234"
+                            " --password '" + kPassword + "' --pin " + kPin + " --name 'Zhang San' --id-number 110101199003070000 --json");
+  if (reg.exit_code != 0) throw std::runtime_error("register: " + reg.output);
+  const std::string rc = jsonField(reg.output, "registration_code");
+  auto act = client(device, "activate --registration-code " + rc + " --confirmation-code " + confirmationCode(phone));
+  if (act.exit_code != 0) throw std::runtime_error("activate: " + act.output);
+  return phone;
+}
+
+HttpAnswer RunningAppliance::post(const std::string& path, const std::string& body, const std::string&) const {
+  return exchange(port_, "POST", path, &body);
+}
+
+HttpAnswer RunningAppliance::get(const std::string& path) const { return exchange(port_, "GET", path, nullptr); }
+
+std::string RunningAppliance::raw(const std::string& bytes) const {
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port_)));
+  socket.setReceiveTimeout(Poco::Timespan(15, 0));
+  socket.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+  socket.shutdownSend();
+  std::string out;
+  char buf[4096];
+  try {
+    int n;
+    while ((n = socket.receiveBytes(buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  } catch (const Poco::Exception&) {
+  }
+  return out;
+}
+
+HttpAnswer RunningAppliance::acquirerControl(const std::string& json) const {
+  return exchange(port_ + 1, "POST", "/control", &json);
+}
+
+HttpAnswer RunningAppliance::acquirerStats() const { return exchange(port_ + 1, "GET", "/control", nullptr); }
+
+}  // namespace mpay::test

@@ -1,0 +1,57 @@
+// A whole development appliance under the real mpayd (signer, gateway,
+// acquirer simulator) on free loopback ports, and the real mpay-client.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+
+#include "support/dev_appliance.h"
+
+namespace mpay::test {
+
+struct CommandOutput {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+class RunningAppliance {
+ public:
+  // `settings`: extra "section.key = value" lines for the config.
+  explicit RunningAppliance(const std::string& settings = "");
+  ~RunningAppliance();
+
+  const DevAppliance& dev() const { return *dev_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+
+  // mpay-client with --server and --state DIR/<device>.
+  CommandOutput client(const std::string& device, const std::string& args) const;
+  // The last confirmation code the outbox holds for `phone`.
+  std::string confirmationCode(const std::string& phone) const;
+  // Register and activate a device with a standard profile; returns its phone.
+  std::string enroll(const std::string& device, const std::string& phone);
+
+  HttpAnswer post(const std::string& path, const std::string& body, const std::string& extra_headers = "") const;
+  HttpAnswer get(const std::string& path) const;
+  // Raw bytes to the gateway port (for malformed HTTP); returns what came back.
+  std::string raw(const std::string& bytes) const;
+  HttpAnswer acquirerControl(const std::string& json) const;
+  HttpAnswer acquirerStats() const;
+
+ private:
+  std::unique_ptr<DevAppliance> dev_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+inline constexpr char kPassword[] = "correct horse 42";
+inline constexpr char kPin[] = "246810";
+
+std::string jsonField(const std::string& json, const std::string& key);  // a top-level string or number, as text
+
+}  // namespace mpay::test
