@@ -6,6 +6,8 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 
+#include <Poco/URI.h>
+
 #include <mutex>
 
 #include "common/log.h"
@@ -76,13 +78,49 @@ auto guarded(const char* where, F&& step) -> decltype(step()) {
   }
 }
 
+ApiResult<std::string> postgresConnectionString(const std::string& url) {
+  try {
+    Poco::URI uri(url);
+    if (uri.getScheme() != "postgresql" && uri.getScheme() != "postgres")
+      return apiError(ApiCode::kInternal, "not a postgresql:// URL");
+    // Values are quoted for libpq: backslash and single quote escaped.
+    auto quote = [](const std::string& v) {
+      std::string out = "'";
+      for (char c : v) {
+        if (c == '\\' || c == '\'') out += '\\';
+        out += c;
+      }
+      return out + "'";
+    };
+    std::string user, password;
+    const std::string info = uri.getUserInfo();
+    auto colon = info.find(':');
+    Poco::URI::decode(info.substr(0, colon), user);
+    if (colon != std::string::npos) Poco::URI::decode(info.substr(colon + 1), password);
+    std::string out = "host=" + quote(uri.getHost()) + " port=" + std::to_string(uri.getPort()) +
+                      " dbname=" + quote(uri.getPath().substr(uri.getPath().empty() ? 0 : 1));
+    if (!user.empty()) out += " user=" + quote(user);
+    if (!password.empty()) out += " password=" + quote(password);
+    for (const auto& [key, value] : uri.getQueryParameters()) {
+      if (key != "sslmode" && key != "connect_timeout" && key != "sslrootcert")
+        return apiError(ApiCode::kInternal, "unsupported PostgreSQL URL parameter " + key);
+      out += " " + key + "=" + quote(value);
+    }
+    return out;
+  } catch (const Poco::Exception& e) {
+    return apiError(ApiCode::kInternal, "bad PostgreSQL URL: " + e.displayText());
+  }
+}
+
 ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url) {
   registerConnectors();
   const bool postgres = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   std::unique_ptr<Store> store;
   try {
     if (postgres) {
-      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", url, 1, 32, 60), true));
+      auto connection = postgresConnectionString(url);
+      if (!connection) return std::move(connection).error();
+      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", connection.value(), 1, 32, 60), true));
     } else {
       store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, 32, 60), false));
       Session s = store->session();

@@ -61,6 +61,10 @@ struct OutboxMessage {
   std::string id, phone, code;
 };
 
+// postgresql://user:password@host:port/database[?sslmode=...] to libpq's
+// "key=value" form, which Poco's PostgreSQL connector requires.
+ApiResult<std::string> postgresConnectionString(const std::string& url);
+
 class Store {
  public:
   static ApiResult<std::unique_ptr<Store>> open(const std::string& url);

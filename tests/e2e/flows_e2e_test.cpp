@@ -24,11 +24,7 @@ class FlowsE2E : public ::testing::Test {
     return "pay --password '" + std::string(kPassword) + "' --pin " + kPin + " --order " + order +
            " --amount 12.34 --currency CNY --json " + extra;
   }
-  void sql(const std::string& statement) {
-    ASSERT_TRUE(gateway::Store::open(app_.dev().config().gateway.db_url).ok());  // registers the connector
-    Poco::Data::Session s("SQLite", app_.dev().config().gateway.db_url);
-    s << statement, Poco::Data::Keywords::now;
-  }
+  void sql(const std::string& statement) { app_.sql(statement); }
 };
 
 TEST_F(FlowsE2E, RegisterActivateLoginPayAndACriticalPayment) {

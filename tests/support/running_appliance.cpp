@@ -1,11 +1,14 @@
 #include "support/running_appliance.h"
 
+#include "gateway/store.h"
+
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <Poco/Data/Session.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -15,6 +18,7 @@
 #include <Poco/StreamCopier.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -63,7 +67,41 @@ HttpAnswer exchange(int port, const std::string& method, const std::string& path
   return {static_cast<int>(resp.getStatus()), text};
 }
 
+std::string pgAdminUrl() {
+  const char* url = std::getenv("MPAY_TEST_PG_URL");
+  if (!url || !*url) throw std::runtime_error("MPAY_E2E_DB=postgresql needs MPAY_TEST_PG_URL (scripts/start-test-postgres)");
+  return url;
+}
+
+// postgresql://user:pw@host:port/postgres -> .../<database>
+std::string withDatabase(const std::string& admin_url, const std::string& database) {
+  return admin_url.substr(0, admin_url.rfind('/') + 1) + database;
+}
+
+void adminSql(const std::string& statement) {
+  (void)gateway::Store::open(":memory:");  // registers both connectors
+  try {
+    Poco::Data::Session s("PostgreSQL", gateway::postgresConnectionString(pgAdminUrl()).value());
+    s << statement, Poco::Data::Keywords::now;
+  } catch (const Poco::Exception& e) {
+    throw std::runtime_error("PostgreSQL admin: " + e.displayText());
+  }
+}
+
 }  // namespace
+
+std::string RunningAppliance::backend() {
+  const char* db = std::getenv("MPAY_E2E_DB");
+  return db && std::string(db) == "postgresql" ? "postgresql" : "sqlite";
+}
+
+void RunningAppliance::sql(const std::string& statement) const {
+  const std::string& url = dev_->config().gateway.db_url;
+  (void)gateway::Store::open(":memory:");
+  const bool pg = backend() == "postgresql";
+  Poco::Data::Session s(pg ? "PostgreSQL" : "SQLite", pg ? gateway::postgresConnectionString(url).value() : url);
+  s << statement, Poco::Data::Keywords::now;
+}
 
 std::string jsonField(const std::string& json, const std::string& key) {
   try {
@@ -77,9 +115,15 @@ std::string jsonField(const std::string& json, const std::string& key) {
 
 RunningAppliance::RunningAppliance(const std::string& settings) {
   port_ = twoFreePorts();
+  std::string db_setting;
+  if (backend() == "postgresql") {
+    pg_database_ = "mpay_e2e_" + std::to_string(getpid()) + "_" + std::to_string(port_);
+    adminSql("CREATE DATABASE " + pg_database_);
+    db_setting = "gateway.db_url = " + withDatabase(pgAdminUrl(), pg_database_) + "\n";
+  }
   dev_ = std::make_unique<DevAppliance>(
       "signer.pkcs12_iterations = 10000\ngateway.acquirer_timeout_ms = 1000\n"
-      "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n" + settings,
+      "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n" + db_setting + settings,
       port_);
   const std::string binary = binDir() + "/mpayd";
   const std::string log = dev_->dir() + "/mpayd.log";
@@ -105,6 +149,12 @@ RunningAppliance::~RunningAppliance() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
     waitpid(pid_, nullptr, 0);
+  }
+  if (!pg_database_.empty()) {
+    try {
+      adminSql("DROP DATABASE IF EXISTS " + pg_database_);
+    } catch (const Poco::Exception&) {
+    }
   }
 }
 

@@ -41,10 +41,15 @@ class RunningAppliance {
   // Raw bytes to the gateway port (for malformed HTTP); returns what came back.
   std::string raw(const std::string& bytes) const;
   HttpAnswer acquirerControl(const std::string& json) const;
+  // Runs one SQL statement on the appliance's database (SQLite or PostgreSQL).
+  void sql(const std::string& statement) const;
+  // "sqlite" or "postgresql": MPAY_E2E_DB selects it (PostgreSQL needs MPAY_TEST_PG_URL).
+  static std::string backend();
   HttpAnswer acquirerStats() const;
 
  private:
   std::unique_ptr<DevAppliance> dev_;
+  std::string pg_database_;  // created for this appliance, dropped with it
   int port_ = 0;
   pid_t pid_ = -1;
 };
