@@ -12,6 +12,7 @@
 #include "admin/key_ceremony.h"
 #include "common/audit_log.h"
 #include "common/config.h"
+#include "gateway/api_error.h"
 #include "gateway/signer_client.h"
 #include "signer/operation_docs.h"
 
@@ -70,7 +71,8 @@ int AdminApp::main(const std::vector<std::string>& args) {
   if (args == std::vector<std::string>{"audit", "verify"}) return auditVerifyCommand();
   if (args == std::vector<std::string>{"status"}) return statusCommand();
   if (args == std::vector<std::string>{"operations"}) {
-    std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes();
+    std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes() << "\n"
+              << gateway::renderApiErrors();
     return kExitOk;
   }
   return usageError(args.empty() ? "no command" : "unknown command: " + args.front());

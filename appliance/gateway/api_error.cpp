@@ -48,6 +48,13 @@ const ApiErrorInfo& apiErrorInfo(ApiCode code) {
   return kApiErrors.back();
 }
 
+std::string renderApiErrors() {
+  std::string out = "| error | HTTP | meaning |\n|---|---|---|\n";
+  for (const auto& e : kApiErrors)
+    out += "| `" + std::string(e.name) + "` | " + std::to_string(e.http_status) + " | " + std::string(e.meaning) + " |\n";
+  return out;
+}
+
 ApiError fromSignerError(const Error& e) {
   switch (e.code) {
     case ErrorCode::kBadField: return apiError(ApiCode::kBadField, "a field is out of range");

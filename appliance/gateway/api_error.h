@@ -38,6 +38,9 @@ using ApiStatus = Result<void, ApiError>;
 
 inline ApiError apiError(ApiCode code, std::string message) { return ApiError{code, std::move(message)}; }
 
+// Markdown table of every code, for docs/protocol.md (kept in sync by a test).
+std::string renderApiErrors();
+
 // A signer refusal, as the phone should see it; the detail goes to the log.
 ApiError fromSignerError(const Error& e);
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "gateway/api_error.h"
 #include "signer/operation_docs.h"
 #include "support/dev_appliance.h"
 
@@ -31,6 +32,11 @@ TEST(DocsSync, SignerOperationTableMatchesTheCode) {
 
 TEST(DocsSync, ErrorCodesMatchTheCode) {
   EXPECT_EQ(section(protocolDoc(), "error-codes"), signer::renderErrorCodes())
+      << "regenerate with: build/bin/mpay-admin operations";
+}
+
+TEST(DocsSync, HttpApiErrorsMatchTheCode) {
+  EXPECT_EQ(section(protocolDoc(), "api-errors"), gateway::renderApiErrors())
       << "regenerate with: build/bin/mpay-admin operations";
 }
 
