@@ -68,6 +68,9 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          "db_url = " + d + "/data/mpay.db\n"
          "outbox = " + d + "/outbox.jsonl\n"
          "acquirer_url = http://127.0.0.1:" + std::to_string(port + 1) + "\n"
+         "; HTTPS instead of plain loopback HTTP: uncomment (clients then trust public/ca.pem).\n"
+         ";tls_cert = " + d + "/tls/gateway.pem\n"
+         ";tls_key = " + d + "/tls/gateway.key\n"
          "\n; The development acquirer: mpayd starts it because this section exists.\n"
          "[acquirer_sim]\n"
          "port = " + std::to_string(port + 1) + "\n";
@@ -103,7 +106,7 @@ Result<std::string> devSetup(const DevSetupOptions& options) {
   std::error_code ec;
   const fs::path dir = fs::absolute(options.dir, ec);
   if (ec || options.dir.empty()) return fail(ErrorCode::kConfig, "bad --dir");
-  for (const char* sub : {"", "token", "public", "run", "audit", "data", "policy"}) {
+  for (const char* sub : {"", "token", "public", "run", "audit", "data", "policy", "tls"}) {
     fs::create_directories(dir / sub, ec);
     if (ec) return fail(ErrorCode::kIo, "cannot create " + (dir / sub).string());
   }
@@ -133,6 +136,10 @@ Result<std::string> devSetup(const DevSetupOptions& options) {
   std::fill(user_pin.begin(), user_pin.end(), '\0');
   MPAY_ASSIGN_OR_RETURN(CeremonyReport report, runKeyCeremony(config));
   (void)report;
+  if (!fs::exists(dir / "tls" / "gateway.pem"))
+    MPAY_RETURN_IF_ERROR(issueGatewayTlsCertificate(config, (dir / "tls" / "gateway.key").string(),
+                                                    (dir / "tls" / "gateway.pem").string(),
+                                                    "DNS:localhost,IP:127.0.0.1"));
   return ini.string();
 }
 

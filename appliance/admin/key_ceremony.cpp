@@ -1,7 +1,9 @@
 #include "admin/key_ceremony.h"
 
 #include <p11-kit/uri.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -124,9 +126,14 @@ Status exportPublicParts(const Session& s, const Config& config, const hsm::KeyP
   return {};
 }
 
-}  // namespace
+// The token as the admin tool uses it: one logged-in session.
+struct AdminToken {
+  std::unique_ptr<hsm::Module> module;
+  Session session;
+  hsm::KeyPolicy policy;
+};
 
-Result<CeremonyReport> runKeyCeremony(const Config& config) {
+Result<AdminToken> openAdminToken(const Config& config) {
   if (!config.hsm.softhsm2_conf.empty()) setenv("SOFTHSM2_CONF", config.hsm.softhsm2_conf.c_str(), 1);
   MPAY_ASSIGN_OR_RETURN(auto policy, hsm::KeyPolicy::load(config.policy_dir + "/keys"));
   MPAY_ASSIGN_OR_RETURN(Secret pin, hsm::readPinFile(config.hsm.pin_file));
@@ -134,6 +141,55 @@ Result<CeremonyReport> runKeyCeremony(const Config& config) {
   MPAY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->findSlot(config.hsm.token_uri));
   MPAY_ASSIGN_OR_RETURN(Session s, Session::open(module->fn(), slot));
   MPAY_RETURN_IF_ERROR(s.loginUser(pin));
+  return AdminToken{std::move(module), std::move(s), std::move(policy)};
+}
+
+// Created with mode 0600 before any byte of the key is written.
+Status writePrivateFile(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(ErrorCode::kIo, "cannot write " + path);
+  const bool ok = fchmod(fd, 0600) == 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok ? Status{} : fail(ErrorCode::kIo, "cannot write " + path);
+}
+
+}  // namespace
+
+Status issueGatewayTlsCertificate(const Config& config, const std::string& key_path, const std::string& cert_path,
+                                  const std::string& san) {
+  MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
+  const Session& s = token.session;
+  MPAY_ASSIGN_OR_RETURN(auto tls_key, suite::EcPrivateKey::generate(
+                                          [&](std::size_t n) -> Result<Secret> {
+                                            Secret out(n);
+                                            CK_RV rv = s.fn()->C_GenerateRandom(s.handle(), out.exposeSecretMutable().data(), n);
+                                            if (rv != CKR_OK) return hsm::ckError(rv, "C_GenerateRandom");
+                                            return out;
+                                          }));
+  const auto& ca = token.policy.key("ca");
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, ca.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes issuer_der, s.attributeBytes(ca_cert, CKA_VALUE));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_private, s.findOne(CKO_PRIVATE_KEY, ca.label));
+  ca::CertificateRequest req;
+  req.profile = ca::Profile::kTlsServer;
+  req.subject = {{"O", "mpay"}, {"CN", "mpay gateway"}};
+  req.san = san;
+  req.subject_point = tls_key.publicKey().point();
+  MPAY_ASSIGN_OR_RETURN(req.serial, randomSerial(s));
+  req.valid_days = 397;
+  MPAY_ASSIGN_OR_RETURN(Bytes der, ca::issueCertificate(req, issuer_der, [&](ByteView digest) {
+                          return hsm::ecdsaSignDigest(s, ca_private, digest);
+                        }));
+  MPAY_RETURN_IF_ERROR(writePrivateFile(key_path, ca::privateKeyPem(tls_key)));
+  CeremonyReport unused;
+  return writePublicFile(std::filesystem::path(cert_path).parent_path().string(),
+                         std::filesystem::path(cert_path).filename().string(), ca::certificatePem(der), unused);
+}
+
+Result<CeremonyReport> runKeyCeremony(const Config& config) {
+  MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
+  const Session& s = token.session;
+  const hsm::KeyPolicy& policy = token.policy;
 
   CeremonyReport report;
   for (const auto& name : hsm::KeyPolicy::platformKeyNames()) {

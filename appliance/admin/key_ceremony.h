@@ -25,4 +25,11 @@ struct CeremonyReport {
 
 Result<CeremonyReport> runKeyCeremony(const Config& config);
 
+// A TLS server key for the gateway (made in memory, written to key_path
+// with mode 0600) and its certificate from the platform CA (cert_path),
+// for the names in `san` ("DNS:localhost,IP:127.0.0.1"). Development only:
+// a bank may use a certificate from its own PKI instead.
+Status issueGatewayTlsCertificate(const Config& config, const std::string& key_path, const std::string& cert_path,
+                                  const std::string& san);
+
 }  // namespace mpay::admin

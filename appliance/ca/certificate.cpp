@@ -65,8 +65,14 @@ Status addProfileExtensions(X509* cert, X509* issuer, const CertificateRequest& 
       MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
       MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_key_usage, "critical,digitalSignature,keyAgreement"));
       MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
-      if (!req.san_uri.empty())
-        MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_alt_name, "URI:" + req.san_uri));
+      if (!req.san.empty()) MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_alt_name, req.san));
+      break;
+    case Profile::kTlsServer:
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_key_usage, "critical,digitalSignature"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_ext_key_usage, "serverAuth"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_alt_name, req.san));
       break;
   }
   return {};
@@ -224,6 +230,14 @@ std::string certificatePem(ByteView der) {
   if (!cert) return {};
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert.value().get());
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+std::string privateKeyPem(const suite::EcPrivateKey& key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key.pkey(), nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(len));

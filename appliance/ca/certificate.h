@@ -18,12 +18,13 @@ enum class Profile {
   kRootCa,         // self-signed platform CA: CA:TRUE pathlen 0, keyCertSign + cRLSign
   kReceiptSigner,  // receipt key: digitalSignature + nonRepudiation
   kUser,           // phone key: digitalSignature + keyAgreement; info2 in subject and SAN
+  kTlsServer,      // gateway TLS key: digitalSignature, serverAuth; names in SAN
 };
 
 struct CertificateRequest {
   Profile profile = Profile::kUser;
   std::vector<std::pair<std::string, std::string>> subject;  // (short name, value), e.g. {"CN", "..."}
-  std::string san_uri;  // optional subjectAltName URI (tel:+86...)
+  std::string san;      // optional subjectAltName, OpenSSL syntax: "URI:tel:+86...", "DNS:localhost,IP:127.0.0.1"
   Bytes subject_point;  // the certified public key, uncompressed P-256
   Bytes serial;         // 16 random bytes
   long valid_days = 365;
@@ -53,5 +54,6 @@ Result<Bytes> subjectNameDer(ByteView cert_der);
 // DER to PEM ("CERTIFICATE" or "PUBLIC KEY").
 std::string certificatePem(ByteView der);
 std::string publicKeyPem(const suite::EcPublicKey& key);
+std::string privateKeyPem(const suite::EcPrivateKey& key);  // PKCS#8, unencrypted: for files of mode 0600
 
 }  // namespace mpay::ca

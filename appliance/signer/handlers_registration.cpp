@@ -20,7 +20,7 @@ Result<Bytes> issueUserCertificate(const hsm::Lane& lane, const hsm::PlatformInf
   ca::CertificateRequest req;
   req.profile = ca::Profile::kUser;
   req.subject = {{"O", "mpay"}, {"CN", info.phone}, {"serialNumber", info.sim}};
-  req.san_uri = "tel:" + info.phone;
+  req.san = "URI:tel:" + info.phone;
   req.subject_point.assign(user_point.begin(), user_point.end());
   MPAY_ASSIGN_OR_RETURN(req.serial, randomBytes(lane, 16));
   req.valid_days = kUserCertificateDays;

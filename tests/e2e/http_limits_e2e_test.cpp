@@ -1,6 +1,10 @@
 // The gateway's edge: limits and malformed input.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "support/running_appliance.h"
 
 namespace mpay {
@@ -53,6 +57,37 @@ TEST_F(HttpLimitsE2E, TruncatedBodiesDoNotHangOrCrashTheGateway) {
   auto answer = app_.raw("POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"phone\":");
   EXPECT_TRUE(answer.empty() || answer.find("HTTP/1.1 4") != std::string::npos) << answer.substr(0, 200);
   EXPECT_EQ(app_.get("/healthz").status, 200);
+}
+
+TEST(TlsE2E, TheFourFlowsOverHttpsWithTheDevCertificate) {
+  test::RunningAppliance app("", /*tls=*/true);
+  EXPECT_EQ(app.get("/healthz").status, 200);
+  app.enroll("phone", "+8613800138020");
+  ASSERT_EQ(app.client("phone", "login --password 'correct horse 42'").exit_code, 0);
+  auto paid = app.client("phone", "pay --password 'correct horse 42' --pin 246810 --order TLS-1 --amount 1 --currency CNY --json");
+  ASSERT_EQ(paid.exit_code, 0) << paid.output;
+  EXPECT_EQ(test::jsonField(paid.output, "result"), "approved");
+  // A client trusting something else (here the receipt certificate, not the
+  // CA) refuses the gateway's certificate: nothing is sent.
+  const std::string cmd = test::binDir() + "/mpay-client --server " + app.url() + " --ca " +
+                          app.dev().config().public_dir + "/receipt.pem --state " + app.dev().dir() +
+                          "/other register --phone +8613800138021 --imei 356938035643809 --sim 89860012345678901234"
+                          " --password 'correct horse 42' --pin 246810 --name X --id-number 1 >/dev/null 2>&1";
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  std::ifstream outbox(app.dev().config().gateway.outbox);
+  std::stringstream text;
+  text << outbox.rdbuf();
+  EXPECT_EQ(text.str().find("+8613800138021"), std::string::npos);
+}
+
+TEST(GatewayStartup, RefusesPlainHttpOffLoopback) {
+  test::DevAppliance dev("gateway.listen = 0.0.0.0");
+  const std::string cmd = test::binDir() + "/mpay-gateway --config " + dev.configPath() + " 2>" + dev.dir() + "/err.log";
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  std::ifstream err(dev.dir() + "/err.log");
+  std::stringstream text;
+  text << err.rdbuf();
+  EXPECT_NE(text.str().find("plain HTTP is allowed on loopback only"), std::string::npos) << text.str();
 }
 
 TEST(HttpRateLimitE2E, PerSourceLimitAnswers429) {

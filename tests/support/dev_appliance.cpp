@@ -36,7 +36,10 @@ DevAppliance::DevAppliance(const std::string& extra_signer_settings, int port) {
     std::stringstream text;
     text << in.rdbuf();
     std::string content = text.str();
-    std::istringstream extra(extra_signer_settings);
+    std::string settings = extra_signer_settings;
+    for (auto at = settings.find("${DIR}"); at != std::string::npos; at = settings.find("${DIR}"))
+      settings.replace(at, 6, dir_.path());
+    std::istringstream extra(settings);
     std::string line;
     while (std::getline(extra, line)) {
       auto dot = line.find('.');

@@ -13,7 +13,9 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
@@ -50,8 +52,17 @@ int twoFreePorts() {
   throw std::runtime_error("no free ports");
 }
 
-HttpAnswer exchange(int port, const std::string& method, const std::string& path, const std::string* body) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+HttpAnswer exchange(int port, const std::string& method, const std::string& path, const std::string* body,
+                    const std::string& ca_file = "") {
+  std::unique_ptr<Poco::Net::HTTPClientSession> owned;
+  if (ca_file.empty()) {
+    owned = std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", static_cast<Poco::UInt16>(port));
+  } else {
+    Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", ca_file,
+                                                             Poco::Net::Context::VERIFY_STRICT, 9, false);
+    owned = std::make_unique<Poco::Net::HTTPSClientSession>("localhost", static_cast<Poco::UInt16>(port), context);
+  }
+  Poco::Net::HTTPClientSession& session = *owned;
   session.setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   if (body) {
@@ -113,7 +124,7 @@ std::string jsonField(const std::string& json, const std::string& key) {
   }
 }
 
-RunningAppliance::RunningAppliance(const std::string& settings) {
+RunningAppliance::RunningAppliance(const std::string& settings, bool tls) : tls_(tls) {
   port_ = twoFreePorts();
   std::string db_setting;
   if (backend() == "postgresql") {
@@ -123,7 +134,8 @@ RunningAppliance::RunningAppliance(const std::string& settings) {
   }
   dev_ = std::make_unique<DevAppliance>(
       "signer.pkcs12_iterations = 10000\ngateway.acquirer_timeout_ms = 1000\n"
-      "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n" + db_setting + settings,
+      "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n" + db_setting +
+          (tls ? "gateway.tls_cert = ${DIR}/tls/gateway.pem\ngateway.tls_key = ${DIR}/tls/gateway.key\n" : "") + settings,
       port_);
   const std::string binary = binDir() + "/mpayd";
   const std::string log = dev_->dir() + "/mpayd.log";
@@ -159,7 +171,8 @@ RunningAppliance::~RunningAppliance() {
 }
 
 CommandOutput RunningAppliance::client(const std::string& device, const std::string& args) const {
-  const std::string cmd = binDir() + "/mpay-client --server " + url() + " --state " + dev_->dir() + "/" + device +
+  const std::string ca = tls_ ? " --ca " + dev_->config().public_dir + "/ca.pem" : "";
+  const std::string cmd = binDir() + "/mpay-client --server " + url() + ca + " --state " + dev_->dir() + "/" + device +
                           " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
@@ -188,10 +201,12 @@ std::string RunningAppliance::enroll(const std::string& device, const std::strin
 }
 
 HttpAnswer RunningAppliance::post(const std::string& path, const std::string& body, const std::string&) const {
-  return exchange(port_, "POST", path, &body);
+  return exchange(port_, "POST", path, &body, tls_ ? dev_->config().public_dir + "/ca.pem" : "");
 }
 
-HttpAnswer RunningAppliance::get(const std::string& path) const { return exchange(port_, "GET", path, nullptr); }
+HttpAnswer RunningAppliance::get(const std::string& path) const {
+  return exchange(port_, "GET", path, nullptr, tls_ ? dev_->config().public_dir + "/ca.pem" : "");
+}
 
 std::string RunningAppliance::raw(const std::string& bytes) const {
   Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port_)));

@@ -22,11 +22,13 @@ struct HttpAnswer {
 class RunningAppliance {
  public:
   // `settings`: extra "section.key = value" lines for the config.
-  explicit RunningAppliance(const std::string& settings = "");
+  // With `tls`, the gateway serves HTTPS with dev-setup's certificate and
+  // every client here trusts the platform CA (public/ca.pem).
+  explicit RunningAppliance(const std::string& settings = "", bool tls = false);
   ~RunningAppliance();
 
   const DevAppliance& dev() const { return *dev_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return (tls_ ? "https://localhost:" : "http://127.0.0.1:") + std::to_string(port_); }
   int port() const { return port_; }
 
   // mpay-client with --server and --state DIR/<device>.
@@ -51,6 +53,7 @@ class RunningAppliance {
   std::unique_ptr<DevAppliance> dev_;
   std::string pg_database_;  // created for this appliance, dropped with it
   int port_ = 0;
+  bool tls_ = false;
   pid_t pid_ = -1;
 };
 
