@@ -41,6 +41,7 @@ struct GatewayConfig {
   int request_timeout_ms = 10000;    // whole request, not per read
   int max_threads = 16;
   int max_queued = 64;
+  int max_connections = 256;         // open connections; more are answered 503 and closed
   int signer_connections = 4;
   int rate_per_phone = 30;           // requests per minute per phone number
   int rate_per_source = 120;         // requests per minute per client address

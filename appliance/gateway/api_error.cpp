@@ -34,6 +34,7 @@ constexpr std::array kApiErrors = {
   ApiErrorInfo{ApiCode::kPaymentPending,      "payment_pending",       504, "the acquirer's answer is unknown; repeat the same request to learn the outcome"},
   ApiErrorInfo{ApiCode::kSignerUnavailable,   "signer_unavailable",    503, "the signer or its HSM is unavailable; retry later"},
   ApiErrorInfo{ApiCode::kDatabaseUnavailable, "database_unavailable",  503, "the database is unavailable; retry later"},
+  ApiErrorInfo{ApiCode::kOverloaded,          "overloaded",            503, "gateway.max_connections connections are open; retry"},
   ApiErrorInfo{ApiCode::kInternal,            "internal",              500, "an unexpected failure, logged with the request id"},
 };
 // clang-format on

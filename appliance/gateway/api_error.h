@@ -15,7 +15,7 @@ enum class ApiCode {
   kAlreadyRegistered, kUnknownRegistration, kRegistrationExpired, kBadRegistrationCode, kRegistrationLocked,
   kBadCredentials, kAccountLocked, kStaleRequest, kReplayedRequest, kDecryptFailed, kBadSignature,
   kUnknownSession, kSessionExpired, kBadPin, kPinLocked, kOrderConflict, kAcquirerUnavailable,
-  kPaymentPending, kSignerUnavailable, kDatabaseUnavailable, kInternal,
+  kPaymentPending, kSignerUnavailable, kDatabaseUnavailable, kOverloaded, kInternal,
 };
 
 struct ApiErrorInfo {

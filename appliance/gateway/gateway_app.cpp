@@ -98,6 +98,9 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   params->setMaxKeepAliveRequests(100);
   params->setServerName("mpay");
   Poco::Net::HTTPServer server(new ApiHandlerFactory(engine, g), socket.value(), params);
+  Poco::AutoPtr<ConnectionLimiter> limiter(new ConnectionLimiter(g.max_connections));
+  limiter->attach(&server);
+  server.setConnectionFilter(limiter);
   server.start();
   log::info("event=gateway_started listen=" + g.listen + ":" + std::to_string(g.port) +
             (g.tls_cert.empty() ? " tls=off" : " tls=on") + " db=" + (store.value()->isPostgres() ? "postgresql" : "sqlite"));

@@ -120,6 +120,27 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
 
 }  // namespace
 
+bool ConnectionLimiter::accept(const Poco::Net::StreamSocket& socket) {
+  if (!server_ || server_->currentConnections() + server_->queuedConnections() < max_) return true;
+  static const std::string kBusy = [] {
+    const auto& info = apiErrorInfo(ApiCode::kOverloaded);
+    Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+    o.set("error", std::string(info.name));
+    o.set("message", std::string(info.meaning));
+    const std::string body = toJson(o);
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  try {
+    Poco::Net::StreamSocket copy(socket);
+    copy.setSendTimeout(Poco::Timespan(1, 0));
+    copy.sendBytes(kBusy.data(), static_cast<int>(kBusy.size()));
+  } catch (const Poco::Exception&) {
+  }
+  log::warn("event=connection_refused reason=max_connections");
+  return false;
+}
+
 Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(const Poco::Net::HTTPServerRequest&) {
   return new ApiHandler(engine_, config_, per_source_);
 }

@@ -5,10 +5,25 @@
 // {"error": code, "message": text}; no exception escapes a handler.
 #pragma once
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/TCPServer.h>
 
 #include "gateway/engine.h"
 
 namespace mpay::gateway {
+
+// Poco drops connections silently when its queue is full; this filter
+// answers 503 service_unavailable and closes instead, once the server has
+// max_connections open (being served or queued).
+class ConnectionLimiter : public Poco::Net::TCPServerConnectionFilter {
+ public:
+  explicit ConnectionLimiter(int max_connections) : max_(max_connections) {}
+  void attach(const Poco::Net::TCPServer* server) { server_ = server; }
+  bool accept(const Poco::Net::StreamSocket& socket) override;
+
+ private:
+  int max_;
+  const Poco::Net::TCPServer* server_ = nullptr;
+};
 
 class ApiHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:

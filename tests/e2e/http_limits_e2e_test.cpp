@@ -1,7 +1,16 @@
 // The gateway's edge: limits and malformed input.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <Poco/Net/StreamSocket.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <thread>
+#include <vector>
 #include <fstream>
 #include <sstream>
 
@@ -88,6 +97,63 @@ TEST(GatewayStartup, RefusesPlainHttpOffLoopback) {
   std::stringstream text;
   text << err.rdbuf();
   EXPECT_NE(text.str().find("plain HTTP is allowed on loopback only"), std::string::npos) << text.str();
+}
+
+TEST(HttpConnectionLimitE2E, ConnectionsBeyondTheCapGet503Overloaded) {
+  test::RunningAppliance app("gateway.max_connections = 2\ngateway.max_threads = 2");
+  // Two idle connections hold the cap (headers never finished).
+  std::vector<Poco::Net::StreamSocket> held;
+  for (int i = 0; i < 2; ++i) {
+    held.emplace_back(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(app.port())));
+    held.back().sendBytes("GET /healthz HTTP/1.1\r\n", 24);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto answer = app.raw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(answer.find("503"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("overloaded"), std::string::npos) << answer;
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(app.get("/healthz").status, 200);
+}
+
+// Processes whose argv is exactly {…/binary, "--config", config}, oldest first.
+std::vector<int> processesOf(const std::string& binary, const std::string& config) {
+  std::vector<int> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::vector<std::string> argv;
+    for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
+    if (argv.size() == 3 && argv[0].ends_with("/" + binary) && argv[1] == "--config" && argv[2] == config)
+      out.push_back(std::stoi(name));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(MpaydE2E, RestartsACrashedGatewayAndSignerWorker) {
+  test::RunningAppliance app;
+  auto gateways = processesOf("mpay-gateway", app.dev().configPath());
+  auto signers = processesOf("mpay-signer", app.dev().configPath());  // the parent and its forked workers
+  ASSERT_EQ(gateways.size(), 1u);
+  ASSERT_GE(signers.size(), 2u);
+  kill(gateways.front(), SIGKILL);
+  kill(signers.back(), SIGKILL);  // the youngest: a worker, never the parent
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto now_gateways = processesOf("mpay-gateway", app.dev().configPath());
+    try {
+      back = now_gateways.size() == 1 && now_gateways.front() != gateways.front() &&
+             processesOf("mpay-signer", app.dev().configPath()).size() == signers.size() &&
+             app.get("/healthz").status == 200;
+    } catch (const Poco::Exception&) {
+    }
+  }
+  EXPECT_TRUE(back) << "mpayd did not restart the gateway and the signer worker";
+  app.enroll("phone", "+8613800138030");
+  EXPECT_EQ(app.client("phone", "login --password 'correct horse 42'").exit_code, 0);
 }
 
 TEST(HttpRateLimitE2E, PerSourceLimitAnswers429) {
