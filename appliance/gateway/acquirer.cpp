@@ -5,10 +5,10 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include "gateway/http_client.h"
 #include "gateway/json_fields.h"
 #include "suite/messages.h"
 
@@ -27,10 +27,7 @@ class HttpAcquirer : public AcquirerConnector {
     body.set("content", r.content);
     const std::string text = toJson(body);
     try {
-      std::unique_ptr<Poco::Net::HTTPClientSession> session;
-      if (base_.getScheme() == "https") session = std::make_unique<Poco::Net::HTTPSClientSession>(base_.getHost(), base_.getPort());
-      else session = std::make_unique<Poco::Net::HTTPClientSession>(base_.getHost(), base_.getPort());
-      session->setTimeout(Poco::Timespan(static_cast<long>(timeout_ms_) * 1000));
+      auto session = clientSession(base_, timeout_ms_);
       Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, base_.getPath() + "/v1/authorize",
                                  Poco::Net::HTTPMessage::HTTP_1_1);
       req.setContentType("application/json");

@@ -51,23 +51,13 @@ std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 }  // namespace
 
-GatewayApp::GatewayApp() { setUnixOptions(true); }
-
-void GatewayApp::defineOptions(Poco::Util::OptionSet& options) {
-  options.addOption(Poco::Util::Option("config", "c", "configuration file")
-                        .argument("FILE")
-                        .callback(Poco::Util::OptionCallback<GatewayApp>(this, &GatewayApp::takeConfig)));
-}
-
-void GatewayApp::takeConfig(const std::string&, const std::string& value) { config_path_ = value; }
-
 int GatewayApp::main(const std::vector<std::string>& args) {
   log::setProcessName("mpay-gateway");
-  if (config_path_.empty() || !args.empty()) {
+  if (configPath().empty() || !args.empty()) {
     std::cerr << "usage: mpay-gateway --config FILE\n";
     return kExitUsage;
   }
-  auto config = Config::load(config_path_);
+  auto config = Config::load(configPath());
   if (!config) return startFailed(config.error().detail);
   const GatewayConfig& g = config->gateway;
   if (g.db_url.empty() || g.acquirer_url.empty()) return startFailed("gateway.db_url and gateway.acquirer_url are required");

@@ -9,19 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/config_option.h"
+
 namespace mpay::gateway {
 
-class GatewayApp : public Poco::Util::ServerApplication {
- public:
-  GatewayApp();
-
+class GatewayApp : public WithConfigOption<Poco::Util::ServerApplication> {
  protected:
-  void defineOptions(Poco::Util::OptionSet& options) override;
   int main(const std::vector<std::string>& args) override;
-
- private:
-  void takeConfig(const std::string& name, const std::string& value);
-  std::string config_path_;
 };
 
 int runGateway(int argc, char** argv);

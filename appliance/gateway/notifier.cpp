@@ -7,13 +7,13 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/URI.h>
 
 #include <fstream>
 #include <mutex>
 #include <sstream>
 
+#include "gateway/http_client.h"
 #include "gateway/json_fields.h"
 #include "suite/primitives.h"
 
@@ -52,10 +52,7 @@ class Webhook : public Notifier {
   Status deliver(const OutboxMessage& m) override {
     const std::string body = messageJson(m);
     try {
-      std::unique_ptr<Poco::Net::HTTPClientSession> session;
-      if (uri_.getScheme() == "https") session = std::make_unique<Poco::Net::HTTPSClientSession>(uri_.getHost(), uri_.getPort());
-      else session = std::make_unique<Poco::Net::HTTPClientSession>(uri_.getHost(), uri_.getPort());
-      session->setTimeout(Poco::Timespan(static_cast<long>(timeout_ms_) * 1000));
+      auto session = clientSession(uri_, timeout_ms_);
       Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, uri_.getPathEtc(), Poco::Net::HTTPMessage::HTTP_1_1);
       req.setContentType("application/json");
       req.setContentLength(static_cast<std::streamsize>(body.size()));

@@ -113,24 +113,14 @@ int supervise(Startup& s) {
 
 }  // namespace
 
-SignerApp::SignerApp() { setUnixOptions(true); }
-
-void SignerApp::defineOptions(Poco::Util::OptionSet& options) {
-  options.addOption(Poco::Util::Option("config", "c", "configuration file")
-                        .argument("FILE")
-                        .callback(Poco::Util::OptionCallback<SignerApp>(this, &SignerApp::takeConfig)));
-}
-
-void SignerApp::takeConfig(const std::string&, const std::string& value) { config_path_ = value; }
-
 int SignerApp::main(const std::vector<std::string>& args) {
   log::setProcessName("mpay-signer");
-  if (config_path_.empty() || !args.empty()) {
+  if (configPath().empty() || !args.empty()) {
     std::cerr << "usage: mpay-signer --config FILE\n";
     return kExitUsage;
   }
   signal(SIGPIPE, SIG_IGN);
-  auto startup = prepare(config_path_);
+  auto startup = prepare(configPath());
   if (!startup) {
     log::error("event=start_failed code=" + std::string(errorName(startup.error().code)) + " detail=\"" +
                startup.error().detail + "\"");

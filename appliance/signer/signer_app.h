@@ -12,19 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "common/config_option.h"
+
 namespace mpay::signer {
 
-class SignerApp : public Poco::Util::Application {
- public:
-  SignerApp();
-
+class SignerApp : public WithConfigOption<Poco::Util::Application> {
  protected:
-  void defineOptions(Poco::Util::OptionSet& options) override;
   int main(const std::vector<std::string>& args) override;
-
- private:
-  void takeConfig(const std::string& name, const std::string& value);
-  std::string config_path_;
 };
 
 int runSigner(int argc, char** argv);
