@@ -14,7 +14,7 @@ using Poco::Util::IniFileConfiguration;
 const std::set<std::string>& knownKeys() {
   static const std::set<std::string> keys = {
       "paths.public_dir", "paths.policy_dir",
-      "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf",
+      "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf", "hsm.token_dir",
       "signer.socket", "signer.workers", "signer.threads", "signer.max_frame",
       "signer.audit_log", "signer.gateway_uid", "signer.admin_uid", "signer.pkcs12_iterations",
       "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
@@ -124,6 +124,7 @@ Result<Config> Config::load(const std::string& path) {
   MPAY_ASSIGN_OR_RETURN(c.hsm.token_uri, requiredString(*ini, "hsm.token_uri"));
   MPAY_ASSIGN_OR_RETURN(c.hsm.pin_file, requiredString(*ini, "hsm.pin_file"));
   c.hsm.softhsm2_conf = ini->getString("hsm.softhsm2_conf", "");
+  c.hsm.token_dir = ini->getString("hsm.token_dir", "");
   MPAY_ASSIGN_OR_RETURN(c.signer.socket, requiredString(*ini, "signer.socket"));
   MPAY_ASSIGN_OR_RETURN(c.signer.audit_log, requiredString(*ini, "signer.audit_log"));
   MPAY_ASSIGN_OR_RETURN(long workers, boundedInt(*ini, "signer.workers", 0, 0, 64));

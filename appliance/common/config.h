@@ -14,6 +14,7 @@ struct HsmConfig {
   std::string token_uri;      // RFC 7512 URI selecting the token, e.g. pkcs11:token=mpay
   std::string pin_file;       // user PIN, one line, readable by the signer only
   std::string softhsm2_conf;  // optional: exported as SOFTHSM2_CONF before the module loads
+  std::string token_dir;      // optional: files the module needs after start (SoftHSM2's token directory), for Landlock
 };
 
 struct SignerConfig {

@@ -29,6 +29,7 @@ enum class OpId : std::uint16_t {
   kOpenLogin = 0x0011,
   kOpenPayment = 0x0012,
   kSignReceipt = 0x0013,
+  kTestProbe = 0x00f0,  // test builds only (MPAY_TEST_HOOKS): see operation_table.cpp
 };
 
 struct RequestHeader {

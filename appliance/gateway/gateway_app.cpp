@@ -17,6 +17,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "gateway/http_api.h"
+#include "sandbox/sandbox.h"
 
 namespace mpay::gateway {
 namespace {
@@ -61,6 +62,14 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (!config) return startFailed(config.error().detail);
   const GatewayConfig& g = config->gateway;
   if (g.db_url.empty() || g.acquirer_url.empty()) return startFailed("gateway.db_url and gateway.acquirer_url are required");
+  auto policy = sandbox::loadPolicy(config.value(), "gateway");
+  if (!policy) return startFailed(policy.error().detail);
+  // The listening socket (and its TLS key) first; then the sandbox, before
+  // any thread or database connection exists.
+  auto socket = listen(g);
+  if (!socket) return startFailed(socket.error().detail);
+  if (auto sandboxed = sandbox::apply(policy.value()); !sandboxed.ok()) return startFailed(sandboxed.error().detail);
+  log::info("event=sandbox_applied policy/gateway.{fs,syscalls} sha256=" + policy->digest);
   auto store = Store::open(g.db_url);
   if (!store) return startFailed("database: " + store.error().message);
   std::unique_ptr<Notifier> notifier;
@@ -77,8 +86,6 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (!acquirer) return startFailed(acquirer.error().detail);
   SignerPool signer(config->signer.socket, g.signer_connections);
   Engine engine(g, *store.value(), signer, *notifier, *acquirer.value(), unixNow);
-  auto socket = listen(g);
-  if (!socket) return startFailed(socket.error().detail);
 
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(g.max_threads);

@@ -4,7 +4,12 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <exception>
 
@@ -88,6 +93,22 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     const std::string path = request.getURI();
     const bool get = method == "GET", post = method == "POST";
     if (path == "/healthz") return get ? engine_.health() : apiError(ApiCode::kMethodNotAllowed, "");
+#ifdef MPAY_TEST_HOOKS
+    // Test builds only: prove the sandbox from inside the gateway.
+    if (path == "/test/probe/syscall") {
+      ::syscall(SYS_ptrace, 0, 0, 0, 0);  // seccomp kills the gateway here
+      return apiError(ApiCode::kInternal, "still alive");
+    }
+    if (path.rfind("/test/probe/open?path=", 0) == 0) {
+      const std::string target = path.substr(std::string("/test/probe/open?path=").size());
+      int fd = ::open(target.c_str(), O_RDONLY | O_CLOEXEC);
+      const int err = fd < 0 ? errno : 0;
+      if (fd >= 0) ::close(fd);
+      JsonPtr o = new Poco::JSON::Object;
+      o->set("errno", err);
+      return o;
+    }
+#endif
     if (path == "/v1/platform") return get ? engine_.platform() : apiError(ApiCode::kMethodNotAllowed, "");
     using Call = ApiResult<JsonPtr> (Engine::*)(const JsonFields&);
     struct Route {

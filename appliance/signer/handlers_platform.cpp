@@ -1,4 +1,10 @@
 // Operations on public data only: no secret is touched here.
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "common/audit_log.h"
 #include "signer/operations.h"
 #include "suite/messages.h"
@@ -33,5 +39,25 @@ Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload) {
   MPAY_ASSIGN_OR_RETURN(AuditHead head, readAuditHead(ctx.audit_path));
   return wire::encodeMessage(wire::AuditHeadResponse{head.seq, head.hash});
 }
+
+#ifdef MPAY_TEST_HOOKS
+// Payload: u8 kind (1: a system call outside policy/signer.syscalls; 2: open
+// the file named by the following field). Answers the open's errno (u8).
+Result<Bytes> handleTestProbe(OpContext&, ByteView payload) {
+  ByteReader r(payload);
+  std::uint8_t kind = 0;
+  if (!r.u8(&kind)) return fail(ErrorCode::kBadFrame, "probe kind");
+  if (kind == 1) {
+    ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);  // seccomp kills the worker here
+    return Bytes{0};
+  }
+  std::string path;
+  if (!r.text(&path, 4096) || !r.empty()) return fail(ErrorCode::kBadFrame, "probe path");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int err = fd < 0 ? errno : 0;
+  if (fd >= 0) ::close(fd);
+  return Bytes{static_cast<std::uint8_t>(err)};
+}
+#endif
 
 }  // namespace mpay::signer

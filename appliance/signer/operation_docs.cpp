@@ -29,6 +29,7 @@ std::string renderOperationTable() {
       "| id | operation | roles | flags | token keys | purpose |\n"
       "|---|---|---|---|---|---|\n";
   for (const auto& op : operations()) {
+    if (op.flags & kTestOnly) continue;
     char id[8];
     std::snprintf(id, sizeof id, "0x%04x", static_cast<unsigned>(op.id));
     out += "| " + std::string(id) + " | `" + std::string(op.name) + "` | " + roleNames(op.roles) + " | " +

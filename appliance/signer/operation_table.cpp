@@ -19,6 +19,10 @@ constexpr std::array kOperations = {
   Operation{OpId::kOpenLogin,        "open_login",        kRoleGateway, kOpensSecrets | kUsesTokenKey,                 "service,verifier,kek",       handleOpenLogin,        "open C2 and C1, verify signature and password, issue session keys (S36-S38)"},
   Operation{OpId::kOpenPayment,      "open_payment",      kRoleGateway, kOpensSecrets | kNeedsSession | kUsesTokenKey, "kek,verifier,permit",        handleOpenPayment,      "unwrap session keys, verify payment signature and PIN, issue a permit (S46)"},
   Operation{OpId::kSignReceipt,      "sign_receipt",      kRoleGateway, kNeedsPermit | kUsesTokenKey,                  "permit,receipt",             handleSignReceipt,      "sign the receipt of a permitted payment (S46)"},
+#ifdef MPAY_TEST_HOOKS
+  // Test builds only: lets the tests prove the sandbox (a forbidden system call, a forbidden file).
+  Operation{OpId::kTestProbe,        "test_probe",        kRoleAdmin,   kTestOnly,                                     "",                           handleTestProbe,        "test builds only: try a forbidden system call or open a file"},
+#endif
 };
 // clang-format on
 

@@ -22,6 +22,7 @@ enum OpFlag : std::uint8_t {
   kNeedsSession = 2,  // needs session keys from a previous open_login
   kNeedsPermit = 4,   // needs a permit from a previous open_payment
   kUsesTokenKey = 8,  // uses a long-term private or secret key in the token
+  kTestOnly = 16,     // compiled into test builds only; never in docs or production
 };
 
 struct OpContext {
@@ -55,5 +56,8 @@ Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload);
 Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload);
 Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload);
 Result<Bytes> handleSignReceipt(OpContext& ctx, ByteView payload);
+#ifdef MPAY_TEST_HOOKS
+Result<Bytes> handleTestProbe(OpContext& ctx, ByteView payload);
+#endif
 
 }  // namespace mpay::signer

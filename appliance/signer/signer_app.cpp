@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/supervisor.h"
 #include "hsm/key_policy.h"
+#include "sandbox/sandbox.h"
 #include "signer/server.h"
 #include "suite/primitives.h"
 
@@ -33,7 +34,8 @@ constexpr int kExitWorkerFailed = 3;
 struct Startup {
   Config config;
   hsm::KeyPolicy policy;
-  std::string policy_sha256;
+  std::string policy_sha256;  // policy/keys
+  sandbox::Policy sandbox;
   int listen_fd = -1;
   int workers = 1;
 };
@@ -52,6 +54,7 @@ Result<Startup> prepare(const std::string& config_path) {
   const std::string keys_path = s.config.policy_dir + "/keys";
   MPAY_ASSIGN_OR_RETURN(s.policy, hsm::KeyPolicy::load(keys_path));
   MPAY_ASSIGN_OR_RETURN(s.policy_sha256, fileSha256(keys_path));
+  MPAY_ASSIGN_OR_RETURN(s.sandbox, sandbox::loadPolicy(s.config, "signer"));
   MPAY_ASSIGN_OR_RETURN(s.listen_fd, bindUnixSocket(s.config.signer.socket, 0660));
   s.workers = s.config.signer.workers > 0 ? s.config.signer.workers
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -78,9 +81,14 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   start.role = "signer";
   start.op = "worker_start";
   start.result = "ok";
-  start.note = "policy/keys sha256=" + s.policy_sha256;
+  start.note = "policy/keys sha256=" + s.policy_sha256 + " policy/signer.{fs,syscalls} sha256=" + s.sandbox.digest;
   if (!audit->append(start).ok()) {
     log::error("event=worker_start_failed detail=\"audit log not writable\"");
+    _exit(kExitWorkerFailed);
+  }
+  // Everything a worker needs is open: from here on, only what policy/ allows.
+  if (auto sandboxed = sandbox::apply(s.sandbox); !sandboxed.ok()) {
+    log::error("event=worker_start_failed detail=\"" + sandboxed.error().detail + "\"");
     _exit(kExitWorkerFailed);
   }
   OpContext ctx{*token.value(), unixNow, s.config.signer.pkcs12_iterations, s.config.signer.audit_log};

@@ -1,0 +1,177 @@
+#include "sandbox/policy_files.h"
+
+#include <seccomp.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "suite/primitives.h"
+
+namespace mpay::sandbox {
+namespace {
+
+Error policyError(const std::string& where, const std::string& what) { return fail(ErrorCode::kPolicy, where + ": " + what); }
+
+Result<std::string> readText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kPolicy, "cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Line {
+  int number;
+  std::vector<std::string> words;
+  std::string reason;
+};
+
+std::vector<Line> lines(const std::string& text) {
+  std::vector<Line> out;
+  std::istringstream in(text);
+  std::string raw;
+  for (int n = 1; std::getline(in, raw); ++n) {
+    std::string reason;
+    if (auto hash = raw.find('#'); hash != std::string::npos) {
+      reason = raw.substr(hash + 1);
+      raw.erase(hash);
+    }
+    std::istringstream words(raw);
+    Line line{n, {}, reason};
+    for (std::string w; words >> w;) line.words.push_back(w);
+    if (!line.words.empty()) out.push_back(std::move(line));
+  }
+  return out;
+}
+
+// Config keys a path rule may name.
+Result<std::string> configPath(const Config& c, const std::string& key) {
+  const std::map<std::string, std::string> paths = {
+      {"paths.public_dir", c.public_dir},         {"paths.policy_dir", c.policy_dir},
+      {"hsm.module", c.hsm.module},               {"hsm.pin_file", c.hsm.pin_file},
+      {"hsm.softhsm2_conf", c.hsm.softhsm2_conf}, {"hsm.token_dir", c.hsm.token_dir},
+      {"signer.socket", c.signer.socket},
+      {"signer.audit_log", c.signer.audit_log},   {"gateway.db_url", c.gateway.db_url},
+      {"gateway.outbox", c.gateway.outbox},       {"gateway.tls_cert", c.gateway.tls_cert},
+      {"gateway.tls_key", c.gateway.tls_key},     {"gateway.webhook_secret_file", c.gateway.webhook_secret_file},
+  };
+  auto it = paths.find(key);
+  if (it == paths.end()) return fail(ErrorCode::kPolicy, "unknown config key '" + key + "'");
+  // A database URL is not a file: no filesystem rule for it.
+  if (it->second.rfind("postgres", 0) == 0) return std::string();
+  return it->second;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(s.begin());
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<SyscallPolicy> SyscallPolicy::load(const std::string& path) {
+  MPAY_ASSIGN_OR_RETURN(std::string text, readText(path));
+  return parse(text, path);
+}
+
+Result<SyscallPolicy> SyscallPolicy::parse(const std::string& text, const std::string& file) {
+  SyscallPolicy policy;
+  policy.file = file;
+  std::set<std::string> seen;
+  for (const auto& line : lines(text)) {
+    const std::string where = file + ":" + std::to_string(line.number);
+    if (line.words[0] != "allow") return policyError(where, "unknown directive '" + line.words[0] + "' (expected 'allow')");
+    if (line.words.size() != 2 && line.words.size() != 3)
+      return policyError(where, "expected 'allow <syscall> [argN=VALUE]'");
+    const std::string& name = line.words[1];
+    const int number = seccomp_syscall_resolve_name(name.c_str());
+    if (number == __NR_SCMP_ERROR) return policyError(where, "unknown system call '" + name + "'");
+    if (!seen.insert(name).second) return policyError(where, "duplicate system call '" + name + "'");
+    SyscallRule rule{name, number, -1, 0, "", trim(line.reason)};
+    if (line.words.size() == 3) {
+      const std::string& cond = line.words[2];
+      static const std::map<std::string, std::uint64_t> kConstants = {
+          {"AF_UNIX", 1}, {"AF_INET", 2}, {"AF_INET6", 10}};
+      if (cond.size() < 6 || cond.rfind("arg", 0) != 0 || cond[3] < '0' || cond[3] > '5' || cond[4] != '=')
+        return policyError(where, "unknown condition '" + cond + "' (expected argN=VALUE)");
+      const std::string value = cond.substr(5);
+      if (auto c = kConstants.find(value); c != kConstants.end()) {
+        rule.arg_value = c->second;
+      } else if (value.find_first_not_of("0123456789") == std::string::npos) {
+        rule.arg_value = std::stoull(value);
+      } else {
+        return policyError(where, "unknown value '" + value + "'");
+      }
+      rule.arg_index = cond[3] - '0';
+      rule.condition = cond;
+    }
+    policy.allowed.push_back(rule);
+  }
+  if (policy.allowed.empty()) return policyError(file, "empty allow-list: a process with no system calls cannot run");
+  return policy;
+}
+
+std::string accessName(FsAccess access) {
+  switch (access) {
+    case FsAccess::kRead: return "read";
+    case FsAccess::kWrite: return "write";
+    case FsAccess::kReadWrite: return "readwrite";
+    case FsAccess::kCreate: return "create";
+  }
+  return "?";
+}
+
+Result<FsPolicy> FsPolicy::load(const std::string& path, const Config& config) {
+  MPAY_ASSIGN_OR_RETURN(std::string text, readText(path));
+  return parse(text, path, config);
+}
+
+Result<FsPolicy> FsPolicy::parse(const std::string& text, const std::string& file, const Config& config) {
+  FsPolicy policy;
+  policy.file = file;
+  for (const auto& line : lines(text)) {
+    const std::string where = file + ":" + std::to_string(line.number);
+    if (line.words.size() != 2) return policyError(where, "expected '<access> <path>'");
+    FsRule rule;
+    const std::string& access = line.words[0];
+    if (access == "read") rule.access = FsAccess::kRead;
+    else if (access == "write") rule.access = FsAccess::kWrite;
+    else if (access == "readwrite") rule.access = FsAccess::kReadWrite;
+    else if (access == "create") rule.access = FsAccess::kCreate;
+    else return policyError(where, "unknown access '" + access + "'");
+    rule.path_expression = line.words[1];
+    rule.reason = trim(line.reason);
+    const std::string& expr = rule.path_expression;
+    if (expr.rfind("${", 0) == 0 && expr.back() == '}') {
+      std::string key = expr.substr(2, expr.size() - 3);
+      const bool dir = key.rfind("dir:", 0) == 0;
+      if (dir) key = key.substr(4);
+      auto path = configPath(config, key);
+      if (!path) return policyError(where, path.error().detail);
+      rule.path = path.value();
+      if (dir) rule.path = rule.path.substr(0, rule.path.rfind('/'));
+      if (rule.path.empty()) continue;  // optional key not set in this config: no rule needed
+    } else if (expr.front() == '/') {
+      rule.path = expr;
+    } else {
+      return policyError(where, "path must be absolute or ${section.key}");
+    }
+    policy.rules.push_back(rule);
+  }
+  if (policy.rules.empty()) return policyError(file, "empty rule list: the process could open no file");
+  return policy;
+}
+
+Result<std::string> policyDigest(const std::vector<std::string>& paths) {
+  std::string all;
+  for (const auto& p : paths) {
+    MPAY_ASSIGN_OR_RETURN(std::string text, readText(p));
+    all += "== " + p.substr(p.rfind('/') + 1) + "\n" + text;
+  }
+  return hexEncode(suite::sha256(asBytes(all)));
+}
+
+}  // namespace mpay::sandbox

@@ -1,0 +1,123 @@
+#include "sandbox/sandbox.h"
+
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace mpay::sandbox {
+namespace {
+
+constexpr __u64 kFileRights =
+    LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE;
+constexpr __u64 kTruncate = 1ULL << 14;  // LANDLOCK_ACCESS_FS_TRUNCATE (ABI 3)
+constexpr __u64 kRefer = 1ULL << 13;     // LANDLOCK_ACCESS_FS_REFER (ABI 2)
+
+__u64 handledRights(int abi) {
+  __u64 rights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+                 LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+                 LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+                 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+                 LANDLOCK_ACCESS_FS_MAKE_SYM;
+  if (abi >= 2) rights |= kRefer;
+  if (abi >= 3) rights |= kTruncate;
+  return rights;
+}
+
+__u64 rightsFor(FsAccess access) {
+  const __u64 read = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+  const __u64 write = LANDLOCK_ACCESS_FS_WRITE_FILE | kTruncate;
+  switch (access) {
+    case FsAccess::kRead: return read;
+    case FsAccess::kWrite: return write;
+    case FsAccess::kReadWrite: return read | write;
+    case FsAccess::kCreate:  // files appear and disappear here (SQLite journals, the outbox)
+      return read | write | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
+  }
+  return 0;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Error sandboxError(const std::string& what) {
+  return fail(ErrorCode::kPolicy, "sandbox: " + what + ": " + std::strerror(errno));
+}
+
+Status applyLandlock(const FsPolicy& policy) {
+  const int abi = static_cast<int>(syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION));
+  if (abi < 1) return sandboxError("Landlock is not available in this kernel");
+  landlock_ruleset_attr attr{};
+  attr.handled_access_fs = handledRights(abi);
+  Fd ruleset(static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0)));
+  if (ruleset.get() < 0) return sandboxError("landlock_create_ruleset");
+  for (const auto& rule : policy.rules) {
+    Fd path(open(rule.path.c_str(), O_PATH | O_CLOEXEC));
+    if (path.get() < 0) return sandboxError(policy.file + ": cannot open " + rule.path);
+    struct stat st{};
+    if (fstat(path.get(), &st) != 0) return sandboxError("fstat " + rule.path);
+    __u64 rights = rightsFor(rule.access) & attr.handled_access_fs;
+    if (!S_ISDIR(st.st_mode)) rights &= (kFileRights | kTruncate);  // directory rights do not apply to a file
+    landlock_path_beneath_attr beneath{};
+    beneath.allowed_access = rights;
+    beneath.parent_fd = path.get();
+    if (syscall(SYS_landlock_add_rule, ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) != 0)
+      return sandboxError("landlock_add_rule " + rule.path);
+  }
+  if (syscall(SYS_landlock_restrict_self, ruleset.get(), 0) != 0) return sandboxError("landlock_restrict_self");
+  return {};
+}
+
+Status applySeccomp(const SyscallPolicy& policy) {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+  if (!ctx) return fail(ErrorCode::kPolicy, "sandbox: seccomp_init failed");
+  struct Release {
+    scmp_filter_ctx c;
+    ~Release() { seccomp_release(c); }
+  } release{ctx};
+  if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp TSYNC");
+  for (const auto& rule : policy.allowed) {
+    const int rc = rule.arg_index < 0
+                       ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule.number, 0)
+                       : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule.number, 1,
+                                          SCMP_CMP(static_cast<unsigned>(rule.arg_index), SCMP_CMP_EQ, rule.arg_value));
+    if (rc != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp rule for " + rule.name);
+  }
+  if (seccomp_load(ctx) != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp_load failed");
+  return {};
+}
+
+}  // namespace
+
+Result<Policy> loadPolicy(const Config& config, const std::string& process) {
+  Policy p;
+  const std::string fs_path = config.policy_dir + "/" + process + ".fs";
+  const std::string sys_path = config.policy_dir + "/" + process + ".syscalls";
+  MPAY_ASSIGN_OR_RETURN(p.fs, FsPolicy::load(fs_path, config));
+  MPAY_ASSIGN_OR_RETURN(p.syscalls, SyscallPolicy::load(sys_path));
+  MPAY_ASSIGN_OR_RETURN(p.digest, policyDigest({fs_path, sys_path}));
+  return p;
+}
+
+Status apply(const Policy& policy) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return sandboxError("no_new_privs");
+  MPAY_RETURN_IF_ERROR(applyLandlock(policy.fs));
+  return applySeccomp(policy.syscalls);
+}
+
+}  // namespace mpay::sandbox

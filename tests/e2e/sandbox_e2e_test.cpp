@@ -1,0 +1,108 @@
+// The running processes enforce policy/: something just outside each
+// allow-list is refused (test builds carry the probes; production has none).
+#include <gtest/gtest.h>
+
+#include <Poco/Exception.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "gateway/signer_client.h"
+#include "support/running_appliance.h"
+
+namespace mpay {
+namespace {
+
+Bytes probe(std::uint8_t kind, const std::string& path = "") {
+  ByteWriter w;
+  w.u8(kind);
+  if (kind == 2) w.field(path);
+  return w.take();
+}
+
+class SandboxE2E : public ::testing::Test {
+ protected:
+  test::RunningAppliance app_;
+  // Raw call of the test-only probe on the signer socket (this uid has the admin role in a dev config).
+  Result<Bytes> signerProbe(const Bytes& payload) {
+    auto client = gateway::SignerClient::connect(app_.dev().config().signer.socket, 5000);
+    if (!client) return client.error();
+    auto body = client->exchangeRaw(wire::encodeRequest(wire::OpId::kTestProbe, 1, payload));
+    if (!body) return body.error();
+    if (body->size() < wire::kHeaderLen || (*body)[1] != 0 || (*body)[2] != 0)
+      return fail(ErrorCode::kInternal, "probe refused");
+    return Bytes(body->begin() + wire::kHeaderLen, body->end());
+  }
+};
+
+TEST_F(SandboxE2E, SignerFilesOutsidePolicyCannotBeOpened) {
+  const auto& c = app_.dev().config();
+  auto pin = signerProbe(probe(2, c.hsm.pin_file));
+  ASSERT_TRUE(pin.ok());
+  EXPECT_EQ(pin->at(0), EACCES) << "the PIN file is not in policy/signer.fs";
+  auto db = signerProbe(probe(2, c.gateway.db_url));
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db->at(0), EACCES) << "the gateway's database is not in policy/signer.fs";
+  auto conf = signerProbe(probe(2, c.hsm.softhsm2_conf));
+  ASSERT_TRUE(conf.ok());
+  EXPECT_EQ(conf->at(0), 0) << "softhsm2.conf is allowed (read)";
+}
+
+TEST_F(SandboxE2E, ASignerSystemCallOutsidePolicyKillsTheWorkerAndItIsReplaced) {
+  auto killed = signerProbe(probe(1));
+  EXPECT_FALSE(killed.ok()) << "the worker must die on ptrace";
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    served = app_.get("/healthz").status == 200;
+  }
+  EXPECT_TRUE(served);
+  std::ifstream log(app_.dev().dir() + "/mpayd.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("status=31"), std::string::npos) << "a worker exited by SIGSYS (31)";
+}
+
+TEST_F(SandboxE2E, GatewayFilesOutsidePolicyCannotBeOpened) {
+  const auto& c = app_.dev().config();
+  for (const std::string& forbidden : {c.hsm.pin_file, c.signer.audit_log, c.hsm.softhsm2_conf}) {
+    auto a = app_.get("/test/probe/open?path=" + forbidden);
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(test::jsonField(a.body, "errno"), std::to_string(EACCES)) << forbidden;
+  }
+  auto allowed = app_.get("/test/probe/open?path=/etc/hosts");
+  EXPECT_EQ(test::jsonField(allowed.body, "errno"), "0");
+}
+
+TEST_F(SandboxE2E, AGatewaySystemCallOutsidePolicyKillsItAndMpaydRestartsIt) {
+  EXPECT_THROW(app_.get("/test/probe/syscall"), Poco::Exception);
+  bool back = false;
+  for (int i = 0; i < 100 && !back; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      back = app_.get("/healthz").status == 200;
+    } catch (const Poco::Exception&) {
+    }
+  }
+  EXPECT_TRUE(back);
+}
+
+TEST(SandboxStartup, ABrokenPolicyFileStopsTheProcessAtStart) {
+  for (const std::string file : {"signer.syscalls", "gateway.fs"}) {
+    test::DevAppliance dev;
+    std::ofstream(dev.config().policy_dir + "/" + file, std::ios::app) << "frobnicate everything\n";
+    const std::string binary = file.rfind("signer", 0) == 0 ? "mpay-signer" : "mpay-gateway";
+    const std::string cmd = test::binDir() + "/" + binary + " --config " + dev.configPath() + " 2>" + dev.dir() + "/err.log";
+    EXPECT_NE(std::system(cmd.c_str()), 0) << binary;
+    std::ifstream err(dev.dir() + "/err.log");
+    std::stringstream text;
+    text << err.rdbuf();
+    EXPECT_NE(text.str().find(file + ":"), std::string::npos) << text.str();
+  }
+}
+
+}  // namespace
+}  // namespace mpay
