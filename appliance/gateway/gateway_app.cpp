@@ -5,6 +5,7 @@
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/UUIDGenerator.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
@@ -68,6 +69,10 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   // any thread or database connection exists.
   auto socket = listen(g);
   if (!socket) return startFailed(socket.error().detail);
+  // Poco's PostgreSQL connector names statements with time-based UUIDs; the
+  // first one reads the host's MAC address (sysfs, interface ioctls), which
+  // the sandbox denies. Generate one now so the node id is cached.
+  Poco::UUIDGenerator::defaultGenerator().create();
   if (auto sandboxed = sandbox::apply(policy.value()); !sandboxed.ok()) return startFailed(sandboxed.error().detail);
   log::info("event=sandbox_applied policy/gateway.{fs,syscalls} sha256=" + policy->digest);
   auto store = Store::open(g.db_url);

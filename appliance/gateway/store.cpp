@@ -101,11 +101,16 @@ ApiResult<std::string> postgresConnectionString(const std::string& url) {
                       " dbname=" + quote(uri.getPath().substr(uri.getPath().empty() ? 0 : 1));
     if (!user.empty()) out += " user=" + quote(user);
     if (!password.empty()) out += " password=" + quote(password);
+    bool gss_set = false;
     for (const auto& [key, value] : uri.getQueryParameters()) {
-      if (key != "sslmode" && key != "connect_timeout" && key != "sslrootcert")
+      if (key != "sslmode" && key != "connect_timeout" && key != "sslrootcert" && key != "gssencmode")
         return apiError(ApiCode::kInternal, "unsupported PostgreSQL URL parameter " + key);
+      gss_set = gss_set || key == "gssencmode";
       out += " " + key + "=" + quote(value);
     }
+    // Password (SCRAM) over TLS is the appliance's way in; libpq's GSSAPI
+    // probing would need Kerberos files and interface ioctls the sandbox denies.
+    if (!gss_set) out += " gssencmode='disable'";
     return out;
   } catch (const Poco::Exception& e) {
     return apiError(ApiCode::kInternal, "bad PostgreSQL URL: " + e.displayText());

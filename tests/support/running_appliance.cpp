@@ -157,7 +157,14 @@ RunningAppliance::RunningAppliance(const std::string& settings, bool tls) : tls_
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  throw std::runtime_error("appliance did not become healthy; see " + log);
+  // The destructor does not run for a constructor that throws: stop mpayd here.
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  throw std::runtime_error("appliance did not become healthy; its log:\n" + text.str());
 }
 
 RunningAppliance::~RunningAppliance() {
