@@ -43,9 +43,9 @@ TEST_F(SandboxE2E, SignerFilesOutsidePolicyCannotBeOpened) {
   auto pin = signerProbe(probe(2, c.hsm.pin_file));
   ASSERT_TRUE(pin.ok());
   EXPECT_EQ(pin->at(0), EACCES) << "the PIN file is not in policy/signer.fs";
-  auto db = signerProbe(probe(2, c.gateway.db_url));
-  ASSERT_TRUE(db.ok());
-  EXPECT_EQ(db->at(0), EACCES) << "the gateway's database is not in policy/signer.fs";
+  auto data = signerProbe(probe(2, app_.dev().dir() + "/data"));
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->at(0), EACCES) << "the gateway's data directory is not in policy/signer.fs";
   auto conf = signerProbe(probe(2, c.hsm.softhsm2_conf));
   ASSERT_TRUE(conf.ok());
   EXPECT_EQ(conf->at(0), 0) << "softhsm2.conf is allowed (read)";
