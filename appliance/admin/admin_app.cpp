@@ -10,6 +10,7 @@
 
 #include "admin/dev_setup.h"
 #include "admin/key_ceremony.h"
+#include "admin/policy_report.h"
 #include "common/audit_log.h"
 #include "common/config.h"
 #include "gateway/api_error.h"
@@ -31,7 +32,9 @@ constexpr char kUsage[] =
     "       mpay-admin dev-setup --dir DIR [--port N]\n"
     "       mpay-admin audit verify --config FILE\n"
     "       mpay-admin status --config FILE\n"
-    "       mpay-admin operations\n";
+    "       mpay-admin operations\n"
+    "       mpay-admin policy check --config FILE\n"
+    "       mpay-admin policy explain --config FILE\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -70,6 +73,23 @@ int AdminApp::main(const std::vector<std::string>& args) {
   if (args == std::vector<std::string>{"dev-setup"}) return devSetupCommand();
   if (args == std::vector<std::string>{"audit", "verify"}) return auditVerifyCommand();
   if (args == std::vector<std::string>{"status"}) return statusCommand();
+  if (args == std::vector<std::string>{"policy", "explain"} || args == std::vector<std::string>{"policy", "check"}) {
+    if (config_.empty()) return usageError("policy " + args[1] + " needs --config");
+    auto config = Config::load(config_);
+    if (!config) return failWith(config.error());
+    if (args[1] == "explain") {
+      auto report = explainPolicy(config.value());
+      if (!report) return failWith(report.error());
+      std::cout << report.value();
+      return kExitOk;
+    }
+    auto mismatches = checkPolicy(config.value());
+    if (!mismatches) return failWith(mismatches.error());
+    for (const auto& m : mismatches.value()) std::cout << "MISMATCH " << m << "\n";
+    if (!mismatches->empty()) return kExitFailure;
+    std::cout << "policy ok: every file parses and every platform key matches policy/keys\n";
+    return kExitOk;
+  }
   if (args == std::vector<std::string>{"operations"}) {
     std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes() << "\n"
               << gateway::renderApiErrors();

@@ -4,6 +4,7 @@
 //   mpay-admin audit verify --config FILE
 //   mpay-admin status --config FILE      (asks the running signer, as admin)
 //   mpay-admin operations                (the signer's operation table, Markdown)
+//   mpay-admin policy check|explain --config FILE
 #pragma once
 #include <Poco/Util/Application.h>
 

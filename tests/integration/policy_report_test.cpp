@@ -1,0 +1,56 @@
+// mpay-admin policy explain / check.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "admin/policy_report.h"
+#include "support/dev_appliance.h"
+
+namespace mpay::admin {
+namespace {
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(PolicyReport, ExplainMatchesTheReviewedGoldenFile) {
+  test::DevAppliance appliance;
+  auto report = explainPolicy(appliance.config());
+  ASSERT_TRUE(report.ok()) << report.error().detail;
+  EXPECT_EQ(report.value(), read(test::sourceDir() + "/tests/golden/policy-explain.md"))
+      << "policy/ changed: review the change, then regenerate with "
+         "mpay-admin policy explain --config CONFIG > tests/golden/policy-explain.md";
+}
+
+TEST(PolicyReport, CheckAgreesWithAFreshTokenAndFindsADifference) {
+  test::DevAppliance appliance;
+  auto ok = checkPolicy(appliance.config());
+  ASSERT_TRUE(ok.ok()) << ok.error().detail;
+  EXPECT_TRUE(ok->empty());
+  // The policy now claims the KEK cannot decrypt: the token disagrees.
+  const std::string keys = appliance.config().policy_dir + "/keys";
+  std::string text = read(keys);
+  const std::string from = "kek       decrypt      true";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "kek       decrypt      false");
+  std::ofstream(keys, std::ios::trunc) << text;
+  auto differs = checkPolicy(appliance.config());
+  ASSERT_TRUE(differs.ok()) << differs.error().detail;
+  ASSERT_EQ(differs->size(), 1u);
+  EXPECT_NE(differs->front().find("kek: decrypt"), std::string::npos) << differs->front();
+}
+
+TEST(PolicyReport, CheckRefusesABrokenFile) {
+  test::DevAppliance appliance;
+  std::ofstream(appliance.config().policy_dir + "/gateway.syscalls", std::ios::app) << "allow nonsense_call\n";
+  auto r = checkPolicy(appliance.config());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail.find("gateway.syscalls:"), std::string::npos) << r.error().detail;
+}
+
+}  // namespace
+}  // namespace mpay::admin
