@@ -20,6 +20,19 @@ CK_BYTE_PTR inputPtr(ByteView data) {
   return data.empty() ? &empty : const_cast<CK_BYTE_PTR>(data.data());
 }
 
+// CK_GCM_PARAMS for suite mpay-v1: 96-bit IV, 128-bit tag. The structure
+// points into `iv` and `aad`, which must outlive the operation.
+CK_GCM_PARAMS gcmParams(ByteView iv, ByteView aad) {
+  CK_GCM_PARAMS params{};
+  params.pIv = const_cast<CK_BYTE_PTR>(iv.data());
+  params.ulIvLen = suite::kGcmIvLen;
+  params.ulIvBits = suite::kGcmIvLen * 8;
+  params.pAAD = inputPtr(aad);
+  params.ulAADLen = aad.size();
+  params.ulTagBits = suite::kGcmTagLen * 8;
+  return params;
+}
+
 struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
@@ -122,13 +135,7 @@ Result<Bytes> hmacSha256(const Session& session, CK_OBJECT_HANDLE key, ByteView 
 Result<Bytes> Lane::seal(CK_OBJECT_HANDLE key, ByteView aad, ByteView plaintext) const {
   MPAY_ASSIGN_OR_RETURN(Secret iv_secret, random(suite::kGcmIvLen));
   Bytes out(iv_secret.exposeSecret().begin(), iv_secret.exposeSecret().end());
-  CK_GCM_PARAMS params{};
-  params.pIv = out.data();
-  params.ulIvLen = suite::kGcmIvLen;
-  params.ulIvBits = suite::kGcmIvLen * 8;
-  params.pAAD = inputPtr(aad);
-  params.ulAADLen = aad.size();
-  params.ulTagBits = suite::kGcmTagLen * 8;
+  CK_GCM_PARAMS params = gcmParams(out, aad);
   CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
   CK_RV rv = session_.fn()->C_EncryptInit(session_.handle(), &mech, key);
   if (rv != CKR_OK) return ckError(rv, "C_EncryptInit GCM");
@@ -144,13 +151,7 @@ Result<Bytes> Lane::seal(CK_OBJECT_HANDLE key, ByteView aad, ByteView plaintext)
 Result<Secret> Lane::open(CK_OBJECT_HANDLE key, ByteView aad, ByteView sealed) const {
   if (sealed.size() < suite::kGcmIvLen + suite::kGcmTagLen)
     return fail(ErrorCode::kDecryptFailed, "sealed blob too short");
-  CK_GCM_PARAMS params{};
-  params.pIv = const_cast<std::uint8_t*>(sealed.data());
-  params.ulIvLen = suite::kGcmIvLen;
-  params.ulIvBits = suite::kGcmIvLen * 8;
-  params.pAAD = inputPtr(aad);
-  params.ulAADLen = aad.size();
-  params.ulTagBits = suite::kGcmTagLen * 8;
+  CK_GCM_PARAMS params = gcmParams(sealed.first(suite::kGcmIvLen), aad);
   CK_MECHANISM mech = {CKM_AES_GCM, &params, sizeof params};
   CK_RV rv = session_.fn()->C_DecryptInit(session_.handle(), &mech, key);
   if (rv != CKR_OK) return ckError(rv, "C_DecryptInit GCM");

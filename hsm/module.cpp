@@ -32,6 +32,18 @@ Result<std::string> pathOfRegisteredModule(const std::string& name) {
   return path;
 }
 
+// The slots that have a token present.
+Result<std::vector<CK_SLOT_ID>> slotsWithTokens(CK_FUNCTION_LIST* fn) {
+  CK_ULONG count = 0;
+  CK_RV rv = fn->C_GetSlotList(CK_TRUE, nullptr, &count);
+  if (rv != CKR_OK) return ckError(rv, "C_GetSlotList");
+  std::vector<CK_SLOT_ID> slots(count);
+  rv = fn->C_GetSlotList(CK_TRUE, slots.data(), &count);
+  if (rv != CKR_OK) return ckError(rv, "C_GetSlotList");
+  slots.resize(count);
+  return slots;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Module>> Module::load(const std::string& spec) {
@@ -72,13 +84,7 @@ Result<CK_SLOT_ID> Module::findSlot(const std::string& uri_text) const {
   std::unique_ptr<P11KitUri, UriFree> uri(p11_kit_uri_new());
   if (p11_kit_uri_parse(uri_text.c_str(), P11_KIT_URI_FOR_TOKEN, uri.get()) != P11_KIT_URI_OK)
     return fail(ErrorCode::kConfig, "not a PKCS#11 token URI: " + uri_text);
-  CK_ULONG count = 0;
-  CK_RV rv = fn_->C_GetSlotList(CK_TRUE, nullptr, &count);
-  if (rv != CKR_OK) return ckError(rv, "C_GetSlotList");
-  std::vector<CK_SLOT_ID> slots(count);
-  rv = fn_->C_GetSlotList(CK_TRUE, slots.data(), &count);
-  if (rv != CKR_OK) return ckError(rv, "C_GetSlotList");
-  slots.resize(count);
+  MPAY_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, slotsWithTokens(fn_));
   std::vector<CK_SLOT_ID> matches;
   for (CK_SLOT_ID slot : slots) {
     CK_TOKEN_INFO info{};
@@ -96,15 +102,10 @@ Result<CK_SLOT_ID> Module::findSlot(const std::string& uri_text) const {
 }
 
 Result<CK_SLOT_ID> Module::findUninitializedSlot() const {
-  CK_ULONG count = 0;
-  CK_RV rv = fn_->C_GetSlotList(CK_TRUE, nullptr, &count);
-  if (rv != CKR_OK) return ckError(rv, "C_GetSlotList");
-  std::vector<CK_SLOT_ID> slots(count);
-  rv = fn_->C_GetSlotList(CK_TRUE, slots.data(), &count);
-  if (rv != CKR_OK) return ckError(rv, "C_GetSlotList");
-  for (CK_ULONG i = 0; i < count; ++i) {
+  MPAY_ASSIGN_OR_RETURN(std::vector<CK_SLOT_ID> slots, slotsWithTokens(fn_));
+  for (CK_SLOT_ID slot : slots) {
     CK_TOKEN_INFO info{};
-    if (fn_->C_GetTokenInfo(slots[i], &info) == CKR_OK && !(info.flags & CKF_TOKEN_INITIALIZED)) return slots[i];
+    if (fn_->C_GetTokenInfo(slot, &info) == CKR_OK && !(info.flags & CKF_TOKEN_INITIALIZED)) return slot;
   }
   return fail(ErrorCode::kHsmUnavailable, "no free slot for a new token");
 }
