@@ -10,23 +10,19 @@
 #include <memory>
 
 #include "suite/messages.h"
+#include "suite/openssl_ptr.h"
 #include "suite/primitives.h"
 
 namespace mpay::ca {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-void opensslFree(void* p) { OPENSSL_free(p); }
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
-using BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, Deleter<ASN1_BIT_STRING, ASN1_BIT_STRING_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using ossl::BioPtr;
+using ossl::BitStringPtr;
+using ossl::BnPtr;
+using ossl::StoreCtxPtr;
+using ossl::StorePtr;
+using ossl::X509Ptr;
+using PkeyPtr = ossl::PkeyPtr;
 
 Error x509Error(const std::string& what) { return fail(ErrorCode::kInternal, "x509: " + what); }
 
@@ -82,7 +78,7 @@ Status addProfileExtensions(X509* cert, X509* issuer, const CertificateRequest& 
 Result<Bytes> assemble(ByteView tbs, const X509_ALGOR* alg, ByteView der_signature) {
   unsigned char* alg_der = nullptr;
   int alg_len = i2d_X509_ALGOR(alg, &alg_der);
-  std::unique_ptr<unsigned char, Deleter<void, opensslFree>> alg_owner(alg_der);
+  ossl::BytesPtr alg_owner(alg_der);
   BitStringPtr bits(ASN1_BIT_STRING_new());
   if (alg_len <= 0 || !bits ||
       ASN1_BIT_STRING_set(bits.get(), const_cast<std::uint8_t*>(der_signature.data()),
@@ -93,7 +89,7 @@ Result<Bytes> assemble(ByteView tbs, const X509_ALGOR* alg, ByteView der_signatu
   bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
   unsigned char* bits_der = nullptr;
   int bits_len = i2d_ASN1_BIT_STRING(bits.get(), &bits_der);
-  std::unique_ptr<unsigned char, Deleter<void, opensslFree>> bits_owner(bits_der);
+  ossl::BytesPtr bits_owner(bits_der);
   if (bits_len <= 0) return x509Error("encode signature bits");
   const int body = static_cast<int>(tbs.size()) + alg_len + bits_len;
   Bytes out(static_cast<std::size_t>(ASN1_object_size(1, body, V_ASN1_SEQUENCE)));
@@ -151,7 +147,7 @@ Result<Bytes> issueCertificate(const CertificateRequest& req, ByteView issuer_de
   if (!throwaway || X509_sign(cert.get(), throwaway.get(), EVP_sha256()) <= 0) return x509Error("encode TBS");
   unsigned char* tbs_der = nullptr;
   int tbs_len = i2d_re_X509_tbs(cert.get(), &tbs_der);
-  std::unique_ptr<unsigned char, Deleter<void, opensslFree>> tbs_owner(tbs_der);
+  ossl::BytesPtr tbs_owner(tbs_der);
   if (tbs_len <= 0) return x509Error("TBS");
   ByteView tbs(tbs_der, static_cast<std::size_t>(tbs_len));
   MPAY_ASSIGN_OR_RETURN(Bytes raw_sig, sign(suite::sha256(tbs)));

@@ -1,5 +1,7 @@
 #include "suite/certificate_file.h"
 
+#include "suite/openssl_ptr.h"
+
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
@@ -9,17 +11,11 @@
 namespace mpay::suite {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using OwnedPkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using P12Ptr = std::unique_ptr<PKCS12, Deleter<PKCS12, PKCS12_free>>;
-using P8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, Deleter<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>>;
-
-void freeCertStack(STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); }
-using CertStackPtr = std::unique_ptr<STACK_OF(X509), Deleter<STACK_OF(X509), freeCertStack>>;
+using ossl::CertStackPtr;
+using ossl::P12Ptr;
+using ossl::P8Ptr;
+using ossl::X509Ptr;
+using OwnedPkey = ossl::PkeyPtr;
 
 Result<X509Ptr> parseCert(ByteView der) {
   const unsigned char* p = der.data();

@@ -1,5 +1,7 @@
 #include "suite/ec.h"
 
+#include "suite/openssl_ptr.h"
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -14,35 +16,7 @@ namespace {
 
 constexpr char kGroupName[] = "prime256v1";
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-struct BnFree {
-  void operator()(BIGNUM* b) const { BN_clear_free(b); }
-};
-struct GroupFree {
-  void operator()(EC_GROUP* g) const { EC_GROUP_free(g); }
-};
-struct PointFree {
-  void operator()(EC_POINT* p) const { EC_POINT_free(p); }
-};
-struct ParamBldFree {
-  void operator()(OSSL_PARAM_BLD* b) const { OSSL_PARAM_BLD_free(b); }
-};
-struct ParamFree {
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-};
-struct SigFree {
-  void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
-};
-
-PkeyPtr share(EVP_PKEY* p) { return PkeyPtr(p, PkeyFree{}); }
+PkeyPtr share(EVP_PKEY* p) { return PkeyPtr(p, EVP_PKEY_free); }
 
 bool isP256(EVP_PKEY* pkey) {
   if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC) return false;
@@ -68,7 +42,7 @@ Result<Bytes> uncompressedPoint(EVP_PKEY* pkey) {
 }
 
 bool verifyWith(EVP_PKEY* pkey, ByteView message, ByteView der) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   return ctx && EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, pkey, nullptr) == 1 &&
          EVP_DigestVerify(ctx.get(), der.data(), der.size(), message.data(), message.size()) == 1;
 }
@@ -78,7 +52,7 @@ bool verifyWith(EVP_PKEY* pkey, ByteView message, ByteView der) {
 Result<EcPublicKey> EcPublicKey::fromPoint(ByteView point) {
   if (point.size() != kPointLen || point[0] != 0x04)
     return fail(ErrorCode::kBadField, "EC point must be 65-byte uncompressed");
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   char group[] = "prime256v1";
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
@@ -91,7 +65,7 @@ Result<EcPublicKey> EcPublicKey::fromPoint(ByteView point) {
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1)
     return fail(ErrorCode::kBadField, "EC point is not on P-256");
   PkeyPtr pkey = share(raw);
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
+  ossl::PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (!check || EVP_PKEY_public_check(check.get()) != 1)
     return fail(ErrorCode::kBadField, "EC point fails the public key check");
   return EcPublicKey(std::move(pkey), Bytes(point.begin(), point.end()));
@@ -149,25 +123,25 @@ bool EcPublicKey::verifyP1363(ByteView message, ByteView raw_signature) const {
 
 Result<EcPrivateKey> EcPrivateKey::fromScalar(const Secret& scalar) {
   if (scalar.size() != kScalarLen) return fail(ErrorCode::kBadField, "scalar must be 32 bytes");
-  std::unique_ptr<EC_GROUP, GroupFree> group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
-  std::unique_ptr<BIGNUM, BnFree> d(
+  ossl::GroupPtr group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+  ossl::BnPtr d(
       BN_bin2bn(scalar.exposeSecret().data(), static_cast<int>(kScalarLen), nullptr));
   if (!group || !d) return fail(ErrorCode::kInternal, "openssl: EC setup");
   if (BN_is_zero(d.get()) || BN_cmp(d.get(), EC_GROUP_get0_order(group.get())) >= 0)
     return fail(ErrorCode::kBadField, "scalar out of range");
-  std::unique_ptr<EC_POINT, PointFree> q(EC_POINT_new(group.get()));
+  ossl::PointPtr q(EC_POINT_new(group.get()));
   Bytes point(kPointLen);
   if (!q || EC_POINT_mul(group.get(), q.get(), d.get(), nullptr, nullptr, nullptr) != 1 ||
       EC_POINT_point2oct(group.get(), q.get(), POINT_CONVERSION_UNCOMPRESSED, point.data(), point.size(),
                          nullptr) != kPointLen)
     return fail(ErrorCode::kInternal, "openssl: EC point multiply");
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, kGroupName, 0) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1)
     return fail(ErrorCode::kInternal, "openssl: param build");
-  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  ossl::ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params.get()) != 1)
@@ -194,7 +168,7 @@ Result<EcPrivateKey> EcPrivateKey::fromPkey(EVP_PKEY* pkey) {
 }
 
 Result<Bytes> EcPrivateKey::signDer(ByteView message) const {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   std::size_t len = kMaxDerSigLen;
   Bytes sig(len);
   if (!ctx || EVP_DigestSignInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, pkey_.get(), nullptr) != 1 ||
@@ -205,7 +179,7 @@ Result<Bytes> EcPrivateKey::signDer(ByteView message) const {
 }
 
 Result<Secret> EcPrivateKey::ecdh(const EcPublicKey& peer) const {
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
   std::size_t len = kScalarLen;
   Secret z(kScalarLen);
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer.pkey()) != 1 ||
@@ -216,7 +190,7 @@ Result<Secret> EcPrivateKey::ecdh(const EcPublicKey& peer) const {
 
 Result<Bytes> p1363ToDer(ByteView raw) {
   if (raw.size() != kP1363SigLen) return fail(ErrorCode::kBadField, "P1363 signature must be 64 bytes");
-  std::unique_ptr<ECDSA_SIG, SigFree> sig(ECDSA_SIG_new());
+  ossl::EcdsaSigPtr sig(ECDSA_SIG_new());
   BIGNUM* r = BN_bin2bn(raw.data(), 32, nullptr);
   BIGNUM* s = BN_bin2bn(raw.data() + 32, 32, nullptr);
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
@@ -234,7 +208,7 @@ Result<Bytes> p1363ToDer(ByteView raw) {
 
 Result<Bytes> derToP1363(ByteView der) {
   const unsigned char* p = der.data();
-  std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (!sig || p != der.data() + der.size()) return fail(ErrorCode::kBadField, "bad DER signature");
   Bytes out(kP1363SigLen);
   if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out.data(), 32) != 32 ||

@@ -1,5 +1,7 @@
 #include "suite/primitives.h"
 
+#include "suite/openssl_ptr.h"
+
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -10,16 +12,6 @@
 
 namespace mpay::suite {
 namespace {
-
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-struct KdfCtxFree {
-  void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
-};
-struct MacCtxFree {
-  void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
-};
 
 Error cryptoError(const char* what) { return fail(ErrorCode::kInternal, std::string("openssl: ") + what); }
 
@@ -42,7 +34,7 @@ Bytes sha256(ByteView data) {
 Result<Bytes> hmacSha256(ByteView key, ByteView data) {
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (!mac) return cryptoError("HMAC fetch");
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac));
+  ossl::MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
   EVP_MAC_free(mac);
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
@@ -62,7 +54,7 @@ Result<Secret> hkdfSha256(ByteView ikm, ByteView salt, ByteView info, std::size_
   if (length == 0 || length > 255 * 32) return fail(ErrorCode::kBadField, "HKDF length out of range");
   EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
   if (!kdf) return cryptoError("HKDF fetch");
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxFree> ctx(EVP_KDF_CTX_new(kdf));
+  ossl::KdfCtxPtr ctx(EVP_KDF_CTX_new(kdf));
   EVP_KDF_free(kdf);
   char digest[] = "SHA256";
   static unsigned char kEmpty = 0;
@@ -83,7 +75,7 @@ Result<Secret> hkdfSha256(ByteView ikm, ByteView salt, ByteView info, std::size_
 
 Result<Bytes> aesGcmSeal(ByteView key, ByteView iv, ByteView aad, ByteView plaintext) {
   MPAY_RETURN_IF_ERROR(checkGcmParams(key, iv));
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  ossl::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   Bytes out(plaintext.size() + kGcmTagLen);
   int len = 0, total = 0;
   if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), iv.data()) != 1 ||
@@ -104,7 +96,7 @@ Result<Secret> aesGcmOpen(ByteView key, ByteView iv, ByteView aad, ByteView seal
   MPAY_RETURN_IF_ERROR(checkGcmParams(key, iv));
   if (sealed.size() < kGcmTagLen) return fail(ErrorCode::kDecryptFailed, "ciphertext shorter than tag");
   const std::size_t ct_len = sealed.size() - kGcmTagLen;
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
+  ossl::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   Secret out(ct_len);
   unsigned char tag[kGcmTagLen];
   std::copy(sealed.begin() + static_cast<long>(ct_len), sealed.end(), tag);
