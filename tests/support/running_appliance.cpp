@@ -92,7 +92,10 @@ std::string withDatabase(const std::string& admin_url, const std::string& databa
 void adminSql(const std::string& statement) {
   (void)gateway::Store::open(":memory:");  // registers both connectors
   try {
-    Poco::Data::Session s("PostgreSQL", gateway::postgresConnectionString(pgAdminUrl()).value());
+    auto connection = gateway::postgresConnectionString(pgAdminUrl());
+    if (!connection)
+      throw std::runtime_error("MPAY_TEST_PG_URL '" + pgAdminUrl() + "': " + connection.error().message);
+    Poco::Data::Session s("PostgreSQL", connection.value());
     s << statement, Poco::Data::Keywords::now;
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("PostgreSQL admin: " + e.displayText());
