@@ -1,5 +1,7 @@
 #include "admin/admin_app.h"
 
+#include <unistd.h>
+
 #include <Poco/Exception.h>
 #include <Poco/NumberParser.h>
 #include <Poco/Util/Option.h>
@@ -13,6 +15,8 @@
 #include "admin/policy_report.h"
 #include "common/audit_log.h"
 #include "common/config.h"
+#include "common/identity.h"
+#include "common/ownership.h"
 #include "gateway/api_error.h"
 #include "gateway/signer_client.h"
 #include "signer/operation_docs.h"
@@ -109,6 +113,19 @@ int AdminApp::initCommand() {
   std::cout << (report->ca_cert_created ? "created  " : "present  ") << "ca certificate\n";
   std::cout << (report->receipt_cert_created ? "created  " : "present  ") << "receipt certificate\n";
   for (const auto& file : report->exported) std::cout << "exported " << file << "\n";
+  // The ceremony may have added token files as root: hand them back.
+  if (geteuid() == 0) {
+    auto signer = lookupAccount(config->signer.user);
+    auto gateway = lookupAccount(config->gateway.user);
+    if (!signer || !gateway) {
+      std::cout << "owners   unchanged: no users " << config->signer.user << "/" << config->gateway.user
+                << " (single-user mode)\n";
+      return kExitOk;
+    }
+    if (auto owned = assignOwnership(config.value(), signer.value(), gateway.value()); !owned.ok())
+      return failWith(owned.error());
+    std::cout << "owners   signer files: " << signer->name << ", gateway files: " << gateway->name << "\n";
+  }
   return kExitOk;
 }
 

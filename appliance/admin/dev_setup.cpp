@@ -61,9 +61,11 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          "workers = 0\n"
          "threads = 4\n"
          "audit_log = " + d + "/audit/audit.log\n"
-         "gateway_uid = " + uid + "\n"
+         "; Started as root, mpayd runs the signer as this user (scripts/create-users).\n"
+         "user = mpay-signer\n"
          "admin_uid = " + uid + "\n"
          "\n[gateway]\n"
+         "user = mpay-gw\n"
          "listen = 127.0.0.1\n"
          "port = " + std::to_string(port) + "\n"
          "db_url = " + d + "/data/mpay.db\n"
@@ -111,15 +113,19 @@ Result<std::string> devSetup(const DevSetupOptions& options) {
     fs::create_directories(dir / sub, ec);
     if (ec) return fail(ErrorCode::kIo, "cannot create " + (dir / sub).string());
   }
-  chmod(dir.c_str(), 0700);
+  // Started as root, the services run as their own users (mpayd hands each
+  // its files): they must be able to pass through the top directory.
+  const bool separated_users = geteuid() == 0;
+  chmod(dir.c_str(), separated_users ? 0755 : 0700);
   chmod((dir / "token").c_str(), 0700);
 
   const fs::path policy_source = options.policy_source.empty() ? fs::path(MPAY_SOURCE_POLICY_DIR)
                                                                : fs::path(options.policy_source);
   for (const auto& entry : fs::directory_iterator(policy_source, ec)) {
     if (!entry.is_regular_file()) continue;
-    fs::copy_file(entry.path(), dir / "policy" / entry.path().filename(), fs::copy_options::overwrite_existing, ec);
-    if (ec) return fail(ErrorCode::kIo, "cannot copy " + entry.path().string());
+    const fs::path copy = dir / "policy" / entry.path().filename();
+    fs::copy_file(entry.path(), copy, fs::copy_options::overwrite_existing, ec);
+    if (ec || chmod(copy.c_str(), 0644) != 0) return fail(ErrorCode::kIo, "cannot copy " + entry.path().string());
   }
   if (ec) return fail(ErrorCode::kIo, "cannot read policy directory " + policy_source.string());
 
@@ -130,7 +136,8 @@ Result<std::string> devSetup(const DevSetupOptions& options) {
   MPAY_ASSIGN_OR_RETURN(std::string so_pin, ensurePinFile(dir / "so.pin"));
   MPAY_ASSIGN_OR_RETURN(std::string user_pin, ensurePinFile(dir / "user.pin"));
   const fs::path ini = dir / "mpay.ini";
-  MPAY_RETURN_IF_ERROR(writeFile(ini, iniText(dir, options.port, options.module), 0600));
+  // No secret lives in the configuration (PINs, keys and passwords are in files of their own).
+  MPAY_RETURN_IF_ERROR(writeFile(ini, iniText(dir, options.port, options.module), separated_users ? 0644 : 0600));
   MPAY_ASSIGN_OR_RETURN(Config config, Config::load(ini.string()));
   MPAY_RETURN_IF_ERROR(initTokenIfMissing(config, so_pin, user_pin));
   std::fill(so_pin.begin(), so_pin.end(), '\0');

@@ -16,8 +16,8 @@ const std::set<std::string>& knownKeys() {
       "paths.public_dir", "paths.policy_dir",
       "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf", "hsm.token_dir",
       "signer.socket", "signer.workers", "signer.threads", "signer.max_frame",
-      "signer.audit_log", "signer.gateway_uid", "signer.admin_uid", "signer.pkcs12_iterations",
-      "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
+      "signer.audit_log", "signer.user", "signer.admin_uid", "signer.pkcs12_iterations",
+      "gateway.user", "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
       "gateway.outbox", "gateway.webhook_url", "gateway.webhook_secret_file", "gateway.acquirer_url",
       "gateway.acquirer_timeout_ms", "gateway.max_body", "gateway.request_timeout_ms", "gateway.max_threads",
       "gateway.max_queued", "gateway.max_connections", "gateway.signer_connections", "gateway.rate_per_phone",
@@ -90,6 +90,7 @@ Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
     MPAY_ASSIGN_OR_RETURN(long v, boundedInt(ini, k.key, *k.out, k.min, k.max));
     *k.out = static_cast<int>(v);
   }
+  g.user = ini.getString("gateway.user", g.user);
   g.listen = ini.getString("gateway.listen", g.listen);
   g.tls_cert = ini.getString("gateway.tls_cert", "");
   g.tls_key = ini.getString("gateway.tls_key", "");
@@ -130,14 +131,13 @@ Result<Config> Config::load(const std::string& path) {
   MPAY_ASSIGN_OR_RETURN(long workers, boundedInt(*ini, "signer.workers", 0, 0, 64));
   MPAY_ASSIGN_OR_RETURN(long threads, boundedInt(*ini, "signer.threads", 4, 1, 64));
   MPAY_ASSIGN_OR_RETURN(long max_frame, boundedInt(*ini, "signer.max_frame", 65536, 4096, 1 << 20));
-  MPAY_ASSIGN_OR_RETURN(long gateway_uid, boundedInt(*ini, "signer.gateway_uid", -1, -1, 0x7fffffff));
   MPAY_ASSIGN_OR_RETURN(long admin_uid, boundedInt(*ini, "signer.admin_uid", 0, 0, 0x7fffffff));
   MPAY_ASSIGN_OR_RETURN(long iterations,
                         boundedInt(*ini, "signer.pkcs12_iterations", 200000, 10000, 10000000));
   c.signer.workers = static_cast<int>(workers);
   c.signer.threads = static_cast<int>(threads);
   c.signer.max_frame = static_cast<std::uint32_t>(max_frame);
-  c.signer.gateway_uid = gateway_uid;
+  c.signer.user = ini->getString("signer.user", c.signer.user);
   c.signer.admin_uid = admin_uid;
   c.signer.pkcs12_iterations = static_cast<int>(iterations);
   MPAY_RETURN_IF_ERROR(loadGateway(*ini, c.gateway));

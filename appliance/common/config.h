@@ -23,12 +23,13 @@ struct SignerConfig {
   int threads = 4;             // connections served at once by each worker
   std::uint32_t max_frame = 65536;
   std::string audit_log;       // append-only, hash-chained
-  long gateway_uid = -1;       // uid allowed the gateway role; -1 = the signer's own uid
+  std::string user = "mpay-signer";  // account the signer runs as when started by root (mpayd) or systemd
   long admin_uid = 0;          // uid allowed the admin role
   int pkcs12_iterations = 200000;  // PBKDF2 iterations in the certificate file
 };
 
 struct GatewayConfig {
+  std::string user = "mpay-gw";      // account the gateway runs as; the signer gives its uid the gateway role
   std::string listen = "127.0.0.1";  // plain HTTP only on loopback; TLS elsewhere
   int port = 8443;
   std::string tls_cert, tls_key;     // PEM files; both or neither

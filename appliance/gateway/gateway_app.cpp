@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/config.h"
+#include "common/identity.h"
 #include "common/log.h"
 #include "gateway/http_api.h"
 #include "sandbox/sandbox.h"
@@ -65,6 +66,8 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (g.db_url.empty() || g.acquirer_url.empty()) return startFailed("gateway.db_url and gateway.acquirer_url are required");
   auto policy = sandbox::loadPolicy(config.value(), "gateway");
   if (!policy) return startFailed(policy.error().detail);
+  log::info(std::string("event=identity mode=") + (runsAs(g.user) ? "separated" : "single-user") + " " +
+            describeIdentity());
   // The listening socket (and its TLS key) first; then the sandbox, before
   // any thread or database connection exists.
   auto socket = listen(g);

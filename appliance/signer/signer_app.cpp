@@ -17,6 +17,7 @@
 
 #include "common/audit_log.h"
 #include "common/config.h"
+#include "common/identity.h"
 #include "common/log.h"
 #include "common/supervisor.h"
 #include "hsm/key_policy.h"
@@ -38,7 +39,23 @@ struct Startup {
   sandbox::Policy sandbox;
   int listen_fd = -1;
   int workers = 1;
+  RoleMap roles;
 };
+
+// Running as signer.user, the gateway role belongs to gateway.user's uid;
+// in single-user development mode, to this process's own uid.
+Result<RoleMap> roleMap(const Config& config) {
+  RoleMap roles{static_cast<long>(getuid()), config.signer.admin_uid};
+  const bool separated = runsAs(config.signer.user);
+  if (separated) {
+    MPAY_ASSIGN_OR_RETURN(Account gateway, lookupAccount(config.gateway.user));
+    roles.gateway_uid = static_cast<long>(gateway.uid);
+  }
+  log::info(std::string("event=identity mode=") + (separated ? "separated" : "single-user") + " " +
+            describeIdentity() + " gateway_uid=" + std::to_string(roles.gateway_uid) +
+            " admin_uid=" + std::to_string(roles.admin_uid));
+  return roles;
+}
 
 Result<std::string> fileSha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -55,6 +72,7 @@ Result<Startup> prepare(const std::string& config_path) {
   MPAY_ASSIGN_OR_RETURN(s.policy, hsm::KeyPolicy::load(keys_path));
   MPAY_ASSIGN_OR_RETURN(s.policy_sha256, fileSha256(keys_path));
   MPAY_ASSIGN_OR_RETURN(s.sandbox, sandbox::loadPolicy(s.config, "signer"));
+  MPAY_ASSIGN_OR_RETURN(s.roles, roleMap(s.config));
   MPAY_ASSIGN_OR_RETURN(s.listen_fd, bindUnixSocket(s.config.signer.socket, 0660));
   s.workers = s.config.signer.workers > 0 ? s.config.signer.workers
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -93,10 +111,8 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   }
   OpContext ctx{*token.value(), unixNow, s.config.signer.pkcs12_iterations, s.config.signer.audit_log};
   Dispatcher dispatcher(std::move(ctx), std::move(audit).value());
-  RoleMap roles{s.config.signer.gateway_uid < 0 ? static_cast<long>(getuid()) : s.config.signer.gateway_uid,
-                s.config.signer.admin_uid};
   log::info("event=worker_ready worker=" + std::to_string(index));
-  serveForever(s.listen_fd, dispatcher, roles, s.config.signer.max_frame, s.config.signer.threads);
+  serveForever(s.listen_fd, dispatcher, s.roles, s.config.signer.max_frame, s.config.signer.threads);
   _exit(0);
 }
 

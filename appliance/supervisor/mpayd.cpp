@@ -1,16 +1,22 @@
 // mpayd --config FILE: starts the signer, then (when configured) the
 // acquirer simulator and the gateway, keeps them running, and stops them
-// all on SIGTERM. For development, CI and hosts without systemd; the
-// appliance image runs the same binaries as systemd units.
+// all on SIGTERM. Started as root, it hands the signer's and the gateway's
+// files to their users and runs each child as its own user; started as
+// anyone else, everything runs as that user. For development, CI and hosts
+// without systemd; the appliance image runs the same binaries as systemd units.
 #include <unistd.h>
 
 #include <Poco/Path.h>
 
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
+#include <tuple>
 
 #include "common/config.h"
+#include "common/identity.h"
+#include "common/ownership.h"
 #include "common/log.h"
 #include "common/supervisor.h"
 #include "gateway/signer_client.h"
@@ -26,11 +32,18 @@ std::string siblingBinary(const std::string& name) {
   return Poco::Path(self).parent().toString() + name;
 }
 
-SupervisedChild exec(const std::string& name, std::vector<std::string> args) {
-  return {name, [name, args] {
+// `account` empty: the child keeps mpayd's identity (single-user mode).
+SupervisedChild exec(const std::string& name, std::vector<std::string> args, std::optional<Account> account) {
+  return {name, [name, args, account] {
             pid_t pid = fork();
             if (pid == 0) {
               Supervisor::inChild();
+              if (account) {
+                if (auto became = becomeAccount(*account); !became.ok()) {
+                  log::error("event=identity_failed child=" + name + " detail=\"" + became.error().detail + "\"");
+                  _exit(126);
+                }
+              }
               const std::string binary = siblingBinary(name);
               std::vector<char*> argv{const_cast<char*>(binary.c_str())};
               for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -53,6 +66,14 @@ void waitForSigner(const std::string& socket) {
   log::warn("event=signer_not_ready_yet");
 }
 
+// Both service accounts, with their files handed over to them.
+Result<std::pair<Account, Account>> separatedUsers(const Config& config) {
+  MPAY_ASSIGN_OR_RETURN(Account signer, lookupAccount(config.signer.user));
+  MPAY_ASSIGN_OR_RETURN(Account gateway, lookupAccount(config.gateway.user));
+  MPAY_RETURN_IF_ERROR(assignOwnership(config, signer, gateway));
+  return std::pair{signer, gateway};
+}
+
 int run(int argc, char** argv) {
   log::setProcessName("mpayd");
   if (argc != 3 || std::string(argv[1]) != "--config") {
@@ -65,17 +86,31 @@ int run(int argc, char** argv) {
     log::error("event=start_failed detail=\"" + config.error().detail + "\"");
     return 78;
   }
+  // Root runs nothing itself: each child becomes its service user.
+  std::optional<Account> signer_account, gateway_account;
+  if (geteuid() == 0) {
+    auto accounts = separatedUsers(config.value());
+    if (!accounts) {
+      log::error("event=start_failed detail=\"" + accounts.error().detail + "\"");
+      return 78;
+    }
+    std::tie(signer_account, gateway_account) = accounts.value();
+    log::info("event=identity mode=separated signer=" + signer_account->name + " gateway=" + gateway_account->name);
+  } else {
+    log::info("event=identity mode=single-user detail=\"not started as root: every process runs as uid " +
+              std::to_string(getuid()) + "\"");
+  }
   std::vector<SupervisedChild> children;
-  children.push_back(exec("mpay-signer", {"--config", config_path}));
+  children.push_back(exec("mpay-signer", {"--config", config_path}, signer_account));
   if (config->acquirer_sim.enabled) {
     std::vector<std::string> args{"--port", std::to_string(config->acquirer_sim.port)};
     if (config->acquirer_sim.limit_minor > 0) {
       args.push_back("--limit");
       args.push_back(std::to_string(config->acquirer_sim.limit_minor));
     }
-    children.push_back(exec("mpay-acquirer-sim", args));
+    children.push_back(exec("mpay-acquirer-sim", args, gateway_account));
   }
-  if (!config->gateway.db_url.empty()) children.push_back(exec("mpay-gateway", {"--config", config_path}));
+  if (!config->gateway.db_url.empty()) children.push_back(exec("mpay-gateway", {"--config", config_path}, gateway_account));
   // Start the signer alone first so the gateway's first health check passes.
   auto signer_first = std::move(children.front());
   children.front() = {signer_first.name, [spawn = signer_first.spawn, socket = config->signer.socket] {

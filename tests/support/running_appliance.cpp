@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -181,6 +182,29 @@ RunningAppliance::~RunningAppliance() {
     } catch (const Poco::Exception&) {
     }
   }
+}
+
+std::vector<pid_t> childrenOf(pid_t parent, const std::string& binary) {
+  std::vector<pid_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+    // pid (comm) state ppid ...
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    char state = 0;
+    pid_t ppid = -1;
+    fields >> state >> ppid;
+    if (ppid != parent) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string argv0;
+    std::getline(cmdline, argv0, '\0');
+    if (binary.empty() || std::filesystem::path(argv0).filename() == binary)
+      found.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return found;
 }
 
 CommandOutput RunningAppliance::client(const std::string& device, const std::string& args) const {

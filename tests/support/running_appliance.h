@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "support/dev_appliance.h"
 
@@ -48,6 +49,7 @@ class RunningAppliance {
   // "sqlite" or "postgresql": MPAY_E2E_DB selects it (PostgreSQL needs MPAY_TEST_PG_URL).
   static std::string backend();
   HttpAnswer acquirerStats() const;
+  pid_t mpaydPid() const { return pid_; }
 
  private:
   std::unique_ptr<DevAppliance> dev_;
@@ -60,6 +62,8 @@ class RunningAppliance {
 inline constexpr char kPassword[] = "correct horse 42";
 inline constexpr char kPin[] = "246810";
 
-std::string jsonField(const std::string& json, const std::string& key);  // a top-level string or number, as text
+std::string jsonField(const std::string& json, const std::string& key);
+// The children of `parent` whose program is `binary` (any when empty), from /proc.
+std::vector<pid_t> childrenOf(pid_t parent, const std::string& binary = "");  // a top-level string or number, as text
 
 }  // namespace mpay::test

@@ -1,0 +1,141 @@
+// Separate identities. Started as root (as CI runs the tests), mpayd runs the
+// signer as mpay-signer and the gateway as mpay-gw, without capabilities and
+// with no_new_privs; the files' owners and modes keep each user away from
+// the other's secrets, and a user with no role cannot reach the signer.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include "common/identity.h"
+#include "gateway/signer_client.h"
+#include "support/running_appliance.h"
+
+namespace mpay {
+namespace {
+
+std::map<std::string, std::string> procStatus(pid_t pid) {
+  std::map<std::string, std::string> fields;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    fields[line.substr(0, colon)] = line.substr(line.find_first_not_of(" \t", colon + 1));
+  }
+  return fields;
+}
+
+// Runs `body` in a child that has become `user`; returns its exit status.
+int asUser(const std::string& user, const std::function<int()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    auto account = lookupAccount(user);
+    if (!account || !becomeAccount(*account).ok()) _exit(250);
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 251;
+}
+
+// 0 if `user` can open `path` for reading, else the errno.
+int openErrno(const std::string& user, const std::string& path) {
+  return asUser(user, [&] {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    return fd >= 0 ? 0 : errno;
+  });
+}
+
+int connectErrno(const std::string& user, const std::string& socket_path) {
+  return asUser(user, [&] {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    return ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? 0 : errno;
+  });
+}
+
+class IdentitiesE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "separate users need root (CI runs the tests as root)";
+    app_ = std::make_unique<test::RunningAppliance>();
+  }
+  std::unique_ptr<test::RunningAppliance> app_;
+};
+
+void expectConfined(pid_t pid, const std::string& user, bool sandboxed) {
+  auto account = lookupAccount(user);
+  ASSERT_TRUE(account.ok());
+  auto status = procStatus(pid);
+  const std::string uid = std::to_string(account->uid);
+  EXPECT_EQ(status["Uid"], uid + "\t" + uid + "\t" + uid + "\t" + uid) << user;
+  EXPECT_EQ(status["CapEff"], "0000000000000000") << user;
+  EXPECT_EQ(status["CapPrm"], "0000000000000000") << user;
+  EXPECT_EQ(status["CapBnd"], "0000000000000000") << user;
+  EXPECT_EQ(status["CapAmb"], "0000000000000000") << user;
+  EXPECT_EQ(status["NoNewPrivs"], "1") << user;
+  if (sandboxed) EXPECT_EQ(status["Seccomp"], "2") << user;
+}
+
+TEST_F(IdentitiesE2E, EachProcessRunsAsItsOwnUserWithoutCapabilities) {
+  auto signers = test::childrenOf(app_->mpaydPid(), "mpay-signer");
+  auto gateways = test::childrenOf(app_->mpaydPid(), "mpay-gateway");
+  ASSERT_EQ(signers.size(), 1u);
+  ASSERT_EQ(gateways.size(), 1u);
+  expectConfined(signers[0], "mpay-signer", false);
+  auto workers = test::childrenOf(signers[0]);
+  ASSERT_FALSE(workers.empty());
+  for (pid_t worker : workers) expectConfined(worker, "mpay-signer", true);
+  expectConfined(gateways[0], "mpay-gw", true);
+}
+
+TEST_F(IdentitiesE2E, TheGatewayUserCannotOpenTheTokenThePinOrTheAuditLog) {
+  const auto& c = app_->dev().config();
+  for (const std::string& path : {c.hsm.token_dir, c.hsm.pin_file, c.signer.audit_log, c.hsm.softhsm2_conf}) {
+    EXPECT_EQ(openErrno("mpay-gw", path), EACCES) << path;
+    EXPECT_EQ(openErrno("mpay-signer", path), 0) << path << ": the signer itself can";
+  }
+}
+
+TEST_F(IdentitiesE2E, OnlyTheGatewayUserCanOpenTheDatabase) {
+  const auto& c = app_->dev().config();
+  const std::string data = test::RunningAppliance::backend() == "sqlite" ? c.gateway.db_url : c.gateway.outbox;
+  EXPECT_EQ(openErrno("mpay-signer", data), EACCES) << data;
+  EXPECT_EQ(openErrno("nobody", data), EACCES) << data;
+  EXPECT_EQ(openErrno("mpay-gw", data), 0) << data;
+}
+
+TEST_F(IdentitiesE2E, AnUnrelatedUserCannotConnectToTheSignerSocket) {
+  const std::string socket = app_->dev().config().signer.socket;
+  EXPECT_EQ(connectErrno("nobody", socket), EACCES);
+  EXPECT_EQ(connectErrno("mpay-gw", socket), 0);
+}
+
+TEST_F(IdentitiesE2E, TheGatewayRoleCannotCallAdminOperations) {
+  const std::string socket = app_->dev().config().signer.socket;
+  auto statusOf = [&](wire::OpId op) {
+    return asUser("mpay-gw", [&] {
+      auto client = gateway::SignerClient::connect(socket, 5000);
+      if (!client) return 252;
+      auto body = client->exchangeRaw(wire::encodeRequest(op, 7, {}));
+      if (!body || body->size() < wire::kHeaderLen) return 253;
+      return ((*body)[1] << 8) | (*body)[2];
+    });
+  };
+  EXPECT_EQ(statusOf(wire::OpId::kAuditHead), static_cast<int>(ErrorCode::kNotPermitted));
+  EXPECT_EQ(statusOf(wire::OpId::kPlatformInfo), static_cast<int>(ErrorCode::kOk));
+}
+
+}  // namespace
+}  // namespace mpay
