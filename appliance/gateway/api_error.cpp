@@ -13,7 +13,7 @@ constexpr std::array kApiErrors = {
   ApiErrorInfo{ApiCode::kNotFound,            "not_found",             404, "no such endpoint"},
   ApiErrorInfo{ApiCode::kMethodNotAllowed,    "method_not_allowed",    405, "the endpoint does not take this method"},
   ApiErrorInfo{ApiCode::kRequestTimeout,      "request_timeout",       408, "the request was not received within gateway.request_timeout_ms"},
-  ApiErrorInfo{ApiCode::kRateLimited,         "rate_limited",          429, "too many requests from this phone number or address"},
+  ApiErrorInfo{ApiCode::kRateLimited,         "rate_limited",          429, "too many requests from this phone number or address, or for this user (the signer's own budget)"},
   ApiErrorInfo{ApiCode::kAlreadyRegistered,   "already_registered",    409, "this phone number is registered and active"},
   ApiErrorInfo{ApiCode::kUnknownRegistration, "unknown_registration",  404, "no pending registration for this phone (never made, or already activated)"},
   ApiErrorInfo{ApiCode::kRegistrationExpired, "registration_expired",  410, "the registration code expired; register again"},
@@ -67,6 +67,7 @@ ApiError fromSignerError(const Error& e) {
     case ErrorCode::kBadCertificate: return apiError(ApiCode::kBadCredentials, "certificate not accepted");
     case ErrorCode::kMismatch: return apiError(ApiCode::kBadField, "fields contradict each other");
     case ErrorCode::kSessionExpired: return apiError(ApiCode::kSessionExpired, "session expired");
+    case ErrorCode::kRateLimited: return apiError(ApiCode::kRateLimited, "too many attempts for this user; retry later");
     case ErrorCode::kHsmUnavailable:
     case ErrorCode::kAuditUnavailable:
     case ErrorCode::kIo: return apiError(ApiCode::kSignerUnavailable, "signer unavailable");

@@ -7,44 +7,11 @@
 #include <set>
 #include <sstream>
 
+#include "common/policy_text.h"
 #include "suite/primitives.h"
 
 namespace mpay::sandbox {
 namespace {
-
-Error policyError(const std::string& where, const std::string& what) { return fail(ErrorCode::kPolicy, where + ": " + what); }
-
-Result<std::string> readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kPolicy, "cannot read " + path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-struct Line {
-  int number;
-  std::vector<std::string> words;
-  std::string reason;
-};
-
-std::vector<Line> lines(const std::string& text) {
-  std::vector<Line> out;
-  std::istringstream in(text);
-  std::string raw;
-  for (int n = 1; std::getline(in, raw); ++n) {
-    std::string reason;
-    if (auto hash = raw.find('#'); hash != std::string::npos) {
-      reason = raw.substr(hash + 1);
-      raw.erase(hash);
-    }
-    std::istringstream words(raw);
-    Line line{n, {}, reason};
-    for (std::string w; words >> w;) line.words.push_back(w);
-    if (!line.words.empty()) out.push_back(std::move(line));
-  }
-  return out;
-}
 
 // Config keys a path rule may name.
 Result<std::string> configPath(const Config& c, const std::string& key) {
@@ -64,16 +31,10 @@ Result<std::string> configPath(const Config& c, const std::string& key) {
   return it->second;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(s.begin());
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 Result<SyscallPolicy> SyscallPolicy::load(const std::string& path) {
-  MPAY_ASSIGN_OR_RETURN(std::string text, readText(path));
+  MPAY_ASSIGN_OR_RETURN(std::string text, readPolicyText(path));
   return parse(text, path);
 }
 
@@ -81,7 +42,7 @@ Result<SyscallPolicy> SyscallPolicy::parse(const std::string& text, const std::s
   SyscallPolicy policy;
   policy.file = file;
   std::set<std::string> seen;
-  for (const auto& line : lines(text)) {
+  for (const auto& line : policyLines(text)) {
     const std::string where = file + ":" + std::to_string(line.number);
     if (line.words[0] != "allow") return policyError(where, "unknown directive '" + line.words[0] + "' (expected 'allow')");
     if (line.words.size() != 2 && line.words.size() != 3)
@@ -90,7 +51,7 @@ Result<SyscallPolicy> SyscallPolicy::parse(const std::string& text, const std::s
     const int number = seccomp_syscall_resolve_name(name.c_str());
     if (number == __NR_SCMP_ERROR) return policyError(where, "unknown system call '" + name + "'");
     if (!seen.insert(name).second) return policyError(where, "duplicate system call '" + name + "'");
-    SyscallRule rule{name, number, -1, 0, "", trim(line.reason)};
+    SyscallRule rule{name, number, -1, 0, "", line.reason};
     if (line.words.size() == 3) {
       const std::string& cond = line.words[2];
       static const std::map<std::string, std::uint64_t> kConstants = {
@@ -125,14 +86,14 @@ std::string accessName(FsAccess access) {
 }
 
 Result<FsPolicy> FsPolicy::load(const std::string& path, const Config& config) {
-  MPAY_ASSIGN_OR_RETURN(std::string text, readText(path));
+  MPAY_ASSIGN_OR_RETURN(std::string text, readPolicyText(path));
   return parse(text, path, config);
 }
 
 Result<FsPolicy> FsPolicy::parse(const std::string& text, const std::string& file, const Config& config) {
   FsPolicy policy;
   policy.file = file;
-  for (const auto& line : lines(text)) {
+  for (const auto& line : policyLines(text)) {
     const std::string where = file + ":" + std::to_string(line.number);
     if (line.words.size() != 2) return policyError(where, "expected '<access> <path>'");
     FsRule rule;
@@ -143,7 +104,7 @@ Result<FsPolicy> FsPolicy::parse(const std::string& text, const std::string& fil
     else if (access == "create") rule.access = FsAccess::kCreate;
     else return policyError(where, "unknown access '" + access + "'");
     rule.path_expression = line.words[1];
-    rule.reason = trim(line.reason);
+    rule.reason = line.reason;
     const std::string& expr = rule.path_expression;
     if (expr.rfind("${", 0) == 0 && expr.back() == '}') {
       std::string key = expr.substr(2, expr.size() - 3);
@@ -168,7 +129,7 @@ Result<FsPolicy> FsPolicy::parse(const std::string& text, const std::string& fil
 Result<std::string> policyDigest(const std::vector<std::string>& paths) {
   std::string all;
   for (const auto& p : paths) {
-    MPAY_ASSIGN_OR_RETURN(std::string text, readText(p));
+    MPAY_ASSIGN_OR_RETURN(std::string text, readPolicyText(p));
     all += "== " + p.substr(p.rfind('/') + 1) + "\n" + text;
   }
   return hexEncode(suite::sha256(asBytes(all)));

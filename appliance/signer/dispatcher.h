@@ -1,12 +1,15 @@
 // One request in, one response out: header checks, the operation table,
-// the caller's role, the handler, and the audit record. Fail closed: if the
+// the caller's role against policy/signer.ops, the rate budgets, the
+// handler, and the audit record. Fail closed: if the
 // audit record cannot be written the caller gets kAuditUnavailable and the
 // handler's result is dropped.
 #pragma once
 #include <mutex>
 
 #include "common/audit_log.h"
+#include "signer/budgets.h"
 #include "signer/operations.h"
+#include "signer/ops_policy.h"
 
 namespace mpay::signer {
 
@@ -17,7 +20,9 @@ struct Caller {
 
 class Dispatcher {
  public:
-  Dispatcher(OpContext ctx, AuditLog audit) : ctx_(std::move(ctx)), audit_(std::move(audit)) {}
+  // `budgets` outlives the dispatcher (it is shared with the other workers).
+  Dispatcher(OpContext ctx, AuditLog audit, OpsPolicy ops, Budgets& budgets)
+      : ctx_(std::move(ctx)), audit_(std::move(audit)), ops_(std::move(ops)), budgets_(budgets) {}
   // `body` is a request frame without its length prefix; returns a whole response frame.
   Bytes handle(ByteView body, const Caller& caller);
   OpContext& context() { return ctx_; }
@@ -25,8 +30,11 @@ class Dispatcher {
  private:
   Bytes respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
                 Result<Bytes> result);
+  Status admit(const Operation& op, ByteView payload, const Caller& caller);
   OpContext ctx_;
   AuditLog audit_;
+  OpsPolicy ops_;
+  Budgets& budgets_;
 };
 
 }  // namespace mpay::signer

@@ -26,14 +26,14 @@ std::string flagNames(std::uint8_t flags) {
 
 std::string renderOperationTable() {
   std::string out =
-      "| id | operation | roles | flags | token keys | purpose |\n"
+      "| id | operation | may be granted to | flags | token keys | purpose |\n"
       "|---|---|---|---|---|---|\n";
   for (const auto& op : operations()) {
     if (op.flags & kTestOnly) continue;
     char id[8];
     std::snprintf(id, sizeof id, "0x%04x", static_cast<unsigned>(op.id));
     out += "| " + std::string(id) + " | `" + std::string(op.name) + "` | " + roleNames(op.roles) + " | " +
-           flagNames(op.flags) + " | " + (op.keys.empty() ? "-" : std::string(op.keys)) + " | " +
+           flagNames(op.flags) + (op.user_key ? ", per-user budget" : "") + " | " + (op.keys.empty() ? "-" : std::string(op.keys)) + " | " +
            std::string(op.purpose) + " |\n";
   }
   return out;

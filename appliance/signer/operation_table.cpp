@@ -9,15 +9,21 @@ using wire::OpId;
 
 constexpr std::uint8_t kAny = kRoleGateway | kRoleAdmin;
 
+template <class Request>
+Result<Bytes> certificateOf(ByteView payload) {
+  MPAY_ASSIGN_OR_RETURN(auto request, wire::parseMessage<Request>(payload));
+  return std::move(request.certificate);
+}
+
 // clang-format off
 constexpr std::array kOperations = {
-//  id                          name                 roles         flags                                          keys used                     handler                 purpose
+//  id                          name                 max roles     flags                                          keys used                     handler                 purpose   (user for per_user budgets)
   Operation{OpId::kPlatformInfo,     "platform_info",     kAny,         0,                                             "",                           handlePlatformInfo,     "suite id, service public key, CA and receipt certificates (S01, S02)"},
   Operation{OpId::kHealth,           "health",            kAny,         0,                                             "",                           handleHealth,           "HSM health: healthy, degraded or down"},
   Operation{OpId::kAuditHead,        "audit_head",        kRoleAdmin,   0,                                             "",                           handleAuditHead,        "sequence and hash of the last audit record, to anchor the chain"},
   Operation{OpId::kOpenRegistration, "open_registration", kRoleGateway, kOpensSecrets | kUsesTokenKey,                 "service,verifier,kek,ca",    handleOpenRegistration, "open info1, verifiers, user key pair, certificate, PKCS#12, registration file (S03-S06)"},
-  Operation{OpId::kOpenLogin,        "open_login",        kRoleGateway, kOpensSecrets | kUsesTokenKey,                 "service,verifier,kek",       handleOpenLogin,        "open C2 and C1, verify signature and password, issue session keys (S36-S38)"},
-  Operation{OpId::kOpenPayment,      "open_payment",      kRoleGateway, kOpensSecrets | kNeedsSession | kUsesTokenKey, "kek,verifier,permit",        handleOpenPayment,      "unwrap session keys, verify payment signature and PIN, issue a permit (S46)"},
+  Operation{OpId::kOpenLogin,        "open_login",        kRoleGateway, kOpensSecrets | kUsesTokenKey,                 "service,verifier,kek",       handleOpenLogin,        "open C2 and C1, verify signature and password, issue session keys (S36-S38)",  certificateOf<wire::OpenLoginRequest>},
+  Operation{OpId::kOpenPayment,      "open_payment",      kRoleGateway, kOpensSecrets | kNeedsSession | kUsesTokenKey, "kek,verifier,permit",        handleOpenPayment,      "unwrap session keys, verify payment signature and PIN, issue a permit (S46)",  certificateOf<wire::OpenPaymentRequest>},
   Operation{OpId::kSignReceipt,      "sign_receipt",      kRoleGateway, kNeedsPermit | kUsesTokenKey,                  "permit,receipt",             handleSignReceipt,      "sign the receipt of a permitted payment (S46)"},
 #ifdef MPAY_TEST_HOOKS
   // Test builds only: lets the tests prove the sandbox (a forbidden system call, a forbidden file).

@@ -33,15 +33,19 @@ struct OpContext {
 };
 
 using Handler = Result<Bytes> (*)(OpContext& ctx, ByteView payload);
+// The user a request acts for (bytes that identify them: their certificate),
+// for per-user budgets in policy/signer.ops.
+using UserKey = Result<Bytes> (*)(ByteView payload);
 
 struct Operation {
   wire::OpId id;
   std::string_view name;
-  std::uint8_t roles;     // Role bits allowed to call it
+  std::uint8_t roles;     // Role bits policy/signer.ops may grant it to
   std::uint8_t flags;     // OpFlag bits
   std::string_view keys;  // token keys it uses, comma-separated policy names
   Handler handler;
   std::string_view purpose;  // patent steps and what it answers
+  UserKey user_key = nullptr;  // nullptr: the operation acts for no particular user
 };
 
 std::span<const Operation> operations();

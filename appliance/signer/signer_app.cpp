@@ -37,6 +37,9 @@ struct Startup {
   hsm::KeyPolicy policy;
   std::string policy_sha256;  // policy/keys
   sandbox::Policy sandbox;
+  OpsPolicy ops;
+  std::string ops_sha256;  // policy/signer.ops
+  std::unique_ptr<Budgets> budgets;  // shared with every worker
   int listen_fd = -1;
   int workers = 1;
   RoleMap roles;
@@ -72,6 +75,10 @@ Result<Startup> prepare(const std::string& config_path) {
   MPAY_ASSIGN_OR_RETURN(s.policy, hsm::KeyPolicy::load(keys_path));
   MPAY_ASSIGN_OR_RETURN(s.policy_sha256, fileSha256(keys_path));
   MPAY_ASSIGN_OR_RETURN(s.sandbox, sandbox::loadPolicy(s.config, "signer"));
+  const std::string ops_path = s.config.policy_dir + "/signer.ops";
+  MPAY_ASSIGN_OR_RETURN(s.ops, OpsPolicy::load(ops_path));
+  MPAY_ASSIGN_OR_RETURN(s.ops_sha256, fileSha256(ops_path));
+  MPAY_ASSIGN_OR_RETURN(s.budgets, Budgets::create(s.ops));
   MPAY_ASSIGN_OR_RETURN(s.roles, roleMap(s.config));
   MPAY_ASSIGN_OR_RETURN(s.listen_fd, bindUnixSocket(s.config.signer.socket, 0660));
   s.workers = s.config.signer.workers > 0 ? s.config.signer.workers
@@ -99,7 +106,8 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   start.role = "signer";
   start.op = "worker_start";
   start.result = "ok";
-  start.note = "policy/keys sha256=" + s.policy_sha256 + " policy/signer.{fs,syscalls} sha256=" + s.sandbox.digest;
+  start.note = "policy/keys sha256=" + s.policy_sha256 + " policy/signer.ops sha256=" + s.ops_sha256 +
+               " policy/signer.{fs,syscalls} sha256=" + s.sandbox.digest;
   if (!audit->append(start).ok()) {
     log::error("event=worker_start_failed detail=\"audit log not writable\"");
     _exit(kExitWorkerFailed);
@@ -110,7 +118,7 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
     _exit(kExitWorkerFailed);
   }
   OpContext ctx{*token.value(), unixNow, s.config.signer.pkcs12_iterations, s.config.signer.audit_log};
-  Dispatcher dispatcher(std::move(ctx), std::move(audit).value());
+  Dispatcher dispatcher(std::move(ctx), std::move(audit).value(), s.ops, *s.budgets);
   log::info("event=worker_ready worker=" + std::to_string(index));
   serveForever(s.listen_fd, dispatcher, s.roles, s.config.signer.max_frame, s.config.signer.threads);
   _exit(0);

@@ -110,7 +110,10 @@ TEST_F(IdentitiesE2E, TheGatewayUserCannotOpenTheTokenThePinOrTheAuditLog) {
 
 TEST_F(IdentitiesE2E, OnlyTheGatewayUserCanOpenTheDatabase) {
   const auto& c = app_->dev().config();
-  const std::string data = test::RunningAppliance::backend() == "sqlite" ? c.gateway.db_url : c.gateway.outbox;
+  // PostgreSQL keeps its data elsewhere: then the gateway's data directory (the outbox's).
+  const std::string data = test::RunningAppliance::backend() == "sqlite"
+                               ? c.gateway.db_url
+                               : c.gateway.outbox.substr(0, c.gateway.outbox.rfind('/'));
   EXPECT_EQ(openErrno("mpay-signer", data), EACCES) << data;
   EXPECT_EQ(openErrno("nobody", data), EACCES) << data;
   EXPECT_EQ(openErrno("mpay-gw", data), 0) << data;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "common/audit_log.h"
 #include "signer/dispatcher.h"
@@ -15,10 +16,20 @@ class DispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
     token_ = appliance_.openToken(2);
+    auto ops = OpsPolicy::load(appliance_.config().policy_dir + "/signer.ops");
+    ASSERT_TRUE(ops.ok()) << ops.error().detail;
+    start(ops.value());
+  }
+
+  void start(const OpsPolicy& ops) {
+    dispatcher_.reset();
     auto audit = AuditLog::open(appliance_.config().signer.audit_log);
     ASSERT_TRUE(audit.ok());
     OpContext ctx{*token_, [this] { return now_; }, 10000, appliance_.config().signer.audit_log};
-    dispatcher_ = std::make_unique<Dispatcher>(std::move(ctx), std::move(audit).value());
+    auto budgets = Budgets::create(ops);
+    ASSERT_TRUE(budgets.ok());
+    budgets_ = std::move(budgets).value();
+    dispatcher_ = std::make_unique<Dispatcher>(std::move(ctx), std::move(audit).value(), ops, *budgets_);
   }
 
   struct Reply {
@@ -41,6 +52,7 @@ class DispatcherTest : public ::testing::Test {
 
   test::DevAppliance appliance_;
   std::unique_ptr<hsm::Token> token_;
+  std::unique_ptr<Budgets> budgets_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::uint64_t now_ = 1'800'000'000;
 };
@@ -52,6 +64,33 @@ TEST_F(DispatcherTest, RolesLimitOperations) {
   EXPECT_EQ(call(wire::OpId::kOpenLogin, {}, kRoleAdmin).status, ErrorCode::kNotPermitted);
   EXPECT_EQ(call(wire::OpId::kPlatformInfo, {}, kRoleAdmin).status, ErrorCode::kOk);
   EXPECT_EQ(call(wire::OpId::kPlatformInfo, {}, 0).status, ErrorCode::kNotPermitted);
+}
+
+TEST_F(DispatcherTest, SignerOpsGrantsAndBudgetsAreEnforcedAndAudited) {
+  auto ops = OpsPolicy::parse("gateway platform_info rate=2/min\n"
+                              "gateway open_login rate=100/s per_user=2/min\n", "signer.ops");
+  ASSERT_TRUE(ops.ok()) << ops.error().detail;
+  start(ops.value());
+  EXPECT_EQ(call(wire::OpId::kHealth, {}).status, ErrorCode::kNotPermitted) << "not granted in this policy";
+  EXPECT_EQ(call(wire::OpId::kPlatformInfo, {}).status, ErrorCode::kOk);
+  EXPECT_EQ(call(wire::OpId::kPlatformInfo, {}).status, ErrorCode::kOk);
+  EXPECT_EQ(call(wire::OpId::kPlatformInfo, {}).status, ErrorCode::kRateLimited);
+
+  // A user is their certificate: the budget counts before the handler looks
+  // at the request (these certificates do not verify).
+  auto login = [&](std::uint8_t who) {
+    wire::OpenLoginRequest req{Bytes(300, who), Bytes(16, 1), Bytes(32, 2), Bytes(100, 3), Bytes(40, 4)};
+    return call(wire::OpId::kOpenLogin, wire::encodeMessage(req)).status;
+  };
+  EXPECT_EQ(login(1), ErrorCode::kBadCertificate);
+  EXPECT_EQ(login(1), ErrorCode::kBadCertificate);
+  EXPECT_EQ(login(1), ErrorCode::kRateLimited);
+  EXPECT_EQ(login(2), ErrorCode::kBadCertificate) << "another user has a budget of their own";
+
+  std::ifstream in(appliance_.config().signer.audit_log);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("\"rate_limited\""), std::string::npos) << "refusals are audited";
 }
 
 TEST_F(DispatcherTest, MalformedRequestsGetTheirCodesAndAreAudited) {
