@@ -16,11 +16,11 @@ const std::set<std::string>& knownKeys() {
       "paths.public_dir", "paths.policy_dir",
       "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf", "hsm.token_dir",
       "signer.socket", "signer.workers", "signer.threads", "signer.max_frame",
-      "signer.audit_log", "signer.user", "signer.admin_uid", "signer.pkcs12_iterations",
+      "signer.audit_log", "signer.user", "signer.admin_uid", "signer.pkcs12_iterations", "signer.restart_backoff_ms",
       "gateway.user", "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
       "gateway.outbox", "gateway.webhook_url", "gateway.webhook_secret_file", "gateway.acquirer_url",
       "gateway.acquirer_timeout_ms", "gateway.max_body", "gateway.request_timeout_ms", "gateway.max_threads",
-      "gateway.max_queued", "gateway.max_connections", "gateway.signer_connections", "gateway.rate_per_phone",
+      "gateway.max_queued", "gateway.max_connections", "gateway.signer_connections", "gateway.signer_timeout_ms", "gateway.rate_per_phone",
       "gateway.rate_per_source", "gateway.registration_ttl", "gateway.max_code_attempts",
       "gateway.lockout_threshold", "gateway.lockout_seconds", "gateway.replay_window",
       "acquirer_sim.port", "acquirer_sim.limit_minor",
@@ -78,6 +78,7 @@ Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
       {"gateway.max_queued", &g.max_queued, 1, 4096},
       {"gateway.max_connections", &g.max_connections, 1, 65536},
       {"gateway.signer_connections", &g.signer_connections, 1, 256},
+      {"gateway.signer_timeout_ms", &g.signer_timeout_ms, 100, 120000},
       {"gateway.rate_per_phone", &g.rate_per_phone, 1, 1000000},
       {"gateway.rate_per_source", &g.rate_per_source, 1, 1000000},
       {"gateway.registration_ttl", &g.registration_ttl, 60, 86400},
@@ -140,6 +141,8 @@ Result<Config> Config::load(const std::string& path) {
   c.signer.user = ini->getString("signer.user", c.signer.user);
   c.signer.admin_uid = admin_uid;
   c.signer.pkcs12_iterations = static_cast<int>(iterations);
+  MPAY_ASSIGN_OR_RETURN(long backoff, boundedInt(*ini, "signer.restart_backoff_ms", 250, 50, 60000));
+  c.signer.restart_backoff_ms = static_cast<int>(backoff);
   MPAY_RETURN_IF_ERROR(loadGateway(*ini, c.gateway));
   if (ini->hasOption("acquirer_sim.port")) {
     c.acquirer_sim.enabled = true;

@@ -26,6 +26,7 @@ struct SignerConfig {
   std::string user = "mpay-signer";  // account the signer runs as when started by root (mpayd) or systemd
   long admin_uid = 0;          // uid allowed the admin role
   int pkcs12_iterations = 200000;  // PBKDF2 iterations in the certificate file
+  int restart_backoff_ms = 250;    // first delay before a crashed worker is replaced (doubles, up to 30 s)
 };
 
 struct GatewayConfig {
@@ -45,6 +46,7 @@ struct GatewayConfig {
   int max_queued = 64;
   int max_connections = 256;         // open connections; more are answered 503 and closed
   int signer_connections = 4;
+  int signer_timeout_ms = 5000;      // one signer call; past it the request gets 503 signer_unavailable
   int rate_per_phone = 30;           // requests per minute per phone number
   int rate_per_source = 120;         // requests per minute per client address
   int registration_ttl = 900;        // seconds a registration code stays valid

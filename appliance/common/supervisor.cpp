@@ -55,7 +55,7 @@ int Supervisor::run() {
         Slot& slot = slots[i];
         if (slot.pid != dead) continue;
         slot.failures = now() - slot.started > std::chrono::seconds(60) ? 1 : slot.failures + 1;
-        const auto backoff = std::chrono::milliseconds(std::min(30000, 250 << std::min(slot.failures - 1, 7)));
+        const auto backoff = std::chrono::milliseconds(std::min(30000, first_backoff_ms_ << std::min(slot.failures - 1, 7)));
         slot.pid = -1;
         slot.restart_at = now() + backoff;
         log::warn("event=child_exited name=" + children_[i].name + " pid=" + std::to_string(dead) +

@@ -1,6 +1,6 @@
 // Keeps child processes running: starts each, restarts one that exits with
-// exponential backoff (250 ms doubling to 30 s; reset after a minute of
-// uptime), and on SIGTERM or SIGINT stops them all (SIGTERM, reverse order)
+// exponential backoff (250 ms by default, doubling to 30 s; reset after a
+// minute of uptime), and on SIGTERM or SIGINT stops them all (SIGTERM, reverse order)
 // and returns. Used by the signer for its workers and by mpayd.
 #pragma once
 #include <sys/types.h>
@@ -20,13 +20,15 @@ struct SupervisedChild {
 
 class Supervisor {
  public:
-  explicit Supervisor(std::vector<SupervisedChild> children) : children_(std::move(children)) {}
+  explicit Supervisor(std::vector<SupervisedChild> children, int first_backoff_ms = 250)
+      : children_(std::move(children)), first_backoff_ms_(first_backoff_ms) {}
   int run();
   // Restores the signal mask the supervisor blocked (for the forked child).
   static void inChild();
 
  private:
   std::vector<SupervisedChild> children_;
+  int first_backoff_ms_;
 };
 
 }  // namespace mpay

@@ -92,7 +92,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   }
   auto acquirer = httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms);
   if (!acquirer) return startFailed(acquirer.error().detail);
-  SignerPool signer(config->signer.socket, g.signer_connections);
+  SignerPool signer(config->signer.socket, g.signer_connections, g.signer_timeout_ms);
   Engine engine(g, *store.value(), signer, *notifier, *acquirer.value(), unixNow);
 
   auto* params = new Poco::Net::HTTPServerParams;

@@ -6,7 +6,7 @@ namespace mpay::gateway {
 
 Result<std::unique_ptr<SignerClient>> SignerPool::acquire() {
   std::unique_lock lock(mutex_);
-  if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return !idle_.empty() || open_ < size_; }))
+  if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms_), [&] { return !idle_.empty() || open_ < size_; }))
     return fail(ErrorCode::kIo, "no signer connection free");
   if (!idle_.empty()) {
     auto client = std::move(idle_.back());
@@ -15,7 +15,7 @@ Result<std::unique_ptr<SignerClient>> SignerPool::acquire() {
   }
   ++open_;
   lock.unlock();
-  auto client = SignerClient::connect(path_);
+  auto client = SignerClient::connect(path_, timeout_ms_);
   if (!client) {
     std::lock_guard relock(mutex_);
     --open_;

@@ -14,7 +14,10 @@ namespace mpay::gateway {
 
 class SignerPool {
  public:
-  SignerPool(std::string socket_path, int size) : path_(std::move(socket_path)), size_(size) {}
+  // `timeout_ms` bounds each call (and the wait for a free connection): a
+  // signer that does not answer in time is unavailable, not slow.
+  SignerPool(std::string socket_path, int size, int timeout_ms = 5000)
+      : path_(std::move(socket_path)), size_(size), timeout_ms_(timeout_ms) {}
 
   template <typename T>
   Result<T> call(const std::function<Result<T>(SignerClient&)>& fn) {
@@ -35,6 +38,7 @@ class SignerPool {
 
   std::string path_;
   int size_;
+  int timeout_ms_;
   int open_ = 0;
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -137,7 +137,7 @@ int supervise(Startup& s) {
                        }});
   }
   log::info("event=signer_started workers=" + std::to_string(s.workers) + " socket=" + s.config.signer.socket);
-  const int rc = Supervisor(std::move(workers)).run();
+  const int rc = Supervisor(std::move(workers), s.config.signer.restart_backoff_ms).run();
   ::unlink(s.config.signer.socket.c_str());
   log::info("event=signer_stopped");
   return rc;

@@ -66,6 +66,39 @@ TEST_F(SandboxE2E, ASignerSystemCallOutsidePolicyKillsTheWorkerAndItIsReplaced) 
   EXPECT_NE(text.str().find("status=31"), std::string::npos) << "a worker exited by SIGSYS (31)";
 }
 
+// One worker and a long restart delay make the outage long enough to watch:
+// the gateway gives up on the signer after its timeout and says so.
+TEST(SignerOutageE2E, WhileAKilledSignerIsReplacedTheGatewayAnswers503AndRecoversByItself) {
+  test::RunningAppliance app("signer.workers = 1\nsigner.restart_backoff_ms = 5000\ngateway.signer_timeout_ms = 500");
+  app.enroll("phone", "+8613800138077");
+  ASSERT_EQ(app.client("phone", std::string("login --password '") + test::kPassword + "'").exit_code, 0);
+
+  auto client = gateway::SignerClient::connect(app.dev().config().signer.socket, 5000);
+  ASSERT_TRUE(client.ok());
+  EXPECT_FALSE(client->exchangeRaw(wire::encodeRequest(wire::OpId::kTestProbe, 1, probe(1))).ok())
+      << "the only worker dies on ptrace";
+
+  auto health = app.get("/healthz");
+  EXPECT_EQ(health.status, 503) << health.body;
+  EXPECT_EQ(test::jsonField(health.body, "error"), "signer_unavailable") << health.body;
+  auto login = app.client("phone", std::string("login --password '") + test::kPassword + "'");
+  EXPECT_NE(login.exit_code, 0);
+  EXPECT_NE(login.output.find("signer_unavailable"), std::string::npos) << login.output;
+
+  bool recovered = false;
+  for (int i = 0; i < 300 && !recovered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    recovered = app.get("/healthz").status == 200;
+  }
+  ASSERT_TRUE(recovered) << "the gateway recovers once the signer is back, without a restart";
+  EXPECT_EQ(app.client("phone", std::string("login --password '") + test::kPassword + "'").exit_code, 0);
+  std::ifstream log(app.dev().dir() + "/mpayd.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("status=31"), std::string::npos) << "the worker exited by SIGSYS (31)";
+  EXPECT_NE(text.str().find("restart_in_ms=5000"), std::string::npos);
+}
+
 TEST_F(SandboxE2E, GatewayFilesOutsidePolicyCannotBeOpened) {
   const auto& c = app_.dev().config();
   for (const std::string& forbidden : {c.hsm.pin_file, c.signer.audit_log, c.hsm.softhsm2_conf}) {
