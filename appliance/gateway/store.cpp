@@ -103,7 +103,8 @@ ApiResult<std::string> postgresConnectionString(const std::string& url) {
     if (!password.empty()) out += " password=" + quote(password);
     bool gss_set = false;
     for (const auto& [key, value] : uri.getQueryParameters()) {
-      if (key != "sslmode" && key != "connect_timeout" && key != "sslrootcert" && key != "gssencmode")
+      if (key != "sslmode" && key != "connect_timeout" && key != "sslrootcert" && key != "gssencmode" &&
+          key != "passfile")
         return apiError(ApiCode::kInternal, "unsupported PostgreSQL URL parameter " + key);
       gss_set = gss_set || key == "gssencmode";
       out += " " + key + "=" + quote(value);
