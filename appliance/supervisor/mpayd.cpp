@@ -8,7 +8,9 @@
 
 #include <Poco/Path.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -49,6 +51,9 @@ SupervisedChild exec(const std::string& name, std::vector<std::string> args, std
               for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
               argv.push_back(nullptr);
               execv(binary.c_str(), argv.data());
+              // Typically a service user that cannot reach the build directory.
+              log::error("event=exec_failed binary=" + binary + " uid=" + std::to_string(getuid()) +
+                         " detail=\"" + std::strerror(errno) + "\"");
               _exit(127);
             }
             return pid;
