@@ -1,5 +1,7 @@
 #include "gateway/gateway_app.h"
 
+#include <unistd.h>
+
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/IPAddress.h>
@@ -76,6 +78,9 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   // first one reads the host's MAC address (sysfs, interface ioctls), which
   // the sandbox denies. Generate one now so the node id is cached.
   Poco::UUIDGenerator::defaultGenerator().create();
+  // The network-facing process never runs as root (mpayd as root and systemd
+  // start it as gateway.user); policy/gateway.syscalls has no chown either.
+  if (geteuid() == 0) return startFailed("refusing to run as root: start it as " + g.user + " (mpayd or systemd)");
   if (auto sandboxed = sandbox::apply(policy.value()); !sandboxed.ok()) return startFailed(sandboxed.error().detail);
   log::info("event=sandbox_applied policy/gateway.{fs,syscalls} sha256=" + policy->digest);
   auto store = Store::open(g.db_url);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 
 #include "common/identity.h"
 #include "gateway/signer_client.h"
@@ -85,7 +86,9 @@ void expectConfined(pid_t pid, const std::string& user, bool sandboxed) {
   EXPECT_EQ(status["CapBnd"], "0000000000000000") << user;
   EXPECT_EQ(status["CapAmb"], "0000000000000000") << user;
   EXPECT_EQ(status["NoNewPrivs"], "1") << user;
-  if (sandboxed) EXPECT_EQ(status["Seccomp"], "2") << user;
+  if (sandboxed) {
+    EXPECT_EQ(status["Seccomp"], "2") << user;
+  }
 }
 
 TEST_F(IdentitiesE2E, EachProcessRunsAsItsOwnUserWithoutCapabilities) {
@@ -138,6 +141,18 @@ TEST_F(IdentitiesE2E, TheGatewayRoleCannotCallAdminOperations) {
   };
   EXPECT_EQ(statusOf(wire::OpId::kAuditHead), static_cast<int>(ErrorCode::kNotPermitted));
   EXPECT_EQ(statusOf(wire::OpId::kPlatformInfo), static_cast<int>(ErrorCode::kOk));
+}
+
+TEST(GatewayIdentity, TheGatewayRefusesToRunAsRoot) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  test::DevAppliance dev;
+  const std::string log = dev.dir() + "/err.log";
+  const std::string cmd = test::binDir() + "/mpay-gateway --config " + dev.configPath() + " 2>" + log;
+  EXPECT_NE(std::system(cmd.c_str()), 0);
+  std::ifstream err(log);
+  std::stringstream text;
+  text << err.rdbuf();
+  EXPECT_NE(text.str().find("refusing to run as root"), std::string::npos) << text.str();
 }
 
 }  // namespace
