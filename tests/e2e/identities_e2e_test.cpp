@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "common/identity.h"
 #include "gateway/signer_client.h"
@@ -97,7 +98,15 @@ TEST_F(IdentitiesE2E, EachProcessRunsAsItsOwnUserWithoutCapabilities) {
   ASSERT_EQ(signers.size(), 1u);
   ASSERT_EQ(gateways.size(), 1u);
   expectConfined(signers[0], "mpay-signer", false);
+  // /healthz needs one worker: the others may still be starting (not yet sandboxed).
   auto workers = test::childrenOf(signers[0]);
+  for (int i = 0; i < 100; ++i) {
+    bool all_sandboxed = !workers.empty();
+    for (pid_t worker : workers) all_sandboxed = all_sandboxed && procStatus(worker)["Seccomp"] == "2";
+    if (all_sandboxed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    workers = test::childrenOf(signers[0]);
+  }
   ASSERT_FALSE(workers.empty());
   for (pid_t worker : workers) expectConfined(worker, "mpay-signer", true);
   expectConfined(gateways[0], "mpay-gw", true);

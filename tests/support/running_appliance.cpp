@@ -2,7 +2,9 @@
 
 #include "gateway/store.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -23,7 +25,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -44,13 +45,27 @@ bool portFree(int port) {
   return ok;
 }
 
+// Test processes run in parallel (ctest -j): ports are handed out in turn
+// through a counter file they share under flock, so two appliances never
+// race for the same free port, and below the kernel's ephemeral range, so a
+// client connection never takes one between the check and the bind.
 int twoFreePorts() {
-  std::mt19937 rng(static_cast<unsigned>(getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count()));
-  for (int i = 0; i < 200; ++i) {
-    int p = 20000 + static_cast<int>(rng() % 30000);
-    if (portFree(p) && portFree(p + 1)) return p;
+  constexpr int kFirst = 20000, kPairs = 6000;  // 20000..31999
+  const int fd = ::open("/tmp/mpay-test-ports", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0 || flock(fd, LOCK_EX) != 0) throw std::runtime_error("cannot lock /tmp/mpay-test-ports");
+  char text[16] = {};
+  const ssize_t n = pread(fd, text, sizeof text - 1, 0);
+  long next = n > 0 ? std::strtol(text, nullptr, 10) : static_cast<long>(getpid() % kPairs);
+  int port = -1;
+  for (int i = 0; i < kPairs && port < 0; ++i, ++next) {
+    const int p = kFirst + static_cast<int>(next % kPairs) * 2;
+    if (portFree(p) && portFree(p + 1)) port = p;
   }
-  throw std::runtime_error("no free ports");
+  const std::string stored = std::to_string(next % kPairs);
+  const bool saved = ftruncate(fd, 0) == 0 && pwrite(fd, stored.data(), stored.size(), 0) == static_cast<ssize_t>(stored.size());
+  ::close(fd);  // releases the lock
+  if (port < 0 || !saved) throw std::runtime_error("no free ports");
+  return port;
 }
 
 HttpAnswer exchange(int port, const std::string& method, const std::string& path, const std::string* body,
