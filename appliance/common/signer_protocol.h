@@ -25,6 +25,7 @@ enum class OpId : std::uint16_t {
   kPlatformInfo = 0x0001,
   kHealth = 0x0002,
   kAuditHead = 0x0003,
+  kRecordStart = 0x0004,
   kOpenRegistration = 0x0010,
   kOpenLogin = 0x0011,
   kOpenPayment = 0x0012,
@@ -123,6 +124,16 @@ struct AuditHeadResponse {
   template <class V> void fields(V& v) {
     v.u64(seq);
     v.text(hash, 64);
+  }
+};
+
+// A process's start record for the audit log: its name and the SHA-256 of
+// the policy it loaded (64 lowercase hex digits).
+struct RecordStartRequest {
+  std::string process, policy_sha256;
+  template <class V> void fields(V& v) {
+    v.text(process, 32);
+    v.text(policy_sha256, 64);
   }
 };
 

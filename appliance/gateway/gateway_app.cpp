@@ -13,6 +13,7 @@
 #include <Poco/Util/OptionSet.h>
 
 #include <atomic>
+#include <chrono>
 #include <ctime>
 #include <iostream>
 #include <thread>
@@ -53,6 +54,21 @@ Result<Poco::Net::ServerSocket> listen(const GatewayConfig& g) {
 }
 
 std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// The gateway's start record, with the digest of the policy it applied, goes
+// into the signer's audit log. Fail closed: no record, no service. The signer
+// may still be starting (systemd starts both at once): wait for it a while.
+Status recordStart(SignerPool& signer, const std::string& policy_sha256) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto recorded = signer.call<void>([&](SignerClient& c) { return c.recordStart("mpay-gateway", policy_sha256); });
+    if (recorded.ok()) return {};
+    const ErrorCode code = recorded.error().code;
+    const bool retry = code == ErrorCode::kIo || code == ErrorCode::kRateLimited || code == ErrorCode::kHsmUnavailable;
+    if (!retry || std::chrono::steady_clock::now() > deadline) return recorded;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
 
 }  // namespace
 
@@ -98,6 +114,8 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   auto acquirer = httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms);
   if (!acquirer) return startFailed(acquirer.error().detail);
   SignerPool signer(config->signer.socket, g.signer_connections, g.signer_timeout_ms);
+  if (auto recorded = recordStart(signer, policy->digest); !recorded.ok())
+    return startFailed("no start record in the audit log: " + recorded.error().detail);
   Engine engine(g, *store.value(), signer, *notifier, *acquirer.value(), unixNow);
 
   auto* params = new Poco::Net::HTTPServerParams;

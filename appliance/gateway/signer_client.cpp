@@ -66,6 +66,11 @@ Result<wire::HealthResponse> SignerClient::health() {
 Result<wire::AuditHeadResponse> SignerClient::auditHead() {
   return typed<wire::AuditHeadResponse>(wire::OpId::kAuditHead, wire::Empty{});
 }
+Status SignerClient::recordStart(const std::string& process, const std::string& policy_sha256) {
+  auto answer = typed<wire::Empty>(wire::OpId::kRecordStart, wire::RecordStartRequest{process, policy_sha256});
+  if (!answer) return std::move(answer).error();
+  return {};
+}
 Result<wire::OpenRegistrationResponse> SignerClient::openRegistration(const wire::OpenRegistrationRequest& request) {
   return typed<wire::OpenRegistrationResponse>(wire::OpId::kOpenRegistration, request);
 }

@@ -20,6 +20,7 @@ class SignerClient {
   Result<wire::PlatformInfoResponse> platformInfo();
   Result<wire::HealthResponse> health();
   Result<wire::AuditHeadResponse> auditHead();
+  Status recordStart(const std::string& process, const std::string& policy_sha256);
   Result<wire::OpenRegistrationResponse> openRegistration(const wire::OpenRegistrationRequest& request);
   Result<wire::OpenLoginResponse> openLogin(const wire::OpenLoginRequest& request);
   Result<wire::OpenPaymentResponse> openPayment(const wire::OpenPaymentRequest& request);

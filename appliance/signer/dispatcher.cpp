@@ -32,7 +32,13 @@ Bytes Dispatcher::handle(ByteView body, const Caller& caller) {
                    fail(ErrorCode::kUnknownOperation, "op " + std::to_string(header.op)));
   if (auto admitted = admit(*op, payload, caller); !admitted.ok())
     return respond(caller, op->name, "", header.request_id, std::move(admitted).error());
-  return respond(caller, op->name, op->keys, header.request_id, op->handler(ctx_, payload));
+  Result<Bytes> result = op->handler(ctx_, payload);
+  std::string note;
+  if ((op->flags & kAuditsItsRequest) && result.ok()) {
+    note.assign(result.value().begin(), result.value().end());
+    result = Bytes{};
+  }
+  return respond(caller, op->name, op->keys, header.request_id, std::move(result), note);
 }
 
 Status Dispatcher::admit(const Operation& op, ByteView payload, const Caller& caller) {
@@ -55,7 +61,7 @@ Status Dispatcher::admit(const Operation& op, ByteView payload, const Caller& ca
 }
 
 Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
-                          Result<Bytes> result) {
+                          Result<Bytes> result, const std::string& note) {
   AuditEvent event;
   event.uid = caller.uid;
   event.role = roleNames(caller.roles);
@@ -63,6 +69,7 @@ Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string
   event.request = request_id;
   event.keys = splitKeys(keys);
   event.result = std::string(errorName(result.ok() ? ErrorCode::kOk : result.error().code));
+  event.note = note;
   auto seq = audit_.append(event);
   if (!seq.ok()) {
     log::error("event=audit_failed request=" + std::to_string(request_id) + " detail=\"" + seq.error().detail + "\"");

@@ -29,7 +29,7 @@ class Dispatcher {
 
  private:
   Bytes respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
-                Result<Bytes> result);
+                Result<Bytes> result, const std::string& note = "");
   Status admit(const Operation& op, ByteView payload, const Caller& caller);
   OpContext ctx_;
   AuditLog audit_;

@@ -40,6 +40,19 @@ Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload) {
   return wire::encodeMessage(wire::AuditHeadResponse{head.seq, head.hash});
 }
 
+Result<Bytes> handleRecordStart(OpContext&, ByteView payload) {
+  MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::RecordStartRequest>(payload));
+  const auto lowerName = [](const std::string& s) {
+    return !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
+  };
+  if (!lowerName(req.process)) return fail(ErrorCode::kBadField, "process name");
+  if (req.policy_sha256.size() != 64 || req.policy_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return fail(ErrorCode::kBadField, "policy digest");
+  // Only validated text reaches the audit log.
+  const std::string note = req.process + " started, policy sha256=" + req.policy_sha256;
+  return Bytes(note.begin(), note.end());
+}
+
 #ifdef MPAY_TEST_HOOKS
 // Payload: u8 kind (1: a system call outside policy/signer.syscalls; 2: open
 // the file named by the following field). Answers the open's errno (u8).

@@ -19,6 +19,7 @@ std::string flagNames(std::uint8_t flags) {
   add(kNeedsSession, "needs session");
   add(kNeedsPermit, "needs permit");
   add(kUsesTokenKey, "uses token key");
+  add(kAuditsItsRequest, "audits its request");
   return out.empty() ? "-" : out;
 }
 

@@ -23,6 +23,7 @@ enum OpFlag : std::uint8_t {
   kNeedsPermit = 4,   // needs a permit from a previous open_payment
   kUsesTokenKey = 8,  // uses a long-term private or secret key in the token
   kTestOnly = 16,     // compiled into test builds only; never in docs or production
+  kAuditsItsRequest = 32,  // the handler's answer is the audit record's note; the caller gets an empty answer
 };
 
 struct OpContext {
@@ -56,6 +57,7 @@ std::string roleNames(std::uint8_t roles);
 Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload);
 Result<Bytes> handleHealth(OpContext& ctx, ByteView payload);
 Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload);
+Result<Bytes> handleRecordStart(OpContext& ctx, ByteView payload);
 Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload);
 Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload);
 Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload);

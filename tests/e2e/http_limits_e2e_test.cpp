@@ -105,7 +105,8 @@ TEST(HttpConnectionLimitE2E, ConnectionsBeyondTheCapGet503Overloaded) {
   std::vector<Poco::Net::StreamSocket> held;
   for (int i = 0; i < 2; ++i) {
     held.emplace_back(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(app.port())));
-    held.back().sendBytes("GET /healthz HTTP/1.1\r\n", 24);
+    const std::string partial = "GET /healthz HTTP/1.1\r\n";
+    held.back().sendBytes(partial.data(), static_cast<int>(partial.size()));
   }
   // The gateway counts a connection once it has accepted it: give it time
   // to take the two held ones (a loaded CI machine may need more than a moment).

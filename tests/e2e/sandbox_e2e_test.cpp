@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "gateway/signer_client.h"
+#include "sandbox/sandbox.h"
 #include "support/running_appliance.h"
 
 namespace mpay {
@@ -97,6 +98,22 @@ TEST(SignerOutageE2E, WhileAKilledSignerIsReplacedTheGatewayAnswers503AndRecover
   text << log.rdbuf();
   EXPECT_NE(text.str().find("status=31"), std::string::npos) << "the worker exited by SIGSYS (31)";
   EXPECT_NE(text.str().find("restart_in_ms=5000"), std::string::npos);
+}
+
+TEST_F(SandboxE2E, EachProcessWritesTheDigestOfItsPolicyIntoTheAuditLog) {
+  const auto& c = app_.dev().config();
+  auto gateway_policy = sandbox::loadPolicy(c, "gateway");
+  ASSERT_TRUE(gateway_policy.ok());
+  auto signer_policy = sandbox::loadPolicy(c, "signer");
+  ASSERT_TRUE(signer_policy.ok());
+  std::ifstream in(c.signer.audit_log);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string audit = text.str();
+  EXPECT_NE(audit.find("\"op\":\"record_start\""), std::string::npos) << audit;
+  EXPECT_NE(audit.find("mpay-gateway started, policy sha256=" + gateway_policy->digest), std::string::npos) << audit;
+  EXPECT_NE(audit.find("policy/signer.{fs,syscalls} sha256=" + signer_policy->digest), std::string::npos) << audit;
+  EXPECT_NE(audit.find("policy/signer.ops sha256="), std::string::npos);
 }
 
 TEST_F(SandboxE2E, GatewayFilesOutsidePolicyCannotBeOpened) {

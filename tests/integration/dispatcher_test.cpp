@@ -93,6 +93,30 @@ TEST_F(DispatcherTest, SignerOpsGrantsAndBudgetsAreEnforcedAndAudited) {
   EXPECT_NE(text.str().find("\"rate_limited\""), std::string::npos) << "refusals are audited";
 }
 
+TEST_F(DispatcherTest, RecordStartPutsOnlyAValidatedDigestIntoTheAuditLog) {
+  auto ops = OpsPolicy::parse("gateway record_start rate=100/s\n", "signer.ops");  // the shipped 1/s is for real starts
+  ASSERT_TRUE(ops.ok());
+  start(ops.value());
+  auto record = [&](const std::string& process, const std::string& digest, std::uint8_t roles = kRoleGateway) {
+    return call(wire::OpId::kRecordStart, wire::encodeMessage(wire::RecordStartRequest{process, digest}), roles);
+  };
+  const std::string digest(64, 'a');
+  auto ok = record("mpay-gateway", digest);
+  EXPECT_EQ(ok.status, ErrorCode::kOk);
+  EXPECT_TRUE(ok.payload.empty()) << "the note goes to the audit log, not back to the caller";
+  EXPECT_EQ(record("mpay-gateway\",\"op\":\"x", digest).status, ErrorCode::kBadField);
+  EXPECT_EQ(record("mpay-gateway", std::string(64, 'G')).status, ErrorCode::kBadField);
+  EXPECT_EQ(record("mpay-gateway", "abc").status, ErrorCode::kBadField);
+  EXPECT_EQ(record("mpay-gateway", digest, kRoleAdmin).status, ErrorCode::kNotPermitted);
+
+  std::ifstream in(appliance_.config().signer.audit_log);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("mpay-gateway started, policy sha256=" + digest), std::string::npos);
+  EXPECT_EQ(text.str().find("\"op\":\"x"), std::string::npos);
+  EXPECT_TRUE(verifyAuditLog(appliance_.config().signer.audit_log).ok());
+}
+
 TEST_F(DispatcherTest, MalformedRequestsGetTheirCodesAndAreAudited) {
   Bytes bad_version = wire::encodeRequest(wire::OpId::kPlatformInfo, 7, {});
   bad_version[4] = 2;
