@@ -1,6 +1,8 @@
 #include "common/supervisor.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -28,9 +30,11 @@ struct Slot {
 
 }  // namespace
 
-void Supervisor::inChild() {
+void Supervisor::inChild(pid_t parent) {
   sigset_t mask = supervisedSignals();
   sigprocmask(SIG_UNBLOCK, &mask, nullptr);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(0);  // the parent died before the line above
 }
 
 int Supervisor::run() {

@@ -14,7 +14,7 @@ namespace mpay {
 struct SupervisedChild {
   std::string name;
   // Forks and returns the child's pid (or -1). In the child, call
-  // Supervisor::inChild() first.
+  // Supervisor::inChild(parent) first.
   std::function<pid_t()> spawn;
 };
 
@@ -23,8 +23,11 @@ class Supervisor {
   explicit Supervisor(std::vector<SupervisedChild> children, int first_backoff_ms = 250)
       : children_(std::move(children)), first_backoff_ms_(first_backoff_ms) {}
   int run();
-  // Restores the signal mask the supervisor blocked (for the forked child).
-  static void inChild();
+  // In the forked child: restores the signal mask the supervisor blocked,
+  // and ties the child's life to `parent` (SIGTERM when it dies), so that a
+  // killed supervisor never leaves orphans behind. Call it after any change
+  // of identity: the kernel clears the parent-death signal on one.
+  static void inChild(pid_t parent);
 
  private:
   std::vector<SupervisedChild> children_;

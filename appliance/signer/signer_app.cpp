@@ -128,9 +128,10 @@ int supervise(Startup& s) {
   std::vector<SupervisedChild> workers;
   for (int i = 0; i < s.workers; ++i) {
     workers.push_back({"worker-" + std::to_string(i), [&s, i] {
+                         const pid_t parent = getpid();
                          pid_t pid = fork();
                          if (pid == 0) {
-                           Supervisor::inChild();
+                           Supervisor::inChild(parent);
                            runWorker(s, i);
                          }
                          return pid;

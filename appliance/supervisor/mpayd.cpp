@@ -37,15 +37,16 @@ std::string siblingBinary(const std::string& name) {
 // `account` empty: the child keeps mpayd's identity (single-user mode).
 SupervisedChild exec(const std::string& name, std::vector<std::string> args, std::optional<Account> account) {
   return {name, [name, args, account] {
+            const pid_t parent = getpid();
             pid_t pid = fork();
             if (pid == 0) {
-              Supervisor::inChild();
               if (account) {
                 if (auto became = becomeAccount(*account); !became.ok()) {
                   log::error("event=identity_failed child=" + name + " detail=\"" + became.error().detail + "\"");
                   _exit(126);
                 }
               }
+              Supervisor::inChild(parent);
               const std::string binary = siblingBinary(name);
               std::vector<char*> argv{const_cast<char*>(binary.c_str())};
               for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -123,6 +123,14 @@ TEST(HttpConnectionLimitE2E, ConnectionsBeyondTheCapGet503Overloaded) {
 }
 
 // Processes whose argv is exactly {…/binary, "--config", config}, oldest first.
+char procState(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() ? 'X' : line[close + 2];
+}
+
 std::vector<int> processesOf(const std::string& binary, const std::string& config) {
   std::vector<int> out;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -144,8 +152,13 @@ TEST(MpaydE2E, RestartsACrashedGatewayAndSignerWorker) {
   auto signers = processesOf("mpay-signer", app.dev().configPath());  // the parent and its forked workers
   ASSERT_EQ(gateways.size(), 1u);
   ASSERT_GE(signers.size(), 2u);
+  // A worker is a child of the signer's parent (pids wrap: their order says nothing).
+  auto parents = test::childrenOf(app.mpaydPid(), "mpay-signer");
+  ASSERT_EQ(parents.size(), 1u);
+  auto workers = test::childrenOf(parents.front());
+  ASSERT_FALSE(workers.empty());
   kill(gateways.front(), SIGKILL);
-  kill(signers.back(), SIGKILL);  // the youngest: a worker, never the parent
+  kill(workers.front(), SIGKILL);
   bool back = false;
   for (int i = 0; i < 100 && !back; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -160,6 +173,32 @@ TEST(MpaydE2E, RestartsACrashedGatewayAndSignerWorker) {
   EXPECT_TRUE(back) << "mpayd did not restart the gateway and the signer worker";
   app.enroll("phone", "+8613800138030");
   EXPECT_EQ(app.client("phone", "login --password 'correct horse 42'").exit_code, 0);
+}
+
+TEST(MpaydE2E, AKilledSignerParentTakesItsWorkersWithIt) {
+  test::RunningAppliance app;
+  auto parents = test::childrenOf(app.mpaydPid(), "mpay-signer");
+  ASSERT_EQ(parents.size(), 1u);
+  auto workers = test::childrenOf(parents.front());
+  ASSERT_FALSE(workers.empty());
+  kill(parents.front(), SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gone = true;
+    for (pid_t w : workers) gone = gone && (kill(w, 0) != 0 || procState(w) == 'Z');
+  }
+  EXPECT_TRUE(gone) << "no orphaned worker keeps the old socket and token sessions";
+  bool back = false;
+  for (int i = 0; i < 200 && !back; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      back = app.get("/healthz").status == 200;
+    } catch (const Poco::Exception&) {
+    }
+  }
+  EXPECT_TRUE(back) << "mpayd restarted the signer";
+  EXPECT_EQ(processesOf("mpay-signer", app.dev().configPath()).size(), workers.size() + 1);
 }
 
 TEST(HttpRateLimitE2E, PerSourceLimitAnswers429) {

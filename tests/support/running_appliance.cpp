@@ -2,6 +2,8 @@
 
 #include "gateway/store.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/file.h>
@@ -25,6 +27,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -190,6 +193,15 @@ RunningAppliance::~RunningAppliance() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
     waitpid(pid_, nullptr, 0);
+  }
+  // A failed test leaves its appliance's log in the test output.
+  if (::testing::Test::HasFailure()) {
+    std::ifstream in(dev_->dir() + "/mpayd.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string log = text.str();
+    std::cerr << "---- mpayd.log (last 6000 bytes) ----\n" << log.substr(log.size() > 6000 ? log.size() - 6000 : 0)
+              << "---- end of mpayd.log ----\n";
   }
   if (!pg_database_.empty()) {
     try {
