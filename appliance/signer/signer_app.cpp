@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/log.h"
+#include "common/policy_text.h"
 #include "common/supervisor.h"
 #include "hsm/key_policy.h"
 #include "sandbox/sandbox.h"
@@ -61,11 +62,8 @@ Result<RoleMap> roleMap(const Config& config) {
 }
 
 Result<std::string> fileSha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kPolicy, "cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return hexEncode(suite::sha256(asBytes(text.str())));
+  MPAY_ASSIGN_OR_RETURN(std::string text, readPolicyText(path));
+  return hexEncode(suite::sha256(asBytes(text)));
 }
 
 Result<Startup> prepare(const std::string& config_path) {

@@ -196,11 +196,8 @@ RunningAppliance::~RunningAppliance() {
   }
   // A failed test leaves its appliance's log in the test output.
   if (::testing::Test::HasFailure()) {
-    std::ifstream in(dev_->dir() + "/mpayd.log");
-    std::stringstream text;
-    text << in.rdbuf();
-    const std::string log = text.str();
-    std::cerr << "---- mpayd.log (last 6000 bytes) ----\n" << log.substr(log.size() > 6000 ? log.size() - 6000 : 0)
+    const std::string text = log();
+    std::cerr << "---- mpayd.log (last 6000 bytes) ----\n" << text.substr(text.size() > 6000 ? text.size() - 6000 : 0)
               << "---- end of mpayd.log ----\n";
   }
   if (!pg_database_.empty()) {
@@ -232,6 +229,25 @@ std::vector<pid_t> childrenOf(pid_t parent, const std::string& binary) {
       found.push_back(static_cast<pid_t>(std::stoi(name)));
   }
   return found;
+}
+
+bool RunningAppliance::healthyWithin(int seconds) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      if (get("/healthz").status == 200) return true;
+    } catch (const Poco::Exception&) {  // the gateway itself may be restarting
+    }
+  }
+  return false;
+}
+
+std::string RunningAppliance::log() const {
+  std::ifstream in(dev_->dir() + "/mpayd.log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 CommandOutput RunningAppliance::client(const std::string& device, const std::string& args) const {

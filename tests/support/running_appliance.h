@@ -50,6 +50,10 @@ class RunningAppliance {
   static std::string backend();
   HttpAnswer acquirerStats() const;
   pid_t mpaydPid() const { return pid_; }
+  // Polls GET /healthz every 100 ms until it answers 200 (true) or `seconds` pass.
+  bool healthyWithin(int seconds) const;
+  // The appliance's mpayd.log so far.
+  std::string log() const;
 
  private:
   std::unique_ptr<DevAppliance> dev_;
