@@ -152,6 +152,25 @@ TEST_F(IdentitiesE2E, TheGatewayRoleCannotCallAdminOperations) {
   EXPECT_EQ(statusOf(wire::OpId::kPlatformInfo), static_cast<int>(ErrorCode::kOk));
 }
 
+TEST(SingleUserMode, StartedAsAnotherUserEverythingRunsAsThatUserAndTheLogSaysSo) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to start the appliance as another user";
+  test::RunningAppliance app("", false, "nobody");
+  auto nobody = lookupAccount("nobody");
+  ASSERT_TRUE(nobody.ok());
+  const std::string uid = std::to_string(nobody->uid);
+  std::vector<pid_t> all{app.mpaydPid()};
+  for (pid_t child : test::childrenOf(app.mpaydPid())) {
+    all.push_back(child);
+    for (pid_t grandchild : test::childrenOf(child)) all.push_back(grandchild);
+  }
+  EXPECT_GE(all.size(), 5u) << "mpayd, the signer and its workers, the simulator, the gateway";
+  for (pid_t pid : all) EXPECT_EQ(procStatus(pid)["Uid"], uid + "\t" + uid + "\t" + uid + "\t" + uid) << pid;
+  EXPECT_NE(app.log().find("event=identity mode=single-user"), std::string::npos) << app.log();
+  EXPECT_EQ(app.log().find("mode=separated"), std::string::npos);
+  app.enroll("phone", "+8613800138040");
+  EXPECT_EQ(app.client("phone", std::string("login --password '") + test::kPassword + "'").exit_code, 0);
+}
+
 TEST(GatewayIdentity, TheGatewayRefusesToRunAsRoot) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
   test::DevAppliance dev;

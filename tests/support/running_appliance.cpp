@@ -1,5 +1,6 @@
 #include "support/running_appliance.h"
 
+#include "common/identity.h"
 #include "gateway/store.h"
 
 #include <gtest/gtest.h>
@@ -28,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -146,7 +148,7 @@ std::string jsonField(const std::string& json, const std::string& key) {
   }
 }
 
-RunningAppliance::RunningAppliance(const std::string& settings, bool tls) : tls_(tls) {
+RunningAppliance::RunningAppliance(const std::string& settings, bool tls, const std::string& run_as) : tls_(tls) {
   port_ = twoFreePorts();
   std::string db_setting;
   if (backend() == "postgresql") {
@@ -161,10 +163,20 @@ RunningAppliance::RunningAppliance(const std::string& settings, bool tls) : tls_
       port_);
   const std::string binary = binDir() + "/mpayd";
   const std::string log = dev_->dir() + "/mpayd.log";
+  std::optional<Account> account;
+  if (!run_as.empty()) {
+    auto found = lookupAccount(run_as);
+    if (!found) throw std::runtime_error(found.error().detail);
+    account = found.value();
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dev_->dir()))
+      if (lchown(entry.path().c_str(), account->uid, account->gid) != 0) throw std::runtime_error("chown failed");
+    if (lchown(dev_->dir().c_str(), account->uid, account->gid) != 0) throw std::runtime_error("chown failed");
+  }
   pid_ = fork();
   if (pid_ == 0) {
     FILE* out = freopen(log.c_str(), "a", stderr);
     (void)out;
+    if (account && !becomeAccount(*account).ok()) _exit(126);
     // Sandboxed daemons run without LeakSanitizer: its exit-time check needs
     // ptrace, which their seccomp lists rightly forbid. In-process tests keep it.
     setenv("ASAN_OPTIONS", "detect_leaks=0", 1);

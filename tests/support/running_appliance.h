@@ -25,7 +25,9 @@ class RunningAppliance {
   // `settings`: extra "section.key = value" lines for the config.
   // With `tls`, the gateway serves HTTPS with dev-setup's certificate and
   // every client here trusts the platform CA (public/ca.pem).
-  explicit RunningAppliance(const std::string& settings = "", bool tls = false);
+  // With `run_as` (tests run as root), the appliance's files are handed to
+  // that account and mpayd starts as it: single-user development mode.
+  explicit RunningAppliance(const std::string& settings = "", bool tls = false, const std::string& run_as = "");
   ~RunningAppliance();
 
   const DevAppliance& dev() const { return *dev_; }
