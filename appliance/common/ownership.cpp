@@ -1,5 +1,6 @@
 #include "common/ownership.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,8 +15,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Root works inside directories the service users own: never through a
+// symbolic link one of them may have put there since the walk saw the path
+// (chmod would follow it to any file). A link makes the call fail, closed.
 Status own(const fs::path& path, uid_t uid, gid_t gid, mode_t mode) {
-  if (::lchown(path.c_str(), uid, gid) != 0 || ::chmod(path.c_str(), mode) != 0)
+  if (::lchown(path.c_str(), uid, gid) != 0 || ::fchmodat(AT_FDCWD, path.c_str(), mode, AT_SYMLINK_NOFOLLOW) != 0)
     return fail(ErrorCode::kIo, "cannot give " + path.string() + " its owner: " + std::strerror(errno));
   return {};
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "common/identity.h"
+#include "common/ownership.h"
 #include "gateway/signer_client.h"
 #include "support/running_appliance.h"
 
@@ -169,6 +171,25 @@ TEST(SingleUserMode, StartedAsAnotherUserEverythingRunsAsThatUserAndTheLogSaysSo
   EXPECT_EQ(app.log().find("mode=separated"), std::string::npos);
   app.enroll("phone", "+8613800138040");
   EXPECT_EQ(app.client("phone", std::string("login --password '") + test::kPassword + "'").exit_code, 0);
+}
+
+TEST(FileOwners, ALinkInAServiceUsersDirectoryIsRefusedNotFollowed) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  test::DevAppliance dev;
+  const std::string target = dev.dir() + "/root-only";
+  std::ofstream(target) << "x";
+  ASSERT_EQ(chmod(target.c_str(), 0600), 0);
+  const std::string audit_dir = dev.config().signer.audit_log.substr(0, dev.config().signer.audit_log.rfind('/'));
+  ASSERT_EQ(symlink(target.c_str(), (audit_dir + "/planted").c_str()), 0);
+  auto signer = lookupAccount("mpay-signer");
+  auto gateway = lookupAccount("mpay-gw");
+  ASSERT_TRUE(signer.ok() && gateway.ok());
+  auto owned = assignOwnership(dev.config(), *signer, *gateway);
+  EXPECT_FALSE(owned.ok());
+  struct stat st{};
+  ASSERT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "root's file keeps its owner";
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
 TEST(GatewayIdentity, TheGatewayRefusesToRunAsRoot) {
