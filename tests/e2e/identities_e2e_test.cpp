@@ -14,9 +14,11 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "common/identity.h"
 #include "common/ownership.h"
@@ -173,23 +175,77 @@ TEST(SingleUserMode, StartedAsAnotherUserEverythingRunsAsThatUserAndTheLogSaysSo
   EXPECT_EQ(app.client("phone", std::string("login --password '") + test::kPassword + "'").exit_code, 0);
 }
 
-TEST(FileOwners, ALinkInAServiceUsersDirectoryIsRefusedNotFollowed) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
-  test::DevAppliance dev;
-  const std::string target = dev.dir() + "/root-only";
-  std::ofstream(target) << "x";
-  ASSERT_EQ(chmod(target.c_str(), 0600), 0);
-  const std::string audit_dir = dev.config().signer.audit_log.substr(0, dev.config().signer.audit_log.rfind('/'));
-  ASSERT_EQ(symlink(target.c_str(), (audit_dir + "/planted").c_str()), 0);
-  auto signer = lookupAccount("mpay-signer");
-  auto gateway = lookupAccount("mpay-gw");
-  ASSERT_TRUE(signer.ok() && gateway.ok());
-  auto owned = assignOwnership(dev.config(), *signer, *gateway);
+// What a service user may have left in its own directory, for root to find
+// at the next start: root's file must keep its owner and mode.
+class FileOwners : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    const std::string& audit_log = dev_.config().signer.audit_log;
+    audit_dir_ = audit_log.substr(0, audit_log.rfind('/'));
+    std::ofstream(rootFile()) << "x";
+    ASSERT_EQ(chmod(rootFile().c_str(), 0600), 0);
+  }
+  std::string rootFile() const { return dev_.dir() + "/root-only"; }
+  Status assign() {
+    auto signer = lookupAccount("mpay-signer");
+    auto gateway = lookupAccount("mpay-gw");
+    EXPECT_TRUE(signer.ok() && gateway.ok());
+    return assignOwnership(dev_.config(), *signer, *gateway);
+  }
+  void expectRootFileUntouched() const {
+    struct stat st {};
+    ASSERT_EQ(stat(rootFile().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0u) << "root's file keeps its owner";
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+  }
+
+  test::DevAppliance dev_;
+  std::string audit_dir_;
+};
+
+TEST_F(FileOwners, ALinkInAServiceUsersDirectoryIsRefusedNotFollowed) {
+  ASSERT_EQ(symlink(rootFile().c_str(), (audit_dir_ + "/planted").c_str()), 0);
+  auto owned = assign();
   EXPECT_FALSE(owned.ok());
-  struct stat st{};
-  ASSERT_EQ(stat(target.c_str(), &st), 0);
-  EXPECT_EQ(st.st_uid, 0u) << "root's file keeps its owner";
-  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_NE(owned.error().detail.find("symbolic link"), std::string::npos) << owned.error().detail;
+  expectRootFileUntouched();
+}
+
+TEST_F(FileOwners, ALinkedDirectoryIsRefusedNotEntered) {
+  ASSERT_EQ(symlink(dev_.dir().c_str(), (audit_dir_ + "/elsewhere").c_str()), 0);
+  EXPECT_FALSE(assign().ok());
+  expectRootFileUntouched();
+}
+
+TEST_F(FileOwners, AFileWithASecondNameIsRefused) {
+  ASSERT_EQ(link(rootFile().c_str(), (audit_dir_ + "/second-name").c_str()), 0);
+  auto owned = assign();
+  EXPECT_FALSE(owned.ok());
+  EXPECT_NE(owned.error().detail.find("more than one name"), std::string::npos) << owned.error().detail;
+  expectRootFileUntouched();
+}
+
+TEST_F(FileOwners, AnythingButFilesAndDirectoriesIsRefused) {
+  ASSERT_EQ(mkfifo((audit_dir_ + "/fifo").c_str(), 0600), 0);
+  auto owned = assign();
+  EXPECT_FALSE(owned.ok());
+  EXPECT_NE(owned.error().detail.find("neither a file nor a directory"), std::string::npos) << owned.error().detail;
+}
+
+TEST_F(FileOwners, NestedDirectoriesAndFilesGoToTheirUser) {
+  const std::string nested = audit_dir_ + "/a/b";
+  std::filesystem::create_directories(nested);
+  std::ofstream(nested + "/f") << "x";
+  ASSERT_TRUE(assign().ok());
+  auto signer = lookupAccount("mpay-signer");
+  ASSERT_TRUE(signer.ok());
+  for (const auto& [path, mode] : {std::pair{audit_dir_ + "/a", 0700u}, {nested, 0700u}, {nested + "/f", 0600u}}) {
+    struct stat st {};
+    ASSERT_EQ(lstat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_uid, signer->uid) << path;
+    EXPECT_EQ(st.st_mode & 07777, mode) << path;
+  }
 }
 
 TEST(GatewayIdentity, TheGatewayRefusesToRunAsRoot) {
