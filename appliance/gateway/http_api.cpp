@@ -110,21 +110,7 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     }
 #endif
     if (path == "/v1/platform") return get ? engine_.platform() : apiError(ApiCode::kMethodNotAllowed, "");
-    using Call = ApiResult<JsonPtr> (Engine::*)(const JsonFields&);
-    struct Route {
-      const char* path;
-      Call call;
-      std::initializer_list<const char*> required, optional;
-    };
-    static const Route routes[] = {
-        {"/v1/register", &Engine::registerPhone, {"sealed_info1"}, {}},
-        {"/v1/activate", &Engine::activate, {"phone", "registration_code"}, {}},
-        {"/v1/login", &Engine::login, {"phone", "c1", "c2"}, {}},
-        {"/v1/pay", &Engine::pay,
-         {"session_id", "order_no", "phone", "amount_minor", "currency", "counter", "timestamp", "signature"},
-         {"content", "pin_ciphertext", "critical_ciphertext"}},
-    };
-    for (const auto& route : routes) {
+    for (const auto& route : jsonRoutes()) {
       if (path != route.path) continue;
       if (!post) return apiError(ApiCode::kMethodNotAllowed, "");
       MPAY_ASSIGN_OR_RETURN(std::string body, readBody(request, config_.max_body, deadline));
@@ -160,6 +146,18 @@ bool ConnectionLimiter::accept(const Poco::Net::StreamSocket& socket) {
   }
   log::warn("event=connection_refused reason=max_connections");
   return false;
+}
+
+std::span<const JsonRoute> jsonRoutes() {
+  static const JsonRoute routes[] = {
+      {"/v1/register", &Engine::registerPhone, {"sealed_info1"}, {}},
+      {"/v1/activate", &Engine::activate, {"phone", "registration_code"}, {}},
+      {"/v1/login", &Engine::login, {"phone", "c1", "c2"}, {}},
+      {"/v1/pay", &Engine::pay,
+       {"session_id", "order_no", "phone", "amount_minor", "currency", "counter", "timestamp", "signature"},
+       {"content", "pin_ciphertext", "critical_ciphertext"}},
+  };
+  return routes;
 }
 
 Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(const Poco::Net::HTTPServerRequest&) {

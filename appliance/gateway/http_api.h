@@ -7,9 +7,21 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/TCPServer.h>
 
+#include <initializer_list>
+#include <span>
+
 #include "gateway/engine.h"
 
 namespace mpay::gateway {
+
+// The POST endpoints: each body's required and optional keys, and the
+// engine step that reads it (the JSON fuzz target reads the same table).
+struct JsonRoute {
+  const char* path;
+  ApiResult<JsonPtr> (Engine::*call)(const JsonFields&);
+  std::initializer_list<const char*> required, optional;
+};
+std::span<const JsonRoute> jsonRoutes();
 
 // Poco drops connections silently when its queue is full; this filter
 // answers 503 service_unavailable and closes instead, once the server has

@@ -92,10 +92,13 @@ Status applySeccomp(const SyscallPolicy& policy) {
   } release{ctx};
   if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp TSYNC");
   for (const auto& rule : policy.allowed) {
-    const int rc = rule.arg_index < 0
-                       ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule.number, 0)
-                       : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule.number, 1,
-                                          SCMP_CMP(static_cast<unsigned>(rule.arg_index), SCMP_CMP_EQ, rule.arg_value));
+    // Spelled out rather than SCMP_CMP(), a C compound literal.
+    scmp_arg_cmp equals{};
+    equals.arg = static_cast<unsigned>(rule.arg_index);
+    equals.op = SCMP_CMP_EQ;
+    equals.datum_a = rule.arg_value;
+    const int rc = rule.arg_index < 0 ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule.number, 0)
+                                      : seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rule.number, 1, &equals);
     if (rc != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp rule for " + rule.name);
   }
   if (seccomp_load(ctx) != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp_load failed");

@@ -10,8 +10,6 @@ namespace {
 
 namespace label = suite::label;
 
-constexpr std::size_t kPermitLen = 8 + suite::kHmacLen;  // u64 expires_at || HMAC
-
 Status checkPaymentFields(const wire::OpenPaymentRequest& req) {
   if (!suite::validOrderNo(req.order_no)) return fail(ErrorCode::kBadField, "order number");
   if (!suite::validPhone(req.phone)) return fail(ErrorCode::kBadField, "phone");
