@@ -11,6 +11,9 @@
 
 namespace fs = std::filesystem;
 
+// Targets that need a set-up (libFuzzer calls it once, before any input).
+extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc, char*** argv);
+
 int main(int argc, char** argv) {
   std::vector<fs::path> inputs;
   for (int i = 1; i < argc; ++i) {
@@ -25,6 +28,7 @@ int main(int argc, char** argv) {
     std::cerr << "replay: no inputs\n";
     return 1;
   }
+  if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
   for (const auto& path : inputs) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
