@@ -20,6 +20,11 @@ void parsesToItsOwnEncoding(ByteView payload) {
   MPAY_FUZZ_CHECK(std::equal(again.begin(), again.end(), payload.begin(), payload.end()));
 }
 
+template <typename... Messages>
+void eachParsesToItsOwnEncoding(ByteView payload) {
+  (parsesToItsOwnEncoding<Messages>(payload), ...);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -35,18 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MPAY_FUZZ_CHECK(framed.size() == 4 + size && std::equal(framed.begin() + 4, framed.end(), data));
   }
 
-  parsesToItsOwnEncoding<wire::Empty>(payload);
-  parsesToItsOwnEncoding<wire::PlatformInfoResponse>(payload);
-  parsesToItsOwnEncoding<wire::HealthResponse>(payload);
-  parsesToItsOwnEncoding<wire::AuditHeadResponse>(payload);
-  parsesToItsOwnEncoding<wire::RecordStartRequest>(payload);
-  parsesToItsOwnEncoding<wire::OpenRegistrationRequest>(payload);
-  parsesToItsOwnEncoding<wire::OpenRegistrationResponse>(payload);
-  parsesToItsOwnEncoding<wire::OpenLoginRequest>(payload);
-  parsesToItsOwnEncoding<wire::OpenLoginResponse>(payload);
-  parsesToItsOwnEncoding<wire::OpenPaymentRequest>(payload);
-  parsesToItsOwnEncoding<wire::OpenPaymentResponse>(payload);
-  parsesToItsOwnEncoding<wire::SignReceiptRequest>(payload);
-  parsesToItsOwnEncoding<wire::SignReceiptResponse>(payload);
+  eachParsesToItsOwnEncoding<wire::Empty, wire::PlatformInfoResponse, wire::HealthResponse,
+                             wire::AuditHeadResponse, wire::RecordStartRequest, wire::OpenRegistrationRequest,
+                             wire::OpenRegistrationResponse, wire::OpenLoginRequest, wire::OpenLoginResponse,
+                             wire::OpenPaymentRequest, wire::OpenPaymentResponse, wire::SignReceiptRequest,
+                             wire::SignReceiptResponse>(payload);
   return 0;
 }
