@@ -193,6 +193,12 @@ class FileOwners : public ::testing::Test {
     EXPECT_TRUE(signer.ok() && gateway.ok());
     return assignOwnership(dev_.config(), *signer, *gateway);
   }
+  // The start is refused, and the message says why.
+  void expectRefused(const std::string& why) {
+    auto owned = assign();
+    ASSERT_FALSE(owned.ok()) << "expected a refusal: " << why;
+    EXPECT_NE(owned.error().detail.find(why), std::string::npos) << owned.error().detail;
+  }
   void expectRootFileUntouched() const {
     struct stat st {};
     ASSERT_EQ(stat(rootFile().c_str(), &st), 0);
@@ -206,31 +212,25 @@ class FileOwners : public ::testing::Test {
 
 TEST_F(FileOwners, ALinkInAServiceUsersDirectoryIsRefusedNotFollowed) {
   ASSERT_EQ(symlink(rootFile().c_str(), (audit_dir_ + "/planted").c_str()), 0);
-  auto owned = assign();
-  EXPECT_FALSE(owned.ok());
-  EXPECT_NE(owned.error().detail.find("symbolic link"), std::string::npos) << owned.error().detail;
+  expectRefused("a symbolic link");
   expectRootFileUntouched();
 }
 
 TEST_F(FileOwners, ALinkedDirectoryIsRefusedNotEntered) {
   ASSERT_EQ(symlink(dev_.dir().c_str(), (audit_dir_ + "/elsewhere").c_str()), 0);
-  EXPECT_FALSE(assign().ok());
+  expectRefused("a symbolic link");
   expectRootFileUntouched();
 }
 
 TEST_F(FileOwners, AFileWithASecondNameIsRefused) {
   ASSERT_EQ(link(rootFile().c_str(), (audit_dir_ + "/second-name").c_str()), 0);
-  auto owned = assign();
-  EXPECT_FALSE(owned.ok());
-  EXPECT_NE(owned.error().detail.find("more than one name"), std::string::npos) << owned.error().detail;
+  expectRefused("a file with more than one name");
   expectRootFileUntouched();
 }
 
 TEST_F(FileOwners, AnythingButFilesAndDirectoriesIsRefused) {
   ASSERT_EQ(mkfifo((audit_dir_ + "/fifo").c_str(), 0600), 0);
-  auto owned = assign();
-  EXPECT_FALSE(owned.ok());
-  EXPECT_NE(owned.error().detail.find("neither a file nor a directory"), std::string::npos) << owned.error().detail;
+  expectRefused("neither a file nor a directory");
 }
 
 TEST_F(FileOwners, NestedDirectoriesAndFilesGoToTheirUser) {
