@@ -1,0 +1,39 @@
+// What a platform team scrapes to watch the gateway under load: requests by
+// route and result (the stable error codes of docs/protocol.md), their
+// latency, refused connections, and the signer calls behind them. Counts
+// and timings only — no phone numbers, amounts or addresses — and routes
+// are the fixed API paths, so a scanner cannot grow the label set.
+#pragma once
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace mpay::gateway {
+
+class GatewayMetrics {
+ public:
+  explicit GatewayMetrics(std::string_view version);
+
+  // `path` as the client sent it; anything but an API path counts as "other".
+  void request(std::string_view path, std::string_view result, double seconds);
+  void connectionRefused();
+  void signerCall(std::string_view result, double seconds);
+
+  // Prometheus text exposition format 0.0.4.
+  std::string render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_seconds_;
+  prometheus::Counter& refused_;
+  prometheus::Family<prometheus::Counter>& signer_calls_;
+  prometheus::Histogram& signer_seconds_;
+};
+
+}  // namespace mpay::gateway
