@@ -66,8 +66,9 @@ void AdminApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "dir") dir_ = value;
   if (name == "port") {
     int port = 0;
-    if (!Poco::NumberParser::tryParse(value, port) || port < 1 || port > 65535)
-      throw Poco::InvalidArgumentException("--port must be 1..65535");
+    // The acquirer simulator and the metrics listener take the next two ports.
+    if (!Poco::NumberParser::tryParse(value, port) || port < 1 || port > 65533)
+      throw Poco::InvalidArgumentException("--port must be 1..65533");
     port_ = port;
   }
 }

@@ -71,6 +71,8 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          "db_url = " + d + "/data/mpay.db\n"
          "outbox = " + d + "/data/outbox.jsonl\n"
          "acquirer_url = http://127.0.0.1:" + std::to_string(port + 1) + "\n"
+         "; Prometheus scrape endpoint (GET /metrics), loopback only.\n"
+         "metrics_port = " + std::to_string(port + 2) + "\n"
          "; HTTPS instead of plain loopback HTTP: uncomment (clients then trust public/ca.pem).\n"
          ";tls_cert = " + d + "/tls/gateway.pem\n"
          ";tls_key = " + d + "/tls/gateway.key\n"

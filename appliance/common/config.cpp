@@ -23,6 +23,7 @@ const std::set<std::string>& knownKeys() {
       "gateway.max_queued", "gateway.max_connections", "gateway.signer_connections", "gateway.signer_timeout_ms", "gateway.rate_per_phone",
       "gateway.rate_per_source", "gateway.registration_ttl", "gateway.max_code_attempts",
       "gateway.lockout_threshold", "gateway.lockout_seconds", "gateway.replay_window",
+      "gateway.metrics_listen", "gateway.metrics_port",
       "acquirer_sim.port", "acquirer_sim.limit_minor",
   };
   return keys;
@@ -86,6 +87,7 @@ Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
       {"gateway.lockout_threshold", &g.lockout_threshold, 1, 100},
       {"gateway.lockout_seconds", &g.lockout_seconds, 1, 86400 * 30},
       {"gateway.replay_window", &g.replay_window, 5, 3600},
+      {"gateway.metrics_port", &g.metrics_port, 0, 65535},
   };
   for (const auto& k : ints) {
     MPAY_ASSIGN_OR_RETURN(long v, boundedInt(ini, k.key, *k.out, k.min, k.max));
@@ -93,6 +95,7 @@ Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
   }
   g.user = ini.getString("gateway.user", g.user);
   g.listen = ini.getString("gateway.listen", g.listen);
+  g.metrics_listen = ini.getString("gateway.metrics_listen", g.metrics_listen);
   g.tls_cert = ini.getString("gateway.tls_cert", "");
   g.tls_key = ini.getString("gateway.tls_key", "");
   if (g.tls_cert.empty() != g.tls_key.empty())

@@ -54,6 +54,8 @@ struct GatewayConfig {
   int lockout_threshold = 5;         // consecutive wrong passwords or PINs before a lockout
   int lockout_seconds = 900;
   int replay_window = 300;           // allowed clock skew of signed timestamps, seconds
+  std::string metrics_listen = "127.0.0.1";  // Prometheus scrape address (plain HTTP, no API routes)
+  int metrics_port = 0;              // 0: no metrics listener
 };
 
 struct AcquirerSimConfig {

@@ -16,12 +16,15 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/log.h"
 #include "gateway/http_api.h"
+#include "gateway/metrics_endpoint.h"
 #include "sandbox/sandbox.h"
 
 namespace mpay::gateway {
@@ -51,6 +54,29 @@ Result<Poco::Net::ServerSocket> listen(const GatewayConfig& g) {
   } catch (const Poco::Exception& e) {
     return fail(ErrorCode::kConfig, "cannot listen on " + g.listen + ":" + std::to_string(g.port) + ": " + e.displayText());
   }
+}
+
+// The scrape listener: plain HTTP (it serves counts, nothing a phone sends);
+// which network reaches it is the firewall's decision (docs/operations.md).
+Result<std::optional<Poco::Net::ServerSocket>> listenForMetrics(const GatewayConfig& g) {
+  if (g.metrics_port == 0) return std::optional<Poco::Net::ServerSocket>();
+  try {
+    Poco::Net::SocketAddress address(g.metrics_listen, static_cast<Poco::UInt16>(g.metrics_port));
+    return std::optional<Poco::Net::ServerSocket>(Poco::Net::ServerSocket(address, 16));
+  } catch (const Poco::Exception& e) {
+    return fail(ErrorCode::kConfig, "cannot listen on " + g.metrics_listen + ":" + std::to_string(g.metrics_port) +
+                                        " for metrics: " + e.displayText());
+  }
+}
+
+std::unique_ptr<Poco::Net::HTTPServer> metricsServer(GatewayMetrics& metrics, Poco::Net::ServerSocket socket) {
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(2);
+  params->setMaxQueued(16);
+  params->setTimeout(Poco::Timespan(5, 0));
+  params->setKeepAlive(false);
+  params->setServerName("mpay");
+  return std::make_unique<Poco::Net::HTTPServer>(new MetricsHandlerFactory(metrics), socket, params);
 }
 
 std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -90,6 +116,8 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   // any thread or database connection exists.
   auto socket = listen(g);
   if (!socket) return startFailed(socket.error().detail);
+  auto metrics_socket = listenForMetrics(g);
+  if (!metrics_socket) return startFailed(metrics_socket.error().detail);
   // Poco's PostgreSQL connector names statements with time-based UUIDs; the
   // first one reads the host's MAC address (sysfs, interface ioctls), which
   // the sandbox denies. Generate one now so the node id is cached.
@@ -113,7 +141,8 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   }
   auto acquirer = httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms);
   if (!acquirer) return startFailed(acquirer.error().detail);
-  SignerPool signer(config->signer.socket, g.signer_connections, g.signer_timeout_ms);
+  GatewayMetrics metrics(MPAY_VERSION);
+  SignerPool signer(config->signer.socket, g.signer_connections, g.signer_timeout_ms, &metrics);
   if (auto recorded = recordStart(signer, policy->digest); !recorded.ok())
     return startFailed("no start record in the audit log: " + recorded.error().detail);
   Engine engine(g, *store.value(), signer, *notifier, *acquirer.value(), unixNow);
@@ -125,13 +154,19 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   params->setKeepAlive(true);
   params->setMaxKeepAliveRequests(100);
   params->setServerName("mpay");
-  Poco::Net::HTTPServer server(new ApiHandlerFactory(engine, g), socket.value(), params);
-  Poco::AutoPtr<ConnectionLimiter> limiter(new ConnectionLimiter(g.max_connections));
+  Poco::Net::HTTPServer server(new ApiHandlerFactory(engine, g, metrics), socket.value(), params);
+  Poco::AutoPtr<ConnectionLimiter> limiter(new ConnectionLimiter(g.max_connections, metrics));
   limiter->attach(&server);
   server.setConnectionFilter(limiter);
   server.start();
+  std::unique_ptr<Poco::Net::HTTPServer> scrape;
+  if (metrics_socket.value()) {
+    scrape = metricsServer(metrics, *metrics_socket.value());
+    scrape->start();
+  }
   log::info("event=gateway_started listen=" + g.listen + ":" + std::to_string(g.port) +
-            (g.tls_cert.empty() ? " tls=off" : " tls=on") + " db=" + (store.value()->isPostgres() ? "postgresql" : "sqlite"));
+            (g.tls_cert.empty() ? " tls=off" : " tls=on") + " db=" + (store.value()->isPostgres() ? "postgresql" : "sqlite") +
+            (scrape ? " metrics=" + g.metrics_listen + ":" + std::to_string(g.metrics_port) : std::string(" metrics=off")));
 
   std::atomic<bool> stopping{false};
   std::thread outbox([&] {
@@ -143,6 +178,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   waitForTerminationRequest();
   stopping = true;
   outbox.join();
+  if (scrape) scrape->stopAll(true);
   server.stopAll(true);
   log::info("event=gateway_stopped");
   return 0;

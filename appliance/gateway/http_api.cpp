@@ -31,14 +31,6 @@ void send(HTTPServerResponse& response, int status, const std::string& body) {
   response.send() << body;
 }
 
-void sendError(HTTPServerResponse& response, const ApiError& e) {
-  const auto& info = apiErrorInfo(e.code);
-  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
-  o.set("error", std::string(info.name));
-  o.set("message", e.message.empty() ? std::string(info.meaning) : e.message);
-  send(response, info.http_status, toJson(o));
-}
-
 // Reads the body: at most max_body bytes, within the request deadline.
 ApiResult<std::string> readBody(HTTPServerRequest& request, int max_body,
                                 std::chrono::steady_clock::time_point deadline) {
@@ -60,8 +52,8 @@ ApiResult<std::string> readBody(HTTPServerRequest& request, int max_body,
 
 class ApiHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  ApiHandler(Engine& engine, const GatewayConfig& config, RateLimiter& per_source)
-      : engine_(engine), config_(config), per_source_(per_source) {}
+  ApiHandler(Engine& engine, const GatewayConfig& config, GatewayMetrics& metrics, RateLimiter& per_source)
+      : engine_(engine), config_(config), metrics_(metrics), per_source_(per_source) {}
 
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     const auto id = g_request_ids++;
@@ -73,13 +65,15 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       log::error("event=handler_exception request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
       result = apiError(ApiCode::kInternal, "internal error");
     }
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
     const std::string outcome = result.ok() ? "ok" : std::string(apiErrorInfo(result.error().code).name);
+    metrics_.request(request.getURI(), outcome, std::chrono::duration<double>(elapsed).count());
     log::info("event=request id=" + std::to_string(id) + " method=" + request.getMethod() + " path=" +
               request.getURI() + " result=" + outcome + " ms=" + std::to_string(ms.count()));
     try {
       if (result.ok()) send(response, 200, toJson(*result.value()));
-      else sendError(response, result.error());
+      else sendApiError(response, result.error());
     } catch (const std::exception& e) {
       log::warn("event=response_failed request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
     }
@@ -122,10 +116,19 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
 
   Engine& engine_;
   const GatewayConfig& config_;
+  GatewayMetrics& metrics_;
   RateLimiter& per_source_;
 };
 
 }  // namespace
+
+void sendApiError(Poco::Net::HTTPServerResponse& response, const ApiError& e) {
+  const auto& info = apiErrorInfo(e.code);
+  Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("error", std::string(info.name));
+  o.set("message", e.message.empty() ? std::string(info.meaning) : e.message);
+  send(response, info.http_status, toJson(o));
+}
 
 bool ConnectionLimiter::accept(const Poco::Net::StreamSocket& socket) {
   if (!server_ || server_->currentConnections() + server_->queuedConnections() < max_) return true;
@@ -144,6 +147,7 @@ bool ConnectionLimiter::accept(const Poco::Net::StreamSocket& socket) {
     copy.sendBytes(kBusy.data(), static_cast<int>(kBusy.size()));
   } catch (const Poco::Exception&) {
   }
+  metrics_.connectionRefused();
   log::warn("event=connection_refused reason=max_connections");
   return false;
 }
@@ -161,7 +165,7 @@ std::span<const JsonRoute> jsonRoutes() {
 }
 
 Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(const Poco::Net::HTTPServerRequest&) {
-  return new ApiHandler(engine_, config_, per_source_);
+  return new ApiHandler(engine_, config_, metrics_, per_source_);
 }
 
 }  // namespace mpay::gateway

@@ -5,12 +5,14 @@
 // {"error": code, "message": text}; no exception escapes a handler.
 #pragma once
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/TCPServer.h>
 
 #include <initializer_list>
 #include <span>
 
 #include "gateway/engine.h"
+#include "gateway/metrics.h"
 
 namespace mpay::gateway {
 
@@ -23,29 +25,34 @@ struct JsonRoute {
 };
 std::span<const JsonRoute> jsonRoutes();
 
+// {"error": code, "message": text} with the code's HTTP status.
+void sendApiError(Poco::Net::HTTPServerResponse& response, const ApiError& e);
+
 // Poco drops connections silently when its queue is full; this filter
 // answers 503 service_unavailable and closes instead, once the server has
 // max_connections open (being served or queued).
 class ConnectionLimiter : public Poco::Net::TCPServerConnectionFilter {
  public:
-  explicit ConnectionLimiter(int max_connections) : max_(max_connections) {}
+  ConnectionLimiter(int max_connections, GatewayMetrics& metrics) : max_(max_connections), metrics_(metrics) {}
   void attach(const Poco::Net::TCPServer* server) { server_ = server; }
   bool accept(const Poco::Net::StreamSocket& socket) override;
 
  private:
   int max_;
+  GatewayMetrics& metrics_;
   const Poco::Net::TCPServer* server_ = nullptr;
 };
 
 class ApiHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  ApiHandlerFactory(Engine& engine, const GatewayConfig& config)
-      : engine_(engine), config_(config), per_source_(config.rate_per_source) {}
+  ApiHandlerFactory(Engine& engine, const GatewayConfig& config, GatewayMetrics& metrics)
+      : engine_(engine), config_(config), metrics_(metrics), per_source_(config.rate_per_source) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
 
  private:
   Engine& engine_;
   const GatewayConfig& config_;
+  GatewayMetrics& metrics_;
   RateLimiter per_source_;
 };
 

@@ -25,6 +25,12 @@ Result<std::unique_ptr<SignerClient>> SignerPool::acquire() {
   return std::make_unique<SignerClient>(std::move(client).value());
 }
 
+void SignerPool::observe(const Error* error, std::chrono::steady_clock::time_point started) {
+  if (!metrics_) return;
+  const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - started;
+  metrics_->signerCall(error ? errorName(error->code) : "ok", seconds.count());
+}
+
 void SignerPool::release(std::unique_ptr<SignerClient> client, bool broken) {
   std::lock_guard lock(mutex_);
   if (broken) --open_;

@@ -120,6 +120,10 @@ TEST(HttpConnectionLimitE2E, ConnectionsBeyondTheCapGet503Overloaded) {
   held.clear();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(app.get("/healthz").status, 200);
+  // The refusals are counted on the scrape listener, which has its own threads.
+  const std::string scrape = app.metrics().body;
+  EXPECT_EQ(scrape.find("\nmpay_http_connections_refused_total 0\n"), std::string::npos) << scrape;
+  EXPECT_NE(scrape.find("\nmpay_http_connections_refused_total "), std::string::npos) << scrape;
 }
 
 // Processes whose argv is exactly {…/binary, "--config", config}, oldest first.
@@ -160,7 +164,7 @@ struct SignerProcesses {
 
 SignerProcesses fullSigner(const test::RunningAppliance& app) {
   SignerProcesses now;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 300; ++i) {  // 30 s: room for a few doubling restart delays
     auto parents = test::childrenOf(app.mpaydPid(), "mpay-signer");
     if (parents.size() == 1) {
       now = {parents.front(), test::childrenOf(parents.front())};
@@ -181,7 +185,7 @@ TEST(MpaydE2E, RestartsACrashedGatewayAndSignerWorker) {
   kill(gateways.front(), SIGKILL);
   kill(signer.workers.front(), SIGKILL);
   bool back = false;
-  for (int i = 0; i < 100 && !back; ++i) {
+  for (int i = 0; i < 300 && !back; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto now_gateways = processesOf("mpay-gateway", app.dev().configPath());
     try {

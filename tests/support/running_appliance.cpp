@@ -54,19 +54,21 @@ bool portFree(int port) {
 // through a counter file they share under flock, so two appliances never
 // race for the same free port, and below the kernel's ephemeral range, so a
 // client connection never takes one between the check and the bind.
-int twoFreePorts() {
-  constexpr int kFirst = 20000, kPairs = 6000;  // 20000..31999
+// Three in a row: the gateway, the acquirer simulator, the metrics listener
+// (dev-setup's layout).
+int threeFreePorts() {
+  constexpr int kFirst = 20000, kTriples = 4000;  // 20000..31999
   const int fd = ::open("/tmp/mpay-test-ports", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0 || flock(fd, LOCK_EX) != 0) throw std::runtime_error("cannot lock /tmp/mpay-test-ports");
   char text[16] = {};
   const ssize_t n = pread(fd, text, sizeof text - 1, 0);
-  long next = n > 0 ? std::strtol(text, nullptr, 10) : static_cast<long>(getpid() % kPairs);
+  long next = n > 0 ? std::strtol(text, nullptr, 10) : static_cast<long>(getpid() % kTriples);
   int port = -1;
-  for (int i = 0; i < kPairs && port < 0; ++i, ++next) {
-    const int p = kFirst + static_cast<int>(next % kPairs) * 2;
-    if (portFree(p) && portFree(p + 1)) port = p;
+  for (int i = 0; i < kTriples && port < 0; ++i, ++next) {
+    const int p = kFirst + static_cast<int>(next % kTriples) * 3;
+    if (portFree(p) && portFree(p + 1) && portFree(p + 2)) port = p;
   }
-  const std::string stored = std::to_string(next % kPairs);
+  const std::string stored = std::to_string(next % kTriples);
   const bool saved = ftruncate(fd, 0) == 0 && pwrite(fd, stored.data(), stored.size(), 0) == static_cast<ssize_t>(stored.size());
   ::close(fd);  // releases the lock
   if (port < 0 || !saved) throw std::runtime_error("no free ports");
@@ -149,7 +151,7 @@ std::string jsonField(const std::string& json, const std::string& key) {
 }
 
 RunningAppliance::RunningAppliance(const std::string& settings, bool tls, const std::string& run_as) : tls_(tls) {
-  port_ = twoFreePorts();
+  port_ = threeFreePorts();
   std::string db_setting;
   if (backend() == "postgresql") {
     pg_database_ = "mpay_e2e_" + std::to_string(getpid()) + "_" + std::to_string(port_);
@@ -323,5 +325,7 @@ HttpAnswer RunningAppliance::acquirerControl(const std::string& json) const {
 }
 
 HttpAnswer RunningAppliance::acquirerStats() const { return exchange(port_ + 1, "GET", "/control", nullptr); }
+
+HttpAnswer RunningAppliance::metrics(const std::string& path) const { return exchange(port_ + 2, "GET", path, nullptr); }
 
 }  // namespace mpay::test

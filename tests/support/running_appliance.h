@@ -51,6 +51,8 @@ class RunningAppliance {
   // "sqlite" or "postgresql": MPAY_E2E_DB selects it (PostgreSQL needs MPAY_TEST_PG_URL).
   static std::string backend();
   HttpAnswer acquirerStats() const;
+  // GET on the gateway's metrics listener (dev-setup puts it at port + 2).
+  HttpAnswer metrics(const std::string& path = "/metrics") const;
   pid_t mpaydPid() const { return pid_; }
   // Polls GET /healthz every 100 ms until it answers 200 (true) or `seconds` pass.
   bool healthyWithin(int seconds) const;
