@@ -7,14 +7,12 @@
 
 #include "client/api_client.h"
 #include "client/device_state.h"
+#include "client/flows.h"
 #include "client/phone.h"
 #include "gateway/json_fields.h"
-#include "suite/primitives.h"
 
 namespace mpay::client {
 namespace {
-
-using gateway::base64url;
 
 constexpr int kOk = 0, kFailed = 1, kUsage = 64;
 
@@ -23,8 +21,10 @@ int failed(const std::string& what) {
   return kFailed;
 }
 int failed(const ApiFailure& f) {
-  return failed(f.code + (f.message.empty() ? "" : ": " + f.message) +
-                (f.http_status ? " (HTTP " + std::to_string(f.http_status) + ")" : ""));
+  std::string what = f.code;
+  if (!f.message.empty()) what += (what.empty() ? "" : ": ") + f.message;
+  if (f.http_status) what += " (HTTP " + std::to_string(f.http_status) + ")";
+  return failed(what);
 }
 int failed(const Error& e) { return failed(std::string(errorName(e.code)) + ": " + e.detail); }
 
@@ -43,19 +43,11 @@ bool has(const Options& o, const std::string& key) { return o.contains(key); }
 ApiClient api(const Options& o) { return ApiClient(o.at("server"), o.contains("ca") ? o.at("ca") : ""); }
 std::uint64_t now() { return static_cast<std::uint64_t>(std::time(nullptr)); }
 
-Bytes field(const Json& j, const std::string& key) {
-  auto r = gateway::unbase64url(j->optValue<std::string>(key, ""), 1 << 16);
-  return r.ok() ? r.value() : Bytes{};
-}
-
 // S01: the platform data, fetched once and kept.
-Result<PlatformData> fetchPlatform(const Options& o, const DeviceState& state) {
-  auto answer = api(o).get("/v1/platform");
-  if (!answer) return fail(ErrorCode::kIo, answer.error().code + ": " + answer.error().message);
-  PlatformData p{answer.value()->getValue<std::string>("suite"), field(answer.value(), "service_public_key"),
-                 field(answer.value(), "ca_certificate"), field(answer.value(), "receipt_certificate")};
-  if (p.suite != suite::kSuiteId) return fail(ErrorCode::kBadField, "platform speaks suite " + p.suite);
-  MPAY_RETURN_IF_ERROR(state.savePlatform(p));
+FlowResult<PlatformData> fetchAndKeepPlatform(const Options& o, const DeviceState& state) {
+  auto client = api(o);
+  MPAY_ASSIGN_OR_RETURN(PlatformData p, fetchPlatform(client));
+  if (auto saved = state.savePlatform(p); !saved) return localFailure(saved.error().detail);
   return p;
 }
 
@@ -93,21 +85,14 @@ int registerCommand(const Options& o) {
   if (missing) return kUsage;
   DeviceState state(o.at("state"));
   if (auto s = state.init(); !s) return failed(s.error());
-  auto platform = fetchPlatform(o, state);
+  auto platform = fetchAndKeepPlatform(o, state);
   if (!platform) return failed(platform.error());
-  auto service = suite::EcPublicKey::fromPoint(platform->service_point);
-  if (!service) return failed("platform service key is not a P-256 point");
   suite::Info1 info{id.phone, id.imei, id.sim, Secret::copyOf(password), Secret::copyOf(pin), name, id_number};
-  // Check locally first: the platform would refuse the same values.
-  if (!suite::parseInfo1(suite::encodeInfo1(info)).ok()) return failed("a registration field is out of range (see docs/protocol.md)");
-  auto sealed = sealInfo1(service.value(), info, systemRandom());
-  if (!sealed) return failed(sealed.error());
-  Poco::JSON::Object body;
-  body.set("sealed_info1", base64url(sealed.value()));
-  auto answer = api(o).post("/v1/register", body);
-  if (!answer) return failed(answer.error());
+  auto client = api(o);
+  auto registered = registerPhone(client, platform.value(), info);
+  if (!registered) return failed(registered.error());
   if (auto s = state.saveIdentity(id); !s) return failed(s.error());
-  const std::string code = answer.value()->getValue<std::string>("registration_code");
+  const std::string& code = registered.value();
   if (has(o, "json")) {
     Poco::JSON::Object out;
     out.set("registration_code", code);
@@ -126,14 +111,9 @@ int activateCommand(const Options& o) {
   DeviceState state(o.at("state"));
   auto id = state.identity();
   if (!id) return failed("not registered on this device: run register first");
-  Poco::JSON::Object body;
-  body.set("phone", id->phone);
-  body.set("registration_code", rc);
-  auto answer = api(o).post("/v1/activate", body);
-  if (!answer) return failed(answer.error());
-  // S08: the MAC must verify with both codes before anything is stored.
-  auto p12 = suite::openRegistrationFile(field(answer.value(), "registration_file"), rc, cc);
-  if (!p12) return failed("registration file MAC does not verify: wrong confirmation code or a tampered file");
+  auto client = api(o);
+  auto p12 = activatePhone(client, id->phone, rc, cc);
+  if (!p12) return failed(p12.error());
   if (auto s = state.saveCertificateFile(p12.value()); !s) return failed(s.error());
   id->activated = true;
   if (auto s = state.saveIdentity(id.value()); !s) return failed(s.error());
@@ -151,25 +131,11 @@ int loginCommand(const Options& o) {
   if (!id || !id->activated || !platform) return failed("not activated on this device");
   auto credential = openCredential(state, id.value(), password);
   if (!credential) return failed("the certificate file does not open: wrong password for this device");
-  auto service = suite::EcPublicKey::fromPoint(platform->service_point);
-  if (!service) return failed("platform service key invalid");
-  Bytes nonce = suite::randomBytes(suite::kNonceLen);
-  auto message = buildLogin(service.value(), credential->private_key, id->phone, Secret::copyOf(password), now(),
-                            nonce, systemRandom());
-  if (!message) return failed(message.error());
-  Poco::JSON::Object body;
-  body.set("phone", id->phone);
-  body.set("c1", base64url(message->c1));
-  body.set("c2", base64url(message->c2));
-  auto answer = api(o).post("/v1/login", body);
-  if (!answer) return failed(answer.error());
-  // S39: open the keys and check the digest with our K.
-  auto keys = openLoginKeys(credential->private_key, field(answer.value(), "sealed_keys"), message->k);
-  if (!keys) return failed("login answer fails its digest check: " + keys.error().detail);
-  if (keys->session_id != field(answer.value(), "session_id")) return failed("session id mismatch");
-  CachedSession session{std::move(keys).value(), answer.value()->getValue<std::uint64_t>("expires_at"), 0};
-  if (auto s = state.saveSession(session); !s) return failed(s.error());
-  std::cout << "logged in; session valid until " << session.expires_at << "\n";
+  auto client = api(o);
+  auto session = login(client, platform.value(), credential->private_key, id->phone, Secret::copyOf(password), now());
+  if (!session) return failed(session.error());
+  if (auto s = state.saveSession(session.value()); !s) return failed(s.error());
+  std::cout << "logged in; session valid until " << session->expires_at << "\n";
   return kOk;
 }
 
@@ -198,34 +164,11 @@ int payCommand(const Options& o) {
   in.phone = id->phone;
   in.counter = session->counter + 1;
   in.timestamp = now();
-  auto message = buildPayment(in, Secret::copyOf(pin), session->keys, credential->private_key, systemRandom());
-  if (!message) return failed(message.error());
   session->counter = in.counter;  // spent, whatever the answer
   if (auto s = state.saveSession(session.value()); !s) return failed(s.error());
-  const auto& f = message->signed_fields;
-  Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
-  body.set("session_id", base64url(f.session_id));
-  body.set("order_no", f.order_no);
-  body.set("phone", f.phone);
-  body.set("amount_minor", f.amount_minor);
-  body.set("currency", f.currency);
-  if (in.critical) {
-    body.set("critical_ciphertext", base64url(message->critical_ciphertext));
-  } else {
-    body.set("content", f.content);
-    body.set("pin_ciphertext", base64url(f.pin_ciphertext));
-  }
-  body.set("counter", f.counter);
-  body.set("timestamp", f.timestamp);
-  body.set("signature", base64url(message->signature));
-  auto answer = api(o).post("/v1/pay", body);
-  if (!answer) return failed(answer.error());
-  // S46: the receipt must be signed by the platform's receipt key, chained to its CA.
-  auto receipt = verifyReceipt(field(answer.value(), "receipt"), field(answer.value(), "receipt_signature"),
-                               platform->receipt_cert, platform->ca_cert);
-  if (!receipt) return failed("receipt signature does not verify: " + receipt.error().detail);
-  if (receipt->order_no != order || receipt->amount_minor != in.amount_minor || receipt->phone != id->phone)
-    return failed("receipt does not match this payment");
+  auto client = api(o);
+  auto receipt = pay(client, platform.value(), in, Secret::copyOf(pin), session->keys, credential->private_key);
+  if (!receipt) return failed(receipt.error());
   const std::string result = receipt->result == suite::PaymentResult::kApproved ? "approved" : "declined";
   if (has(o, "json")) {
     Poco::JSON::Object out(Poco::JSON_PRESERVE_KEY_ORDER);

@@ -1,0 +1,108 @@
+#include "client/flows.h"
+
+#include <Poco/JSON/Object.h>
+
+#include "gateway/json_fields.h"
+#include "suite/primitives.h"
+
+namespace mpay::client {
+namespace {
+
+using gateway::base64url;
+
+Bytes field(const Json& j, const std::string& key) {
+  auto r = gateway::unbase64url(j->optValue<std::string>(key, ""), 1 << 16);
+  return r.ok() ? r.value() : Bytes{};
+}
+
+ApiFailure failureOf(const Error& e) { return localFailure(std::string(errorName(e.code)) + ": " + e.detail); }
+
+}  // namespace
+
+ApiFailure localFailure(std::string message) { return ApiFailure{0, "", std::move(message)}; }
+
+FlowResult<PlatformData> fetchPlatform(ApiClient& api) {
+  MPAY_ASSIGN_OR_RETURN(Json answer, api.get("/v1/platform"));
+  PlatformData p{answer->getValue<std::string>("suite"), field(answer, "service_public_key"),
+                 field(answer, "ca_certificate"), field(answer, "receipt_certificate")};
+  if (p.suite != suite::kSuiteId) return localFailure("platform speaks suite " + p.suite);
+  if (!suite::EcPublicKey::fromPoint(p.service_point)) return localFailure("platform service key is not a P-256 point");
+  return p;
+}
+
+FlowResult<std::string> registerPhone(ApiClient& api, const PlatformData& platform, const suite::Info1& info) {
+  auto service = suite::EcPublicKey::fromPoint(platform.service_point);
+  if (!service) return localFailure("platform service key is not a P-256 point");
+  // Check locally first: the platform would refuse the same values.
+  if (!suite::parseInfo1(suite::encodeInfo1(info)).ok())
+    return localFailure("a registration field is out of range (see docs/protocol.md)");
+  auto sealed = sealInfo1(service.value(), info, systemRandom());
+  if (!sealed) return failureOf(sealed.error());
+  Poco::JSON::Object body;
+  body.set("sealed_info1", base64url(sealed.value()));
+  MPAY_ASSIGN_OR_RETURN(Json answer, api.post("/v1/register", body));
+  return answer->getValue<std::string>("registration_code");
+}
+
+FlowResult<Bytes> activatePhone(ApiClient& api, const std::string& phone, const std::string& registration_code,
+                                const std::string& confirmation_code) {
+  Poco::JSON::Object body;
+  body.set("phone", phone);
+  body.set("registration_code", registration_code);
+  MPAY_ASSIGN_OR_RETURN(Json answer, api.post("/v1/activate", body));
+  // S08: the MAC must verify with both codes before anything is kept.
+  auto p12 = suite::openRegistrationFile(field(answer, "registration_file"), registration_code, confirmation_code);
+  if (!p12) return localFailure("registration file MAC does not verify: wrong confirmation code or a tampered file");
+  return std::move(p12).value();
+}
+
+FlowResult<CachedSession> login(ApiClient& api, const PlatformData& platform, const suite::EcPrivateKey& user_key,
+                                const std::string& phone, const Secret& password, std::uint64_t now) {
+  auto service = suite::EcPublicKey::fromPoint(platform.service_point);
+  if (!service) return localFailure("platform service key invalid");
+  Bytes nonce = suite::randomBytes(suite::kNonceLen);
+  auto message = buildLogin(service.value(), user_key, phone, password, now, nonce, systemRandom());
+  if (!message) return failureOf(message.error());
+  Poco::JSON::Object body;
+  body.set("phone", phone);
+  body.set("c1", base64url(message->c1));
+  body.set("c2", base64url(message->c2));
+  MPAY_ASSIGN_OR_RETURN(Json answer, api.post("/v1/login", body));
+  // S39: open the keys and check the digest with our K.
+  auto keys = openLoginKeys(user_key, field(answer, "sealed_keys"), message->k);
+  if (!keys) return localFailure("login answer fails its digest check: " + keys.error().detail);
+  if (keys->session_id != field(answer, "session_id")) return localFailure("session id mismatch");
+  return CachedSession{std::move(keys).value(), answer->getValue<std::uint64_t>("expires_at"), 0};
+}
+
+FlowResult<suite::Receipt> pay(ApiClient& api, const PlatformData& platform, const PaymentInput& input,
+                               const Secret& pin, const suite::LoginKeys& keys, const suite::EcPrivateKey& user_key) {
+  auto message = buildPayment(input, pin, keys, user_key, systemRandom());
+  if (!message) return failureOf(message.error());
+  const auto& f = message->signed_fields;
+  Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
+  body.set("session_id", base64url(f.session_id));
+  body.set("order_no", f.order_no);
+  body.set("phone", f.phone);
+  body.set("amount_minor", f.amount_minor);
+  body.set("currency", f.currency);
+  if (input.critical) {
+    body.set("critical_ciphertext", base64url(message->critical_ciphertext));
+  } else {
+    body.set("content", f.content);
+    body.set("pin_ciphertext", base64url(f.pin_ciphertext));
+  }
+  body.set("counter", f.counter);
+  body.set("timestamp", f.timestamp);
+  body.set("signature", base64url(message->signature));
+  MPAY_ASSIGN_OR_RETURN(Json answer, api.post("/v1/pay", body));
+  // S46: the receipt must be signed by the platform's receipt key, chained to its CA.
+  auto receipt = verifyReceipt(field(answer, "receipt"), field(answer, "receipt_signature"), platform.receipt_cert,
+                               platform.ca_cert);
+  if (!receipt) return localFailure("receipt signature does not verify: " + receipt.error().detail);
+  if (receipt->order_no != input.order_no || receipt->amount_minor != input.amount_minor || receipt->phone != input.phone)
+    return localFailure("receipt does not match this payment");
+  return std::move(receipt).value();
+}
+
+}  // namespace mpay::client
