@@ -52,9 +52,13 @@ Status Session::loginUser(const Secret& pin) {
 }
 
 Result<std::vector<CK_OBJECT_HANDLE>> Session::findByLabel(CK_OBJECT_CLASS cls, const std::string& label) const {
+  // Token objects only: every lane's session copies of a key carry its label
+  // too, and are visible to the other lanes of this process.
+  CK_BBOOL on_token = CK_TRUE;
   CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
-                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
-  CK_RV rv = fn_->C_FindObjectsInit(handle_, tmpl, 2);
+                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+                         {CKA_TOKEN, &on_token, sizeof on_token}};
+  CK_RV rv = fn_->C_FindObjectsInit(handle_, tmpl, 3);
   if (rv != CKR_OK) return ckError(rv, "C_FindObjectsInit");
   std::vector<CK_OBJECT_HANDLE> found(2);  // two are enough to see a duplicate
   CK_ULONG count = 0;

@@ -30,9 +30,9 @@ class Session {
   // C_Login as user; "already logged in" (another session did it) is success.
   Status loginUser(const Secret& pin);
 
-  // One object of `cls` with `label`; error if none or several.
+  // The one token object of `cls` with `label`; error if none or several.
   Result<CK_OBJECT_HANDLE> findOne(CK_OBJECT_CLASS cls, const std::string& label) const;
-  // True if an object of `cls` with `label` exists (several is an error).
+  // True if a token object of `cls` with `label` exists (several is an error).
   Result<bool> exists(CK_OBJECT_CLASS cls, const std::string& label) const;
   Result<Bytes> attributeBytes(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const;
   Result<bool> attributeBool(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const;

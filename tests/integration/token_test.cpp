@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "hsm/module.h"
 #include "hsm/token.h"
@@ -64,6 +68,36 @@ TEST(Token, SealOpensOnlyWithTheSameAad) {
   auto wrong = token->call<Secret>([&](hsm::Lane& lane) { return lane.open(lane.keys().kek, asBytes("aad-2"), sealed.value()); });
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.error().code, ErrorCode::kDecryptFailed) << wrong.error().detail;
+}
+
+// Each lane opens its own session and copies the keys into it; the copies
+// share the keys' labels, and the next lane must still find the one token key.
+TEST(Token, LanesOpenedAtTheSameTimeEachFindTheTokenKeys) {
+  test::DevAppliance appliance;
+  constexpr int kLanes = 4;
+  auto token = appliance.openToken(kLanes);
+  std::mutex mutex;
+  std::condition_variable all_in;
+  int inside = 0;
+  std::vector<Status> results(kLanes);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kLanes; ++i) {
+    threads.emplace_back([&, i] {
+      results[static_cast<std::size_t>(i)] = token->run([&](hsm::Lane& lane) -> Status {
+        MPAY_RETURN_IF_ERROR(lane.seal(lane.keys().kek, asBytes("aad"), asBytes("lane")));
+        // Hold this lane until every caller has one: four lanes open at once.
+        std::unique_lock lock(mutex);
+        ++inside;
+        all_in.notify_all();
+        all_in.wait_for(lock, std::chrono::seconds(20), [&] { return inside >= kLanes; });
+        return {};
+      });
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(inside, kLanes);
+  for (const auto& r : results) EXPECT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(token->health(), hsm::Health::kHealthy);
 }
 
 TEST(Token, RecoversWhenAllSessionsAreClosedMidRun) {
