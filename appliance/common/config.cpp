@@ -4,7 +4,9 @@
 #include <Poco/Exception.h>
 #include <Poco/Util/IniFileConfiguration.h>
 
+#include <algorithm>
 #include <set>
+#include <thread>
 
 namespace mpay {
 namespace {
@@ -112,6 +114,10 @@ Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
 
 }  // namespace
 
+int SignerConfig::effectiveWorkers() const {
+  return workers > 0 ? workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 Result<Config> Config::load(const std::string& path) {
   Poco::AutoPtr<IniFileConfiguration> ini;
   try {
@@ -147,6 +153,15 @@ Result<Config> Config::load(const std::string& path) {
   MPAY_ASSIGN_OR_RETURN(long backoff, boundedInt(*ini, "signer.restart_backoff_ms", 250, 50, 60000));
   c.signer.restart_backoff_ms = static_cast<int>(backoff);
   MPAY_RETURN_IF_ERROR(loadGateway(*ini, c.gateway));
+  // The signer serves workers x threads connections at once; a pooled gateway
+  // connection beyond that would wait in the socket's backlog for good, and
+  // every call on it would time out as signer_unavailable.
+  const int served = c.signer.effectiveWorkers() * c.signer.threads;
+  if (c.gateway.signer_connections > served)
+    return fail(ErrorCode::kConfig, "gateway.signer_connections (" + std::to_string(c.gateway.signer_connections) +
+                                        ") exceeds the connections the signer serves at once: signer.workers (" +
+                                        std::to_string(c.signer.effectiveWorkers()) + ") x signer.threads (" +
+                                        std::to_string(c.signer.threads) + ") = " + std::to_string(served));
   if (ini->hasOption("acquirer_sim.port")) {
     c.acquirer_sim.enabled = true;
     MPAY_ASSIGN_OR_RETURN(long sim_port, boundedInt(*ini, "acquirer_sim.port", 0, 1, 65535));

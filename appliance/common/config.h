@@ -20,6 +20,7 @@ struct HsmConfig {
 struct SignerConfig {
   std::string socket;          // Unix socket path; mode 0660
   int workers = 0;             // worker processes; 0 = one per core
+  int effectiveWorkers() const;  // `workers`, or the number of cores for 0
   int threads = 4;             // connections served at once by each worker
   std::uint32_t max_frame = 65536;
   std::string audit_log;       // append-only, hash-chained

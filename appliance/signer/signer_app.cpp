@@ -79,8 +79,7 @@ Result<Startup> prepare(const std::string& config_path) {
   MPAY_ASSIGN_OR_RETURN(s.budgets, Budgets::create(s.ops));
   MPAY_ASSIGN_OR_RETURN(s.roles, roleMap(s.config));
   MPAY_ASSIGN_OR_RETURN(s.listen_fd, bindUnixSocket(s.config.signer.socket, 0660));
-  s.workers = s.config.signer.workers > 0 ? s.config.signer.workers
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  s.workers = s.config.signer.effectiveWorkers();
   return s;
 }
 

@@ -52,5 +52,15 @@ TEST(Config, MissingRequiredKeyAndBadNumbersAreErrors) {
   EXPECT_FALSE(Config::load(dir.path() + "/missing.ini").ok());
 }
 
+TEST(Config, MoreSignerConnectionsThanTheSignerServesIsAnError) {
+  test::TempDir dir;
+  // 2 workers x 4 threads serve 8 connections at once.
+  EXPECT_TRUE(Config::load(write(dir, std::string(kValid) + "[gateway]\nsigner_connections = 8\n")).ok());
+  auto c = Config::load(write(dir, std::string(kValid) + "[gateway]\nsigner_connections = 9\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kConfig);
+  EXPECT_NE(c.error().detail.find("signer.workers (2) x signer.threads (4) = 8"), std::string::npos) << c.error().detail;
+}
+
 }  // namespace
 }  // namespace mpay
