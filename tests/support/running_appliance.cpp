@@ -150,7 +150,9 @@ std::string jsonField(const std::string& json, const std::string& key) {
   }
 }
 
-RunningAppliance::RunningAppliance(const std::string& settings, bool tls, const std::string& run_as) : tls_(tls) {
+RunningAppliance::RunningAppliance(const std::string& settings, bool tls, const std::string& run_as,
+                                   const std::string& signer_ops)
+    : tls_(tls) {
   port_ = threeFreePorts();
   std::string db_setting;
   if (backend() == "postgresql") {
@@ -163,6 +165,7 @@ RunningAppliance::RunningAppliance(const std::string& settings, bool tls, const 
       "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n" + db_setting +
           (tls ? "gateway.tls_cert = ${DIR}/tls/gateway.pem\ngateway.tls_key = ${DIR}/tls/gateway.key\n" : "") + settings,
       port_);
+  if (!signer_ops.empty()) std::ofstream(dev_->config().policy_dir + "/signer.ops", std::ios::trunc) << signer_ops;
   const std::string binary = binDir() + "/mpayd";
   const std::string log = dev_->dir() + "/mpayd.log";
   std::optional<Account> account;
@@ -265,9 +268,16 @@ std::string RunningAppliance::log() const {
 }
 
 CommandOutput RunningAppliance::client(const std::string& device, const std::string& args) const {
+  return run("mpay-client", "--state " + dev_->dir() + "/" + device + " " + args);
+}
+
+CommandOutput RunningAppliance::bench(const std::string& args) const {
+  return run("mpay-bench", "--outbox " + dev_->config().gateway.outbox + " " + args);
+}
+
+CommandOutput RunningAppliance::run(const std::string& binary, const std::string& args) const {
   const std::string ca = tls_ ? " --ca " + dev_->config().public_dir + "/ca.pem" : "";
-  const std::string cmd = binDir() + "/mpay-client --server " + url() + ca + " --state " + dev_->dir() + "/" + device +
-                          " " + args + " 2>&1";
+  const std::string cmd = binDir() + "/" + binary + " --server " + url() + ca + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];

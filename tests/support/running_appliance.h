@@ -27,7 +27,10 @@ class RunningAppliance {
   // every client here trusts the platform CA (public/ca.pem).
   // With `run_as` (tests run as root), the appliance's files are handed to
   // that account and mpayd starts as it: single-user development mode.
-  explicit RunningAppliance(const std::string& settings = "", bool tls = false, const std::string& run_as = "");
+  // With `signer_ops`, that text replaces the appliance's copy of
+  // policy/signer.ops (load tests raise its budgets, as scripts/bench does).
+  explicit RunningAppliance(const std::string& settings = "", bool tls = false, const std::string& run_as = "",
+                            const std::string& signer_ops = "");
   ~RunningAppliance();
 
   const DevAppliance& dev() const { return *dev_; }
@@ -36,6 +39,8 @@ class RunningAppliance {
 
   // mpay-client with --server and --state DIR/<device>.
   CommandOutput client(const std::string& device, const std::string& args) const;
+  // mpay-bench with --server and the appliance's outbox.
+  CommandOutput bench(const std::string& args) const;
   // The last confirmation code the outbox holds for `phone`.
   std::string confirmationCode(const std::string& phone) const;
   // Register and activate a device with a standard profile; returns its phone.
@@ -60,6 +65,9 @@ class RunningAppliance {
   std::string log() const;
 
  private:
+  // A tool of the build's bin/ with --server (and --ca with TLS); stdout and stderr together.
+  CommandOutput run(const std::string& binary, const std::string& args) const;
+
   std::unique_ptr<DevAppliance> dev_;
   std::string pg_database_;  // created for this appliance, dropped with it
   int port_ = 0;

@@ -1,0 +1,115 @@
+#include "bench/bench_app.h"
+
+#include <Poco/Exception.h>
+#include <Poco/NumberParser.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionCallback.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "bench/load.h"
+#include "bench/memory.h"
+
+namespace mpay::bench {
+namespace {
+
+constexpr int kOk = 0, kMissed = 1, kUsage = 64;
+constexpr char kUsageText[] =
+    "usage: mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]\n"
+    "                  [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X (login, pay)] [--max-rss-mib X]\n";
+
+const char* const kValueOptions[] = {"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s",
+                                     "min-payments-per-s", "max-p99-ms", "max-rss-mib"};
+
+double number(const std::map<std::string, std::string>& o, const std::string& key, double fallback) {
+  auto it = o.find(key);
+  return it == o.end() ? fallback : Poco::NumberParser::parseFloat(it->second);
+}
+
+void print(const PhaseReport& r, const std::map<std::string, long>& rss) {
+  std::printf("%-6s %7llu ok %8.1f/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms  rss signer %ld KiB, gateway %ld KiB\n",
+              r.name.c_str(), static_cast<unsigned long long>(r.ok), r.perSecond(), r.p50_ms, r.p95_ms, r.p99_ms,
+              r.max_ms, rss.at("mpay-signer"), rss.at("mpay-gateway"));
+  for (const auto& [code, n] : r.failures)
+    std::printf("       %7llu failed: %s\n", static_cast<unsigned long long>(n), code.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+BenchApp::BenchApp() { setUnixOptions(true); }
+
+void BenchApp::defineOptions(Poco::Util::OptionSet& options) {
+  auto take = Poco::Util::OptionCallback<BenchApp>(this, &BenchApp::takeOption);
+  for (const char* name : kValueOptions)
+    options.addOption(Poco::Util::Option(name, "", name).argument("VALUE").repeatable(false).callback(take));
+}
+
+void BenchApp::takeOption(const std::string& name, const std::string& value) { options_[name] = value; }
+
+int BenchApp::main(const std::vector<std::string>& args) {
+  if (!args.empty() || !options_.contains("server") || !options_.contains("outbox")) {
+    std::cerr << kUsageText;
+    return kUsage;
+  }
+  LoadOptions load{options_.at("server"), options_.contains("ca") ? options_.at("ca") : "", options_.at("outbox")};
+  double min_logins = 0, min_payments = 0, max_p99 = 0, max_rss_mib = 0;
+  try {
+    load.phones = static_cast<int>(number(options_, "phones", load.phones));
+    load.threads = static_cast<int>(number(options_, "threads", load.threads));
+    load.seconds = number(options_, "seconds", load.seconds);
+    min_logins = number(options_, "min-logins-per-s", 0);
+    min_payments = number(options_, "min-payments-per-s", 0);
+    max_p99 = number(options_, "max-p99-ms", 0);
+    max_rss_mib = number(options_, "max-rss-mib", 0);
+  } catch (const Poco::SyntaxException& e) {
+    std::cerr << "mpay-bench: not a number: " << e.message() << "\n" << kUsageText;
+    return kUsage;
+  }
+  if (load.phones < 1 || load.phones > 10000 || load.threads < 1 || load.threads > 256 || load.seconds <= 0) {
+    std::cerr << "mpay-bench: --phones 1..10000, --threads 1..256, --seconds > 0\n";
+    return kUsage;
+  }
+  std::printf("mpay-bench: %d phones, %d threads, %.1f s a phase, against %s\n", load.phones, load.threads,
+              load.seconds, load.server.c_str());
+  int result = kOk;
+  auto miss = [&](const std::string& what) {
+    std::printf("MISSED: %s\n", what.c_str());
+    std::fflush(stdout);
+    result = kMissed;
+  };
+  int phases = 0;
+  const bool reached = runLoad(load, [&](const PhaseReport& r) {
+    ++phases;
+    const auto rss = residentKib();
+    print(r, rss);
+    if (r.ok == 0 || !r.failures.empty()) miss(r.name + ": not every answer was ok");
+    // Enrolment is once per phone and dominated by key generation and PBKDF2: no latency target.
+    if (max_p99 > 0 && r.name != "enrol" && r.p99_ms > max_p99) miss(r.name + ": p99 " + std::to_string(r.p99_ms) + " ms > " + std::to_string(max_p99));
+    if (r.name == "login" && r.perSecond() < min_logins)
+      miss("logins " + std::to_string(r.perSecond()) + "/s < " + std::to_string(min_logins));
+    if (r.name == "pay" && r.perSecond() < min_payments)
+      miss("payments " + std::to_string(r.perSecond()) + "/s < " + std::to_string(min_payments));
+    const double rss_mib = static_cast<double>(rss.at("mpay-signer") + rss.at("mpay-gateway")) / 1024.0;
+    if (max_rss_mib > 0 && rss_mib > max_rss_mib)
+      miss("signer and gateway resident memory " + std::to_string(rss_mib) + " MiB > " + std::to_string(max_rss_mib));
+  });
+  if (!reached) miss("the platform data could not be fetched from " + load.server);
+  else if (phases != 3) miss("not every phase ran");
+  return result;
+}
+
+int runBench(int argc, char** argv) {
+  BenchApp app;
+  try {
+    app.init(argc, argv);
+  } catch (const Poco::Exception& e) {
+    std::cerr << "mpay-bench: " << e.displayText() << "\n" << kUsageText;
+    return kUsage;
+  }
+  return app.run();
+}
+
+}  // namespace mpay::bench

@@ -1,0 +1,34 @@
+// mpay-bench: the speed and memory targets, measured against a running
+// development appliance (scripts/bench starts one with the limits a load
+// test needs).
+//   mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]
+//              [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X] [--max-rss-mib X]
+// Prints one line a phase and the appliance's resident memory after it
+// (--max-p99-ms applies to login and pay; enrolment is once per phone).
+// Exit 0 when every answer was ok and every target given was met, 1 when
+// not (each miss is named), 64 for bad usage.
+#pragma once
+#include <Poco/Util/Application.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpay::bench {
+
+class BenchApp : public Poco::Util::Application {
+ public:
+  BenchApp();
+
+ protected:
+  void defineOptions(Poco::Util::OptionSet& options) override;
+  int main(const std::vector<std::string>& args) override;
+
+ private:
+  void takeOption(const std::string& name, const std::string& value);
+  std::map<std::string, std::string> options_;
+};
+
+int runBench(int argc, char** argv);
+
+}  // namespace mpay::bench

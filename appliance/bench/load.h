@@ -1,0 +1,35 @@
+// What mpay-bench does to an appliance: enrol phones through the real API
+// (the development notifier's outbox gives the confirmation codes), then
+// log them in and pay with them from several threads for a while, as a
+// bank's app would — every answer checked as mpay-client checks it.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpay::bench {
+
+struct LoadOptions {
+  std::string server, ca, outbox;
+  int phones = 32;
+  int threads = 4;
+  double seconds = 10;  // per phase
+};
+
+struct PhaseReport {
+  std::string name;
+  double seconds = 0;
+  std::uint64_t ok = 0;
+  std::map<std::string, std::uint64_t> failures;  // error code (or the phone's own check) -> count
+  double p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;
+  double perSecond() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
+};
+
+// Runs the phases in order — enrol, login, pay — and hands each report to
+// `done` as soon as its phase ends. Phones that fail a phase are left out of
+// the next. Returns false if the platform data could not be fetched.
+bool runLoad(const LoadOptions& options, const std::function<void(const PhaseReport&)>& done);
+
+}  // namespace mpay::bench
