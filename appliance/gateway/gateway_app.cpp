@@ -69,6 +69,31 @@ Result<std::optional<Poco::Net::ServerSocket>> listenForMetrics(const GatewayCon
   }
 }
 
+// The phones' server, with the connection cap Poco lacks (it holds the filter).
+std::unique_ptr<Poco::Net::HTTPServer> apiServer(Engine& engine, const GatewayConfig& g, GatewayMetrics& metrics,
+                                                 Poco::Net::ServerSocket socket) {
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(g.max_threads);
+  params->setMaxQueued(g.max_queued);
+  params->setTimeout(Poco::Timespan(static_cast<long>(std::min(g.request_timeout_ms, 5000)) * 1000));
+  params->setKeepAlive(true);
+  params->setMaxKeepAliveRequests(100);
+  params->setServerName("mpay");
+  auto server = std::make_unique<Poco::Net::HTTPServer>(new ApiHandlerFactory(engine, g, metrics), socket, params);
+  Poco::AutoPtr<ConnectionLimiter> limiter(new ConnectionLimiter(g.max_connections, metrics));
+  limiter->attach(server.get());
+  server->setConnectionFilter(limiter);
+  return server;
+}
+
+// Confirmation codes: the SMS gateway's webhook in production, the outbox
+// file in development.
+Result<std::unique_ptr<Notifier>> notifierFor(const GatewayConfig& g) {
+  if (!g.webhook_url.empty()) return webhookNotifier(g.webhook_url, g.webhook_secret_file, 5000);
+  if (!g.outbox.empty()) return outboxFileNotifier(g.outbox);
+  return fail(ErrorCode::kConfig, "configure gateway.webhook_url or gateway.outbox for confirmation codes");
+}
+
 std::unique_ptr<Poco::Net::HTTPServer> metricsServer(GatewayMetrics& metrics, Poco::Net::ServerSocket socket) {
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(2);
@@ -129,36 +154,18 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   log::info("event=sandbox_applied policy/gateway.{fs,syscalls} sha256=" + policy->digest);
   auto store = Store::open(g.db_url);
   if (!store) return startFailed("database: " + store.error().message);
-  std::unique_ptr<Notifier> notifier;
-  if (!g.webhook_url.empty()) {
-    auto webhook = webhookNotifier(g.webhook_url, g.webhook_secret_file, 5000);
-    if (!webhook) return startFailed(webhook.error().detail);
-    notifier = std::move(webhook).value();
-  } else if (!g.outbox.empty()) {
-    notifier = outboxFileNotifier(g.outbox);
-  } else {
-    return startFailed("configure gateway.webhook_url or gateway.outbox for confirmation codes");
-  }
+  auto notifier = notifierFor(g);
+  if (!notifier) return startFailed(notifier.error().detail);
   auto acquirer = httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms);
   if (!acquirer) return startFailed(acquirer.error().detail);
   GatewayMetrics metrics(MPAY_VERSION);
   SignerPool signer(config->signer.socket, g.signer_connections, g.signer_timeout_ms, &metrics);
   if (auto recorded = recordStart(signer, policy->digest); !recorded.ok())
     return startFailed("no start record in the audit log: " + recorded.error().detail);
-  Engine engine(g, *store.value(), signer, *notifier, *acquirer.value(), unixNow);
+  Engine engine(g, *store.value(), signer, *notifier.value(), *acquirer.value(), unixNow);
 
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(g.max_threads);
-  params->setMaxQueued(g.max_queued);
-  params->setTimeout(Poco::Timespan(static_cast<long>(std::min(g.request_timeout_ms, 5000)) * 1000));
-  params->setKeepAlive(true);
-  params->setMaxKeepAliveRequests(100);
-  params->setServerName("mpay");
-  Poco::Net::HTTPServer server(new ApiHandlerFactory(engine, g, metrics), socket.value(), params);
-  Poco::AutoPtr<ConnectionLimiter> limiter(new ConnectionLimiter(g.max_connections, metrics));
-  limiter->attach(&server);
-  server.setConnectionFilter(limiter);
-  server.start();
+  auto server = apiServer(engine, g, metrics, socket.value());
+  server->start();
   std::unique_ptr<Poco::Net::HTTPServer> scrape;
   if (metrics_socket.value()) {
     scrape = metricsServer(metrics, *metrics_socket.value());
@@ -179,7 +186,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   stopping = true;
   outbox.join();
   if (scrape) scrape->stopAll(true);
-  server.stopAll(true);
+  server->stopAll(true);
   log::info("event=gateway_stopped");
   return 0;
 }
