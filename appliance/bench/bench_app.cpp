@@ -2,9 +2,6 @@
 
 #include <Poco/Exception.h>
 #include <Poco/NumberParser.h>
-#include <Poco/Util/Option.h>
-#include <Poco/Util/OptionCallback.h>
-#include <Poco/Util/OptionSet.h>
 
 #include <cstdio>
 #include <iostream>
@@ -19,9 +16,6 @@ constexpr int kOk = 0, kMissed = 1, kUsage = 64;
 constexpr char kUsageText[] =
     "usage: mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]\n"
     "                  [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X (login, pay)] [--max-rss-mib X]\n";
-
-const char* const kValueOptions[] = {"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s",
-                                     "min-payments-per-s", "max-p99-ms", "max-rss-mib"};
 
 double number(const std::map<std::string, std::string>& o, const std::string& key, double fallback) {
   auto it = o.find(key);
@@ -39,31 +33,26 @@ void print(const PhaseReport& r, const std::map<std::string, long>& rss) {
 
 }  // namespace
 
-BenchApp::BenchApp() { setUnixOptions(true); }
-
-void BenchApp::defineOptions(Poco::Util::OptionSet& options) {
-  auto take = Poco::Util::OptionCallback<BenchApp>(this, &BenchApp::takeOption);
-  for (const char* name : kValueOptions)
-    options.addOption(Poco::Util::Option(name, "", name).argument("VALUE").repeatable(false).callback(take));
-}
-
-void BenchApp::takeOption(const std::string& name, const std::string& value) { options_[name] = value; }
+BenchApp::BenchApp()
+    : OptionMapApp({"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s", "min-payments-per-s",
+                    "max-p99-ms", "max-rss-mib"},
+                   {}) {}
 
 int BenchApp::main(const std::vector<std::string>& args) {
-  if (!args.empty() || !options_.contains("server") || !options_.contains("outbox")) {
+  if (!args.empty() || !options().contains("server") || !options().contains("outbox")) {
     std::cerr << kUsageText;
     return kUsage;
   }
-  LoadOptions load{options_.at("server"), options_.contains("ca") ? options_.at("ca") : "", options_.at("outbox")};
+  LoadOptions load{options().at("server"), options().contains("ca") ? options().at("ca") : "", options().at("outbox")};
   double min_logins = 0, min_payments = 0, max_p99 = 0, max_rss_mib = 0;
   try {
-    load.phones = static_cast<int>(number(options_, "phones", load.phones));
-    load.threads = static_cast<int>(number(options_, "threads", load.threads));
-    load.seconds = number(options_, "seconds", load.seconds);
-    min_logins = number(options_, "min-logins-per-s", 0);
-    min_payments = number(options_, "min-payments-per-s", 0);
-    max_p99 = number(options_, "max-p99-ms", 0);
-    max_rss_mib = number(options_, "max-rss-mib", 0);
+    load.phones = static_cast<int>(number(options(), "phones", load.phones));
+    load.threads = static_cast<int>(number(options(), "threads", load.threads));
+    load.seconds = number(options(), "seconds", load.seconds);
+    min_logins = number(options(), "min-logins-per-s", 0);
+    min_payments = number(options(), "min-payments-per-s", 0);
+    max_p99 = number(options(), "max-p99-ms", 0);
+    max_rss_mib = number(options(), "max-rss-mib", 0);
   } catch (const Poco::SyntaxException& e) {
     std::cerr << "mpay-bench: not a number: " << e.message() << "\n" << kUsageText;
     return kUsage;
@@ -103,13 +92,7 @@ int BenchApp::main(const std::vector<std::string>& args) {
 
 int runBench(int argc, char** argv) {
   BenchApp app;
-  try {
-    app.init(argc, argv);
-  } catch (const Poco::Exception& e) {
-    std::cerr << "mpay-bench: " << e.displayText() << "\n" << kUsageText;
-    return kUsage;
-  }
-  return app.run();
+  return runOptionMapApp(app, argc, argv, "mpay-bench", kUsageText);
 }
 
 }  // namespace mpay::bench

@@ -8,25 +8,19 @@
 // Exit 0 when every answer was ok and every target given was met, 1 when
 // not (each miss is named), 64 for bad usage.
 #pragma once
-#include <Poco/Util/Application.h>
-
-#include <map>
 #include <string>
 #include <vector>
 
+#include "common/option_map_app.h"
+
 namespace mpay::bench {
 
-class BenchApp : public Poco::Util::Application {
+class BenchApp : public OptionMapApp {
  public:
   BenchApp();
 
  protected:
-  void defineOptions(Poco::Util::OptionSet& options) override;
   int main(const std::vector<std::string>& args) override;
-
- private:
-  void takeOption(const std::string& name, const std::string& value);
-  std::map<std::string, std::string> options_;
 };
 
 int runBench(int argc, char** argv);

@@ -1,10 +1,5 @@
 #include "client/client_app.h"
 
-#include <Poco/Exception.h>
-#include <Poco/Util/Option.h>
-#include <Poco/Util/OptionCallback.h>
-#include <Poco/Util/OptionSet.h>
-
 #include <iostream>
 
 #include "client/client_commands.h"
@@ -23,43 +18,29 @@ constexpr char kUsageText[] =
 
 }  // namespace
 
-ClientApp::ClientApp() { setUnixOptions(true); }
-
-void ClientApp::defineOptions(Poco::Util::OptionSet& options) {
-  auto take = Poco::Util::OptionCallback<ClientApp>(this, &ClientApp::takeOption);
-  for (const char* name : {"server", "state", "ca", "phone", "imei", "sim", "password", "pin", "name", "id-number",
-                           "registration-code", "confirmation-code", "order", "amount", "currency", "content"})
-    options.addOption(Poco::Util::Option(name, "", name).argument("VALUE").repeatable(false).callback(take));
-  for (const char* name : {"json", "critical"})
-    options.addOption(Poco::Util::Option(name, "", name).repeatable(false).callback(take));
-}
-
-void ClientApp::takeOption(const std::string& name, const std::string& value) { options_[name] = value; }
+ClientApp::ClientApp()
+    : OptionMapApp({"server", "state", "ca", "phone", "imei", "sim", "password", "pin", "name", "id-number",
+                    "registration-code", "confirmation-code", "order", "amount", "currency", "content"},
+                   {"json", "critical"}) {}
 
 int ClientApp::main(const std::vector<std::string>& args) {
-  if (args.size() != 1 || !options_.contains("server") || !options_.contains("state")) {
+  if (args.size() != 1 || !options().contains("server") || !options().contains("state")) {
     std::cerr << kUsageText;
     return kUsage;
   }
   const std::string& verb = args.front();
-  if (verb == "register") return registerCommand(options_);
-  if (verb == "activate") return activateCommand(options_);
-  if (verb == "login") return loginCommand(options_);
-  if (verb == "pay") return payCommand(options_);
-  if (verb == "status") return statusCommand(options_);
+  if (verb == "register") return registerCommand(options());
+  if (verb == "activate") return activateCommand(options());
+  if (verb == "login") return loginCommand(options());
+  if (verb == "pay") return payCommand(options());
+  if (verb == "status") return statusCommand(options());
   std::cerr << "mpay-client: unknown command " << verb << "\n" << kUsageText;
   return kUsage;
 }
 
 int runClient(int argc, char** argv) {
   ClientApp app;
-  try {
-    app.init(argc, argv);
-  } catch (const Poco::Exception& e) {
-    std::cerr << "mpay-client: " << e.displayText() << "\n" << kUsageText;
-    return kUsage;
-  }
-  return app.run();
+  return runOptionMapApp(app, argc, argv, "mpay-client", kUsageText);
 }
 
 }  // namespace mpay::client

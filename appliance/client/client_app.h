@@ -8,25 +8,19 @@
 // Exit 0 only on success. It checks the registration file's MAC, the login
 // digest and the receipt signature, and fails loudly if any check fails.
 #pragma once
-#include <Poco/Util/Application.h>
-
-#include <map>
 #include <string>
 #include <vector>
 
+#include "common/option_map_app.h"
+
 namespace mpay::client {
 
-class ClientApp : public Poco::Util::Application {
+class ClientApp : public OptionMapApp {
  public:
   ClientApp();
 
  protected:
-  void defineOptions(Poco::Util::OptionSet& options) override;
   int main(const std::vector<std::string>& args) override;
-
- private:
-  void takeOption(const std::string& name, const std::string& value);
-  std::map<std::string, std::string> options_;
 };
 
 int runClient(int argc, char** argv);
