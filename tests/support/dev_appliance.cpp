@@ -11,9 +11,14 @@
 
 namespace mpay::test {
 
-std::string sourceDir() { return MPAY_SOURCE_DIR; }
+// MPAY_SOURCE_DIR in the environment points the tests at another copy of the
+// sources (tests/fresh-copy-test runs them from one with nothing beside it).
+std::string sourceDir() {
+  const char* other = getenv("MPAY_SOURCE_DIR");
+  return other && *other ? other : MPAY_SOURCE_DIR;
+}
 std::string binDir() { return MPAY_BIN_DIR; }
-std::string sharedDir() { return sourceDir() + "/../shared"; }
+std::string vectorsDir() { return sourceDir() + "/tests/vectors"; }
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "mpay-test-XXXXXX").string();

@@ -11,7 +11,7 @@ namespace mpay::test {
 
 std::string sourceDir();
 std::string binDir();
-std::string sharedDir();  // ../shared relative to the repository root (read-only in CI)
+std::string vectorsDir();  // tests/vectors: third-party test vectors kept in the repository
 
 class TempDir {
  public:

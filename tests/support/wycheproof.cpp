@@ -29,7 +29,7 @@ bool WycheproofCase::hasFlag(const std::string& flag) const {
 }
 
 int forEachWycheproofCase(const std::string& file, const std::function<void(const WycheproofCase&)>& each) {
-  const std::string path = sharedDir() + "/wycheproof/" + file;
+  const std::string path = vectorsDir() + "/wycheproof/" + file;
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);
   std::stringstream text;

@@ -1,4 +1,5 @@
-// Reads a Project Wycheproof JSON file from ../shared/wycheproof/.
+// Reads a Project Wycheproof JSON file from tests/vectors/wycheproof/ (copied
+// byte for byte from upstream; SOURCE.md there names the commit and digests).
 #pragma once
 #include <Poco/JSON/Object.h>
 

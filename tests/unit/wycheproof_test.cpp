@@ -10,8 +10,12 @@
 //    stopped by nonces and counters, not by signature uniqueness.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+
 #include "suite/ec.h"
 #include "suite/primitives.h"
+#include "support/dev_appliance.h"
 #include "support/wycheproof.h"
 
 namespace mpay {
@@ -146,6 +150,34 @@ TEST(Wycheproof, HkdfSha256) {
     }
   });
   EXPECT_GT(used, 50);
+}
+
+}  // namespace
+}  // namespace mpay
+
+namespace mpay {
+namespace {
+
+// The vectors are kept byte-identical to upstream: every file named in
+// tests/vectors/wycheproof/SOURCE.md is present with the SHA-256 listed there.
+TEST(Wycheproof, VectorFilesMatchTheirRecordedDigests) {
+  const std::string dir = test::vectorsDir() + "/wycheproof/";
+  std::ifstream source(dir + "SOURCE.md");
+  ASSERT_TRUE(source) << "missing " << dir << "SOURCE.md";
+  std::ifstream licence(dir + "LICENSE");
+  ASSERT_TRUE(licence) << "missing " << dir << "LICENSE (Apache-2.0)";
+  const std::regex row(R"(^\| ([a-z0-9_]+\.json) \|.*\| ([0-9a-f]{64}) \|$)");
+  int files = 0;
+  for (std::string line; std::getline(source, line);) {
+    std::smatch m;
+    if (!std::regex_match(line, m, row)) continue;
+    std::ifstream in(dir + m[1].str(), std::ios::binary);
+    ASSERT_TRUE(in) << "missing " << m[1];
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(hexEncode(suite::sha256(asBytes(bytes))), m[2].str()) << m[1] << " differs from upstream";
+    ++files;
+  }
+  EXPECT_EQ(files, 8);
 }
 
 }  // namespace
