@@ -80,8 +80,16 @@ Result<CK_OBJECT_HANDLE> Session::findOne(CK_OBJECT_CLASS cls, const std::string
   if (found.size() != 1)
     return fail(ErrorCode::kHsmUnavailable,
                 (found.empty() ? "no object labelled " : "more than one object labelled ") + label +
-                    " (run mpay-admin init)");
+                    " (a token with part of a platform is restored from the HSM backup, never re-initialised:"
+                    " see docs/operations.md, \"Key ceremony\")");
   return found.front();
+}
+
+Result<int> Session::destroyAll(CK_OBJECT_CLASS cls, const std::string& label) const {
+  MPAY_ASSIGN_OR_RETURN(auto found, findByLabel(cls, label));
+  for (CK_OBJECT_HANDLE object : found)
+    if (CK_RV rv = fn_->C_DestroyObject(handle_, object); rv != CKR_OK) return ckError(rv, "C_DestroyObject");
+  return static_cast<int>(found.size());
 }
 
 Result<Bytes> Session::attributeBytes(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const {

@@ -38,6 +38,8 @@ class Session {
   Result<bool> attributeBool(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const;
   Result<CK_ULONG> attributeUlong(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) const;
   Result<std::vector<CK_MECHANISM_TYPE>> allowedMechanisms(CK_OBJECT_HANDLE object) const;
+  // Destroys every token object of `cls` labelled `label`; returns how many.
+  Result<int> destroyAll(CK_OBJECT_CLASS cls, const std::string& label) const;
   // Session copy of a token key (stays sensitive and non-extractable).
   Result<CK_OBJECT_HANDLE> copyToSession(CK_OBJECT_HANDLE object) const;
 

@@ -28,9 +28,16 @@ namespace {
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
+struct Debit {
+  bool approved = false;
+  std::string transaction_no;
+  std::uint64_t amount_minor = 0;
+  std::string currency;
+};
+
 struct Bank {
   std::mutex mutex;
-  std::map<std::string, std::pair<bool, std::string>> orders;  // order -> (approved, transaction no)
+  std::map<std::string, Debit> orders;  // the ledger: one entry per order, as first authorised
   std::set<std::string> decline_orders;
   std::uint64_t limit = 0;
   int delay_ms = 0;
@@ -62,6 +69,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         out.set("authorizations", static_cast<std::uint64_t>(bank_.orders.size()));
         return answer(response, 200, out);
       }
+      if (request.getURI() == "/ledger" && request.getMethod() == "GET") return ledger(response);
       out.set("error", "not_found");
       answer(response, 404, out);
     } catch (const Poco::Exception& e) {
@@ -77,9 +85,10 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     auto in = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
     const std::string order = in->getValue<std::string>("order_no");
     const auto amount = in->getValue<std::uint64_t>("amount_minor");
+    const std::string currency = in->getValue<std::string>("currency");
     int delay = 0;
-    bool fail_now = false;
-    std::pair<bool, std::string> result;
+    bool fail_now = false, mismatch = false;
+    Debit result;
     {
       std::lock_guard lock(bank_.mutex);
       ++bank_.calls;
@@ -91,9 +100,12 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         auto it = bank_.orders.find(order);
         if (it == bank_.orders.end()) {  // first time: decide and remember
           const bool approved = !bank_.decline_orders.contains(order) && (bank_.limit == 0 || amount <= bank_.limit);
-          it = bank_.orders.emplace(order, std::make_pair(approved, "SIM" + std::to_string(bank_.next_txn++))).first;
+          it = bank_.orders.emplace(order, Debit{approved, "SIM" + std::to_string(bank_.next_txn++), amount, currency})
+                   .first;
         }
         result = it->second;
+        // Asked again for an order, an acquirer answers only for the same terms.
+        mismatch = result.amount_minor != amount || result.currency != currency;
       }
     }
     if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
@@ -102,8 +114,32 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       out.set("error", "unavailable");
       return answer(response, 500, out);
     }
-    out.set("result", result.first ? "approved" : "declined");
-    out.set("transaction_no", result.second);
+    if (mismatch) {
+      out.set("error", "order_terms_differ");
+      return answer(response, 409, out);
+    }
+    out.set("result", result.approved ? "approved" : "declined");
+    out.set("transaction_no", result.transaction_no);
+    answer(response, 200, out);
+  }
+
+  // What a reconciliation file holds: every order with its debit.
+  void ledger(HTTPServerResponse& response) {
+    Poco::JSON::Array::Ptr entries = new Poco::JSON::Array;
+    {
+      std::lock_guard lock(bank_.mutex);
+      for (const auto& [order, debit] : bank_.orders) {
+        Poco::JSON::Object::Ptr e = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        e->set("order_no", order);
+        e->set("result", debit.approved ? "approved" : "declined");
+        e->set("transaction_no", debit.transaction_no);
+        e->set("amount_minor", debit.amount_minor);
+        e->set("currency", debit.currency);
+        entries->add(e);
+      }
+    }
+    Poco::JSON::Object out;
+    out.set("ledger", entries);
     answer(response, 200, out);
   }
 

@@ -33,6 +33,7 @@ constexpr int kExitUsage = 64;
 
 constexpr char kUsage[] =
     "usage: mpay-admin init --config FILE\n"
+    "       mpay-admin new-platform --config FILE --every-phone-registers-again\n"
     "       mpay-admin dev-setup --dir DIR [--port N]\n"
     "       mpay-admin audit verify --config FILE\n"
     "       mpay-admin status --config FILE\n"
@@ -59,11 +60,14 @@ void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
   options.addOption(Option("config", "c", "configuration file").argument("FILE").callback(take));
   options.addOption(Option("dir", "d", "directory for dev-setup").argument("DIR").callback(take));
   options.addOption(Option("port", "p", "gateway port for dev-setup").argument("N").callback(take));
+  options.addOption(Option("every-phone-registers-again", "", "new-platform: destroy the platform's keys and make new ones")
+                        .callback(take));
 }
 
 void AdminApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "config") config_ = value;
   if (name == "dir") dir_ = value;
+  if (name == "every-phone-registers-again") new_platform_confirmed_ = true;
   if (name == "port") {
     int port = 0;
     // The acquirer simulator and the metrics listener take the next two ports.
@@ -75,6 +79,7 @@ void AdminApp::takeOption(const std::string& name, const std::string& value) {
 
 int AdminApp::main(const std::vector<std::string>& args) {
   if (args == std::vector<std::string>{"init"}) return initCommand();
+  if (args == std::vector<std::string>{"new-platform"}) return initCommand(true);
   if (args == std::vector<std::string>{"dev-setup"}) return devSetupCommand();
   if (args == std::vector<std::string>{"audit", "verify"}) return auditVerifyCommand();
   if (args == std::vector<std::string>{"status"}) return statusCommand();
@@ -103,11 +108,15 @@ int AdminApp::main(const std::vector<std::string>& args) {
   return usageError(args.empty() ? "no command" : "unknown command: " + args.front());
 }
 
-int AdminApp::initCommand() {
+int AdminApp::initCommand(bool new_platform) {
   if (config_.empty()) return usageError("init needs --config");
+  if (new_platform && !new_platform_confirmed_)
+    return usageError("new-platform destroys every platform key: every registered phone must register again, and "
+                      "every user in the database becomes unusable. Say --every-phone-registers-again to go on.");
   auto config = Config::load(config_);
   if (!config) return failWith(config.error());
-  auto report = runKeyCeremony(config.value());
+  if (new_platform) std::cerr << "mpay-admin: destroying the platform's keys; every phone must register again\n";
+  auto report = new_platform ? startNewPlatform(config.value()) : runKeyCeremony(config.value());
   if (!report) return failWith(report.error());
   for (const auto& key : report->keys)
     std::cout << (key.created ? "created  " : "present  ") << key.name << "  " << key.uri << "\n";

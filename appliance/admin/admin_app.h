@@ -23,13 +23,14 @@ class AdminApp : public Poco::Util::Application {
 
  private:
   void takeOption(const std::string& name, const std::string& value);
-  int initCommand();
+  int initCommand(bool new_platform = false);
   int devSetupCommand();
   int auditVerifyCommand();
   int statusCommand();
 
   std::string config_;
   std::string dir_;
+  bool new_platform_confirmed_ = false;
   int port_ = 8443;
 };
 

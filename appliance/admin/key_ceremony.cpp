@@ -186,10 +186,61 @@ Status issueGatewayTlsCertificate(const Config& config, const std::string& key_p
                          std::filesystem::path(cert_path).filename().string(), ca::certificatePem(der), unused);
 }
 
+namespace {
+
+// Every token object that makes the platform: each key (and an EC key's
+// public half) and the two certificates, with its class and label.
+std::vector<std::pair<CK_OBJECT_CLASS, std::string>> platformObjects(const hsm::KeyPolicy& policy) {
+  std::vector<std::pair<CK_OBJECT_CLASS, std::string>> out;
+  for (const auto& name : hsm::KeyPolicy::platformKeyNames()) {
+    const auto& t = policy.key(name);
+    out.emplace_back(hsm::keyClass(t), t.label);
+    if (t.kind == hsm::KeyKind::kEcP256) out.emplace_back(CKO_PUBLIC_KEY, t.label);
+  }
+  out.emplace_back(CKO_CERTIFICATE, policy.key("ca").label);
+  out.emplace_back(CKO_CERTIFICATE, policy.key("receipt").label);
+  return out;
+}
+
+std::string className(CK_OBJECT_CLASS cls) {
+  switch (cls) {
+    case CKO_PRIVATE_KEY: return "private key";
+    case CKO_PUBLIC_KEY: return "public key";
+    case CKO_SECRET_KEY: return "secret key";
+    default: return "certificate";
+  }
+}
+
+// A ceremony runs on a token with the whole platform (nothing to do) or
+// none of it. Part of one means a key was lost: making it anew would break
+// every user whose verifier, certificate or stored keys depend on it.
+Status refusePartialPlatform(const Session& s, const hsm::KeyPolicy& policy) {
+  std::vector<std::string> present, missing;
+  for (const auto& [cls, label] : platformObjects(policy)) {
+    auto found = s.exists(cls, label);
+    if (!found)
+      return fail(ErrorCode::kHsmUnavailable, "the token's " + className(cls) + " " + label +
+                                                  " cannot be read (" + found.error().detail +
+                                                  "): restore the token from the HSM backup");
+    (found.value() ? present : missing).push_back(className(cls) + " " + label);
+  }
+  if (present.empty() || missing.empty()) return {};
+  std::string names;
+  for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+  return fail(ErrorCode::kHsmUnavailable,
+              "the token holds part of a platform (missing: " + names +
+                  "); init never replaces a platform key, since every registered phone depends on them. Restore the "
+                  "token from the HSM backup; only for a platform that must start over (every phone registers "
+                  "again) use mpay-admin new-platform");
+}
+
+}  // namespace
+
 Result<CeremonyReport> runKeyCeremony(const Config& config) {
   MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
   const Session& s = token.session;
   const hsm::KeyPolicy& policy = token.policy;
+  MPAY_RETURN_IF_ERROR(refusePartialPlatform(s, policy));
 
   CeremonyReport report;
   for (const auto& name : hsm::KeyPolicy::platformKeyNames()) {
@@ -205,6 +256,17 @@ Result<CeremonyReport> runKeyCeremony(const Config& config) {
                                           "mpay receipt signer", kReceiptValidityDays));
   MPAY_RETURN_IF_ERROR(exportPublicParts(s, config, policy, report));
   return report;
+}
+
+Result<CeremonyReport> startNewPlatform(const Config& config) {
+  {
+    MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
+    for (const auto& [cls, label] : platformObjects(token.policy)) {
+      MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, label));
+      (void)destroyed;
+    }
+  }
+  return runKeyCeremony(config);
 }
 
 }  // namespace mpay::admin

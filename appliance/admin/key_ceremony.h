@@ -1,6 +1,8 @@
 // The key ceremony (S01): creates every platform key inside the token from
 // policy/keys, the self-signed CA certificate and the receipt certificate,
-// and exports the public parts. Idempotent: what exists is left alone.
+// and exports the public parts. Idempotent on a token that holds the whole
+// platform; on a token with only part of it, it refuses and creates nothing
+// (a lost key is restored from the HSM backup, never made anew).
 #pragma once
 #include <string>
 #include <vector>
@@ -24,6 +26,12 @@ struct CeremonyReport {
 };
 
 Result<CeremonyReport> runKeyCeremony(const Config& config);
+
+// Destroys every platform object on the token and runs the ceremony: a new
+// platform, on which every phone must register again (every verifier,
+// certificate and stored key of the old one is useless). mpay-admin asks
+// for an explicit flag before it calls this.
+Result<CeremonyReport> startNewPlatform(const Config& config);
 
 // A TLS server key for the gateway (made in memory, written to key_path
 // with mode 0600) and its certificate from the platform CA (cert_path),

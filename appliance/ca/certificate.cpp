@@ -150,7 +150,8 @@ Result<Bytes> issueCertificate(const CertificateRequest& req, ByteView issuer_de
   ossl::BytesPtr tbs_owner(tbs_der);
   if (tbs_len <= 0) return x509Error("TBS");
   ByteView tbs(tbs_der, static_cast<std::size_t>(tbs_len));
-  MPAY_ASSIGN_OR_RETURN(Bytes raw_sig, sign(suite::sha256(tbs)));
+  MPAY_ASSIGN_OR_RETURN(Bytes token_sig, sign(suite::sha256(tbs)));
+  MPAY_ASSIGN_OR_RETURN(Bytes raw_sig, suite::lowS(token_sig));
   MPAY_ASSIGN_OR_RETURN(Bytes der_sig, suite::p1363ToDer(raw_sig));
   const X509_ALGOR* alg = nullptr;
   X509_get0_signature(nullptr, &alg, cert.get());
@@ -179,6 +180,19 @@ Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der) {
   MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
   MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
   MPAY_RETURN_IF_ERROR(verifyChain(cert.get(), ca.get()));
+  auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(cert.get()));
+  if (!key) return fail(ErrorCode::kBadCertificate, "certificate key is not P-256");
+  return key;
+}
+
+Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, ByteView ca_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
+  MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
+  MPAY_RETURN_IF_ERROR(verifyChain(cert.get(), ca.get()));
+  const std::uint32_t usage = X509_get_key_usage(cert.get());  // all bits when the extension is absent
+  if (X509_check_ca(cert.get()) != 0 || !(usage & KU_DIGITAL_SIGNATURE) || !(usage & KU_NON_REPUDIATION) ||
+      (usage & KU_KEY_AGREEMENT))
+    return fail(ErrorCode::kBadCertificate, "not a receipt-signing certificate");
   auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(cert.get()));
   if (!key) return fail(ErrorCode::kBadCertificate, "certificate key is not P-256");
   return key;

@@ -35,6 +35,10 @@ Result<Bytes> issueCertificate(const CertificateRequest& request, ByteView issue
 
 // Checks that `cert_der` was issued by `ca_der` and is valid now; returns its key.
 Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der);
+// A receipt-signing certificate: issued by the CA, not a CA, keyUsage
+// digitalSignature and nonRepudiation without keyAgreement — which no user
+// certificate of the same CA has (docs/protocol.md §6).
+Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, ByteView ca_der);
 
 // Parses and checks a user certificate against the CA: signature, validity
 // now, profile. Returns the user's public key and the info2 fields.

@@ -53,6 +53,14 @@ FlowResult<Bytes> activatePhone(ApiClient& api, const std::string& phone, const 
   // S08: the MAC must verify with both codes before anything is kept.
   auto p12 = suite::openRegistrationFile(field(answer, "registration_file"), registration_code, confirmation_code);
   if (!p12) return localFailure("registration file MAC does not verify: wrong confirmation code or a tampered file");
+  // Then the platform learns that this phone holds the SMS: only now is the user active.
+  auto proof = suite::confirmationProof(phone, p12.value(), registration_code, confirmation_code);
+  if (!proof) return failureOf(proof.error());
+  Poco::JSON::Object confirm;
+  confirm.set("phone", phone);
+  confirm.set("proof", base64url(proof.value()));
+  MPAY_ASSIGN_OR_RETURN(Json confirmed, api.post("/v1/confirm", confirm));
+  (void)confirmed;
   return std::move(p12).value();
 }
 

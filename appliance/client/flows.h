@@ -23,8 +23,8 @@ FlowResult<PlatformData> fetchPlatform(ApiClient& api);
 // S02-S06: info1 sealed to the service key; returns the registration code.
 FlowResult<std::string> registerPhone(ApiClient& api, const PlatformData& platform, const suite::Info1& info);
 
-// S07-S08: the registration file, its MAC checked with both codes; returns
-// the certificate file (PKCS#12).
+// S07-S08: the registration file, its MAC checked with both codes, then the
+// proof of both codes sent to /v1/confirm; returns the certificate file (PKCS#12).
 FlowResult<Bytes> activatePhone(ApiClient& api, const std::string& phone, const std::string& registration_code,
                                 const std::string& confirmation_code);
 

@@ -99,7 +99,7 @@ Result<PaymentMessage> buildPayment(const PaymentInput& in, const Secret& pin, c
 
 Result<suite::Receipt> verifyReceipt(ByteView receipt_bytes, ByteView signature_der, ByteView receipt_cert_der,
                                      ByteView ca_cert_der) {
-  MPAY_ASSIGN_OR_RETURN(suite::EcPublicKey key, ca::verifyIssuedBy(receipt_cert_der, ca_cert_der));
+  MPAY_ASSIGN_OR_RETURN(suite::EcPublicKey key, ca::verifyReceiptSigner(receipt_cert_der, ca_cert_der));
   if (!key.verifyDer(receipt_bytes, signature_der)) return fail(ErrorCode::kBadSignature, "receipt signature");
   return suite::parseReceiptBytes(receipt_bytes);
 }

@@ -147,6 +147,7 @@ struct OpenRegistrationResponse {
   Bytes certificate, salt, password_verifier, pin_verifier, identity;
   std::string registration_code, confirmation_code;
   Bytes registration_file;
+  Bytes confirmation_proof;  // what the phone must send to prove it received the SMS
   template <class V> void fields(V& v) {
     v.text(phone, 16);
     v.bytes(certificate, kMaxCertificate);
@@ -157,6 +158,7 @@ struct OpenRegistrationResponse {
     v.text(registration_code, 32);
     v.text(confirmation_code, 32);
     v.bytes(registration_file, 16384);
+    v.fixed(confirmation_proof, 32);
   }
 };
 

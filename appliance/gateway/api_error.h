@@ -12,7 +12,7 @@ namespace mpay::gateway {
 
 enum class ApiCode {
   kMalformedJson, kBadField, kPayloadTooLarge, kNotFound, kMethodNotAllowed, kRequestTimeout, kRateLimited,
-  kAlreadyRegistered, kUnknownRegistration, kRegistrationExpired, kBadRegistrationCode, kRegistrationLocked,
+  kAlreadyRegistered, kRegistrationExpired, kBadRegistrationCode, kBadConfirmation, kRegistrationUnconfirmed,
   kBadCredentials, kAccountLocked, kStaleRequest, kReplayedRequest, kDecryptFailed, kBadSignature,
   kUnknownSession, kSessionExpired, kBadPin, kPinLocked, kOrderConflict, kAcquirerUnavailable,
   kPaymentPending, kSignerUnavailable, kDatabaseUnavailable, kOverloaded, kInternal,

@@ -66,7 +66,9 @@ ApiResult<JsonPtr> Engine::registerPhone(const JsonFields& body) {
                               r.registration_file,
                               {r.certificate, r.salt, r.password_verifier, r.pin_verifier, r.identity},
                               0,
-                              now_() + config_.registration_ttl};
+                              now_() + config_.registration_ttl,
+                              hexEncode(suite::sha256(r.confirmation_proof)),
+                              0};
   MPAY_RETURN_IF_ERROR(store_.putRegistration(pending));
   // S07: the confirmation code goes out of band; a failed delivery is retried.
   OutboxMessage message{hexEncode(suite::randomBytes(16)), r.phone, r.confirmation_code};
@@ -82,27 +84,83 @@ ApiResult<JsonPtr> Engine::registerPhone(const JsonFields& body) {
   return o;
 }
 
+// S07: the registration file for the registration code, as often as the
+// phone needs it (a lost answer), within the attempt limit and the TTL. An
+// unknown number, a wrong code and a used-up registration answer alike.
 ApiResult<JsonPtr> Engine::activate(const JsonFields& body) {
   MPAY_ASSIGN_OR_RETURN(std::string phone, body.text("phone", 16));
   MPAY_ASSIGN_OR_RETURN(std::string code, body.text("registration_code", 32));
   if (!suite::validPhone(phone)) return apiError(ApiCode::kBadField, "'phone' is not E.164");
   MPAY_RETURN_IF_ERROR(limitPhone(phone));
+  const ApiError refused = apiError(ApiCode::kBadRegistrationCode, "wrong registration code, or none pending");
+  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendCodeAttempt(phone, config_.max_code_attempts));
+  if (!spent) return refused;
   MPAY_ASSIGN_OR_RETURN(auto pending, store_.findRegistration(phone));
-  if (!pending) return apiError(ApiCode::kUnknownRegistration, "no pending registration");
+  if (!pending || !constantTimeEqual(asBytes(codeHash(code)), asBytes(pending->code_hash))) return refused;
   if (now_() >= pending->expires_at) return apiError(ApiCode::kRegistrationExpired, "registration code expired");
-  if (pending->attempts >= config_.max_code_attempts)
-    return apiError(ApiCode::kRegistrationLocked, "too many wrong codes; register again");
-  if (!constantTimeEqual(asBytes(codeHash(code)), asBytes(pending->code_hash))) {
-    MPAY_RETURN_IF_ERROR(store_.countCodeAttempt(phone));
-    return apiError(ApiCode::kBadRegistrationCode, "wrong registration code");
-  }
-  MPAY_ASSIGN_OR_RETURN(bool exists, store_.userExists(phone));
-  if (exists) return apiError(ApiCode::kAlreadyRegistered, "this phone is already registered");
-  MPAY_ASSIGN_OR_RETURN(bool moved, store_.activate(phone, now_()));
-  if (!moved) return apiError(ApiCode::kUnknownRegistration, "no pending registration");
   JsonPtr o = object();
   o->set("registration_file", base64url(pending->registration_file));
   return o;
+}
+
+// Activation ends here: the phone proves it holds the SMS confirmation code
+// (docs/protocol.md §4), and only then is the user active.
+ApiResult<JsonPtr> Engine::confirm(const JsonFields& body) {
+  MPAY_ASSIGN_OR_RETURN(std::string phone, body.text("phone", 16));
+  MPAY_ASSIGN_OR_RETURN(Bytes proof, body.bytes("proof", suite::kHmacLen));
+  if (!suite::validPhone(phone)) return apiError(ApiCode::kBadField, "'phone' is not E.164");
+  if (proof.size() != suite::kHmacLen) return apiError(ApiCode::kBadField, "'proof' must be 32 bytes");
+  MPAY_RETURN_IF_ERROR(limitPhone(phone));
+  const ApiError refused = apiError(ApiCode::kBadConfirmation, "wrong confirmation proof, or none pending");
+  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendConfirmAttempt(phone, config_.max_code_attempts));
+  if (!spent) return refused;
+  MPAY_ASSIGN_OR_RETURN(auto pending, store_.findRegistration(phone));
+  const std::string proof_hash = hexEncode(suite::sha256(proof));
+  if (!pending || pending->proof_hash.empty() ||
+      !constantTimeEqual(asBytes(proof_hash), asBytes(pending->proof_hash)))
+    return refused;
+  if (now_() >= pending->expires_at) return apiError(ApiCode::kRegistrationExpired, "registration expired");
+  MPAY_ASSIGN_OR_RETURN(bool moved, store_.confirmRegistration(phone, now_()));
+  if (!moved) return refused;
+  log::info("event=registration_confirmed");
+  JsonPtr o = object();
+  o->set("status", "active");
+  return o;
+}
+
+Result<wire::OpenLoginResponse> Engine::openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2) {
+  wire::OpenLoginRequest request{cred.certificate, cred.salt, cred.password_verifier, c1, c2};
+  return signer_.call<wire::OpenLoginResponse>([&](SignerClient& c) { return c.openLogin(request); });
+}
+
+// Whatever a login carries (a C2 or C1 that does not open, a signature by
+// another key, a wrong password) answers as an unknown phone does.
+ApiError Engine::loginRefusal(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kBadPassword:
+    case ErrorCode::kBadSignature:
+    case ErrorCode::kMismatch:
+    case ErrorCode::kDecryptFailed:
+    case ErrorCode::kBadField:
+      log::warn(std::string("event=signer_refused op=open_login code=") + std::string(errorName(e.code)));
+      return apiError(ApiCode::kBadCredentials, "unknown phone or wrong password");
+    default:
+      return signerRefusal(e, "open_login");
+  }
+}
+
+// A number with a registration whose SMS was never proven: the right
+// password answers registration_unconfirmed (no session), anything else as
+// an unknown phone. Each try spends one of the registration's attempts.
+ApiResult<JsonPtr> Engine::loginUnconfirmed(const std::string& phone, const Bytes& c1, const Bytes& c2) {
+  const ApiError unknown = apiError(ApiCode::kBadCredentials, "unknown phone or wrong password");
+  MPAY_ASSIGN_OR_RETURN(auto pending, store_.findRegistration(phone));
+  if (!pending || pending->proof_hash.empty()) return unknown;
+  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendCodeAttempt(phone, config_.max_code_attempts));
+  if (!spent) return unknown;
+  auto opened = openLogin(pending->credentials, c1, c2);
+  if (!opened) return loginRefusal(opened.error());
+  return apiError(ApiCode::kRegistrationUnconfirmed, "finish activation: prove the SMS confirmation code");
 }
 
 ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
@@ -111,24 +169,31 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
   MPAY_ASSIGN_OR_RETURN(Bytes c2, body.bytes("c2", 256));
   if (!suite::validPhone(phone)) return apiError(ApiCode::kBadField, "'phone' is not E.164");
   MPAY_RETURN_IF_ERROR(limitPhone(phone));
+  // C1 is authenticated under the phone's fresh K: its bytes name one login
+  // attempt. They are spent before the password is checked, so a captured
+  // login (even one with a wrong password) replays as replayed_request.
+  MPAY_ASSIGN_OR_RETURN(bool first_time, store_.rememberNonce(phone, suite::sha256(c1), now_(),
+                                                              now_() - 2 * config_.replay_window));
+  if (!first_time) return apiError(ApiCode::kReplayedRequest, "login request already used");
   MPAY_ASSIGN_OR_RETURN(auto user, store_.findUser(phone));
-  if (!user) return apiError(ApiCode::kBadCredentials, "unknown phone or wrong password");
-  if (user->login_locked_until > now_()) return apiError(ApiCode::kAccountLocked, "account locked");
+  if (!user) return loginUnconfirmed(phone, c1, c2);
+  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendAttempt(Guess::kPassword, phone, now_(),
+                                                        now_() + config_.lockout_seconds, config_.lockout_threshold));
+  if (!spent) return apiError(ApiCode::kAccountLocked, "account locked");
 
-  const auto& cred = user->credentials;
-  wire::OpenLoginRequest request{cred.certificate, cred.salt, cred.password_verifier, c1, c2};
-  auto opened = signer_.call<wire::OpenLoginResponse>([&](SignerClient& c) { return c.openLogin(request); });
+  auto opened = openLogin(user->credentials, c1, c2);
   if (!opened) {
-    if (opened.error().code == ErrorCode::kBadPassword)
-      MPAY_RETURN_IF_ERROR(store_.recordLoginFailure(phone, now_() + config_.lockout_seconds, config_.lockout_threshold));
-    return signerRefusal(opened.error(), "open_login");
+    // A wrong password keeps its attempt spent; any other refusal never reached the password.
+    if (opened.error().code != ErrorCode::kBadPassword)
+      MPAY_RETURN_IF_ERROR(store_.returnAttempt(Guess::kPassword, phone, config_.lockout_threshold));
+    return loginRefusal(opened.error());
   }
+  MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPassword, phone));
   const auto& r = opened.value();
   if (r.phone != phone) return apiError(ApiCode::kBadField, "phone differs from the signed one");
   MPAY_RETURN_IF_ERROR(checkFresh(r.timestamp));
   MPAY_ASSIGN_OR_RETURN(bool fresh, store_.rememberNonce(phone, r.nonce, now_(), now_() - 2 * config_.replay_window));
   if (!fresh) return apiError(ApiCode::kReplayedRequest, "login nonce already used");
-  MPAY_RETURN_IF_ERROR(store_.clearLoginFailures(phone));
   MPAY_RETURN_IF_ERROR(store_.putSession(
       SessionRow{r.session_id, phone, r.wrapped_keys, static_cast<std::int64_t>(r.expires_at), 0}));
   JsonPtr o = object();

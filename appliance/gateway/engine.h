@@ -24,6 +24,12 @@ namespace mpay::gateway {
 
 using JsonPtr = Poco::JSON::Object::Ptr;
 
+// A payment request as parsed from JSON, before the signer has checked it.
+struct ParsedPayment {
+  wire::OpenPaymentRequest request;  // without the user's stored credentials yet
+  std::string request_hash;          // SHA-256 over every field, signature included
+};
+
 class Engine {
  public:
   Engine(const GatewayConfig& config, Store& store, SignerPool& signer, Notifier& notifier,
@@ -32,17 +38,30 @@ class Engine {
   ApiResult<JsonPtr> platform();
   ApiResult<JsonPtr> registerPhone(const JsonFields& body);
   ApiResult<JsonPtr> activate(const JsonFields& body);
+  ApiResult<JsonPtr> confirm(const JsonFields& body);
   ApiResult<JsonPtr> login(const JsonFields& body);
   ApiResult<JsonPtr> pay(const JsonFields& body);
   // True only when the signer (and its HSM) and the database answer.
   ApiResult<JsonPtr> health();
   // Delivers confirmation codes whose first delivery failed.
   void retryOutbox();
+  // Completes orders whose outcome nobody is working on (the acquirer's
+  // answer or the receipt missing, their request gone); returns what is still open.
+  ApiResult<Store::OpenOrderCounts> completeOpenOrders();
 
  private:
   ApiStatus limitPhone(const std::string& phone);
   ApiStatus checkFresh(std::uint64_t timestamp) const;
-  ApiResult<JsonPtr> completePayment(const wire::OpenPaymentRequest& request, TransactionRow row);
+  Result<wire::OpenLoginResponse> openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2);
+  ApiError loginRefusal(const Error& e);
+  ApiResult<JsonPtr> loginUnconfirmed(const std::string& phone, const Bytes& c1, const Bytes& c2);
+  std::int64_t claimSeconds() const;
+  ApiResult<wire::OpenPaymentResponse> verifyPayment(const ParsedPayment& parsed);
+  ApiResult<JsonPtr> payClaimedOrder(const ParsedPayment& parsed, TransactionRow claim);
+  ApiResult<JsonPtr> payOpenOrder(const ParsedPayment& parsed);
+  ApiStatus awaitVerification(const TransactionRow& claim);
+  ApiResult<JsonPtr> awaitOutcome(const std::string& order_no, bool resend);
+  ApiResult<JsonPtr> driveOrder(TransactionRow row);
 
   const GatewayConfig& config_;
   Store& store_;

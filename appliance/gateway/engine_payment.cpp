@@ -1,4 +1,17 @@
-// Payment (S41-S46, platform side), health and outbox retries.
+// Payment (S41-S46, platform side): one order, one payer, one amount, one
+// acquirer transaction and one receipt, whatever the concurrency.
+//
+// The order row is the lock. The first request for an order claims it
+// (state verifying) before the signer checks it; a request whose claim is
+// refused drops it again. A verified order is pending: from then on the
+// acquirer may have been asked, so every failure answers payment_pending and
+// the order is completed later, by a retry of the same payment or by the
+// completer (completeOpenOrders), never started twice. Requests that find the
+// order taken wait for its outcome: a byte-identical resend at once, another
+// request of the same payment after it is verified like the first.
+#include <chrono>
+#include <thread>
+
 #include "common/log.h"
 #include "gateway/engine.h"
 #include "suite/messages.h"
@@ -8,11 +21,6 @@ namespace mpay::gateway {
 namespace {
 
 JsonPtr object() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
-
-struct ParsedPayment {
-  wire::OpenPaymentRequest request;  // without the user's stored credentials yet
-  std::string request_hash;          // the idempotency fingerprint
-};
 
 ApiResult<ParsedPayment> parsePayment(const JsonFields& body) {
   ParsedPayment p;
@@ -36,15 +44,22 @@ ApiResult<ParsedPayment> parsePayment(const JsonFields& body) {
     MPAY_ASSIGN_OR_RETURN(r.pin_ciphertext, body.bytes("pin_ciphertext", 64));
   }
   if (r.session_id.size() != suite::kSessionIdLen || !suite::validOrderNo(r.order_no) ||
-      !suite::validPhone(r.phone) || !suite::validCurrency(r.currency) || r.amount_minor == 0 ||
-      (!critical && !suite::validContent(r.content)))
+      !suite::validPhone(r.phone) || !suite::validCurrency(r.currency) || !suite::validAmount(r.amount_minor) ||
+      r.counter == 0 || r.counter > suite::kMaxCounter || (!critical && !suite::validContent(r.content)))
     return apiError(ApiCode::kBadField, "a payment field is out of range");
-  ByteWriter fingerprint;
-  fingerprint.field(r.session_id).field(r.order_no).field(r.phone).u64(r.amount_minor).field(r.currency)
+  ByteWriter exact;
+  exact.field(r.session_id).field(r.order_no).field(r.phone).u64(r.amount_minor).field(r.currency)
       .u8(r.critical).field(r.content).field(r.pin_ciphertext).field(r.critical_ciphertext).u64(r.counter)
       .u64(r.timestamp).field(r.signature);
-  p.request_hash = hexEncode(suite::sha256(fingerprint.bytes()));
+  p.request_hash = hexEncode(suite::sha256(exact.bytes()));
   return p;
+}
+
+// The idempotency key's content: what the payer signed about the order.
+std::string contentKey(const wire::OpenPaymentResponse& v, std::uint8_t critical) {
+  ByteWriter w;
+  w.field(v.order_no).field(v.phone).u64(v.amount_minor).field(v.currency).u8(critical).field(v.content);
+  return hexEncode(suite::sha256(w.bytes()));
 }
 
 JsonPtr paymentAnswer(const TransactionRow& t) {
@@ -59,87 +74,200 @@ JsonPtr paymentAnswer(const TransactionRow& t) {
   return o;
 }
 
+ApiError pending(const std::string& why) {
+  return apiError(ApiCode::kPaymentPending, why + "; the appliance completes the order, repeat the payment to learn the outcome");
+}
+
+bool sameOrderTerms(const TransactionRow& row, const wire::OpenPaymentRequest& r) {
+  return row.phone == r.phone && row.amount_minor == static_cast<std::int64_t>(r.amount_minor) &&
+         row.currency == r.currency;
+}
+
 }  // namespace
+
+std::int64_t Engine::claimSeconds() const {
+  // Long enough for one verification, one acquirer call and one receipt.
+  return (2 * config_.signer_timeout_ms + config_.acquirer_timeout_ms) / 1000 + 5;
+}
 
 ApiResult<JsonPtr> Engine::pay(const JsonFields& body) {
   MPAY_ASSIGN_OR_RETURN(ParsedPayment parsed, parsePayment(body));
-  auto& request = parsed.request;
+  const auto& request = parsed.request;
   MPAY_RETURN_IF_ERROR(limitPhone(request.phone));
+  MPAY_RETURN_IF_ERROR(checkFresh(request.timestamp));
+  // A few rounds: an order seen claimed may be dropped again by a refused request.
+  for (int round = 0; round < 4; ++round) {
+    MPAY_ASSIGN_OR_RETURN(auto existing, store_.findTransaction(request.order_no));
+    if (!existing) {
+      TransactionRow claim;
+      claim.order_no = request.order_no;
+      claim.request_hash = parsed.request_hash;
+      claim.phone = request.phone;
+      claim.amount_minor = static_cast<std::int64_t>(request.amount_minor);
+      claim.currency = request.currency;
+      claim.state = "verifying";
+      claim.claimed_until = now_() + claimSeconds();
+      MPAY_ASSIGN_OR_RETURN(bool claimed, store_.claimOrder(claim, now_()));
+      if (!claimed) continue;
+      return payClaimedOrder(parsed, std::move(claim));
+    }
+    // A resend of the very request that holds the order: its outcome.
+    if (existing->request_hash == parsed.request_hash) return awaitOutcome(request.order_no, true);
+    if (!sameOrderTerms(*existing, request))
+      return apiError(ApiCode::kOrderConflict, "order number used for another payment");
+    if (existing->state == "verifying") {
+      MPAY_RETURN_IF_ERROR(awaitVerification(*existing));
+      continue;
+    }
+    return payOpenOrder(parsed);
+  }
+  return apiError(ApiCode::kOverloaded, "the order is contended; retry");
+}
 
-  // The order number is the idempotency key.
-  MPAY_ASSIGN_OR_RETURN(auto existing, store_.findTransaction(request.order_no));
-  if (existing && existing->request_hash != parsed.request_hash)
-    return apiError(ApiCode::kOrderConflict, "order number used for another payment");
-  if (existing && (existing->state == "approved" || existing->state == "declined")) return paymentAnswer(*existing);
-  const bool retry = existing.has_value();  // same request, outcome not known yet: drive it again
-
+ApiResult<wire::OpenPaymentResponse> Engine::verifyPayment(const ParsedPayment& parsed) {
+  wire::OpenPaymentRequest request = parsed.request;
   MPAY_ASSIGN_OR_RETURN(auto session, store_.findSession(request.session_id));
   if (!session || session->phone != request.phone) return apiError(ApiCode::kUnknownSession, "unknown session");
   if (session->expires_at <= now_()) return apiError(ApiCode::kSessionExpired, "session expired");
   MPAY_ASSIGN_OR_RETURN(auto user, store_.findUser(request.phone));
   if (!user) return apiError(ApiCode::kUnknownSession, "unknown session");
-  if (user->pin_locked_until > now_()) return apiError(ApiCode::kPinLocked, "PIN locked");
-  if (!retry) MPAY_RETURN_IF_ERROR(checkFresh(request.timestamp));
+  // The counter is spent before the PIN is checked, so a replayed request
+  // (even one with a wrong PIN) is refused without reaching the check.
+  MPAY_ASSIGN_OR_RETURN(bool advanced,
+                        store_.advanceCounter(request.session_id, static_cast<std::int64_t>(request.counter)));
+  if (!advanced) return apiError(ApiCode::kReplayedRequest, "payment counter already used");
+  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendAttempt(Guess::kPin, request.phone, now_(),
+                                                        now_() + config_.lockout_seconds, config_.lockout_threshold));
+  if (!spent) return apiError(ApiCode::kPinLocked, "PIN locked");
 
   request.certificate = user->credentials.certificate;
   request.salt = user->credentials.salt;
   request.pin_verifier = user->credentials.pin_verifier;
   request.wrapped_keys = session->wrapped_keys;
-  TransactionRow row = existing.value_or(TransactionRow{request.order_no, parsed.request_hash, request.phone,
-                                                        static_cast<std::int64_t>(request.amount_minor),
-                                                        request.currency, "pending", "", {}, {}});
-  return completePayment(request, std::move(row));
-}
-
-ApiResult<JsonPtr> Engine::completePayment(const wire::OpenPaymentRequest& request, TransactionRow row) {
   auto opened = signer_.call<wire::OpenPaymentResponse>([&](SignerClient& c) { return c.openPayment(request); });
   if (!opened) {
-    if (opened.error().code == ErrorCode::kBadPin)
-      MPAY_RETURN_IF_ERROR(store_.recordPinFailure(request.phone, now_() + config_.lockout_seconds,
-                                                   config_.lockout_threshold));
+    // A wrong PIN keeps its attempt spent; any other refusal never reached the PIN.
+    if (opened.error().code != ErrorCode::kBadPin)
+      MPAY_RETURN_IF_ERROR(store_.returnAttempt(Guess::kPin, request.phone, config_.lockout_threshold));
     log::warn("event=signer_refused op=open_payment code=" + std::string(errorName(opened.error().code)));
     return fromSignerError(opened.error());
   }
-  const auto& verified = opened.value();
-  MPAY_RETURN_IF_ERROR(store_.clearPinFailures(request.phone));
-  MPAY_ASSIGN_OR_RETURN(auto stored, store_.findTransaction(request.order_no));
-  if (!stored) {
-    // First time: the counter is spent, then the order is recorded as pending.
-    MPAY_ASSIGN_OR_RETURN(bool advanced, store_.advanceCounter(request.session_id, static_cast<std::int64_t>(verified.counter)));
-    if (!advanced) return apiError(ApiCode::kReplayedRequest, "payment counter already used");
-    MPAY_ASSIGN_OR_RETURN(bool inserted, store_.insertTransaction(row, now_()));
-    if (!inserted) return apiError(ApiCode::kOrderConflict, "order number in use");
-  }
+  MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPin, request.phone));
+  return std::move(opened).value();
+}
 
-  auto authorized = acquirer_.authorize({verified.order_no, verified.amount_minor, verified.currency, verified.content});
-  if (!authorized) {
-    // Outcome unknown: the order stays open; the same request later asks the
-    // (idempotent) acquirer again, so the payment is neither lost nor doubled.
-    row.state = "unknown";
-    MPAY_RETURN_IF_ERROR(store_.updateTransaction(row, now_()));
-    log::warn("event=acquirer_unavailable order=" + row.order_no + " detail=\"" + authorized.error().detail + "\"");
-    return apiError(ApiCode::kPaymentPending, "acquirer did not answer; repeat the request to learn the outcome");
+ApiResult<JsonPtr> Engine::payClaimedOrder(const ParsedPayment& parsed, TransactionRow row) {
+  auto verified = verifyPayment(parsed);
+  if (!verified) {
+    MPAY_RETURN_IF_ERROR(store_.dropVerifyingClaim(row.order_no, row.request_hash));
+    return std::move(verified).error();
   }
-  wire::SignReceiptRequest receipt_request{verified.permit,
-                                           authorized->transaction_no,
+  row.state = "pending";
+  row.content_hash = contentKey(verified.value(), parsed.request.critical);
+  row.content = verified->content;
+  row.permit = verified->permit;
+  row.claimed_until = now_() + claimSeconds();
+  if (auto marked = store_.markVerified(row, now_()); !marked.ok())
+    return apiError(ApiCode::kSignerUnavailable, "verification took too long; retry");
+  return driveOrder(std::move(row));
+}
+
+ApiResult<JsonPtr> Engine::payOpenOrder(const ParsedPayment& parsed) {
+  // Another request holds (or held) the order: this one is a retry of the
+  // same payment only if the payer signed the same content.
+  MPAY_ASSIGN_OR_RETURN(auto verified, verifyPayment(parsed));
+  MPAY_ASSIGN_OR_RETURN(auto stored, store_.findTransaction(parsed.request.order_no));
+  if (!stored || stored->state == "verifying") return apiError(ApiCode::kOverloaded, "the order is contended; retry");
+  if (stored->content_hash != contentKey(verified, parsed.request.critical))
+    return apiError(ApiCode::kOrderConflict, "order number used for another payment");
+  return awaitOutcome(stored->order_no, false);
+}
+
+ApiStatus Engine::awaitVerification(const TransactionRow& claim) {
+  while (now_() < claim.claimed_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    MPAY_ASSIGN_OR_RETURN(auto row, store_.findTransaction(claim.order_no));
+    if (!row || row->state != "verifying" || row->request_hash != claim.request_hash) return {};
+  }
+  // Its claimer died before the acquirer could be asked: the claim goes.
+  return store_.dropVerifyingClaim(claim.order_no, claim.request_hash);
+}
+
+ApiResult<JsonPtr> Engine::awaitOutcome(const std::string& order_no, bool resend) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(claimSeconds());
+  while (true) {
+    MPAY_ASSIGN_OR_RETURN(auto row, store_.findTransaction(order_no));
+    // The request that held the order was refused; its counter is spent.
+    if (!row) {
+      if (resend) return apiError(ApiCode::kReplayedRequest, "payment counter already used");
+      return apiError(ApiCode::kOverloaded, "the order is contended; retry");
+    }
+    if (row->final()) return paymentAnswer(*row);
+    if (row->state != "verifying") {
+      // Open and nobody working on it: this request completes it.
+      MPAY_ASSIGN_OR_RETURN(bool mine, store_.reclaimOpenOrder(order_no, now_(), now_() + claimSeconds()));
+      if (mine) {
+        row->claimed_until = now_() + claimSeconds();
+        return driveOrder(std::move(*row));
+      }
+    } else if (row->claimed_until <= now_()) {
+      MPAY_RETURN_IF_ERROR(store_.dropVerifyingClaim(order_no, row->request_hash));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return pending("the order's outcome is not known yet");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+ApiResult<JsonPtr> Engine::driveOrder(TransactionRow row) {
+  // From here the acquirer may have been asked: no failure is anything but pending.
+  auto release = [&](const std::string& why) -> ApiError {
+    row.state = "unknown";
+    row.claimed_until = 0;
+    (void)store_.recordOutcome(row, now_());
+    log::warn("event=payment_pending order=" + row.order_no + " why=\"" + why + "\"");
+    return pending(why);
+  };
+  auto authorized = acquirer_.authorize({row.order_no, static_cast<std::uint64_t>(row.amount_minor), row.currency,
+                                         row.content});
+  if (!authorized) return release("acquirer did not answer: " + authorized.error().detail);
+  row.transaction_no = authorized->transaction_no;
+  row.acquirer_result = authorized->approved ? "approved" : "declined";
+  wire::SignReceiptRequest receipt_request{row.permit,
+                                           row.transaction_no,
                                            static_cast<std::uint8_t>(authorized->approved ? 1 : 2),
-                                           verified.order_no,
-                                           verified.phone,
-                                           verified.amount_minor,
-                                           verified.currency,
+                                           row.order_no,
+                                           row.phone,
+                                           static_cast<std::uint64_t>(row.amount_minor),
+                                           row.currency,
                                            static_cast<std::uint64_t>(now_())};
   auto receipt = signer_.call<wire::SignReceiptResponse>([&](SignerClient& c) { return c.signReceipt(receipt_request); });
-  row.transaction_no = authorized->transaction_no;
-  if (!receipt) {
-    row.state = "unknown";
-    MPAY_RETURN_IF_ERROR(store_.updateTransaction(row, now_()));
-    return fromSignerError(receipt.error());
-  }
-  row.state = authorized->approved ? "approved" : "declined";
+  if (!receipt) return release("no receipt: " + std::string(errorName(receipt.error().code)));
+  row.state = row.acquirer_result;
   row.receipt = receipt->receipt;
   row.receipt_signature = receipt->signature;
-  MPAY_RETURN_IF_ERROR(store_.updateTransaction(row, now_()));
-  return paymentAnswer(row);
+  auto recorded = store_.recordOutcome(row, now_());
+  if (!recorded) return release("the outcome could not be stored");
+  // Every answer for an order is the stored one (another driver may have been first).
+  MPAY_ASSIGN_OR_RETURN(auto stored, store_.findTransaction(row.order_no));
+  if (!stored || !stored->final()) return pending("the outcome could not be stored");
+  return paymentAnswer(*stored);
+}
+
+ApiResult<Store::OpenOrderCounts> Engine::completeOpenOrders() {
+  MPAY_ASSIGN_OR_RETURN(auto open, store_.unclaimedOpenOrders(now_(), 50));
+  for (auto& row : open) {
+    if (row.state == "verifying") {  // its request died before the acquirer was asked
+      (void)store_.dropVerifyingClaim(row.order_no, row.request_hash);
+      continue;
+    }
+    auto mine = store_.reclaimOpenOrder(row.order_no, now_(), now_() + claimSeconds());
+    if (!mine || !mine.value()) continue;
+    row.claimed_until = now_() + claimSeconds();
+    auto done = driveOrder(row);
+    log::info("event=order_completed_by_appliance order=" + row.order_no +
+              " result=" + (done ? std::string("final") : std::string("still_pending")));
+  }
+  return store_.countOpenOrders();
 }
 
 ApiResult<JsonPtr> Engine::health() {

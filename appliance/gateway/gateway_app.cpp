@@ -121,6 +121,20 @@ Status recordStart(SignerPool& signer, const std::string& policy_sha256) {
   }
 }
 
+// Until `stopping`: completes open orders every 2 s (and publishes how many
+// are open), and retries undelivered confirmation codes every 5 s.
+void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomic<bool>& stopping) {
+  for (int tick = 1; !stopping; ++tick) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (stopping) break;
+    if (tick % 20 == 0) {
+      if (auto open = engine.completeOpenOrders(); open.ok())
+        metrics.openOrders(open->open, open->approved_without_receipt);
+    }
+    if (tick % 50 == 0) engine.retryOutbox();
+  }
+}
+
 }  // namespace
 
 int GatewayApp::main(const std::vector<std::string>& args) {
@@ -176,15 +190,10 @@ int GatewayApp::main(const std::vector<std::string>& args) {
             (scrape ? " metrics=" + g.metrics_listen + ":" + std::to_string(g.metrics_port) : std::string(" metrics=off")));
 
   std::atomic<bool> stopping{false};
-  std::thread outbox([&] {
-    while (!stopping) {
-      for (int i = 0; i < 50 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (!stopping) engine.retryOutbox();
-    }
-  });
+  std::thread background([&] { runBackgroundWork(engine, metrics, stopping); });
   waitForTerminationRequest();
   stopping = true;
-  outbox.join();
+  background.join();
   if (scrape) scrape->stopAll(true);
   server->stopAll(true);
   log::info("event=gateway_stopped");

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <exception>
 
+#include <ctime>
+
 #include "common/log.h"
 
 namespace mpay::gateway {
@@ -127,6 +129,8 @@ void sendApiError(Poco::Net::HTTPServerResponse& response, const ApiError& e) {
   Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
   o.set("error", std::string(info.name));
   o.set("message", e.message.empty() ? std::string(info.meaning) : e.message);
+  // The gateway's limits count in fixed minute windows: the next one starts then.
+  if (e.code == ApiCode::kRateLimited) response.set("Retry-After", std::to_string(60 - std::time(nullptr) % 60));
   send(response, info.http_status, toJson(o));
 }
 
@@ -156,6 +160,7 @@ std::span<const JsonRoute> jsonRoutes() {
   static const JsonRoute routes[] = {
       {"/v1/register", &Engine::registerPhone, {"sealed_info1"}, {}},
       {"/v1/activate", &Engine::activate, {"phone", "registration_code"}, {}},
+      {"/v1/confirm", &Engine::confirm, {"phone", "proof"}, {}},
       {"/v1/login", &Engine::login, {"phone", "c1", "c2"}, {}},
       {"/v1/pay", &Engine::pay,
        {"session_id", "order_no", "phone", "amount_minor", "currency", "counter", "timestamp", "signature"},

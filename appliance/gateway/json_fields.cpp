@@ -16,6 +16,27 @@ constexpr int kB64Options = Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING;
 ApiError badField(const std::string& key, const std::string& why) {
   return apiError(ApiCode::kBadField, "'" + key + "' " + why);
 }
+
+// True when a number outside the body's strings has more than 16 digits in a
+// row. Poco's parser wraps integers beyond 2^64 (2^64 + 1 reads as 1), so
+// those are refused on the text itself: every integer mpay takes is below
+// 2^53, which has 16 digits.
+bool hasOverlongNumber(const std::string& body) {
+  bool in_string = false, escaped = false;
+  int digits = 0;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    digits = (c >= '0' && c <= '9') ? digits + 1 : 0;
+    if (digits > 16) return true;
+  }
+  return false;
+}
 }  // namespace
 
 std::string base64url(ByteView bytes) {
@@ -48,6 +69,7 @@ ApiResult<Bytes> unbase64url(const std::string& text, std::size_t max_bytes) {
 
 ApiResult<JsonFields> JsonFields::parse(const std::string& body, std::initializer_list<const char*> required,
                                         std::initializer_list<const char*> optional) {
+  if (hasOverlongNumber(body)) return apiError(ApiCode::kBadField, "a number has more digits than any field takes");
   Poco::JSON::Object::Ptr object;
   try {
     Poco::JSON::Parser parser;
@@ -87,7 +109,11 @@ ApiResult<std::uint64_t> JsonFields::u64(const std::string& key) const {
   if (!v.isInteger() || v.isBoolean()) return badField(key, "must be an integer");
   try {
     if (v.isSigned() && v.convert<Poco::Int64>() < 0) return badField(key, "must not be negative");
-    return v.convert<Poco::UInt64>();
+    const auto value = v.convert<Poco::UInt64>();
+    // Beyond 2^53 - 1 a JSON number is not held exactly by every parser
+    // (a phone's JavaScript, say): such values are refused, never rounded.
+    if (value > kMaxJsonInteger) return badField(key, "is above 2^53 - 1");
+    return value;
   } catch (const Poco::Exception&) {
     return badField(key, "is out of range");
   }

@@ -12,6 +12,9 @@
 
 namespace mpay::gateway {
 
+// The largest integer u64() takes: what an IEEE 754 double holds exactly.
+inline constexpr std::uint64_t kMaxJsonInteger = (std::uint64_t{1} << 53) - 1;
+
 std::string base64url(ByteView bytes);
 ApiResult<Bytes> unbase64url(const std::string& text, std::size_t max_bytes);
 

@@ -10,8 +10,8 @@ namespace mpay::gateway {
 namespace {
 
 // The only values the route label takes.
-constexpr std::array<std::string_view, 6> kRoutes = {"/healthz",     "/v1/platform", "/v1/register",
-                                                     "/v1/activate", "/v1/login",    "/v1/pay"};
+constexpr std::array<std::string_view, 7> kRoutes = {"/healthz",    "/v1/platform", "/v1/register", "/v1/activate",
+                                                     "/v1/confirm", "/v1/login",    "/v1/pay"};
 
 std::string routeLabel(std::string_view path) {
   for (std::string_view route : kRoutes)
@@ -54,7 +54,17 @@ GatewayMetrics::GatewayMetrics(std::string_view version)
                           .Name("mpay_signer_call_duration_seconds")
                           .Help("Time of one signer call, including the wait for a free connection")
                           .Register(*registry_)
-                          .Add({}, signerBuckets())) {
+                          .Add({}, signerBuckets())),
+      open_orders_(prometheus::BuildGauge()
+                       .Name("mpay_orders_open")
+                       .Help("Orders verified whose outcome or receipt is not final yet (the appliance completes them)")
+                       .Register(*registry_)
+                       .Add({})),
+      approved_without_receipt_(prometheus::BuildGauge()
+                                    .Name("mpay_orders_approved_without_receipt")
+                                    .Help("Orders the acquirer approved that have no signed receipt yet")
+                                    .Register(*registry_)
+                                    .Add({})) {
   prometheus::BuildGauge()
       .Name("mpay_build_info")
       .Help("Always 1; the version label says which mpay build answers")
@@ -74,6 +84,11 @@ void GatewayMetrics::connectionRefused() { refused_.Increment(); }
 void GatewayMetrics::signerCall(std::string_view result, double seconds) {
   signer_calls_.Add({{"result", std::string(result)}}).Increment();
   signer_seconds_.Observe(seconds);
+}
+
+void GatewayMetrics::openOrders(std::int64_t open, std::int64_t approved_without_receipt) {
+  open_orders_.Set(static_cast<double>(open));
+  approved_without_receipt_.Set(static_cast<double>(approved_without_receipt));
 }
 
 std::string GatewayMetrics::render() const {

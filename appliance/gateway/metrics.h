@@ -6,6 +6,7 @@
 #pragma once
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -23,6 +24,9 @@ class GatewayMetrics {
   void request(std::string_view path, std::string_view result, double seconds);
   void connectionRefused();
   void signerCall(std::string_view result, double seconds);
+  // Orders whose outcome is still open, and those the acquirer approved that
+  // have no receipt yet (the appliance completes them; both return to 0).
+  void openOrders(std::int64_t open, std::int64_t approved_without_receipt);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -34,6 +38,8 @@ class GatewayMetrics {
   prometheus::Counter& refused_;
   prometheus::Family<prometheus::Counter>& signer_calls_;
   prometheus::Histogram& signer_seconds_;
+  prometheus::Gauge& open_orders_;
+  prometheus::Gauge& approved_without_receipt_;
 };
 
 }  // namespace mpay::gateway

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "gateway/json_fields.h"
+#include "gateway/store_sql.h"
 
 namespace mpay::gateway {
 namespace {
@@ -43,19 +44,18 @@ const std::vector<std::string>& migrations() {
       " receipt_signature TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
       "CREATE TABLE outbox (id TEXT PRIMARY KEY, phone TEXT NOT NULL, code TEXT NOT NULL,"
       " created_at BIGINT NOT NULL, delivered_at BIGINT NOT NULL DEFAULT 0);",
+      // 2: one order, one outcome: the content key, what the completer needs, and claims.
+      "ALTER TABLE transactions ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE transactions ADD COLUMN content TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE transactions ADD COLUMN permit TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE transactions ADD COLUMN acquirer_result TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE transactions ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;"
+      "CREATE INDEX transactions_open ON transactions (state, claimed_until);"
+      // ... and activation ends only when the phone has proven the SMS code.
+      "ALTER TABLE registrations ADD COLUMN proof_hash TEXT NOT NULL DEFAULT '';"
+      "ALTER TABLE registrations ADD COLUMN confirm_attempts INTEGER NOT NULL DEFAULT 0;",
   };
   return m;
-}
-
-ApiError dbError(const std::string& where, const Poco::Exception& e) {
-  log::error("event=db_error where=" + where + " detail=\"" + e.displayText() + "\"");
-  return apiError(ApiCode::kDatabaseUnavailable, "database unavailable");
-}
-
-std::string b64(const Bytes& b) { return base64url(b); }
-Bytes unb64(const std::string& s) {
-  auto r = unbase64url(s, 1 << 20);
-  return r.ok() ? r.value() : Bytes{};
 }
 
 void registerConnectors() {
@@ -68,14 +68,14 @@ void registerConnectors() {
 
 }  // namespace
 
-// Runs a database step; a Poco exception becomes database_unavailable.
-template <typename F>
-auto guarded(const char* where, F&& step) -> decltype(step()) {
-  try {
-    return step();
-  } catch (const Poco::Exception& e) {
-    return dbError(where, e);
-  }
+ApiError dbError(const std::string& where, const Poco::Exception& e) {
+  log::error("event=db_error where=" + where + " detail=\"" + e.displayText() + "\"");
+  return apiError(ApiCode::kDatabaseUnavailable, "database unavailable");
+}
+
+Bytes unb64(const std::string& s) {
+  auto r = unbase64url(s, 1 << 20);
+  return r.ok() ? r.value() : Bytes{};
 }
 
 ApiResult<std::string> postgresConnectionString(const std::string& url) {
@@ -220,16 +220,17 @@ ApiResult<bool> Store::userExists(const std::string& phone) {
 ApiStatus Store::putRegistration(const PendingRegistration& r) {
   return guarded("putRegistration", [&]() -> ApiStatus {
     Session s = session();
-    std::string phone = r.phone, hash = r.code_hash, file = b64(r.registration_file),
-                cert = b64(r.credentials.certificate), salt = b64(r.credentials.salt),
-                pw = b64(r.credentials.password_verifier), pin = b64(r.credentials.pin_verifier),
-                identity = b64(r.credentials.identity);
+    std::string phone = r.phone, hash = r.code_hash, file = base64url(r.registration_file),
+                cert = base64url(r.credentials.certificate), salt = base64url(r.credentials.salt),
+                pw = base64url(r.credentials.password_verifier), pin = base64url(r.credentials.pin_verifier),
+                identity = base64url(r.credentials.identity), proof = r.proof_hash;
     Poco::Int64 expires = r.expires_at;
     s.begin();
     s << sql("DELETE FROM registrations WHERE phone = ?"), use(phone), now;
     s << sql("INSERT INTO registrations (phone, code_hash, registration_file, certificate, salt, password_verifier,"
-             " pin_verifier, identity, attempts, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)"),
-        use(phone), use(hash), use(file), use(cert), use(salt), use(pw), use(pin), use(identity), use(expires), now;
+             " pin_verifier, identity, attempts, expires_at, proof_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"),
+        use(phone), use(hash), use(file), use(cert), use(salt), use(pw), use(pin), use(identity), use(expires),
+        use(proof), now;
     s.commit();
     return {};
   });
@@ -238,32 +239,49 @@ ApiStatus Store::putRegistration(const PendingRegistration& r) {
 ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std::string& phone) {
   return guarded("findRegistration", [&]() -> ApiResult<std::optional<PendingRegistration>> {
     Session s = session();
-    std::string p = phone, hash, file, cert, salt, pw, pin, identity;
-    int attempts = 0;
+    std::string p = phone, hash, file, cert, salt, pw, pin, identity, proof;
+    int attempts = 0, confirm_attempts = 0;
     Poco::Int64 expires = 0;
     Statement st(s);
     st << sql("SELECT code_hash, registration_file, certificate, salt, password_verifier, pin_verifier, identity,"
-              " attempts, expires_at FROM registrations WHERE phone = ?"),
+              " attempts, expires_at, proof_hash, confirm_attempts FROM registrations WHERE phone = ?"),
         into(hash), into(file), into(cert), into(salt), into(pw), into(pin), into(identity), into(attempts),
-        into(expires), use(p);
+        into(expires), into(proof), into(confirm_attempts), use(p);
     if (st.execute() == 0) return std::optional<PendingRegistration>();
-    PendingRegistration r{phone, hash, unb64(file), {unb64(cert), unb64(salt), unb64(pw), unb64(pin), unb64(identity)},
-                          attempts, expires};
+    PendingRegistration r{phone,    hash,    unb64(file), {unb64(cert), unb64(salt), unb64(pw), unb64(pin), unb64(identity)},
+                          attempts, expires, proof,       confirm_attempts};
     return std::optional<PendingRegistration>(std::move(r));
   });
 }
 
-ApiStatus Store::countCodeAttempt(const std::string& phone) {
-  return guarded("countCodeAttempt", [&]() -> ApiStatus {
-    Session s = session();
+namespace {
+ApiResult<bool> spendRegistrationAttempt(Session s, const std::string& statement, const std::string& phone, int limit) {
+  try {
     std::string p = phone;
-    s << sql("UPDATE registrations SET attempts = attempts + 1 WHERE phone = ?"), use(p), now;
-    return {};
-  });
+    int most = limit;
+    Statement st(s);
+    st << statement, use(p), use(most);
+    return st.execute() == 1;
+  } catch (const Poco::Exception& e) {
+    return dbError("spendRegistrationAttempt", e);
+  }
+}
+}  // namespace
+
+ApiResult<bool> Store::spendCodeAttempt(const std::string& phone, int limit) {
+  return spendRegistrationAttempt(
+      session(), sql("UPDATE registrations SET attempts = attempts + 1 WHERE phone = ? AND attempts < ?"), phone, limit);
 }
 
-ApiResult<bool> Store::activate(const std::string& phone, std::int64_t at) {
-  return guarded("activate", [&]() -> ApiResult<bool> {
+ApiResult<bool> Store::spendConfirmAttempt(const std::string& phone, int limit) {
+  return spendRegistrationAttempt(
+      session(),
+      sql("UPDATE registrations SET confirm_attempts = confirm_attempts + 1 WHERE phone = ? AND confirm_attempts < ?"),
+      phone, limit);
+}
+
+ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_t at) {
+  return guarded("confirmRegistration", [&]() -> ApiResult<bool> {
     Session s = session();
     std::string p = phone;
     Poco::Int64 created = at;
@@ -271,7 +289,7 @@ ApiResult<bool> Store::activate(const std::string& phone, std::int64_t at) {
     Statement move(s);
     move << sql("INSERT INTO users (phone, certificate, salt, password_verifier, pin_verifier, identity, created_at)"
                 " SELECT phone, certificate, salt, password_verifier, pin_verifier, identity, ? FROM registrations"
-                " WHERE phone = ?"),
+                " WHERE phone = ? ON CONFLICT DO NOTHING"),
         use(created), use(p);
     const std::size_t moved = move.execute();
     s << sql("DELETE FROM registrations WHERE phone = ?"), use(p), now;
@@ -298,58 +316,6 @@ ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
   });
 }
 
-namespace {
-// One failure more; at the threshold, lock until `lock_until` and start counting again.
-ApiStatus recordFailure(Session s, const std::string& statement_counter,
-                        const std::string& statement_lock, const std::string& phone, std::int64_t lock_until,
-                        int threshold) {
-  try {
-    std::string p = phone;
-    Poco::Int64 until = lock_until;
-    int limit = threshold;
-    s.begin();
-    s << statement_counter, use(p), now;
-    s << statement_lock, use(until), use(limit), use(p), now;
-    s.commit();
-    return {};
-  } catch (const Poco::Exception& e) {
-    return dbError("recordFailure", e);
-  }
-}
-}  // namespace
-
-ApiStatus Store::recordLoginFailure(const std::string& phone, std::int64_t lock_until, int threshold) {
-  return recordFailure(session(), sql("UPDATE users SET failed_logins = failed_logins + 1 WHERE phone = ?"),
-                       sql("UPDATE users SET login_locked_until = ?, failed_logins = 0 WHERE failed_logins >= ?"
-                           " AND phone = ?"),
-                       phone, lock_until, threshold);
-}
-
-ApiStatus Store::recordPinFailure(const std::string& phone, std::int64_t lock_until, int threshold) {
-  return recordFailure(session(), sql("UPDATE users SET failed_pins = failed_pins + 1 WHERE phone = ?"),
-                       sql("UPDATE users SET pin_locked_until = ?, failed_pins = 0 WHERE failed_pins >= ?"
-                           " AND phone = ?"),
-                       phone, lock_until, threshold);
-}
-
-ApiStatus Store::clearLoginFailures(const std::string& phone) {
-  return guarded("clearLoginFailures", [&]() -> ApiStatus {
-    Session s = session();
-    std::string p = phone;
-    s << sql("UPDATE users SET failed_logins = 0 WHERE phone = ?"), use(p), now;
-    return {};
-  });
-}
-
-ApiStatus Store::clearPinFailures(const std::string& phone) {
-  return guarded("clearPinFailures", [&]() -> ApiStatus {
-    Session s = session();
-    std::string p = phone;
-    s << sql("UPDATE users SET failed_pins = 0 WHERE phone = ?"), use(p), now;
-    return {};
-  });
-}
-
 ApiResult<bool> Store::rememberNonce(const std::string& phone, ByteView nonce, std::int64_t at, std::int64_t keep_after) {
   return guarded("rememberNonce", [&]() -> ApiResult<bool> {
     Session s = session();
@@ -366,7 +332,7 @@ ApiResult<bool> Store::rememberNonce(const std::string& phone, ByteView nonce, s
 ApiStatus Store::putSession(const SessionRow& r) {
   return guarded("putSession", [&]() -> ApiStatus {
     Session s = session();
-    std::string id = b64(r.session_id), phone = r.phone, keys = b64(r.wrapped_keys);
+    std::string id = base64url(r.session_id), phone = r.phone, keys = base64url(r.wrapped_keys);
     Poco::Int64 expires = r.expires_at;
     s << sql("INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter) VALUES (?, ?, ?, ?, 0)"),
         use(id), use(phone), use(keys), use(expires), now;
@@ -397,52 +363,6 @@ ApiResult<bool> Store::advanceCounter(ByteView session_id, std::int64_t counter)
     st << sql("UPDATE sessions SET last_counter = ? WHERE session_id = ? AND last_counter < ?"), use(c), use(id),
         use(c);
     return st.execute() == 1;
-  });
-}
-
-ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::string& order_no) {
-  return guarded("findTransaction", [&]() -> ApiResult<std::optional<TransactionRow>> {
-    Session s = session();
-    TransactionRow t;
-    t.order_no = order_no;
-    std::string order = order_no, receipt, signature;
-    Poco::Int64 amount = 0;
-    Statement st(s);
-    st << sql("SELECT request_hash, phone, amount_minor, currency, state, transaction_no, receipt,"
-              " receipt_signature FROM transactions WHERE order_no = ?"),
-        into(t.request_hash), into(t.phone), into(amount), into(t.currency), into(t.state), into(t.transaction_no),
-        into(receipt), into(signature), use(order);
-    if (st.execute() == 0) return std::optional<TransactionRow>();
-    t.amount_minor = amount;
-    t.receipt = unb64(receipt);
-    t.receipt_signature = unb64(signature);
-    return std::optional<TransactionRow>(std::move(t));
-  });
-}
-
-ApiResult<bool> Store::insertTransaction(const TransactionRow& t, std::int64_t at) {
-  return guarded("insertTransaction", [&]() -> ApiResult<bool> {
-    Session s = session();
-    std::string order = t.order_no, hash = t.request_hash, phone = t.phone, currency = t.currency, state = t.state;
-    Poco::Int64 amount = t.amount_minor, created = at;
-    Statement st(s);
-    st << sql("INSERT INTO transactions (order_no, request_hash, phone, amount_minor, currency, state, created_at,"
-              " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-        use(order), use(hash), use(phone), use(amount), use(currency), use(state), use(created), use(created);
-    return st.execute() == 1;
-  });
-}
-
-ApiStatus Store::updateTransaction(const TransactionRow& t, std::int64_t at) {
-  return guarded("updateTransaction", [&]() -> ApiStatus {
-    Session s = session();
-    std::string order = t.order_no, state = t.state, txn = t.transaction_no, receipt = b64(t.receipt),
-                signature = b64(t.receipt_signature);
-    Poco::Int64 updated = at;
-    s << sql("UPDATE transactions SET state = ?, transaction_no = ?, receipt = ?, receipt_signature = ?,"
-             " updated_at = ? WHERE order_no = ?"),
-        use(state), use(txn), use(receipt), use(signature), use(updated), use(order), now;
-    return {};
   });
 }
 

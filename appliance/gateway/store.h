@@ -36,8 +36,10 @@ struct PendingRegistration {
   std::string code_hash;  // hex SHA-256 of the registration code
   Bytes registration_file;
   UserCredentials credentials;
-  int attempts = 0;
+  int attempts = 0;       // activations and logins tried (right or wrong)
   std::int64_t expires_at = 0;
+  std::string proof_hash;  // hex SHA-256 of the confirmation proof the phone must send
+  int confirm_attempts = 0;
 };
 
 struct SessionRow {
@@ -48,14 +50,30 @@ struct SessionRow {
   std::int64_t last_counter = 0;
 };
 
+// One order. Its life: `verifying` (claimed by one request while the signer
+// checks it; no acquirer asked yet) -> `pending` (verified, permit held, the
+// acquirer may be asked) -> `approved` | `declined` (receipt signed), or
+// `unknown` (the acquirer was or may have been asked and the outcome or the
+// receipt is missing) -> completed later by a retry or by the completer.
 struct TransactionRow {
-  std::string order_no, request_hash, phone;
+  std::string order_no;
+  std::string request_hash;  // SHA-256 of the exact request that claimed the order
+  std::string phone;
   std::int64_t amount_minor = 0;
   std::string currency;
-  std::string state;  // pending, approved, declined, unknown (acquirer outcome not known yet)
+  std::string state;
   std::string transaction_no;
   Bytes receipt, receipt_signature;
+  std::string content_hash;  // the payment's content key (docs/protocol.md 7.5), set once verified
+  std::string content;       // the verified transaction content, for asking the acquirer again
+  std::string acquirer_result;  // approved/declined once the acquirer answered (also while the receipt is missing)
+  Bytes permit;              // the signer's permit for this payment's receipt
+  std::int64_t claimed_until = 0;  // a request or the completer is working on it until then
+  bool final() const { return state == "approved" || state == "declined"; }
 };
+
+// Which secret an attempt is spent on (users.failed_logins / failed_pins).
+enum class Guess { kPassword, kPin };
 
 struct OutboxMessage {
   std::string id, phone, code;
@@ -75,15 +93,26 @@ class Store {
   ApiResult<bool> userExists(const std::string& phone);
   ApiStatus putRegistration(const PendingRegistration& r);  // replaces a pending one for the phone
   ApiResult<std::optional<PendingRegistration>> findRegistration(const std::string& phone);
-  ApiStatus countCodeAttempt(const std::string& phone);
-  // Moves the pending registration into users, in one transaction; false if it was gone.
-  ApiResult<bool> activate(const std::string& phone, std::int64_t now);
+  // Spends one attempt at the registration code (or, for a pending
+  // registration, a login) before it is checked; false when `limit` are spent or none is pending.
+  ApiResult<bool> spendCodeAttempt(const std::string& phone, int limit);
+  // The same for the confirmation proof.
+  ApiResult<bool> spendConfirmAttempt(const std::string& phone, int limit);
+  // Confirmed: moves the pending registration into users, in one transaction; false if it was gone.
+  ApiResult<bool> confirmRegistration(const std::string& phone, std::int64_t now);
 
   ApiResult<std::optional<UserRow>> findUser(const std::string& phone);
-  ApiStatus recordLoginFailure(const std::string& phone, std::int64_t lock_until_if_over, int threshold);
-  ApiStatus clearLoginFailures(const std::string& phone);
-  ApiStatus recordPinFailure(const std::string& phone, std::int64_t lock_until_if_over, int threshold);
-  ApiStatus clearPinFailures(const std::string& phone);
+  // Lockouts: an attempt is spent, atomically, before the secret is checked.
+  // False when the secret is locked (no attempt spent). The attempt that
+  // reaches `threshold` sets the lock until `lock_until`, so at most
+  // `threshold` attempts reach the check however many run at once; a lock
+  // that has run out starts the count again.
+  ApiResult<bool> spendAttempt(Guess guess, const std::string& phone, std::int64_t now, std::int64_t lock_until,
+                               int threshold);
+  // The secret was not checked (the request failed before): the attempt comes back.
+  ApiStatus returnAttempt(Guess guess, const std::string& phone, int threshold);
+  // The secret was right: the count and any lock are cleared.
+  ApiStatus clearAttempts(Guess guess, const std::string& phone);
   // False if this (phone, nonce) was seen before. Old nonces are purged.
   ApiResult<bool> rememberNonce(const std::string& phone, ByteView nonce, std::int64_t now, std::int64_t keep_after);
 
@@ -93,8 +122,25 @@ class Store {
   ApiResult<bool> advanceCounter(ByteView session_id, std::int64_t counter);
 
   ApiResult<std::optional<TransactionRow>> findTransaction(const std::string& order_no);
-  ApiResult<bool> insertTransaction(const TransactionRow& t, std::int64_t now);  // false: order exists
-  ApiStatus updateTransaction(const TransactionRow& t, std::int64_t now);
+  // Inserts `t` (state verifying, claimed); false when the order exists.
+  ApiResult<bool> claimOrder(const TransactionRow& t, std::int64_t now);
+  // Removes a claim whose request was refused, or whose claimer died before
+  // the acquirer could be asked (verifying and past its claim).
+  ApiStatus dropVerifyingClaim(const std::string& order_no, const std::string& request_hash);
+  // verifying -> pending with the verified content and the permit.
+  ApiStatus markVerified(const TransactionRow& t, std::int64_t now);
+  // Takes over an open (pending or unknown) order whose claim has run out; false if another holds it.
+  ApiResult<bool> reclaimOpenOrder(const std::string& order_no, std::int64_t now, std::int64_t claimed_until);
+  // Records the outcome (approved/declined with the receipt, or unknown with
+  // the claim released) of an open order; nothing changes once it is final.
+  ApiStatus recordOutcome(const TransactionRow& t, std::int64_t now);
+  // Open orders nobody is working on (claim run out), oldest first, at most `limit`.
+  ApiResult<std::vector<TransactionRow>> unclaimedOpenOrders(std::int64_t now, int limit);
+  // How many orders are open, and how many of those the acquirer approved without a receipt yet.
+  struct OpenOrderCounts {
+    std::int64_t open = 0, approved_without_receipt = 0;
+  };
+  ApiResult<OpenOrderCounts> countOpenOrders();
 
   ApiStatus addOutbox(const OutboxMessage& m, std::int64_t now);
   ApiResult<std::vector<OutboxMessage>> pendingOutbox();

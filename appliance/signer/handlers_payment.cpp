@@ -99,7 +99,8 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
                          req.amount_minor,   req.currency,
                          req.time};
   Bytes bytes = suite::receiptBytes(receipt);
-  MPAY_ASSIGN_OR_RETURN(Bytes raw, lane.signDigest(lane.keys().receipt, suite::sha256(bytes)));
+  MPAY_ASSIGN_OR_RETURN(Bytes token_signature, lane.signDigest(lane.keys().receipt, suite::sha256(bytes)));
+  MPAY_ASSIGN_OR_RETURN(Bytes raw, suite::lowS(token_signature));
   // Verify before release: a faulty signature must not leave the appliance.
   MPAY_ASSIGN_OR_RETURN(auto receipt_key, ca::certificatePublicKey(ctx.token.platform().receipt_cert));
   if (!receipt_key.verifyP1363(bytes, raw)) return fail(ErrorCode::kInternal, "receipt signature self-check failed");

@@ -56,6 +56,8 @@ Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegi
   MPAY_ASSIGN_OR_RETURN(r.confirmation_code, randomDigits(lane, kConfirmationCodeDigits));
   MPAY_ASSIGN_OR_RETURN(r.registration_file,
                         suite::buildRegistrationFile(p12, r.registration_code, r.confirmation_code));
+  MPAY_ASSIGN_OR_RETURN(r.confirmation_proof,
+                        suite::confirmationProof(info.phone, p12, r.registration_code, r.confirmation_code));
   return wire::encodeMessage(r);
 }
 

@@ -206,6 +206,20 @@ Result<Bytes> p1363ToDer(ByteView raw) {
   return out;
 }
 
+Result<Bytes> lowS(ByteView raw) {
+  if (raw.size() != kP1363SigLen) return fail(ErrorCode::kBadField, "P1363 signature must be 64 bytes");
+  ossl::GroupPtr group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+  ossl::BnPtr s(BN_bin2bn(raw.data() + 32, 32, nullptr)), half(BN_new());
+  if (!group || !s || !half) return fail(ErrorCode::kInternal, "openssl: low-S");
+  const BIGNUM* order = EC_GROUP_get0_order(group.get());
+  if (BN_rshift1(half.get(), order) != 1) return fail(ErrorCode::kInternal, "openssl: low-S");
+  Bytes out(raw.begin(), raw.end());
+  if (BN_cmp(s.get(), half.get()) <= 0) return out;
+  if (BN_sub(s.get(), order, s.get()) != 1 || BN_bn2binpad(s.get(), out.data() + 32, 32) != 32)
+    return fail(ErrorCode::kInternal, "openssl: low-S");
+  return out;
+}
+
 Result<Bytes> derToP1363(ByteView der) {
   const unsigned char* p = der.data();
   ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));

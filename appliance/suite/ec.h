@@ -65,6 +65,10 @@ class EcPrivateKey {
 };
 
 Result<Bytes> p1363ToDer(ByteView raw_signature);
+// The same r || s signature with s in the lower half of the group order
+// (s > n/2 becomes n - s; both verify). mpay emits only low-S signatures,
+// so a verifier that enforces low-S accepts every one.
+Result<Bytes> lowS(ByteView raw_signature);
 Result<Bytes> derToP1363(ByteView der_signature);
 
 }  // namespace mpay::suite

@@ -103,15 +103,28 @@ Secret info3Password(std::string_view phone, std::string_view imei, std::string_
 }
 
 namespace {
-Result<Bytes> registrationMac(ByteView p12, std::string_view registration_code, std::string_view confirmation_code) {
+// HMAC under a key derived from both codes: the registration file's MAC and the confirmation proof.
+Result<Bytes> macUnderBothCodes(std::string_view key_label, ByteView input, std::string_view registration_code,
+                                std::string_view confirmation_code) {
   ByteWriter ikm;
   ikm.field(registration_code).field(confirmation_code);
-  MPAY_ASSIGN_OR_RETURN(Secret key, hkdfSha256(ikm.bytes(), {}, asBytes(label::kRegfileMacKey), kHmacLen));
+  MPAY_ASSIGN_OR_RETURN(Secret key, hkdfSha256(ikm.bytes(), {}, asBytes(key_label), kHmacLen));
+  return hmacSha256(key.exposeSecret(), input);
+}
+
+Result<Bytes> registrationMac(ByteView p12, std::string_view registration_code, std::string_view confirmation_code) {
   ByteWriter input;
   input.field(label::kRegfile).field(p12);
-  return hmacSha256(key.exposeSecret(), input.bytes());
+  return macUnderBothCodes(label::kRegfileMacKey, input.bytes(), registration_code, confirmation_code);
 }
 }  // namespace
+
+Result<Bytes> confirmationProof(std::string_view phone, ByteView p12, std::string_view registration_code,
+                                std::string_view confirmation_code) {
+  ByteWriter input;
+  input.field(label::kConfirm).field(phone).field(sha256(p12));
+  return macUnderBothCodes(label::kConfirmKey, input.bytes(), registration_code, confirmation_code);
+}
 
 Result<Bytes> buildRegistrationFile(ByteView p12, std::string_view registration_code,
                                     std::string_view confirmation_code) {

@@ -30,6 +30,8 @@ inline constexpr std::string_view kPaySignature = "mpay-v1/pay/signature";
 inline constexpr std::string_view kPayCritical = "mpay-v1/pay/critical";   // AES-GCM AAD, message key
 inline constexpr std::string_view kRegfileMacKey = "mpay-v1/regfile/mac-key";  // HKDF info
 inline constexpr std::string_view kRegfile = "mpay-v1/regfile";            // HMAC input prefix
+inline constexpr std::string_view kConfirmKey = "mpay-v1/confirm/key";     // HKDF info of the confirmation proof key
+inline constexpr std::string_view kConfirm = "mpay-v1/confirm";            // HMAC input prefix of the proof
 inline constexpr std::string_view kPasswordVerifier = "mpay-v1/verifier/password";
 inline constexpr std::string_view kPinVerifier = "mpay-v1/verifier/pin";
 inline constexpr std::string_view kIdentity = "mpay-v1/storage/identity";  // AES-GCM AAD, KEK
@@ -44,7 +46,13 @@ inline constexpr std::size_t kNonceLen = 16;
 inline constexpr std::size_t kSaltLen = 16;
 inline constexpr std::size_t kMaxContentLen = 1024;
 inline constexpr std::uint64_t kSessionLifetimeSeconds = 900;
-inline constexpr std::uint64_t kPermitLifetimeSeconds = 600;
+// A permit lets the receipt of its payment be signed until then; the
+// appliance completes orders whose outcome was unknown within this time.
+inline constexpr std::uint64_t kPermitLifetimeSeconds = 86400;
+// Amounts and counters stay within what every JSON parser holds exactly
+// (IEEE 754 doubles: 2^53 - 1), so no party can read another value than the signed one.
+inline constexpr std::uint64_t kMaxAmountMinor = (std::uint64_t{1} << 53) - 1;
+inline constexpr std::uint64_t kMaxCounter = (std::uint64_t{1} << 53) - 1;
 
 // Field rules (docs/protocol.md, "Field rules").
 bool validPhone(std::string_view s);      // '+' then 6..15 digits (E.164)
@@ -56,6 +64,7 @@ bool validName(std::string_view s);       // 1..64 bytes UTF-8, no control chara
 bool validIdNumber(std::string_view s);   // 1..32 [0-9A-Za-z]
 bool validOrderNo(std::string_view s);    // 1..64 [0-9A-Za-z_-]
 bool validCurrency(std::string_view s);   // ISO 4217 alpha: 3 upper-case letters
+inline bool validAmount(std::uint64_t minor) { return minor >= 1 && minor <= kMaxAmountMinor; }
 bool validContent(std::string_view s);    // 0..1024 bytes UTF-8, no control characters
 
 // info1 (S02): what the phone seals to the service key at registration.
@@ -76,6 +85,11 @@ Secret info3Password(std::string_view phone, std::string_view imei, std::string_
 Result<Bytes> buildRegistrationFile(ByteView p12, std::string_view registration_code,
                                     std::string_view confirmation_code);
 // S08: returns the PKCS#12 bytes only if the MAC verifies.
+// Possession of the SMS, proven to the platform (activation, after S08):
+// HMAC-SHA256(key, field(kConfirm) || field(phone) || field(SHA-256(p12))),
+// key = HKDF-SHA256(field(registration code) || field(confirmation code), "", kConfirmKey).
+Result<Bytes> confirmationProof(std::string_view phone, ByteView p12, std::string_view registration_code,
+                                std::string_view confirmation_code);
 Result<Bytes> openRegistrationFile(ByteView file, std::string_view registration_code,
                                    std::string_view confirmation_code);
 

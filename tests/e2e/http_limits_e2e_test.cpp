@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
 #include <thread>
 #include <vector>
 #include <fstream>
@@ -232,6 +233,15 @@ TEST(HttpRateLimitE2E, PerSourceLimitAnswers429) {
   for (int i = 0; i < 8; ++i)
     if (app.get("/v1/platform").status == 429) ++limited;
   EXPECT_GE(limited, 2);
+  // A refused client is told when the next window starts (1 to 60 s).
+  std::string answer;
+  for (int i = 0; i < 7 && answer.rfind("HTTP/1.1 429", 0) != 0; ++i)  // a new window may have begun
+    answer = app.raw("GET /v1/platform HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(answer.rfind("HTTP/1.1 429", 0), 0u) << answer;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(answer, m, std::regex("\r\nRetry-After: ([0-9]+)\r\n"))) << answer;
+  EXPECT_GE(std::stoi(m[1]), 1);
+  EXPECT_LE(std::stoi(m[1]), 60);
 }
 
 }  // namespace

@@ -6,9 +6,7 @@
 #include <optional>
 #include <thread>
 
-#include "client/device_state.h"
-#include "client/phone.h"
-#include "gateway/json_fields.h"
+#include "support/raw_phone.h"
 #include "support/running_appliance.h"
 
 namespace mpay {
@@ -16,45 +14,6 @@ namespace {
 
 using test::kPassword;
 using test::kPin;
-
-// A phone built from an enrolled, logged-in device directory, making its own requests.
-class RawPhone {
- public:
-  RawPhone(const test::RunningAppliance& app, const std::string& device) : state_(app.dev().dir() + "/" + device) {
-    id_ = state_.identity().value();
-    credential_.emplace(suite::openCertificateFile(
-                            state_.certificateFile().value(),
-                            suite::info3Password(id_.phone, id_.imei, id_.sim, Secret::copyOf(std::string(kPassword))))
-                            .value());
-    session_.emplace(state_.session().value());
-  }
-  std::string body(const std::string& order, std::uint64_t counter, std::uint64_t amount = 1234,
-                   const std::string& content = "tea") {
-    client::PaymentInput in{order, id_.phone, amount, "CNY", content, false, counter,
-                            static_cast<std::uint64_t>(std::time(nullptr))};
-    auto m = client::buildPayment(in, Secret::copyOf(std::string(kPin)), session_->keys, credential_->private_key,
-                                  client::systemRandom())
-                 .value();
-    Poco::JSON::Object o;
-    o.set("session_id", gateway::base64url(m.signed_fields.session_id));
-    o.set("order_no", order);
-    o.set("phone", id_.phone);
-    o.set("amount_minor", amount);
-    o.set("currency", "CNY");
-    o.set("content", content);
-    o.set("pin_ciphertext", gateway::base64url(m.signed_fields.pin_ciphertext));
-    o.set("counter", counter);
-    o.set("timestamp", in.timestamp);
-    o.set("signature", gateway::base64url(m.signature));
-    return gateway::toJson(o);
-  }
-
- private:
-  client::DeviceState state_;
-  client::DeviceIdentity id_;
-  std::optional<suite::OpenedCertificateFile> credential_;
-  std::optional<client::CachedSession> session_;
-};
 
 class PaymentsE2E : public ::testing::Test {
  protected:
@@ -65,38 +24,38 @@ class PaymentsE2E : public ::testing::Test {
   }
   std::string authorizations() { return test::jsonField(app_.acquirerStats().body, "authorizations"); }
   test::RunningAppliance app_;
-  std::optional<RawPhone> phone_;
+  std::optional<test::RawPhone> phone_;
 };
 
 TEST_F(PaymentsE2E, SameOrderSameRequestGivesTheStoredResultAndDifferentContentConflicts) {
-  const std::string body = phone_->body("IDEM-1", 1);
+  const std::string body = phone_->payBody("IDEM-1", 1);
   auto first = app_.post("/v1/pay", body);
   ASSERT_EQ(first.status, 200) << first.body;
   auto again = app_.post("/v1/pay", body);
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.body, first.body);
   EXPECT_EQ(authorizations(), "1");
-  auto other = app_.post("/v1/pay", phone_->body("IDEM-1", 2, 9999));
+  auto other = app_.post("/v1/pay", phone_->payBody("IDEM-1", 2, 9999));
   EXPECT_EQ(other.status, 409);
   EXPECT_EQ(test::jsonField(other.body, "error"), "order_conflict");
 }
 
 TEST_F(PaymentsE2E, ReplayedCounterIsRefused) {
-  ASSERT_EQ(app_.post("/v1/pay", phone_->body("CTR-1", 5)).status, 200);
-  auto replay = app_.post("/v1/pay", phone_->body("CTR-2", 5));
+  ASSERT_EQ(app_.post("/v1/pay", phone_->payBody("CTR-1", 5)).status, 200);
+  auto replay = app_.post("/v1/pay", phone_->payBody("CTR-2", 5));
   EXPECT_EQ(replay.status, 409) << replay.body;
   EXPECT_EQ(test::jsonField(replay.body, "error"), "replayed_request");
-  auto lower = app_.post("/v1/pay", phone_->body("CTR-3", 4));
+  auto lower = app_.post("/v1/pay", phone_->payBody("CTR-3", 4));
   EXPECT_EQ(test::jsonField(lower.body, "error"), "replayed_request");
-  EXPECT_EQ(app_.post("/v1/pay", phone_->body("CTR-4", 6)).status, 200);
+  EXPECT_EQ(app_.post("/v1/pay", phone_->payBody("CTR-4", 6)).status, 200);
 }
 
 TEST_F(PaymentsE2E, AcquirerDeclinesAreSignedReceipts) {
   ASSERT_EQ(app_.acquirerControl(R"({"decline_orders":["DECLINE-1"],"limit_minor":100000})").status, 200);
-  auto declined = app_.post("/v1/pay", phone_->body("DECLINE-1", 1));
+  auto declined = app_.post("/v1/pay", phone_->payBody("DECLINE-1", 1));
   ASSERT_EQ(declined.status, 200) << declined.body;
   EXPECT_EQ(test::jsonField(declined.body, "result"), "declined");
-  auto over = app_.post("/v1/pay", phone_->body("BIG-1", 2, 500000));  // above the limit
+  auto over = app_.post("/v1/pay", phone_->payBody("BIG-1", 2, 500000));  // above the limit
   ASSERT_EQ(over.status, 200) << over.body;
   EXPECT_EQ(test::jsonField(over.body, "result"), "declined");
   EXPECT_FALSE(test::jsonField(over.body, "receipt_signature").empty());
@@ -104,7 +63,7 @@ TEST_F(PaymentsE2E, AcquirerDeclinesAreSignedReceipts) {
 
 TEST_F(PaymentsE2E, AcquirerTimeoutLeavesTheOrderPendingAndARetryNeverChargesTwice) {
   ASSERT_EQ(app_.acquirerControl(R"({"delay_ms":2500})").status, 200);
-  const std::string body = phone_->body("SLOW-1", 1);
+  const std::string body = phone_->payBody("SLOW-1", 1);
   auto first = app_.post("/v1/pay", body);
   EXPECT_EQ(first.status, 504) << first.body;
   EXPECT_EQ(test::jsonField(first.body, "error"), "payment_pending");
@@ -118,7 +77,7 @@ TEST_F(PaymentsE2E, AcquirerTimeoutLeavesTheOrderPendingAndARetryNeverChargesTwi
 
 TEST_F(PaymentsE2E, AcquirerFailureLeavesTheOrderPendingUntilRetried) {
   ASSERT_EQ(app_.acquirerControl(R"({"fail_next":1})").status, 200);
-  const std::string body = phone_->body("FAIL-1", 1);
+  const std::string body = phone_->payBody("FAIL-1", 1);
   auto first = app_.post("/v1/pay", body);
   EXPECT_EQ(test::jsonField(first.body, "error"), "payment_pending") << first.body;
   auto retry = app_.post("/v1/pay", body);

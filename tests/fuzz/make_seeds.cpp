@@ -141,6 +141,7 @@ void gatewayJson(const fs::path& dir) {
   const std::pair<std::string_view, std::string_view> bodies[] = {
       {"/v1/register", R"({"sealed_info1":"BAAB"})"},
       {"/v1/activate", R"({"phone":"+8613800138000","registration_code":"123456789012"})"},
+      {"/v1/confirm", R"({"phone":"+8613800138000","proof":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"})"},
       {"/v1/login", R"({"phone":"+8613800138000","c1":"AAEC","c2":"AwQF"})"},
       {"/v1/pay", R"({"session_id":"AAECAwQFBgcICQoLDA0ODw","order_no":"ORDER-1","phone":"+8613800138000",)"
                   R"("amount_minor":150,"currency":"CNY","counter":1,"timestamp":1700000000,)"

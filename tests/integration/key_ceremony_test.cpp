@@ -100,6 +100,42 @@ TEST(KeyCeremony, SecondRunChangesNothing) {
   EXPECT_EQ(snapshot(t.session), before);
 }
 
+// A lost key is never made anew: init on a token missing one platform key
+// refuses, says what to do, and creates nothing.
+TEST(KeyCeremony, ATokenMissingOneKeyIsRefusedAndNothingIsCreated) {
+  test::DevAppliance appliance;
+  std::vector<std::string> before;
+  {
+    TokenView t = openSession(appliance.config());
+    auto policy = hsm::KeyPolicy::load(appliance.config().policy_dir + "/keys").value();
+    ASSERT_EQ(t.session.destroyAll(CKO_SECRET_KEY, policy.key("verifier").label).value(), 1);
+    before = snapshot(t.session);
+  }
+  auto report = admin::runKeyCeremony(appliance.config());
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.error().detail.find("missing: secret key"), std::string::npos) << report.error().detail;
+  EXPECT_NE(report.error().detail.find("HSM backup"), std::string::npos) << report.error().detail;
+  TokenView t = openSession(appliance.config());
+  EXPECT_EQ(snapshot(t.session), before);
+}
+
+// The explicit way to start over makes a whole new platform.
+TEST(KeyCeremony, ANewPlatformReplacesEveryKey) {
+  test::DevAppliance appliance;
+  std::vector<std::string> before;
+  {
+    TokenView t = openSession(appliance.config());
+    before = snapshot(t.session);
+  }
+  auto report = admin::startNewPlatform(appliance.config());
+  ASSERT_TRUE(report.ok()) << report.error().detail;
+  for (const auto& key : report->keys) EXPECT_TRUE(key.created) << key.name;
+  TokenView t = openSession(appliance.config());
+  auto after = snapshot(t.session);
+  EXPECT_EQ(after.size(), before.size());
+  EXPECT_NE(after, before);  // new public points and certificates
+}
+
 TEST(KeyCeremony, ExportsPublicPartsThatOpensslAccepts) {
   test::DevAppliance appliance;
   const std::string pub = appliance.config().public_dir;

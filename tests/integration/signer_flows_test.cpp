@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "ca/certificate.h"
+#include "suite/ec.h"
 #include "support/phone_flow.h"
 #include "support/signer_process.h"
 
@@ -95,7 +96,24 @@ TEST_F(SignerFlows, LoginAndPaymentsWithReceipts) {
     EXPECT_FALSE(client::verifyReceipt(tampered, receipt->signature, phone_.platform().receipt_cert,
                                        phone_.platform().ca_cert)
                      .ok());
+    // The signer emits low-S signatures only (a low-S-enforcing verifier accepts them all).
+    auto raw = suite::derToP1363(receipt->signature).value();
+    EXPECT_EQ(suite::lowS(raw).value(), raw);
   }
+}
+
+// A user certificate of the same CA never passes as the receipt signer, so
+// a phone cannot be shown a "receipt" signed with a user's own key.
+TEST_F(SignerFlows, OnlyTheReceiptCertificateSignsReceipts) {
+  ASSERT_TRUE(phone_.enroll().ok());
+  EXPECT_TRUE(ca::verifyReceiptSigner(phone_.platform().receipt_cert, phone_.platform().ca_cert).ok());
+  EXPECT_FALSE(ca::verifyReceiptSigner(phone_.user().certificate, phone_.platform().ca_cert).ok());
+  EXPECT_FALSE(ca::verifyReceiptSigner(phone_.platform().ca_cert, phone_.platform().ca_cert).ok());
+  // A "receipt" the user signed with its own key, offered with its own certificate.
+  Bytes fake = suite::receiptBytes({"SIM9", suite::PaymentResult::kApproved, "ORDER-9", phone_.profile().phone, 100000,
+                                    "CNY", test::nowSeconds()});
+  auto signature = phone_.userKey().signDer(fake).value();
+  EXPECT_FALSE(client::verifyReceipt(fake, signature, phone_.user().certificate, phone_.platform().ca_cert).ok());
 }
 
 TEST_F(SignerFlows, WrongPasswordAndWrongPinAreRefused) {

@@ -30,6 +30,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -336,6 +337,16 @@ HttpAnswer RunningAppliance::acquirerControl(const std::string& json) const {
 
 HttpAnswer RunningAppliance::acquirerStats() const { return exchange(port_ + 1, "GET", "/control", nullptr); }
 
+HttpAnswer RunningAppliance::acquirerLedger() const { return exchange(port_ + 1, "GET", "/ledger", nullptr); }
+
 HttpAnswer RunningAppliance::metrics(const std::string& path) const { return exchange(port_ + 2, "GET", path, nullptr); }
+
+std::string raisedBudgets() {
+  std::ifstream in(sourceDir() + "/policy/signer.ops");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string ops = std::regex_replace(text.str(), std::regex("rate=[0-9]+/s"), "rate=1000000/s");
+  return std::regex_replace(ops, std::regex("per_user=[0-9]+/min"), "per_user=100000000/min");
+}
 
 }  // namespace mpay::test

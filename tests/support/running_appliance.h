@@ -56,6 +56,8 @@ class RunningAppliance {
   // "sqlite" or "postgresql": MPAY_E2E_DB selects it (PostgreSQL needs MPAY_TEST_PG_URL).
   static std::string backend();
   HttpAnswer acquirerStats() const;
+  // The acquirer simulator's ledger: {"ledger": [{order_no, result, transaction_no, amount_minor, currency}]}.
+  HttpAnswer acquirerLedger() const;
   // GET on the gateway's metrics listener (dev-setup puts it at port + 2).
   HttpAnswer metrics(const std::string& path = "/metrics") const;
   pid_t mpaydPid() const { return pid_; }
@@ -74,6 +76,12 @@ class RunningAppliance {
   bool tls_ = false;
   pid_t pid_ = -1;
 };
+
+// policy/signer.ops with every budget raised, as scripts/bench runs it: the
+// shipped budgets (20 registrations and 100 logins a second, a few a minute
+// per user) would answer a load test with rate_limited, which the policy
+// tests cover.
+std::string raisedBudgets();
 
 inline constexpr char kPassword[] = "correct horse 42";
 inline constexpr char kPin[] = "246810";

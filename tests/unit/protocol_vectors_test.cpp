@@ -76,6 +76,7 @@ TEST(ProtocolVectors, DocumentedBytesAreWhatTheCodeProduces) {
   put("regfile.registration_code", asBytes("187599639250"));
   put("regfile.confirmation_code", asBytes("91780787"));
   put("regfile.file", buildRegistrationFile(p12, "187599639250", "91780787").value());
+  put("confirm.proof", confirmationProof("+8613800138000", p12, "187599639250", "91780787").value());
 
   // Login (§5). The signature is randomized: the doc carries one, and it must verify.
   const Secret k = Secret::copyOf(filled(32, 0x40, 1));

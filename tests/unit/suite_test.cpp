@@ -61,6 +61,29 @@ TEST(EcKeys, SignatureConversionsRoundTrip) {
   EXPECT_FALSE(key.publicKey().verifyDer(asBytes("other"), der));
 }
 
+// n/2 of P-256, big-endian: a low-S signature has s <= this.
+const Bytes kHalfOrder = [] {
+  Bytes out;
+  const char* hex = "7fffffff800000007fffffffffffffffde737d56d38bcf4279dce5617e3192a8";
+  for (int i = 0; i < 64; i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
+  return out;
+}();
+
+TEST(EcKeys, LowSKeepsEverySignatureValidAndItsSInTheLowerHalf) {
+  EcPrivateKey key = newKey();
+  int flipped = 0;
+  for (int i = 0; i < 64; ++i) {
+    auto raw = derToP1363(key.signDer(asBytes("msg")).value()).value();
+    auto low = lowS(raw).value();
+    EXPECT_TRUE(key.publicKey().verifyP1363(asBytes("msg"), low));
+    EXPECT_LE(Bytes(low.begin() + 32, low.end()), kHalfOrder);  // big-endian, equal length: byte order is number order
+    EXPECT_EQ(Bytes(low.begin(), low.begin() + 32), Bytes(raw.begin(), raw.begin() + 32));
+    flipped += low != raw;
+  }
+  EXPECT_GT(flipped, 0);  // about half of random signatures are high-S
+  EXPECT_FALSE(lowS(Bytes(63, 1)).ok());
+}
+
 // The CA library with an in-memory signer, and the PKCS#12 file built on it.
 TEST(CertificateFile, BuildsAndOpensWithInfo3) {
   EcPrivateKey ca_key = newKey(), user_key = newKey();

@@ -1,0 +1,200 @@
+// The store's rules for money and guesses: attempts spent before a secret is
+// checked, and one row per order that exactly one request or the completer
+// drives at a time. Each rule is one conditional statement, so it holds
+// across threads, processes and appliances on SQLite and PostgreSQL alike.
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+
+#include "gateway/json_fields.h"
+#include "gateway/store.h"
+#include "gateway/store_sql.h"
+
+namespace mpay::gateway {
+namespace {
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::Statement;
+
+struct AttemptColumns {
+  const char* count;
+  const char* locked_until;
+};
+
+AttemptColumns columnsOf(Guess guess) {
+  return guess == Guess::kPassword ? AttemptColumns{"failed_logins", "login_locked_until"}
+                                   : AttemptColumns{"failed_pins", "pin_locked_until"};
+}
+
+// The columns of TransactionRow, in the order readRow expects them.
+constexpr const char* kTransactionColumns =
+    "order_no, request_hash, phone, amount_minor, currency, state, transaction_no, receipt, receipt_signature,"
+    " content_hash, content, permit, acquirer_result, claimed_until";
+
+struct RowText {
+  std::string order_no, request_hash, phone, currency, state, transaction_no, receipt, signature, content_hash, content,
+      permit, acquirer_result;
+  Poco::Int64 amount = 0, claimed_until = 0;
+  TransactionRow row() const {
+    return TransactionRow{order_no,     request_hash, phone,      amount,    currency,        state,
+                          transaction_no, unb64(receipt), unb64(signature), content_hash, content, acquirer_result,
+                          unb64(permit), claimed_until};
+  }
+};
+
+}  // namespace
+
+ApiResult<bool> Store::spendAttempt(Guess guess, const std::string& phone, std::int64_t now_s, std::int64_t lock_until,
+                                    int threshold) {
+  return guarded("spendAttempt", [&]() -> ApiResult<bool> {
+    const auto c = columnsOf(guess);
+    const std::string count = c.count, locked = c.locked_until;
+    // A lock that has run out (locked_until set, not in the future) starts the count again.
+    const std::string base = "(CASE WHEN " + locked + " <> 0 THEN 0 ELSE " + count + " END)";
+    Poco::Data::Session s = session();
+    std::string p = phone;
+    Poco::Int64 now_v = now_s, until = lock_until;
+    int limit = threshold;
+    Statement st(s);
+    st << sql("UPDATE users SET " + count + " = " + base + " + 1, " + locked + " = CASE WHEN " + base +
+              " + 1 >= ? THEN ? ELSE 0 END WHERE phone = ? AND " + locked + " <= ?"),
+        use(limit), use(until), use(p), use(now_v);
+    return st.execute() == 1;
+  });
+}
+
+ApiStatus Store::returnAttempt(Guess guess, const std::string& phone, int threshold) {
+  return guarded("returnAttempt", [&]() -> ApiStatus {
+    const auto c = columnsOf(guess);
+    const std::string count = c.count, locked = c.locked_until;
+    Poco::Data::Session s = session();
+    std::string p = phone;
+    int limit = threshold;
+    s << sql("UPDATE users SET " + count + " = " + count + " - 1, " + locked + " = CASE WHEN " + count +
+             " - 1 < ? THEN 0 ELSE " + locked + " END WHERE phone = ? AND " + count + " > 0"),
+        use(limit), use(p), now;
+    return {};
+  });
+}
+
+ApiStatus Store::clearAttempts(Guess guess, const std::string& phone) {
+  return guarded("clearAttempts", [&]() -> ApiStatus {
+    const auto c = columnsOf(guess);
+    Poco::Data::Session s = session();
+    std::string p = phone;
+    s << sql(std::string("UPDATE users SET ") + c.count + " = 0, " + c.locked_until + " = 0 WHERE phone = ? AND (" +
+             c.count + " <> 0 OR " + c.locked_until + " <> 0)"),
+        use(p), now;
+    return {};
+  });
+}
+
+ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::string& order_no) {
+  return guarded("findTransaction", [&]() -> ApiResult<std::optional<TransactionRow>> {
+    Poco::Data::Session s = session();
+    RowText t;
+    std::string order = order_no;
+    Statement st(s);
+    st << sql(std::string("SELECT ") + kTransactionColumns + " FROM transactions WHERE order_no = ?"),
+        into(t.order_no), into(t.request_hash), into(t.phone), into(t.amount), into(t.currency), into(t.state),
+        into(t.transaction_no), into(t.receipt), into(t.signature), into(t.content_hash), into(t.content),
+        into(t.permit), into(t.acquirer_result), into(t.claimed_until), use(order);
+    if (st.execute() == 0) return std::optional<TransactionRow>();
+    return std::optional<TransactionRow>(t.row());
+  });
+}
+
+ApiResult<bool> Store::claimOrder(const TransactionRow& t, std::int64_t at) {
+  return guarded("claimOrder", [&]() -> ApiResult<bool> {
+    Poco::Data::Session s = session();
+    std::string order = t.order_no, hash = t.request_hash, phone = t.phone, currency = t.currency;
+    Poco::Int64 amount = t.amount_minor, created = at, claimed = t.claimed_until;
+    Statement st(s);
+    st << sql("INSERT INTO transactions (order_no, request_hash, phone, amount_minor, currency, state, created_at,"
+              " updated_at, claimed_until) VALUES (?, ?, ?, ?, ?, 'verifying', ?, ?, ?) ON CONFLICT DO NOTHING"),
+        use(order), use(hash), use(phone), use(amount), use(currency), use(created), use(created), use(claimed);
+    return st.execute() == 1;
+  });
+}
+
+ApiStatus Store::dropVerifyingClaim(const std::string& order_no, const std::string& request_hash) {
+  return guarded("dropVerifyingClaim", [&]() -> ApiStatus {
+    Poco::Data::Session s = session();
+    std::string order = order_no, hash = request_hash;
+    s << sql("DELETE FROM transactions WHERE order_no = ? AND request_hash = ? AND state = 'verifying'"), use(order),
+        use(hash), now;
+    return {};
+  });
+}
+
+ApiStatus Store::markVerified(const TransactionRow& t, std::int64_t at) {
+  return guarded("markVerified", [&]() -> ApiStatus {
+    Poco::Data::Session s = session();
+    std::string order = t.order_no, hash = t.request_hash, content_hash = t.content_hash, content = t.content,
+                permit = base64url(t.permit);
+    Poco::Int64 updated = at, claimed = t.claimed_until;
+    Statement st(s);
+    st << sql("UPDATE transactions SET state = 'pending', content_hash = ?, content = ?, permit = ?,"
+              " claimed_until = ?, updated_at = ? WHERE order_no = ? AND request_hash = ? AND state = 'verifying'"),
+        use(content_hash), use(content), use(permit), use(claimed), use(updated), use(order), use(hash);
+    if (st.execute() != 1) return apiError(ApiCode::kInternal, "the order's claim was lost");
+    return {};
+  });
+}
+
+ApiResult<bool> Store::reclaimOpenOrder(const std::string& order_no, std::int64_t at, std::int64_t claimed_until) {
+  return guarded("reclaimOpenOrder", [&]() -> ApiResult<bool> {
+    Poco::Data::Session s = session();
+    std::string order = order_no;
+    Poco::Int64 now_v = at, claimed = claimed_until;
+    Statement st(s);
+    st << sql("UPDATE transactions SET claimed_until = ? WHERE order_no = ? AND state IN ('pending', 'unknown')"
+              " AND claimed_until <= ?"),
+        use(claimed), use(order), use(now_v);
+    return st.execute() == 1;
+  });
+}
+
+ApiStatus Store::recordOutcome(const TransactionRow& t, std::int64_t at) {
+  return guarded("recordOutcome", [&]() -> ApiStatus {
+    Poco::Data::Session s = session();
+    std::string order = t.order_no, state = t.state, txn = t.transaction_no, receipt = base64url(t.receipt),
+                signature = base64url(t.receipt_signature), acquirer = t.acquirer_result;
+    Poco::Int64 updated = at, claimed = t.final() ? 0 : t.claimed_until;
+    s << sql("UPDATE transactions SET state = ?, transaction_no = ?, receipt = ?, receipt_signature = ?,"
+             " acquirer_result = ?, claimed_until = ?, updated_at = ? WHERE order_no = ?"
+             " AND state IN ('pending', 'unknown')"),
+        use(state), use(txn), use(receipt), use(signature), use(acquirer), use(claimed), use(updated), use(order), now;
+    return {};
+  });
+}
+
+ApiResult<std::vector<TransactionRow>> Store::unclaimedOpenOrders(std::int64_t at, int limit) {
+  return guarded("unclaimedOpenOrders", [&]() -> ApiResult<std::vector<TransactionRow>> {
+    Poco::Data::Session s = session();
+    Poco::Int64 now_v = at;
+    int most = limit;
+    std::vector<std::string> orders;
+    s << sql("SELECT order_no FROM transactions WHERE state IN ('verifying', 'pending', 'unknown')"
+             " AND claimed_until <= ? ORDER BY updated_at LIMIT ?"),
+        into(orders), use(now_v), use(most), now;
+    std::vector<TransactionRow> out;
+    for (const auto& order : orders) {
+      MPAY_ASSIGN_OR_RETURN(auto row, findTransaction(order));
+      if (row) out.push_back(std::move(*row));
+    }
+    return out;
+  });
+}
+
+ApiResult<Store::OpenOrderCounts> Store::countOpenOrders() {
+  return guarded("countOpenOrders", [&]() -> ApiResult<OpenOrderCounts> {
+    Poco::Data::Session s = session();
+    Poco::Int64 open = 0, approved = 0;
+    s << "SELECT COUNT(*), COALESCE(SUM(CASE WHEN acquirer_result = 'approved' THEN 1 ELSE 0 END), 0)"
+         " FROM transactions WHERE state IN ('pending', 'unknown')",
+        into(open), into(approved), now;
+    return OpenOrderCounts{open, approved};
+  });
+}
+
+}  // namespace mpay::gateway

@@ -1,0 +1,171 @@
+// Identity when the phone is hostile: a number cannot be taken without its
+// SMS, a lost activation answer does not brick the number, confirmation
+// guesses are bounded, and a number's state does not leak through the
+// answers. Real processes, on SQLite and PostgreSQL.
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Object.h>
+
+#include <ctime>
+
+#include "client/flows.h"
+#include "gateway/json_fields.h"
+#include "suite/certificate_file.h"
+#include "suite/primitives.h"
+#include "support/running_appliance.h"
+
+namespace mpay {
+namespace {
+
+using test::HttpAnswer;
+
+constexpr char kAttackerPassword[] = "attacker chose this";
+
+suite::Info1 profile(const std::string& phone, const std::string& password) {
+  return suite::Info1{phone,  "356938035643809", "89860012345678901234", Secret::copyOf(password),
+                      Secret::copyOf(std::string("135790")), "Mallory", "X1"};
+}
+
+// Registers `phone` through the API as any phone could; returns the registration code.
+std::string registerNumber(const test::RunningAppliance& app, const suite::Info1& info) {
+  client::ApiClient api(app.url(), "");
+  auto platform = client::fetchPlatform(api);
+  EXPECT_TRUE(platform.ok());
+  auto code = client::registerPhone(api, platform.value(), info);
+  EXPECT_TRUE(code.ok()) << (code.ok() ? "" : code.error().code + " " + code.error().message);
+  return code.ok() ? code.value() : "";
+}
+
+std::string json(std::initializer_list<std::pair<const char*, std::string>> fields) {
+  Poco::JSON::Object o;
+  for (const auto& [k, v] : fields) o.set(k, v);
+  return gateway::toJson(o);
+}
+
+HttpAnswer activate(const test::RunningAppliance& app, const std::string& phone, const std::string& code) {
+  return app.post("/v1/activate", json({{"phone", phone}, {"registration_code", code}}));
+}
+
+HttpAnswer confirm(const test::RunningAppliance& app, const std::string& phone, ByteView proof) {
+  return app.post("/v1/confirm", json({{"phone", phone}, {"proof", gateway::base64url(proof)}}));
+}
+
+// The PKCS#12 inside a registration file, taken without checking its MAC
+// (what a phone without the confirmation code can do).
+Bytes p12Of(const std::string& registration_file_b64) {
+  Bytes file = gateway::unbase64url(registration_file_b64, 1 << 16).value();
+  ByteReader r(file);
+  ByteView p12;
+  EXPECT_TRUE(r.field(&p12, 0xffff));
+  return Bytes(p12.begin(), p12.end());
+}
+
+HttpAnswer logIn(const test::RunningAppliance& app, const suite::Info1& info, ByteView p12) {
+  auto opened = suite::openCertificateFile(p12, suite::info3Password(info.phone, info.imei, info.sim, info.password));
+  EXPECT_TRUE(opened.ok());
+  client::ApiClient api(app.url(), "");
+  auto platform = client::fetchPlatform(api).value();
+  auto service = suite::EcPublicKey::fromPoint(platform.service_point).value();
+  auto m = client::buildLogin(service, opened->private_key, info.phone, info.password,
+                              static_cast<std::uint64_t>(std::time(nullptr)), suite::randomBytes(16),
+                              client::systemRandom())
+               .value();
+  return app.post("/v1/login", json({{"phone", info.phone}, {"c1", gateway::base64url(m.c1)},
+                                     {"c2", gateway::base64url(m.c2)}}));
+}
+
+class HostileIdentityE2E : public ::testing::Test {
+ protected:
+  test::RunningAppliance app_;
+};
+
+TEST_F(HostileIdentityE2E, ANumberCannotBeTakenWithoutItsSms) {
+  const std::string victim = "+8613800138040";
+  auto attacker = profile(victim, kAttackerPassword);
+  const std::string code = registerNumber(app_, attacker);
+  auto file = activate(app_, victim, code);
+  ASSERT_EQ(file.status, 200) << file.body;
+  const Bytes p12 = p12Of(test::jsonField(file.body, "registration_file"));
+  // Without the SMS the attacker can only guess the proof.
+  auto guessed = suite::confirmationProof(victim, p12, code, "00000000").value();
+  auto refused = confirm(app_, victim, guessed);
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_EQ(test::jsonField(refused.body, "error"), "bad_confirmation");
+  // The certificate file opens with the info3 the attacker chose, but the number is not theirs.
+  auto login = logIn(app_, attacker, p12);
+  EXPECT_EQ(login.status, 403) << login.body;
+  EXPECT_EQ(test::jsonField(login.body, "error"), "registration_unconfirmed");
+  // The owner registers afresh and completes, with the real SMS.
+  auto owner = app_.client("owner", "register --phone " + victim +
+                                         " --imei 356938035643809 --sim 89860012345678901234"
+                                         " --password 'correct horse 42' --pin 246810 --name Li --id-number 1 --json");
+  ASSERT_EQ(owner.exit_code, 0) << owner.output;
+  auto activated = app_.client("owner", "activate --registration-code " +
+                                            test::jsonField(owner.output, "registration_code") +
+                                            " --confirmation-code " + app_.confirmationCode(victim));
+  ASSERT_EQ(activated.exit_code, 0) << activated.output;
+  EXPECT_EQ(app_.client("owner", "login --password 'correct horse 42'").exit_code, 0);
+  // The attacker's file is worth nothing now.
+  EXPECT_EQ(test::jsonField(logIn(app_, attacker, p12).body, "error"), "bad_credentials");
+}
+
+TEST_F(HostileIdentityE2E, ALostActivationAnswerIsAskedForAgain) {
+  const std::string phone = "+8613800138041";
+  auto reg = app_.client("p", "register --phone " + phone + " --imei 356938035643809 --sim 89860012345678901234"
+                                  " --password 'correct horse 42' --pin 246810 --name Li --id-number 1 --json");
+  ASSERT_EQ(reg.exit_code, 0) << reg.output;
+  const std::string code = test::jsonField(reg.output, "registration_code");
+  // Two answers lost on the way (or refused by the phone's MAC check).
+  ASSERT_EQ(activate(app_, phone, code).status, 200);
+  ASSERT_EQ(activate(app_, phone, code).status, 200);
+  auto act = app_.client("p", "activate --registration-code " + code + " --confirmation-code " +
+                                  app_.confirmationCode(phone));
+  ASSERT_EQ(act.exit_code, 0) << act.output;
+  EXPECT_EQ(app_.client("p", "login --password 'correct horse 42'").exit_code, 0);
+  // Confirmed: nothing is pending any more, and the number is taken.
+  EXPECT_EQ(test::jsonField(activate(app_, phone, code).body, "error"), "bad_registration_code");
+  auto again = app_.client("q", "register --phone " + phone + " --imei 356938035643809 --sim 89860012345678901234"
+                                    " --password 'correct horse 42' --pin 246810 --name Li --id-number 1 --json");
+  EXPECT_NE(again.output.find("already_registered"), std::string::npos) << again.output;
+}
+
+TEST_F(HostileIdentityE2E, ConfirmationGuessesAreLimitedAndTheOwnerCanStartAgain) {
+  const std::string phone = "+8613800138042";
+  auto info = profile(phone, "correct horse 42");
+  const std::string code = registerNumber(app_, info);
+  auto file = activate(app_, phone, code);
+  const Bytes p12 = p12Of(test::jsonField(file.body, "registration_file"));
+  for (int i = 0; i < 5; ++i) {  // gateway.max_code_attempts
+    auto wrong = confirm(app_, phone, suite::confirmationProof(phone, p12, code, std::to_string(10000000 + i)).value());
+    EXPECT_EQ(test::jsonField(wrong.body, "error"), "bad_confirmation") << wrong.body;
+  }
+  // Spent: even the right proof is refused now.
+  auto right = suite::confirmationProof(phone, p12, code, app_.confirmationCode(phone)).value();
+  EXPECT_EQ(test::jsonField(confirm(app_, phone, right).body, "error"), "bad_confirmation");
+  // A voided registration never blocks the number: register again and finish.
+  const std::string code2 = registerNumber(app_, info);
+  auto file2 = activate(app_, phone, code2);
+  const Bytes p12b = p12Of(test::jsonField(file2.body, "registration_file"));
+  auto ok = confirm(app_, phone, suite::confirmationProof(phone, p12b, code2, app_.confirmationCode(phone)).value());
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST_F(HostileIdentityE2E, AnUnknownNumberAndAPendingOneAnswerAlike) {
+  const std::string pending = "+8613800138043", unknown = "+8613800138044";
+  registerNumber(app_, profile(pending, "correct horse 42"));
+  auto a = activate(app_, pending, "000000000000");
+  auto b = activate(app_, unknown, "000000000000");
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.body, b.body);
+  const Bytes proof(32, 7);
+  auto c = confirm(app_, pending, proof);
+  auto d = confirm(app_, unknown, proof);
+  EXPECT_EQ(c.status, d.status);
+  EXPECT_EQ(c.body, d.body);
+  // After the attempt limit too (five guesses from anywhere), the two still answer alike.
+  for (int i = 0; i < 5; ++i) activate(app_, pending, "000000000000");
+  EXPECT_EQ(activate(app_, pending, "000000000000").body, activate(app_, unknown, "000000000000").body);
+}
+
+}  // namespace
+}  // namespace mpay
