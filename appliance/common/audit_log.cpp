@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
 #include "suite/primitives.h"
 
 namespace mpay {
@@ -56,6 +57,29 @@ Result<Record> parseRecord(const std::string& line) {
     return fail(ErrorCode::kIo, "record body is not valid: " + e.displayText());
   }
   return r;
+}
+
+// A record is complete only with its newline (and it is synced before any
+// answer depends on it), so bytes after the last newline are a write that
+// never finished: a crash, a full disk. They are cut back to the last
+// complete record. Returns how many bytes were cut.
+Result<std::size_t> cutTornTail(int fd) {
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size < 0) return fail(ErrorCode::kAuditUnavailable, "audit log: seek failed");
+  if (size == 0) return std::size_t{0};
+  std::size_t want = static_cast<std::size_t>(std::min<off_t>(size, kMaxRecord + 1));
+  std::string tail(want, '\0');
+  if (pread(fd, tail.data(), want, size - static_cast<off_t>(want)) != static_cast<ssize_t>(want))
+    return fail(ErrorCode::kAuditUnavailable, "audit log: read failed");
+  if (tail.back() == '\n') return std::size_t{0};
+  const auto newline = tail.rfind('\n');
+  if (newline == std::string::npos && static_cast<off_t>(want) < size)
+    return fail(ErrorCode::kAuditUnavailable, "audit log: last record is torn and longer than any record");
+  const off_t keep = newline == std::string::npos ? size - static_cast<off_t>(want)
+                                                  : size - static_cast<off_t>(want) + static_cast<off_t>(newline) + 1;
+  if (ftruncate(fd, keep) != 0 || fdatasync(fd) != 0)
+    return fail(ErrorCode::kAuditUnavailable, "audit log: cannot cut a torn record");
+  return static_cast<std::size_t>(size - keep);
 }
 
 // The last complete line of the file, or "" for an empty file.
@@ -108,6 +132,8 @@ Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
   std::lock_guard thread_lock(*mutex_);
   FileLock lock(fd_);
   if (!lock.ok()) return fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
+  MPAY_ASSIGN_OR_RETURN(std::size_t cut, cutTornTail(fd_));
+  if (cut > 0) log::warn("event=audit_torn_tail_cut bytes=" + std::to_string(cut));
   MPAY_ASSIGN_OR_RETURN(std::string last, lastLine(fd_));
   std::uint64_t seq = 1;
   std::string prev = kZeroHash;
@@ -129,14 +155,22 @@ Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
   for (const auto& k : event.keys) keys.add(k);
   body.set("keys", keys);
   body.set("result", event.result);
-  if (!event.note.empty()) body.set("note", event.note);
+  std::string note = event.note;
+  if (cut > 0) note += std::string(note.empty() ? "" : "; ") + "cut a torn record of " + std::to_string(cut) + " bytes";
+  if (!note.empty()) body.set("note", note);
   body.set("prev", prev);
   std::ostringstream text;
   body.stringify(text);
   const std::string line = hashHex(text.str()) + " " + text.str() + "\n";
   if (line.size() > kMaxRecord) return fail(ErrorCode::kAuditUnavailable, "audit record too long");
-  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || fdatasync(fd_) != 0)
+  const off_t end = lseek(fd_, 0, SEEK_END);
+  if (end < 0) return fail(ErrorCode::kAuditUnavailable, "audit log: seek failed");
+  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || fdatasync(fd_) != 0) {
+    // Fail closed, and leave nothing half-written: the log ends with its last
+    // complete record, so the next append succeeds once the cause is gone.
+    if (ftruncate(fd_, end) == 0) (void)fdatasync(fd_);
     return fail(ErrorCode::kAuditUnavailable, "audit log: write or sync failed");
+  }
   return seq;
 }
 

@@ -19,6 +19,7 @@ const std::set<std::string>& knownKeys() {
       "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf", "hsm.token_dir",
       "signer.socket", "signer.workers", "signer.threads", "signer.max_frame",
       "signer.audit_log", "signer.user", "signer.admin_uid", "signer.pkcs12_iterations", "signer.restart_backoff_ms",
+      "signer.idle_timeout_s",
       "gateway.user", "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
       "gateway.outbox", "gateway.webhook_url", "gateway.webhook_secret_file", "gateway.acquirer_url",
       "gateway.acquirer_timeout_ms", "gateway.max_body", "gateway.request_timeout_ms", "gateway.max_threads",
@@ -152,6 +153,8 @@ Result<Config> Config::load(const std::string& path) {
   c.signer.pkcs12_iterations = static_cast<int>(iterations);
   MPAY_ASSIGN_OR_RETURN(long backoff, boundedInt(*ini, "signer.restart_backoff_ms", 250, 50, 60000));
   c.signer.restart_backoff_ms = static_cast<int>(backoff);
+  MPAY_ASSIGN_OR_RETURN(long idle, boundedInt(*ini, "signer.idle_timeout_s", 60, 1, 3600));
+  c.signer.idle_timeout_s = static_cast<int>(idle);
   MPAY_RETURN_IF_ERROR(loadGateway(*ini, c.gateway));
   // The signer serves workers x threads connections at once; a pooled gateway
   // connection beyond that would wait in the socket's backlog for good, and

@@ -28,6 +28,7 @@ struct SignerConfig {
   long admin_uid = 0;          // uid allowed the admin role
   int pkcs12_iterations = 200000;  // PBKDF2 iterations in the certificate file
   int restart_backoff_ms = 250;    // first delay before a crashed worker is replaced (doubles, up to 30 s)
+  int idle_timeout_s = 60;         // a connection with no request for this long is closed
 };
 
 struct GatewayConfig {

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
+#include <vector>
 
 #include "common/log.h"
 
@@ -27,6 +29,30 @@ struct Slot {
   int failures = 0;
   std::chrono::steady_clock::time_point started, restart_at;
 };
+
+// SIGTERM to every child (the last started first), a few seconds for them to
+// finish, then SIGKILL for any that did not: a stopping supervisor never
+// waits on a child that hangs.
+void stopAll(std::vector<Slot>& slots) {
+  for (auto it = slots.rbegin(); it != slots.rend(); ++it)
+    if (it->pid > 0) kill(it->pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(3500);
+  auto running = [&] {
+    return std::any_of(slots.begin(), slots.end(), [](const Slot& s) { return s.pid > 0; });
+  };
+  while (running() && std::chrono::steady_clock::now() < deadline) {
+    for (Slot& slot : slots)
+      if (slot.pid > 0 && waitpid(slot.pid, nullptr, WNOHANG) == slot.pid) slot.pid = -1;
+    if (running()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (Slot& slot : slots) {
+    if (slot.pid <= 0) continue;
+    log::warn("event=child_killed pid=" + std::to_string(slot.pid) + " reason=no_exit_after_sigterm");
+    kill(slot.pid, SIGKILL);
+    waitpid(slot.pid, nullptr, 0);
+    slot.pid = -1;
+  }
+}
 
 }  // namespace
 
@@ -74,11 +100,7 @@ int Supervisor::run() {
       }
     }
   }
-  for (auto it = slots.rbegin(); it != slots.rend(); ++it) {
-    if (it->pid <= 0) continue;
-    kill(it->pid, SIGTERM);
-    waitpid(it->pid, nullptr, 0);
-  }
+  stopAll(slots);
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 #include <Poco/JSON/Object.h>
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,10 @@ class Engine {
   AcquirerConnector& acquirer_;
   std::function<std::int64_t()> now_;
   RateLimiter per_phone_;
+  ApiStatus probeDatabase();
+  std::mutex probe_mutex_;
+  std::chrono::steady_clock::time_point last_probe_{};
+  bool last_probe_ok_ = false;
   std::mutex platform_mutex_;
   std::optional<wire::PlatformInfoResponse> platform_;
 };

@@ -271,7 +271,7 @@ ApiResult<Store::OpenOrderCounts> Engine::completeOpenOrders() {
 }
 
 ApiResult<JsonPtr> Engine::health() {
-  MPAY_RETURN_IF_ERROR(store_.ping());
+  MPAY_RETURN_IF_ERROR(probeDatabase());
   auto health = signer_.call<wire::HealthResponse>([](SignerClient& c) { return c.health(); });
   if (!health || health->state == static_cast<std::uint8_t>(2))
     return apiError(ApiCode::kSignerUnavailable, "signer or HSM unavailable");
@@ -280,6 +280,20 @@ ApiResult<JsonPtr> Engine::health() {
   o->set("hsm", health->state == 0 ? "healthy" : "degraded");
   o->set("database", "ok");
   return o;
+}
+
+// A write, not a read: a database that answers but cannot commit (its disk
+// full) is down for payments. At most one probe a second; callers in
+// between get its result.
+ApiStatus Engine::probeDatabase() {
+  std::lock_guard lock(probe_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_probe_ >= std::chrono::seconds(1)) {
+    last_probe_ = now;
+    last_probe_ok_ = store_.probeWrite(now_()).ok();
+  }
+  if (!last_probe_ok_) return apiError(ApiCode::kDatabaseUnavailable, "the database cannot commit");
+  return {};
 }
 
 void Engine::retryOutbox() {

@@ -73,6 +73,10 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
     metrics_.request(request.getURI(), outcome, std::chrono::duration<double>(elapsed).count());
     log::info("event=request id=" + std::to_string(id) + " method=" + request.getMethod() + " path=" +
               request.getURI() + " result=" + outcome + " ms=" + std::to_string(ms.count()));
+    // One request in, at most one answer out: a body left unread (refused
+    // before or while it was read) would be parsed as the next request on
+    // this connection, so the connection ends with this answer.
+    if (!body_drained_ && hasBody(request)) response.setKeepAlive(false);
     try {
       if (result.ok()) send(response, 200, toJson(*result.value()));
       else sendApiError(response, result.error());
@@ -110,12 +114,18 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       if (path != route.path) continue;
       if (!post) return apiError(ApiCode::kMethodNotAllowed, "");
       MPAY_ASSIGN_OR_RETURN(std::string body, readBody(request, config_.max_body, deadline));
+      body_drained_ = true;
       MPAY_ASSIGN_OR_RETURN(JsonFields fields, JsonFields::parse(body, route.required, route.optional));
       return (engine_.*route.call)(fields);
     }
     return apiError(ApiCode::kNotFound, "no such endpoint");
   }
 
+  static bool hasBody(const HTTPServerRequest& request) {
+    return request.getChunkedTransferEncoding() || (request.hasContentLength() && request.getContentLength64() > 0);
+  }
+
+  bool body_drained_ = false;  // readBody read the whole body
   Engine& engine_;
   const GatewayConfig& config_;
   GatewayMetrics& metrics_;

@@ -1,5 +1,7 @@
 #include "gateway/signer_client.h"
 
+#include <poll.h>
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -41,6 +43,12 @@ SignerClient::~SignerClient() {
 Result<Bytes> SignerClient::exchangeRaw(ByteView bytes) {
   MPAY_RETURN_IF_ERROR(writeAll(fd_, bytes));
   return readFrame(fd_, kMaxResponse);
+}
+
+bool SignerClient::closedByPeer() const {
+  // Between calls the signer owes nothing: anything readable is its close.
+  pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+  return fd_ < 0 || ::poll(&p, 1, 0) != 0;
 }
 
 Result<Bytes> SignerClient::call(wire::OpId op, ByteView payload) {

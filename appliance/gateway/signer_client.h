@@ -21,6 +21,11 @@ class SignerClient {
   Result<wire::HealthResponse> health();
   Result<wire::AuditHeadResponse> auditHead();
   Status recordStart(const std::string& process, const std::string& policy_sha256);
+
+  // True when the signer has closed this connection (or it broke) while it
+  // sat idle: it is readable with nothing owed, or it reports an error. A
+  // pooled connection is checked before each use.
+  bool closedByPeer() const;
   Result<wire::OpenRegistrationResponse> openRegistration(const wire::OpenRegistrationRequest& request);
   Result<wire::OpenLoginResponse> openLogin(const wire::OpenLoginRequest& request);
   Result<wire::OpenPaymentResponse> openPayment(const wire::OpenPaymentRequest& request);

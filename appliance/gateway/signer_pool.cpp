@@ -8,10 +8,13 @@ Result<std::unique_ptr<SignerClient>> SignerPool::acquire() {
   std::unique_lock lock(mutex_);
   if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms_), [&] { return !idle_.empty() || open_ < size_; }))
     return fail(ErrorCode::kIo, "no signer connection free");
-  if (!idle_.empty()) {
+  // Idle connections the signer closed meanwhile (its idle timeout, a
+  // restart) are dropped here, before a request is spent on them.
+  while (!idle_.empty()) {
     auto client = std::move(idle_.back());
     idle_.pop_back();
-    return client;
+    if (!client->closedByPeer()) return client;
+    --open_;
   }
   ++open_;
   lock.unlock();

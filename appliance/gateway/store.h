@@ -89,7 +89,8 @@ class Store {
   bool isPostgres() const { return postgres_; }
   int schemaVersion();
 
-  ApiStatus ping();
+  // One durable write (a row in health_probe): the database can commit.
+  ApiStatus probeWrite(std::int64_t now);
   ApiResult<bool> userExists(const std::string& phone);
   ApiStatus putRegistration(const PendingRegistration& r);  // replaces a pending one for the phone
   ApiResult<std::optional<PendingRegistration>> findRegistration(const std::string& phone);

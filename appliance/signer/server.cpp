@@ -15,7 +15,6 @@
 
 namespace mpay::signer {
 namespace {
-constexpr int kIdleTimeoutSeconds = 60;
 constexpr int kBacklog = 128;
 }  // namespace
 
@@ -43,7 +42,8 @@ Result<int> bindUnixSocket(const std::string& path, unsigned mode) {
   return fd;
 }
 
-void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame) {
+void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame,
+                     int idle_timeout_s) {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -56,7 +56,7 @@ void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::
     ::close(fd);
     return;
   }
-  timeval idle{kIdleTimeoutSeconds, 0};
+  timeval idle{idle_timeout_s, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
   for (;;) {
     auto frame = readFrame(fd, max_frame);
@@ -72,7 +72,8 @@ void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::
   ::close(fd);
 }
 
-void serveForever(int listen_fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame, int threads) {
+void serveForever(int listen_fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame, int threads,
+                  int idle_timeout_s) {
   std::vector<std::thread> pool;
   for (int i = 0; i < threads; ++i) {
     pool.emplace_back([&] {
@@ -82,7 +83,7 @@ void serveForever(int listen_fd, Dispatcher& dispatcher, const RoleMap& roles, s
           if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) continue;
           return;  // listening socket closed
         }
-        serveConnection(fd, dispatcher, roles, max_frame);
+        serveConnection(fd, dispatcher, roles, max_frame, idle_timeout_s);
       }
     });
   }

@@ -23,10 +23,12 @@ struct RoleMap {
 Result<int> bindUnixSocket(const std::string& path, unsigned mode);
 
 // Serves frames on one accepted connection until the peer closes, a frame is
-// truncated or oversized, or the connection idles past the timeout.
-void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame);
+// truncated or oversized, or the connection idles past `idle_timeout_s`.
+void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame,
+                     int idle_timeout_s);
 
 // Runs `threads` accept loops on `listen_fd`; returns when the socket is closed.
-void serveForever(int listen_fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame, int threads);
+void serveForever(int listen_fd, Dispatcher& dispatcher, const RoleMap& roles, std::uint32_t max_frame, int threads,
+                  int idle_timeout_s);
 
 }  // namespace mpay::signer

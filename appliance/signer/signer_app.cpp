@@ -1,6 +1,7 @@
 #include "signer/signer_app.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <Poco/Exception.h>
@@ -117,7 +118,8 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   OpContext ctx{*token.value(), unixNow, s.config.signer.pkcs12_iterations, s.config.signer.audit_log};
   Dispatcher dispatcher(std::move(ctx), std::move(audit).value(), s.ops, *s.budgets);
   log::info("event=worker_ready worker=" + std::to_string(index));
-  serveForever(s.listen_fd, dispatcher, s.roles, s.config.signer.max_frame, s.config.signer.threads);
+  serveForever(s.listen_fd, dispatcher, s.roles, s.config.signer.max_frame, s.config.signer.threads,
+               s.config.signer.idle_timeout_s);
   _exit(0);
 }
 
@@ -135,8 +137,14 @@ int supervise(Startup& s) {
                        }});
   }
   log::info("event=signer_started workers=" + std::to_string(s.workers) + " socket=" + s.config.signer.socket);
+  struct stat bound{};
+  const bool have_bound = lstat(s.config.signer.socket.c_str(), &bound) == 0;
   const int rc = Supervisor(std::move(workers), s.config.signer.restart_backoff_ms).run();
-  ::unlink(s.config.signer.socket.c_str());
+  // Only our own socket goes: a newer signer may already have bound the path.
+  struct stat now_there{};
+  if (have_bound && lstat(s.config.signer.socket.c_str(), &now_there) == 0 && now_there.st_dev == bound.st_dev &&
+      now_there.st_ino == bound.st_ino)
+    ::unlink(s.config.signer.socket.c_str());
   log::info("event=signer_stopped");
   return rc;
 }

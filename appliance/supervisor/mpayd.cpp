@@ -4,6 +4,7 @@
 // files to their users and runs each child as its own user; started as
 // anyone else, everything runs as that user. For development, CI and hosts
 // without systemd; the appliance image runs the same binaries as systemd units.
+#include <signal.h>
 #include <unistd.h>
 
 #include <Poco/Path.h>
@@ -65,6 +66,10 @@ SupervisedChild exec(const std::string& name, std::vector<std::string> args, std
 void waitForSigner(const std::string& socket) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
+    // A stop request waiting meanwhile ends the wait: the supervisor acts on it next.
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) return;
     auto client = gateway::SignerClient::connect(socket, 1000);
     if (client.ok() && client->platformInfo().ok()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -260,6 +260,48 @@ TEST_F(HostileMoneyE2E, AmountsBeyondWhatJsonHoldsExactlyAreRefused) {
   EXPECT_EQ(test::jsonField(largest.body, "amount_minor"), "9007199254740991");
 }
 
+// The gateway dies after a wrong PIN has reached the signer and before it
+// could answer: the attempt was spent before the check, so the guess counts.
+TEST(HostileMoneySignerE2E, AGatewayKilledWhileThePinIsCheckedStillCountsTheGuess) {
+  test::RunningAppliance app(std::string(kOpenLimits) + "signer.workers = 2\n", false, "", test::raisedBudgets());
+  app.enroll("phone", "+8613800138031");
+  ASSERT_EQ(app.client("phone", std::string("login --password '") + test::kPassword + "'").exit_code, 0);
+  test::RawPhone phone(app, "phone");
+  auto signer = test::childrenOf(app.mpaydPid(), "mpay-signer");
+  ASSERT_FALSE(signer.empty());
+  std::vector<pid_t> stopped = signer;
+  for (pid_t parent : signer)
+    for (pid_t worker : test::childrenOf(parent)) stopped.push_back(worker);
+  for (pid_t p : stopped) kill(p, SIGSTOP);  // the PIN check will not answer in time
+  HttpAnswer lost;
+  const std::string body = phone.payBody("KILLED-1", 1, 1234, "tea", "135790");
+  std::thread pay([&] {
+    try {
+      lost = app.post("/v1/pay", body);
+    } catch (const std::exception&) {  // the connection dies with the gateway: no answer at all
+      lost.status = 0;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // the request is inside the signer call
+  for (pid_t gateway : test::childrenOf(app.mpaydPid(), "mpay-gateway")) kill(gateway, SIGKILL);
+  pay.join();
+  EXPECT_NE(lost.status, 200);
+  for (pid_t p : stopped) kill(p, SIGCONT);
+  ASSERT_TRUE(app.healthyWithin(30)) << app.log();
+  auto store = gateway::Store::open(app.dev().config().gateway.db_url);
+  ASSERT_TRUE(store.ok());
+  auto user = store.value()->findUser(phone.phone());
+  ASSERT_TRUE(user.ok() && user.value().has_value());
+  EXPECT_EQ(user.value()->failed_pins, 1) << "the guess in flight was not counted";
+  // Four more wrong PINs lock it, as five in a row would.
+  for (std::uint64_t i = 0; i < 4; ++i)
+    EXPECT_EQ(test::jsonField(app.post("/v1/pay", phone.payBody("KILLED-" + std::to_string(i + 2), i + 2, 1234, "tea",
+                                                                "135790")).body,
+                              "error"),
+              "bad_pin");
+  EXPECT_EQ(test::jsonField(app.post("/v1/pay", phone.payBody("KILLED-9", 9)).body, "error"), "pin_locked");
+}
+
 // The signer stops answering between the acquirer's approval and the
 // receipt: the phone hears payment_pending (never "try later" for money that
 // moved), the approved order is counted, and the appliance completes it by

@@ -62,6 +62,34 @@ TEST_F(HttpLimitsE2E, OversizedBodiesAreRefusedBeforeTheyAreRead) {
   EXPECT_NE(answer.find("payload_too_large"), std::string::npos);
 }
 
+// A request smuggled in the body of one refused before its body was read
+// is never answered: the connection ends with the first answer.
+TEST_F(HttpLimitsE2E, NoRequestIsReadFromAnUnreadBody) {
+  const std::string smuggled = "GET /v1/platform HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string cases[] = {
+      // 413: the declared length is over the cap.
+      "POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + smuggled,
+      // 404 and 405 answered without reading the body.
+      "POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" +
+          smuggled,
+      "GET /v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(smuggled.size()) + "\r\n\r\n" +
+          smuggled,
+  };
+  for (const auto& request : cases) {
+    const std::string answer = app_.raw(request);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 4", 0), 0u) << answer;
+    EXPECT_EQ(answer.find("HTTP/1.1", 1), std::string::npos) << "a second answer:\n" << answer;
+    EXPECT_TRUE(std::regex_search(answer, std::regex("\r\nConnection: close\r\n", std::regex::icase))) << answer;
+  }
+  // A body read in full keeps the connection (an honest client's keep-alive).
+  const std::string body = R"({"sealed_info1":"AAAA"})";
+  const std::string two = "POST /v1/register HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\n\r\n" + body + smuggled;
+  const std::string answer = app_.raw(two);
+  EXPECT_NE(answer.find("decrypt_failed"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("mpay-v1"), std::string::npos) << "the pipelined second request is served:\n" << answer;
+}
+
 TEST_F(HttpLimitsE2E, TruncatedBodiesDoNotHangOrCrashTheGateway) {
   // Content-Length promises more than is sent; the gateway answers within its deadline.
   auto answer = app_.raw("POST /v1/login HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n{\"phone\":");
@@ -225,6 +253,63 @@ TEST(MpaydE2E, AKilledSignerParentTakesItsWorkersWithIt) {
   EXPECT_NE(new_signer.parent, old_signer.parent);
   EXPECT_EQ(processesOf("mpay-signer", app.dev().configPath()).size(), kWorkers + 1)
       << "the new signer parent and its workers, nothing else";
+}
+
+// The signer closes connections idle past signer.idle_timeout_s; the
+// gateway's pool notices before it spends a request on one.
+TEST(SignerIdleE2E, AfterAnIdlePeriodTheFirstRequestsSucceed) {
+  test::RunningAppliance app("signer.idle_timeout_s = 1\ngateway.signer_connections = 4");
+  // Several requests at once, so that the pool holds more than one connection.
+  std::vector<std::thread> warm;
+  for (int i = 0; i < 4; ++i) warm.emplace_back([&] { (void)app.get("/healthz"); });
+  for (auto& t : warm) t.join();
+  for (int round = 0; round < 2; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // every pooled connection is closed by now
+    for (int i = 0; i < 4; ++i) {
+      auto health = app.get("/healthz");
+      EXPECT_EQ(health.status, 200) << "round " << round << " request " << i << ": " << health.body;
+    }
+  }
+}
+
+// /healthz says what a payment would find: a database that answers but
+// cannot commit is down, and healthy again once it can.
+TEST(HealthE2E, ADatabaseThatCannotCommitIsUnhealthyUntilItCan) {
+  test::RunningAppliance app;
+  ASSERT_EQ(app.get("/healthz").status, 200);
+  if (test::RunningAppliance::backend() == "sqlite") {
+    app.sql("CREATE TRIGGER refuse_writes BEFORE UPDATE ON health_probe BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  } else {
+    app.sql("CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$");
+    app.sql("CREATE TRIGGER refuse_writes BEFORE UPDATE ON health_probe FOR EACH ROW EXECUTE FUNCTION refuse_writes()");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the last probe
+  auto down = app.get("/healthz");
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_NE(down.body.find("database_unavailable"), std::string::npos) << down.body;
+  app.sql(test::RunningAppliance::backend() == "sqlite" ? "DROP TRIGGER refuse_writes"
+                                                         : "DROP TRIGGER refuse_writes ON health_probe");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(app.get("/healthz").status, 200);
+}
+
+// mpayd honours SIGTERM within 5 s even when a child does not: here the
+// whole signer is stopped (SIGSTOP) and cannot act on its own SIGTERM.
+TEST(MpaydStopE2E, SigtermEndsItWithinFiveSecondsWhenTheSignerHangs) {
+  test::RunningAppliance app(kTwoWorkers);
+  std::vector<pid_t> signer = test::childrenOf(app.mpaydPid(), "mpay-signer");
+  ASSERT_EQ(signer.size(), 1u);
+  std::vector<pid_t> workers = test::childrenOf(signer.front());
+  for (pid_t p : workers) kill(p, SIGSTOP);
+  kill(signer.front(), SIGSTOP);
+  const long took = app.stop(5000);
+  for (pid_t p : workers) {  // orphaned and stopped: not mpayd's to reap
+    kill(p, SIGKILL);
+    kill(p, SIGCONT);
+  }
+  EXPECT_GE(took, 0) << "mpayd still ran 5 s after SIGTERM";
+  EXPECT_LT(took, 5000);
 }
 
 TEST(HttpRateLimitE2E, PerSourceLimitAnswers429) {

@@ -165,8 +165,9 @@ TEST_F(DispatcherTest, SignReceiptNeedsAPermitForThatOrderAndAmount) {
 }
 
 TEST_F(DispatcherTest, FailsClosedWhenTheAuditLogCannotBeWritten) {
-  // A torn last record makes every append fail: nothing may be answered.
-  std::ofstream(appliance_.config().signer.audit_log, std::ios::app) << "torn";
+  // A complete last record that does not parse (not a torn write: an edit)
+  // makes every append fail: nothing may be answered.
+  std::ofstream(appliance_.config().signer.audit_log, std::ios::app) << "not a record\n";
   auto reply = call(wire::OpId::kPlatformInfo, {});
   EXPECT_EQ(reply.status, ErrorCode::kAuditUnavailable);
   EXPECT_TRUE(reply.payload.empty());

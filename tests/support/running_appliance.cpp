@@ -207,6 +207,27 @@ RunningAppliance::RunningAppliance(const std::string& settings, bool tls, const 
   throw std::runtime_error("appliance did not become healthy; its log:\n" + text.str());
 }
 
+long RunningAppliance::stop(int within_ms) {
+  if (pid_ <= 0) return 0;
+  const auto started = std::chrono::steady_clock::now();
+  kill(pid_, SIGTERM);
+  long took = -1;
+  while (std::chrono::steady_clock::now() - started < std::chrono::milliseconds(within_ms)) {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      took = static_cast<long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (took < 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_ = -1;
+  return took;
+}
+
 RunningAppliance::~RunningAppliance() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);

@@ -61,6 +61,9 @@ class RunningAppliance {
   // GET on the gateway's metrics listener (dev-setup puts it at port + 2).
   HttpAnswer metrics(const std::string& path = "/metrics") const;
   pid_t mpaydPid() const { return pid_; }
+  // SIGTERM to mpayd; the milliseconds it took to exit, or -1 if it was still
+  // running after `within_ms` (it is then killed). Either way it is gone.
+  long stop(int within_ms);
   // Polls GET /healthz every 100 ms until it answers 200 (true) or `seconds` pass.
   bool healthyWithin(int seconds) const;
   // The appliance's mpayd.log so far.

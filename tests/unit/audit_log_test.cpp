@@ -81,8 +81,26 @@ TEST_F(AuditLogTest, ReorderingRecordsIsDetected) {
   EXPECT_NE(v.error().detail.find(":2:"), std::string::npos) << v.error().detail;
 }
 
-TEST_F(AuditLogTest, AppendFailsClosedOnATornRecord) {
-  std::ofstream(path_, std::ios::app) << "partial record without newline";
+// A write that never finished (a crash, a full disk) leaves bytes after the
+// last newline: the next append cuts them, says so in its own record, and
+// the chain still verifies. No operator needed.
+TEST_F(AuditLogTest, ATornRecordIsCutBackToTheLastCompleteOne) {
+  std::ofstream(path_, std::ios::app) << "0123abcd partial record without newline";
+  auto log = AuditLog::open(path_);
+  ASSERT_TRUE(log.ok());
+  auto seq = log->append(AuditEvent{1, "gateway", "health", 1, {}, "ok", ""});
+  ASSERT_TRUE(seq.ok()) << seq.error().detail;
+  EXPECT_EQ(seq.value(), 6u);
+  auto lines = readLines(path_);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_NE(lines.back().find("cut a torn record of 39 bytes"), std::string::npos) << lines.back();
+  auto verified = verifyAuditLog(path_);
+  ASSERT_TRUE(verified.ok()) << verified.error().detail;
+  EXPECT_EQ(verified->records, 6u);
+}
+
+TEST_F(AuditLogTest, ATornRecordLongerThanAnyRecordStaysFailedClosed) {
+  std::ofstream(path_, std::ios::app) << std::string(10000, 'x');
   auto log = AuditLog::open(path_);
   ASSERT_TRUE(log.ok());
   auto seq = log->append(AuditEvent{1, "gateway", "health", 1, {}, "ok", ""});
