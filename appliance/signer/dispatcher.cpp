@@ -1,5 +1,7 @@
 #include "signer/dispatcher.h"
 
+#include <utility>
+
 #include <sstream>
 
 #include "common/log.h"
@@ -58,6 +60,29 @@ Status Dispatcher::admit(const Operation& op, ByteView payload, const Caller& ca
   if (!budgets_.take(static_cast<std::size_t>(grant), user, monotonicNanos()))
     return fail(ErrorCode::kRateLimited, std::string(op.name) + " over its budget in policy/signer.ops");
   return {};
+}
+
+void Dispatcher::auditRefusedConnection(long uid, ErrorCode code, const std::string& detail) {
+  std::uint64_t left_out = 0;
+  {
+    std::lock_guard lock(refusals_mutex_);
+    RefusalWindow& window = refusals_[code];
+    const std::int64_t second = monotonicNanos() / 1'000'000'000;
+    if (window.second == second) {
+      ++window.left_out;
+      return;
+    }
+    window.second = second;
+    left_out = std::exchange(window.left_out, 0);
+  }
+  AuditEvent event;
+  event.uid = uid;
+  event.role = "none";
+  event.op = "connection";
+  event.result = std::string(errorName(code));
+  event.note = detail + (left_out ? "; " + std::to_string(left_out) + " more like it not recorded" : "");
+  if (auto seq = audit_.append(event); !seq.ok())
+    log::error("event=audit_failed op=connection detail=\"" + seq.error().detail + "\"");
 }
 
 Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,

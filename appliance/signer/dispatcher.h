@@ -4,6 +4,7 @@
 // audit record cannot be written the caller gets kAuditUnavailable and the
 // handler's result is dropped.
 #pragma once
+#include <map>
 #include <mutex>
 
 #include "common/audit_log.h"
@@ -26,11 +27,22 @@ class Dispatcher {
   // `body` is a request frame without its length prefix; returns a whole response frame.
   Bytes handle(ByteView body, const Caller& caller);
   OpContext& context() { return ctx_; }
+  // A refusal before any request could be read (a connection without a
+  // role, a frame over the maximum) goes into the audit log too: the first
+  // of each kind in a second is recorded, with how many of that kind the
+  // previous records left out, so a flood cannot flood the log.
+  void auditRefusedConnection(long uid, ErrorCode code, const std::string& detail);
 
  private:
   Bytes respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
                 Result<Bytes> result, const std::string& note = "");
   Status admit(const Operation& op, ByteView payload, const Caller& caller);
+  struct RefusalWindow {
+    std::int64_t second = -1;
+    std::uint64_t left_out = 0;
+  };
+  std::mutex refusals_mutex_;
+  std::map<ErrorCode, RefusalWindow> refusals_;
   OpContext ctx_;
   AuditLog audit_;
   OpsPolicy ops_;

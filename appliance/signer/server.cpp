@@ -53,6 +53,8 @@ void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::
   const Caller caller{static_cast<long>(cred.uid), roles.rolesOf(static_cast<long>(cred.uid))};
   if (caller.roles == 0) {
     log::warn("event=connection_refused uid=" + std::to_string(cred.uid) + " pid=" + std::to_string(cred.pid));
+    dispatcher.auditRefusedConnection(caller.uid, ErrorCode::kNotPermitted,
+                                      "connection from a uid with no role (pid " + std::to_string(cred.pid) + ")");
     ::close(fd);
     return;
   }
@@ -63,6 +65,7 @@ void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::
     if (!frame) {
       if (frame.error().code == ErrorCode::kFrameTooLarge) {
         log::warn("event=frame_too_large uid=" + std::to_string(cred.uid) + " detail=\"" + frame.error().detail + "\"");
+        dispatcher.auditRefusedConnection(caller.uid, ErrorCode::kFrameTooLarge, frame.error().detail);
         (void)writeAll(fd, wire::encodeResponse(ErrorCode::kFrameTooLarge, 0, {}));
       }
       break;  // the stream cannot be resynchronised after a bad length

@@ -1,14 +1,8 @@
 // End to end: mpayd (signer, gateway, acquirer simulator) and mpay-client.
 #include <gtest/gtest.h>
 
-#include <Poco/Data/Session.h>
-#include <Poco/JSON/Object.h>
-
-#include "client/device_state.h"
-#include "client/phone.h"
-#include "gateway/json_fields.h"
-#include "gateway/store.h"
-#include "suite/primitives.h"
+#include "suite/messages.h"
+#include "support/raw_phone.h"
 #include "support/running_appliance.h"
 
 namespace mpay {
@@ -60,24 +54,8 @@ TEST_F(FlowsE2E, WrongPasswordIsRefusedAndRepeatedFailuresLockTheAccount) {
   EXPECT_EQ(local.exit_code, 1);
   EXPECT_NE(local.output.find("wrong password"), std::string::npos) << local.output;
   // A phone that signs with its real key but sends another password reaches the platform:
-  client::DeviceState state(app_.dev().dir() + "/phone");
-  auto id = state.identity().value();
-  auto platform = state.platform().value();
-  auto credential = suite::openCertificateFile(
-      state.certificateFile().value(), suite::info3Password(id.phone, id.imei, id.sim, Secret::copyOf(std::string(kPassword))));
-  ASSERT_TRUE(credential.ok());
-  auto service = suite::EcPublicKey::fromPoint(platform.service_point).value();
-  auto attempt = [&](const std::string& password) {
-    auto m = client::buildLogin(service, credential->private_key, id.phone, Secret::copyOf(password),
-                                static_cast<std::uint64_t>(std::time(nullptr)), suite::randomBytes(16),
-                                client::systemRandom())
-                 .value();
-    Poco::JSON::Object body;
-    body.set("phone", id.phone);
-    body.set("c1", gateway::base64url(m.c1));
-    body.set("c2", gateway::base64url(m.c2));
-    return app_.post("/v1/login", gateway::toJson(body));
-  };
+  test::RawPhone phone(app_, "phone");
+  auto attempt = [&](const std::string& password) { return app_.post("/v1/login", phone.loginBody(password)); };
   for (int i = 0; i < 5; ++i) {
     auto r = attempt("wrong password " + std::to_string(i));
     EXPECT_EQ(r.status, 401) << r.body;
@@ -152,31 +130,15 @@ TEST_F(FlowsE2E, TamperedRegistrationFileOrWrongConfirmationCodeFailsLoudly) {
 
 TEST_F(FlowsE2E, ReplayedLoginIsRefused) {
   app_.enroll("phone", "+8613800138005");
-  client::DeviceState state(app_.dev().dir() + "/phone");
-  auto id = state.identity().value();
-  auto credential = suite::openCertificateFile(
-      state.certificateFile().value(), suite::info3Password(id.phone, id.imei, id.sim, Secret::copyOf(std::string(kPassword))));
-  auto service = suite::EcPublicKey::fromPoint(state.platform()->service_point).value();
-  auto m = client::buildLogin(service, credential->private_key, id.phone, Secret::copyOf(std::string(kPassword)),
-                              static_cast<std::uint64_t>(std::time(nullptr)), suite::randomBytes(16), client::systemRandom())
-               .value();
-  Poco::JSON::Object body;
-  body.set("phone", id.phone);
-  body.set("c1", gateway::base64url(m.c1));
-  body.set("c2", gateway::base64url(m.c2));
-  auto first = app_.post("/v1/login", gateway::toJson(body));
+  test::RawPhone phone(app_, "phone");
+  const std::string body = phone.loginBody();
+  auto first = app_.post("/v1/login", body);
   ASSERT_EQ(first.status, 200) << first.body;
-  auto replay = app_.post("/v1/login", gateway::toJson(body));
+  auto replay = app_.post("/v1/login", body);
   EXPECT_EQ(replay.status, 409) << replay.body;
   EXPECT_EQ(test::jsonField(replay.body, "error"), "replayed_request");
   // A stale timestamp, freshly signed, is refused too.
-  auto old = client::buildLogin(service, credential->private_key, id.phone, Secret::copyOf(std::string(kPassword)),
-                                static_cast<std::uint64_t>(std::time(nullptr)) - 3600, suite::randomBytes(16),
-                                client::systemRandom())
-                 .value();
-  body.set("c1", gateway::base64url(old.c1));
-  body.set("c2", gateway::base64url(old.c2));
-  auto stale = app_.post("/v1/login", gateway::toJson(body));
+  auto stale = app_.post("/v1/login", phone.loginBody(kPassword, 3600));
   EXPECT_EQ(test::jsonField(stale.body, "error"), "stale_request") << stale.body;
 }
 

@@ -85,6 +85,12 @@ TEST_F(SignerProcessTest, BadFramesGetCodesAndTheSignerKeepsServing) {
   auto verified = verifyAuditLog(appliance_.config().signer.audit_log);
   ASSERT_TRUE(verified.ok()) << verified.error().detail;
   EXPECT_GE(verified->records, 2u + 4u + 12u);  // two worker starts, four answered bad frames, the calls
+  // The oversized frame, refused before any request could be read, is in the log too.
+  std::ifstream log(appliance_.config().signer.audit_log);
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find(R"("op":"connection")"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find(R"("result":"frame_too_large")"), std::string::npos) << text.str();
 }
 
 TEST_F(SignerProcessTest, StopsOnSigtermAndRemovesItsSocket) {

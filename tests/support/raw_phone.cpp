@@ -50,10 +50,10 @@ bool RawPhone::logIn(const RunningAppliance& app) {
   return true;
 }
 
-std::string RawPhone::loginBody(const std::string& password) const {
+std::string RawPhone::loginBody(const std::string& password, std::int64_t age_seconds) const {
   auto service = suite::EcPublicKey::fromPoint(platform_.service_point).value();
   auto m = client::buildLogin(service, credential_->private_key, id_.phone, Secret::copyOf(password),
-                              static_cast<std::uint64_t>(std::time(nullptr)), suite::randomBytes(16),
+                              static_cast<std::uint64_t>(std::time(nullptr) - age_seconds), suite::randomBytes(16),
                               client::systemRandom())
                .value();
   Poco::JSON::Object o;

@@ -21,8 +21,9 @@ class RawPhone {
   // Logs in over HTTP (the client library's flow) and uses that new session
   // for payBody from now on; false if the login was refused.
   bool logIn(const RunningAppliance& app);
-  // A /v1/login body (C1 and C2) with this password, a fresh K and nonce.
-  std::string loginBody(const std::string& password = kPassword) const;
+  // A /v1/login body (C1 and C2) with this password, a fresh K and nonce,
+  // signed `age_seconds` in the past.
+  std::string loginBody(const std::string& password = kPassword, std::int64_t age_seconds = 0) const;
   const std::string& phone() const { return id_.phone; }
 
  private:
