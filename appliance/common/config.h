@@ -27,7 +27,7 @@ struct SignerConfig {
   std::string user = "mpay-signer";  // account the signer runs as when started by root (mpayd) or systemd
   long admin_uid = 0;          // uid allowed the admin role
   int pkcs12_iterations = 200000;  // PBKDF2 iterations in the certificate file
-  int restart_backoff_ms = 250;    // first delay before a crashed worker is replaced (doubles, up to 30 s)
+  int restart_backoff_ms = 250;    // first delay before a crashed worker is replaced (doubles, up to 5 s)
   int idle_timeout_s = 60;         // a connection with no request for this long is closed
 };
 

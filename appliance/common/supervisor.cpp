@@ -21,8 +21,13 @@ sigset_t supervisedSignals() {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGHUP);
   return mask;
 }
+
+// A child that keeps failing is tried again at least this often: a repaired
+// cause (a token back, a policy file mended) is noticed within seconds.
+constexpr int kMaxBackoffMs = 5000;
 
 struct Slot {
   pid_t pid = -1;
@@ -78,6 +83,13 @@ int Supervisor::run() {
     siginfo_t info{};
     const int sig = sigtimedwait(&mask, &info, &tick);
     if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {  // the operator repaired the cause: restart whatever waits, now
+      for (Slot& slot : slots) {
+        slot.failures = 0;
+        if (slot.pid < 0) slot.restart_at = now();
+      }
+      log::info("event=restart_now reason=SIGHUP");
+    }
     int status = 0;
     pid_t dead;
     while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -85,7 +97,7 @@ int Supervisor::run() {
         Slot& slot = slots[i];
         if (slot.pid != dead) continue;
         slot.failures = now() - slot.started > std::chrono::seconds(60) ? 1 : slot.failures + 1;
-        const auto backoff = std::chrono::milliseconds(std::min(30000, first_backoff_ms_ << std::min(slot.failures - 1, 7)));
+        const auto backoff = std::chrono::milliseconds(std::min(std::max(kMaxBackoffMs, first_backoff_ms_), first_backoff_ms_ << std::min(slot.failures - 1, 7)));
         slot.pid = -1;
         slot.restart_at = now() + backoff;
         log::warn("event=child_exited name=" + children_[i].name + " pid=" + std::to_string(dead) +

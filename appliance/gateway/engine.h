@@ -8,6 +8,7 @@
 #pragma once
 #include <Poco/JSON/Object.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -44,6 +45,10 @@ class Engine {
   ApiResult<JsonPtr> pay(const JsonFields& body);
   // True only when the signer (and its HSM) and the database answer.
   ApiResult<JsonPtr> health();
+  // False until the gateway's start record is in the signer's audit log:
+  // until then every request is answered 503 (fail closed, but at once).
+  bool ready() const { return ready_; }
+  void markReady() { ready_ = true; }
   // Delivers confirmation codes whose first delivery failed.
   void retryOutbox();
   // Completes orders whose outcome nobody is working on (the acquirer's
@@ -71,6 +76,7 @@ class Engine {
   AcquirerConnector& acquirer_;
   std::function<std::int64_t()> now_;
   RateLimiter per_phone_;
+  std::atomic<bool> ready_{false};
   ApiStatus probeDatabase();
   std::mutex probe_mutex_;
   std::chrono::steady_clock::time_point last_probe_{};

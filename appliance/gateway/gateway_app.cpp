@@ -1,5 +1,7 @@
 #include "gateway/gateway_app.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <Poco/Net/Context.h>
@@ -107,17 +109,40 @@ std::unique_ptr<Poco::Net::HTTPServer> metricsServer(GatewayMetrics& metrics, Po
 std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // The gateway's start record, with the digest of the policy it applied, goes
-// into the signer's audit log. Fail closed: no record, no service. The signer
-// may still be starting (systemd starts both at once): wait for it a while.
-Status recordStart(SignerPool& signer, const std::string& policy_sha256) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+// into the signer's audit log. Fail closed: no record, no service — until it
+// is written every request answers 503 signer_unavailable at once. The
+// signer may be starting, restarting or unable to start (a missing token):
+// the gateway tries again every half second until it answers, or until it
+// refuses for a reason a retry cannot mend, or `stopping`.
+Status recordStart(SignerPool& signer, const std::string& policy_sha256, const std::atomic<bool>& stopping) {
   for (;;) {
     auto recorded = signer.call<void>([&](SignerClient& c) { return c.recordStart("mpay-gateway", policy_sha256); });
     if (recorded.ok()) return {};
     const ErrorCode code = recorded.error().code;
-    const bool retry = code == ErrorCode::kIo || code == ErrorCode::kRateLimited || code == ErrorCode::kHsmUnavailable;
-    if (!retry || std::chrono::steady_clock::now() > deadline) return recorded;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const bool retry = code == ErrorCode::kIo || code == ErrorCode::kRateLimited ||
+                       code == ErrorCode::kHsmUnavailable || code == ErrorCode::kAuditUnavailable;
+    if (!retry || stopping) return recorded;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+// Blocks the stop signals in every thread (call it before the first thread
+// starts); waitForStop receives them.
+sigset_t blockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Until a stop signal arrives, or `failed` is set by another thread.
+void waitForStop(const sigset_t& stop_signals, const std::atomic<bool>& failed) {
+  while (!failed) {
+    timespec tick{0, 200 * 1000 * 1000};
+    if (sigtimedwait(&stop_signals, nullptr, &tick) > 0) return;
   }
 }
 
@@ -127,6 +152,7 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomi
   for (int tick = 1; !stopping; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (stopping) break;
+    if (!engine.ready()) continue;
     if (tick % 20 == 0) {
       if (auto open = engine.completeOpenOrders(); open.ok())
         metrics.openOrders(open->open, open->approved_without_receipt);
@@ -139,6 +165,7 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomi
 
 int GatewayApp::main(const std::vector<std::string>& args) {
   log::setProcessName("mpay-gateway");
+  const sigset_t stop_signals = blockStopSignals();
   if (configPath().empty() || !args.empty()) {
     std::cerr << "usage: mpay-gateway --config FILE\n";
     return kExitUsage;
@@ -174,8 +201,6 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (!acquirer) return startFailed(acquirer.error().detail);
   GatewayMetrics metrics(MPAY_VERSION);
   SignerPool signer(config->signer.socket, g.signer_connections, g.signer_timeout_ms, &metrics);
-  if (auto recorded = recordStart(signer, policy->digest); !recorded.ok())
-    return startFailed("no start record in the audit log: " + recorded.error().detail);
   Engine engine(g, *store.value(), signer, *notifier.value(), *acquirer.value(), unixNow);
 
   auto server = apiServer(engine, g, metrics, socket.value());
@@ -185,17 +210,31 @@ int GatewayApp::main(const std::vector<std::string>& args) {
     scrape = metricsServer(metrics, *metrics_socket.value());
     scrape->start();
   }
+  // Serving from here, but every request answers 503 until the start record is written.
   log::info("event=gateway_started listen=" + g.listen + ":" + std::to_string(g.port) +
             (g.tls_cert.empty() ? " tls=off" : " tls=on") + " db=" + (store.value()->isPostgres() ? "postgresql" : "sqlite") +
             (scrape ? " metrics=" + g.metrics_listen + ":" + std::to_string(g.metrics_port) : std::string(" metrics=off")));
 
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false}, failed{false};
+  std::string failure;
+  std::thread starter([&] {
+    auto recorded = recordStart(signer, policy->digest, stopping);
+    if (recorded.ok()) {
+      engine.markReady();
+      log::info("event=gateway_ready detail=\"start record written\"");
+    } else if (!stopping) {
+      failure = "no start record in the audit log: " + recorded.error().detail;
+      failed = true;
+    }
+  });
   std::thread background([&] { runBackgroundWork(engine, metrics, stopping); });
-  waitForTerminationRequest();
+  waitForStop(stop_signals, failed);
   stopping = true;
+  starter.join();
   background.join();
   if (scrape) scrape->stopAll(true);
   server->stopAll(true);
+  if (failed) return startFailed(failure);
   log::info("event=gateway_stopped");
   return 0;
 }

@@ -89,6 +89,8 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
   ApiResult<JsonPtr> dispatch(HTTPServerRequest& request, std::chrono::steady_clock::time_point deadline) {
     const std::string source = request.clientAddress().host().toString();
     if (!per_source_.allow(source, std::time(nullptr))) return apiError(ApiCode::kRateLimited, "too many requests");
+    if (!engine_.ready())
+      return apiError(ApiCode::kSignerUnavailable, "starting: the signer has not recorded the gateway's start yet");
     const std::string& method = request.getMethod();
     const std::string path = request.getURI();
     const bool get = method == "GET", post = method == "POST";

@@ -312,6 +312,36 @@ TEST(MpaydStopE2E, SigtermEndsItWithinFiveSecondsWhenTheSignerHangs) {
   EXPECT_LT(took, 5000);
 }
 
+// A gateway that cannot write its start record (the signer is down) answers
+// 503 at once instead of leaving clients waiting, and serves as soon as the
+// signer is back.
+TEST(SignerDownE2E, AStartingGatewayAnswers503AtOnceAndServesOnceTheSignerIsBack) {
+  test::RunningAppliance app(kTwoWorkers);
+  std::vector<pid_t> signer = test::childrenOf(app.mpaydPid(), "mpay-signer");
+  ASSERT_EQ(signer.size(), 1u);
+  std::vector<pid_t> stopped = signer;
+  for (pid_t w : test::childrenOf(signer.front())) stopped.push_back(w);
+  for (pid_t p : stopped) kill(p, SIGSTOP);
+  for (pid_t gateway : test::childrenOf(app.mpaydPid(), "mpay-gateway")) kill(gateway, SIGKILL);
+  // The replacement gateway listens, but has no start record.
+  test::HttpAnswer answer;
+  for (int i = 0; i < 100 && answer.status != 503; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      const auto started = std::chrono::steady_clock::now();
+      answer = app.get("/healthz");
+      if (answer.status == 503) {
+        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1)) << "a 503 that took its time";
+      }
+    } catch (const std::exception&) {  // not listening yet
+    }
+  }
+  EXPECT_EQ(answer.status, 503) << answer.body;
+  EXPECT_NE(answer.body.find("signer_unavailable"), std::string::npos) << answer.body;
+  for (pid_t p : stopped) kill(p, SIGCONT);
+  EXPECT_TRUE(app.healthyWithin(5)) << app.log();
+}
+
 TEST(HttpRateLimitE2E, PerSourceLimitAnswers429) {
   test::RunningAppliance app("gateway.rate_per_source = 5");
   int limited = 0;
