@@ -4,6 +4,7 @@
 #include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,6 +89,13 @@ std::string describeIdentity() {
   return "uid=" + std::to_string(getuid()) + " gid=" + std::to_string(getgid()) +
          " cap_eff=" + (known ? hex(effective) : "unknown") + " cap_bnd=" + hex(boundingSet()) +
          " no_new_privs=" + std::to_string(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+}
+
+Status forbidCoreDumps() {
+  const rlimit none{0, 0};
+  if (setrlimit(RLIMIT_CORE, &none) != 0) return fail(ErrorCode::kConfig, "cannot set RLIMIT_CORE to 0");
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fail(ErrorCode::kConfig, "cannot clear the dumpable flag");
+  return {};
 }
 
 }  // namespace mpay

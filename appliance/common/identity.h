@@ -31,4 +31,10 @@ bool runsAs(const std::string& account_name);
 // One log fragment: uid, gid, effective and bounding capabilities, no_new_privs.
 std::string describeIdentity();
 
+// No core dump, ever, from a process that holds secrets: RLIMIT_CORE 0 and
+// not dumpable (which also keeps other processes of the same user from
+// ptrace and from reading its memory through /proc). Call it after any
+// change of identity: a change of credentials resets the dumpable flag.
+Status forbidCoreDumps();
+
 }  // namespace mpay

@@ -166,6 +166,8 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomi
 int GatewayApp::main(const std::vector<std::string>& args) {
   log::setProcessName("mpay-gateway");
   const sigset_t stop_signals = blockStopSignals();
+  // TLS keys, sealed secrets in flight and database credentials are in its memory.
+  if (auto no_dumps = forbidCoreDumps(); !no_dumps.ok()) return startFailed(no_dumps.error().detail);
   if (configPath().empty() || !args.empty()) {
     std::cerr << "usage: mpay-gateway --config FILE\n";
     return kExitUsage;

@@ -158,6 +158,11 @@ int SignerApp::main(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   signal(SIGPIPE, SIG_IGN);
+  // Passwords, PINs and session keys pass through the workers' memory.
+  if (auto no_dumps = forbidCoreDumps(); !no_dumps.ok()) {
+    log::error("event=start_failed detail=\"" + no_dumps.error().detail + "\"");
+    return kExitConfig;
+  }
   auto startup = prepare(configPath());
   if (!startup) {
     log::error("event=start_failed code=" + std::string(errorName(startup.error().code)) + " detail=\"" +

@@ -16,6 +16,7 @@
 #include <functional>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -91,6 +92,16 @@ void expectConfined(pid_t pid, const std::string& user, bool sandboxed) {
   EXPECT_EQ(status["CapBnd"], "0000000000000000") << user;
   EXPECT_EQ(status["CapAmb"], "0000000000000000") << user;
   EXPECT_EQ(status["NoNewPrivs"], "1") << user;
+  // No core dumps: RLIMIT_CORE is 0, and the process is not dumpable (the
+  // kernel then gives the files of its /proc directory to root, although it runs as `user`).
+  std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");
+  std::string line, core;
+  while (std::getline(limits, line))
+    if (line.rfind("Max core file size", 0) == 0) core = line;
+  EXPECT_TRUE(std::regex_search(core, std::regex("^Max core file size +0 +0 "))) << user << ": " << core;
+  struct stat proc{};
+  ASSERT_EQ(stat(("/proc/" + std::to_string(pid) + "/status").c_str(), &proc), 0);
+  EXPECT_EQ(proc.st_uid, 0u) << user << " is dumpable";
   if (sandboxed) {
     EXPECT_EQ(status["Seccomp"], "2") << user;
   }
