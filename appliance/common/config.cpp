@@ -175,4 +175,6 @@ Result<Config> Config::load(const std::string& path) {
   return c;
 }
 
+const std::set<std::string>& configKeys() { return knownKeys(); }
+
 }  // namespace mpay

@@ -3,6 +3,7 @@
 // error, so a typo never silently falls back to a default.
 #pragma once
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "common/result.h"
@@ -77,5 +78,8 @@ struct Config {
 
   static Result<Config> load(const std::string& path);
 };
+
+// Every key a configuration file may set ("section.key"); any other is an error.
+const std::set<std::string>& configKeys();
 
 }  // namespace mpay

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/config.h"
 #include "gateway/api_error.h"
 #include "signer/operation_docs.h"
 #include "support/dev_appliance.h"
@@ -23,6 +24,15 @@ std::string protocolDoc() {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// docs/operations.md's configuration table names every key the loader takes.
+TEST(DocsSync, EveryConfigurationKeyIsDocumented) {
+  std::ifstream in(test::sourceDir() + "/docs/operations.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  for (const auto& key : configKeys())
+    EXPECT_NE(doc.str().find("`" + key + "`"), std::string::npos) << key << " is missing from docs/operations.md";
 }
 
 TEST(DocsSync, SignerOperationTableMatchesTheCode) {
