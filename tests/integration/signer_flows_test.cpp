@@ -110,10 +110,10 @@ TEST_F(SignerFlows, OnlyTheReceiptCertificateSignsReceipts) {
   EXPECT_FALSE(ca::verifyReceiptSigner(phone_.user().certificate, phone_.platform().ca_cert).ok());
   EXPECT_FALSE(ca::verifyReceiptSigner(phone_.platform().ca_cert, phone_.platform().ca_cert).ok());
   // A "receipt" the user signed with its own key, offered with its own certificate.
-  Bytes fake = suite::receiptBytes({"SIM9", suite::PaymentResult::kApproved, "ORDER-9", phone_.profile().phone, 100000,
+  Bytes forged = suite::receiptBytes({"SIM9", suite::PaymentResult::kApproved, "ORDER-9", phone_.profile().phone, 100000,
                                     "CNY", test::nowSeconds()});
-  auto signature = phone_.userKey().signDer(fake).value();
-  EXPECT_FALSE(client::verifyReceipt(fake, signature, phone_.user().certificate, phone_.platform().ca_cert).ok());
+  auto signature = phone_.userKey().signDer(forged).value();
+  EXPECT_FALSE(client::verifyReceipt(forged, signature, phone_.user().certificate, phone_.platform().ca_cert).ok());
 }
 
 TEST_F(SignerFlows, WrongPasswordAndWrongPinAreRefused) {
