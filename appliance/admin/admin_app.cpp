@@ -12,6 +12,7 @@
 
 #include "admin/dev_setup.h"
 #include "admin/key_ceremony.h"
+#include "admin/open_orders.h"
 #include "admin/policy_report.h"
 #include "common/audit_log.h"
 #include "common/config.h"
@@ -37,6 +38,7 @@ constexpr char kUsage[] =
     "       mpay-admin dev-setup --dir DIR [--port N]\n"
     "       mpay-admin audit verify --config FILE\n"
     "       mpay-admin status --config FILE\n"
+    "       mpay-admin orders [complete] --config FILE\n"
     "       mpay-admin operations\n"
     "       mpay-admin policy check --config FILE\n"
     "       mpay-admin policy explain --config FILE\n";
@@ -83,6 +85,15 @@ int AdminApp::main(const std::vector<std::string>& args) {
   if (args == std::vector<std::string>{"dev-setup"}) return devSetupCommand();
   if (args == std::vector<std::string>{"audit", "verify"}) return auditVerifyCommand();
   if (args == std::vector<std::string>{"status"}) return statusCommand();
+  if (args == std::vector<std::string>{"orders"} || args == std::vector<std::string>{"orders", "complete"}) {
+    if (config_.empty()) return usageError("orders needs --config");
+    auto config = Config::load(config_);
+    if (!config) return failWith(config.error());
+    auto table = args.size() == 1 ? listOpenOrders(config.value()) : completeOpenOrders(config.value());
+    if (!table) return failWith(table.error());
+    std::cout << table.value();
+    return kExitOk;
+  }
   if (args == std::vector<std::string>{"policy", "explain"} || args == std::vector<std::string>{"policy", "check"}) {
     if (config_.empty()) return usageError("policy " + args[1] + " needs --config");
     auto config = Config::load(config_);

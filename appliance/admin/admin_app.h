@@ -3,6 +3,7 @@
 //   mpay-admin dev-setup --dir DIR [--port N]
 //   mpay-admin audit verify --config FILE
 //   mpay-admin status --config FILE      (asks the running signer, as admin)
+//   mpay-admin orders [complete] --config FILE  (open orders; as the gateway's user)
 //   mpay-admin operations                (the signer's operation table, Markdown)
 //   mpay-admin policy check|explain --config FILE
 #pragma once

@@ -3,6 +3,7 @@
 #include <Poco/Exception.h>
 #include <Poco/NumberParser.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -15,7 +16,10 @@ namespace {
 constexpr int kOk = 0, kMissed = 1, kUsage = 64;
 constexpr char kUsageText[] =
     "usage: mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]\n"
-    "                  [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X (login, pay)] [--max-rss-mib X]\n";
+    "                  [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X (login, pay)] [--max-rss-mib X]\n"
+    "       mpay-bench --server URL --outbox FILE [--ca FILE] --login-timing N\n"
+    "  --login-timing N: N logins for a registered number signed by a foreign key and N for a number\n"
+    "  never registered, interleaved; prints both answers and latency distributions (docs/threat-model.md)\n";
 
 double number(const std::map<std::string, std::string>& o, const std::string& key, double fallback) {
   auto it = o.find(key);
@@ -31,11 +35,45 @@ void print(const PhaseReport& r, const std::map<std::string, long>& rss) {
   std::fflush(stdout);
 }
 
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+}
+
+// The probability that a known-number sample is slower than an unknown-number
+// one (the Mann-Whitney U statistic over n*m): 0.5 when timing tells nothing.
+double probabilitySlower(const std::vector<double>& a, const std::vector<double>& b) {
+  double wins = 0;
+  for (double x : a)
+    for (double y : b) wins += x > y ? 1.0 : x == y ? 0.5 : 0.0;
+  return a.empty() || b.empty() ? 0.5 : wins / (static_cast<double>(a.size()) * static_cast<double>(b.size()));
+}
+
+int reportTiming(const TimingReport& r) {
+  auto line = [](const char* name, const std::vector<double>& ms, const std::map<std::string, std::uint64_t>& answers) {
+    std::printf("%-34s n %4zu  p10 %7.2f ms  p50 %7.2f ms  p90 %7.2f ms  answers:", name, ms.size(), quantile(ms, 0.1),
+                quantile(ms, 0.5), quantile(ms, 0.9));
+    for (const auto& [code, n] : answers) std::printf(" %s %llu", code.c_str(), static_cast<unsigned long long>(n));
+    std::printf("\n");
+  };
+  line("registered number, foreign key", r.known_ms, r.known_answers);
+  line("number never registered", r.unknown_ms, r.unknown_answers);
+  std::printf("P(registered slower than unknown) = %.3f  (0.5: timing tells nothing)\n",
+              probabilitySlower(r.known_ms, r.unknown_ms));
+  std::fflush(stdout);
+  if (r.known_answers != r.unknown_answers) {
+    std::printf("MISSED: the answers differ\n");
+    return kMissed;
+  }
+  return kOk;
+}
+
 }  // namespace
 
 BenchApp::BenchApp()
     : OptionMapApp({"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s", "min-payments-per-s",
-                    "max-p99-ms", "max-rss-mib"},
+                    "max-p99-ms", "max-rss-mib", "login-timing"},
                    {}) {}
 
 int BenchApp::main(const std::vector<std::string>& args) {
@@ -45,7 +83,9 @@ int BenchApp::main(const std::vector<std::string>& args) {
   }
   LoadOptions load{options().at("server"), options().contains("ca") ? options().at("ca") : "", options().at("outbox")};
   double min_logins = 0, min_payments = 0, max_p99 = 0, max_rss_mib = 0;
+  int login_tries = 0;
   try {
+    login_tries = static_cast<int>(number(options(), "login-timing", 0));
     load.phones = static_cast<int>(number(options(), "phones", load.phones));
     load.threads = static_cast<int>(number(options(), "threads", load.threads));
     load.seconds = number(options(), "seconds", load.seconds);
@@ -60,6 +100,18 @@ int BenchApp::main(const std::vector<std::string>& args) {
   if (load.phones < 1 || load.phones > 10000 || load.threads < 1 || load.threads > 256 || load.seconds <= 0) {
     std::cerr << "mpay-bench: --phones 1..10000, --threads 1..256, --seconds > 0\n";
     return kUsage;
+  }
+  if (options().contains("login-timing")) {
+    if (login_tries < 1 || login_tries > 100000) {
+      std::cerr << "mpay-bench: --login-timing 1..100000\n";
+      return kUsage;
+    }
+    auto timing = runLoginTiming(load, login_tries);
+    if (!timing) {
+      std::printf("MISSED: could not enrol two phones at %s\n", load.server.c_str());
+      return kMissed;
+    }
+    return reportTiming(timing.value());
   }
   std::printf("mpay-bench: %d phones, %d threads, %.1f s a phase, against %s\n", load.phones, load.threads,
               load.seconds, load.server.c_str());

@@ -125,20 +125,25 @@ PhaseReport phase(const std::string& name, const LoadOptions& o, std::vector<Pho
   return report(name, tallies, std::chrono::duration<double>(Clock::now() - start).count());
 }
 
+// Numbers unique to this run, so a second run against the same appliance enrols new phones.
+std::vector<Phone> newPhones(std::size_t count, const std::string& run) {
+  std::vector<Phone> phones(count);
+  for (std::size_t i = 0; i < phones.size(); ++i) {
+    std::string index = std::to_string(i);
+    phones[i].number = "+86139" + run + std::string(4 - std::min<std::size_t>(4, index.size()), '0') + index;
+  }
+  return phones;
+}
+
 }  // namespace
 
 bool runLoad(const LoadOptions& o, const std::function<void(const PhaseReport&)>& done) {
   client::ApiClient api(o.server, o.ca);
   auto platform = client::fetchPlatform(api);
   if (!platform) return false;
-  // Numbers unique to this run, so a second run against the same appliance enrols new phones.
   std::mt19937_64 rng(std::random_device{}());
   const std::string run = std::to_string(10000 + rng() % 90000);
-  std::vector<Phone> phones(static_cast<std::size_t>(o.phones));
-  for (std::size_t i = 0; i < phones.size(); ++i) {
-    std::string index = std::to_string(i);
-    phones[i].number = "+86139" + run + std::string(4 - std::min<std::size_t>(4, index.size()), '0') + index;
-  }
+  std::vector<Phone> phones = newPhones(static_cast<std::size_t>(o.phones), run);
 
   done(phase("enrol", o, phones, 0, [&](client::ApiClient& c, Phone& p, int, std::uint64_t) {
     return enrol(c, platform.value(), o.outbox, p);
@@ -169,6 +174,33 @@ bool runLoad(const LoadOptions& o, const std::function<void(const PhaseReport&)>
     return std::optional<client::ApiFailure>();
   }));
   return true;
+}
+
+std::optional<TimingReport> runLoginTiming(const LoadOptions& o, int tries) {
+  client::ApiClient api(o.server, o.ca);
+  auto platform = client::fetchPlatform(api);
+  if (!platform) return std::nullopt;
+  std::mt19937_64 rng(std::random_device{}());
+  const std::string run = std::to_string(10000 + rng() % 90000);
+  std::vector<Phone> phones = newPhones(2, run);
+  for (auto& phone : phones)
+    if (enrol(api, platform.value(), o.outbox, phone)) return std::nullopt;
+  const std::string nobody = "+86138" + run + "9999";  // never registered: newPhones uses +86139
+  const Secret guess = Secret::copyOf(std::string("not the password"));
+  TimingReport r;
+  int known_left = tries, unknown_left = tries;
+  while (known_left > 0 || unknown_left > 0) {
+    const bool known = unknown_left == 0 || (known_left > 0 && rng() % 2 == 0);
+    const auto began = Clock::now();
+    auto session = client::login(api, platform.value(), *phones[1].key, known ? phones[0].number : nobody, guess,
+                                 unixNow());
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - began).count();
+    const std::string answer = session ? "ok" : session.error().code;
+    (known ? r.known_ms : r.unknown_ms).push_back(ms);
+    ++(known ? r.known_answers : r.unknown_answers)[answer];
+    --(known ? known_left : unknown_left);
+  }
+  return r;
 }
 
 }  // namespace mpay::bench

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,16 @@ struct PhaseReport {
 // `done` as soon as its phase ends. Phones that fail a phase are left out of
 // the next. Returns false if the platform data could not be fetched.
 bool runLoad(const LoadOptions& options, const std::function<void(const PhaseReport&)>& done);
+
+// Does the login answer tell a registered number from one nobody holds?
+// Two phones are enrolled; the second's key then signs `tries` logins for
+// the first (a registered number, a foreign key: what a stranger can send)
+// and `tries` for a number never registered, interleaved at random, one at a
+// time. Each sample is the whole login as the phone sees it, in ms.
+struct TimingReport {
+  std::vector<double> known_ms, unknown_ms;
+  std::map<std::string, std::uint64_t> known_answers, unknown_answers;  // error code -> count
+};
+std::optional<TimingReport> runLoginTiming(const LoadOptions& options, int tries);
 
 }  // namespace mpay::bench

@@ -7,6 +7,9 @@
 namespace mpay::gateway {
 namespace {
 
+// How long a count for a number without a user is kept when it never locked.
+constexpr std::int64_t kGuessesWithoutUserKeptSeconds = 86400;
+
 JsonPtr object() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
 
 std::string codeHash(std::string_view code) { return hexEncode(suite::sha256(asBytes(code))); }
@@ -149,18 +152,33 @@ ApiError Engine::loginRefusal(const Error& e) {
   }
 }
 
-// A number with a registration whose SMS was never proven: the right
-// password answers registration_unconfirmed (no session), anything else as
-// an unknown phone. Each try spends one of the registration's attempts.
-ApiResult<JsonPtr> Engine::loginUnconfirmed(const std::string& phone, const Bytes& c1, const Bytes& c2) {
-  const ApiError unknown = apiError(ApiCode::kBadCredentials, "unknown phone or wrong password");
+// A number with no user: counted and locked like a user's password, and the
+// signer does the work of a known number's login signed by a foreign key,
+// against the decoy credential (an empty certificate) or, for a registration whose SMS was never proven, its
+// credentials: there the right password answers registration_unconfirmed
+// (no session) and each try also spends one of the registration's attempts.
+ApiResult<JsonPtr> Engine::loginWithoutUser(const std::string& phone, const Bytes& c1, const Bytes& c2) {
+  MPAY_ASSIGN_OR_RETURN(bool counted, store_.spendAttempt(Guess::kPasswordWithoutUser, phone, now_(),
+                                                          now_() + config_.lockout_seconds, config_.lockout_threshold));
+  if (!counted) return apiError(ApiCode::kAccountLocked, "account locked");
   MPAY_ASSIGN_OR_RETURN(auto pending, store_.findRegistration(phone));
-  if (!pending || pending->proof_hash.empty()) return unknown;
-  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendCodeAttempt(phone, config_.max_code_attempts));
-  if (!spent) return unknown;
-  auto opened = openLogin(pending->credentials, c1, c2);
-  if (!opened) return loginRefusal(opened.error());
+  bool unconfirmed = false;
+  if (pending && !pending->proof_hash.empty()) {
+    MPAY_ASSIGN_OR_RETURN(unconfirmed, store_.spendCodeAttempt(phone, config_.max_code_attempts));
+  }
+  const UserCredentials nobody{{}, Bytes(suite::kSaltLen), Bytes(32), {}, {}};
+  auto opened = openLogin(unconfirmed ? pending->credentials : nobody, c1, c2);
+  if (!opened) {
+    if (opened.error().code != ErrorCode::kBadPassword)
+      MPAY_RETURN_IF_ERROR(store_.returnAttempt(Guess::kPasswordWithoutUser, phone, config_.lockout_threshold));
+    return loginRefusal(opened.error());
+  }
+  MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPasswordWithoutUser, phone));
   return apiError(ApiCode::kRegistrationUnconfirmed, "finish activation: prove the SMS confirmation code");
+}
+
+void Engine::purgeGuessesWithoutUser() {
+  (void)store_.purgeGuessesWithoutUser(now_(), now_() - kGuessesWithoutUserKeptSeconds);
 }
 
 ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
@@ -176,7 +194,7 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
                                                               now_() - 2 * config_.replay_window));
   if (!first_time) return apiError(ApiCode::kReplayedRequest, "login request already used");
   MPAY_ASSIGN_OR_RETURN(auto user, store_.findUser(phone));
-  if (!user) return loginUnconfirmed(phone, c1, c2);
+  if (!user) return loginWithoutUser(phone, c1, c2);
   MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendAttempt(Guess::kPassword, phone, now_(),
                                                         now_() + config_.lockout_seconds, config_.lockout_threshold));
   if (!spent) return apiError(ApiCode::kAccountLocked, "account locked");

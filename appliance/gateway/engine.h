@@ -54,13 +54,15 @@ class Engine {
   // Completes orders whose outcome nobody is working on (the acquirer's
   // answer or the receipt missing, their request gone); returns what is still open.
   ApiResult<Store::OpenOrderCounts> completeOpenOrders();
+  // Forgets login counts of numbers without a user once they no longer matter.
+  void purgeGuessesWithoutUser();
 
  private:
   ApiStatus limitPhone(const std::string& phone);
   ApiStatus checkFresh(std::uint64_t timestamp) const;
   Result<wire::OpenLoginResponse> openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2);
   ApiError loginRefusal(const Error& e);
-  ApiResult<JsonPtr> loginUnconfirmed(const std::string& phone, const Bytes& c1, const Bytes& c2);
+  ApiResult<JsonPtr> loginWithoutUser(const std::string& phone, const Bytes& c1, const Bytes& c2);
   std::int64_t claimSeconds() const;
   ApiResult<wire::OpenPaymentResponse> verifyPayment(const ParsedPayment& parsed);
   ApiResult<JsonPtr> payClaimedOrder(const ParsedPayment& parsed, TransactionRow claim);

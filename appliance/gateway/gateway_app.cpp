@@ -90,12 +90,6 @@ std::unique_ptr<Poco::Net::HTTPServer> apiServer(Engine& engine, const GatewayCo
 
 // Confirmation codes: the SMS gateway's webhook in production, the outbox
 // file in development.
-Result<std::unique_ptr<Notifier>> notifierFor(const GatewayConfig& g) {
-  if (!g.webhook_url.empty()) return webhookNotifier(g.webhook_url, g.webhook_secret_file, 5000);
-  if (!g.outbox.empty()) return outboxFileNotifier(g.outbox);
-  return fail(ErrorCode::kConfig, "configure gateway.webhook_url or gateway.outbox for confirmation codes");
-}
-
 std::unique_ptr<Poco::Net::HTTPServer> metricsServer(GatewayMetrics& metrics, Poco::Net::ServerSocket socket) {
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(2);
@@ -147,7 +141,8 @@ void waitForStop(const sigset_t& stop_signals, const std::atomic<bool>& failed) 
 }
 
 // Until `stopping`: completes open orders every 2 s (and publishes how many
-// are open), and retries undelivered confirmation codes every 5 s.
+// are open), retries undelivered confirmation codes every 5 s, and forgets
+// stale login counts of numbers without a user every minute.
 void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomic<bool>& stopping) {
   for (int tick = 1; !stopping; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -158,6 +153,7 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomi
         metrics.openOrders(open->open, open->approved_without_receipt);
     }
     if (tick % 50 == 0) engine.retryOutbox();
+    if (tick % 600 == 0) engine.purgeGuessesWithoutUser();
   }
 }
 

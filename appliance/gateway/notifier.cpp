@@ -99,4 +99,10 @@ Result<std::unique_ptr<Notifier>> webhookNotifier(const std::string& url, const 
   }
 }
 
+Result<std::unique_ptr<Notifier>> notifierFor(const GatewayConfig& g) {
+  if (!g.webhook_url.empty()) return webhookNotifier(g.webhook_url, g.webhook_secret_file, 5000);
+  if (!g.outbox.empty()) return outboxFileNotifier(g.outbox);
+  return fail(ErrorCode::kConfig, "configure gateway.webhook_url or gateway.outbox for confirmation codes");
+}
+
 }  // namespace mpay::gateway

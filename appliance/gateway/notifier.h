@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/config.h"
 #include "gateway/store.h"
 
 namespace mpay::gateway {
@@ -21,6 +22,9 @@ class Notifier {
 std::unique_ptr<Notifier> outboxFileNotifier(std::string path);
 Result<std::unique_ptr<Notifier>> webhookNotifier(const std::string& url, const std::string& secret_file,
                                                  int timeout_ms);
+
+// The channel the configuration names: gateway.webhook_url, else gateway.outbox.
+Result<std::unique_ptr<Notifier>> notifierFor(const GatewayConfig& g);
 
 std::string webhookSignature(ByteView secret, const std::string& body);
 

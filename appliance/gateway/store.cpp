@@ -57,6 +57,11 @@ const std::vector<std::string>& migrations() {
       // ... and /healthz proves the database commits, not only that it answers.
       "CREATE TABLE health_probe (id INTEGER PRIMARY KEY, at BIGINT NOT NULL);"
       "INSERT INTO health_probe (id, at) VALUES (1, 0);",
+      // 3: logins for numbers with no user are counted and locked like a user's, so that the
+      // lockout does not tell which numbers are registered.
+      "CREATE TABLE login_guesses_without_user (phone TEXT PRIMARY KEY,"
+      " failed_logins INTEGER NOT NULL DEFAULT 0, login_locked_until BIGINT NOT NULL DEFAULT 0,"
+      " created_at BIGINT NOT NULL);",
   };
   return m;
 }

@@ -72,8 +72,10 @@ struct TransactionRow {
   bool final() const { return state == "approved" || state == "declined"; }
 };
 
-// Which secret an attempt is spent on (users.failed_logins / failed_pins).
-enum class Guess { kPassword, kPin };
+// Which secret an attempt is spent on: a user's password or PIN
+// (users.failed_logins / failed_pins), or a password for a number that has no
+// user (login_guesses_without_user), counted alike so the lockout is no oracle.
+enum class Guess { kPassword, kPin, kPasswordWithoutUser };
 
 struct OutboxMessage {
   std::string id, phone, code;
@@ -114,6 +116,9 @@ class Store {
   ApiStatus returnAttempt(Guess guess, const std::string& phone, int threshold);
   // The secret was right: the count and any lock are cleared.
   ApiStatus clearAttempts(Guess guess, const std::string& phone);
+  // Forgets counts for numbers without a user whose lock has run out (the
+  // count would start again anyway) or that were first tried before `created_before`.
+  ApiStatus purgeGuessesWithoutUser(std::int64_t now, std::int64_t created_before);
   // False if this (phone, nonce) was seen before. Old nonces are purged.
   ApiResult<bool> rememberNonce(const std::string& phone, ByteView nonce, std::int64_t now, std::int64_t keep_after);
 
@@ -137,6 +142,12 @@ class Store {
   ApiStatus recordOutcome(const TransactionRow& t, std::int64_t now);
   // Open orders nobody is working on (claim run out), oldest first, at most `limit`.
   ApiResult<std::vector<TransactionRow>> unclaimedOpenOrders(std::int64_t now, int limit);
+  // Every open order (verifying, pending or unknown), oldest first, at most `limit`, with when it was made.
+  struct OpenOrder {
+    TransactionRow row;
+    std::int64_t created_at = 0, updated_at = 0;
+  };
+  ApiResult<std::vector<OpenOrder>> openOrders(int limit);
   // How many orders are open, and how many of those the acquirer approved without a receipt yet.
   struct OpenOrderCounts {
     std::int64_t open = 0, approved_without_receipt = 0;

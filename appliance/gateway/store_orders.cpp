@@ -16,13 +16,18 @@ using namespace Poco::Data::Keywords;
 using Poco::Data::Statement;
 
 struct AttemptColumns {
+  const char* table;
   const char* count;
   const char* locked_until;
 };
 
 AttemptColumns columnsOf(Guess guess) {
-  return guess == Guess::kPassword ? AttemptColumns{"failed_logins", "login_locked_until"}
-                                   : AttemptColumns{"failed_pins", "pin_locked_until"};
+  switch (guess) {
+    case Guess::kPassword: return {"users", "failed_logins", "login_locked_until"};
+    case Guess::kPin: return {"users", "failed_pins", "pin_locked_until"};
+    case Guess::kPasswordWithoutUser: return {"login_guesses_without_user", "failed_logins", "login_locked_until"};
+  }
+  return {"users", "failed_logins", "login_locked_until"};
 }
 
 // The columns of TransactionRow, in the order readRow expects them.
@@ -47,17 +52,26 @@ ApiResult<bool> Store::spendAttempt(Guess guess, const std::string& phone, std::
                                     int threshold) {
   return guarded("spendAttempt", [&]() -> ApiResult<bool> {
     const auto c = columnsOf(guess);
-    const std::string count = c.count, locked = c.locked_until;
+    const std::string table = c.table, count = table + "." + c.count, locked = table + "." + c.locked_until;
     // A lock that has run out (locked_until set, not in the future) starts the count again.
     const std::string base = "(CASE WHEN " + locked + " <> 0 THEN 0 ELSE " + count + " END)";
+    const std::string set = std::string(c.count) + " = " + base + " + 1, " + c.locked_until + " = CASE WHEN " + base +
+                            " + 1 >= ? THEN ? ELSE 0 END";
     Poco::Data::Session s = session();
     std::string p = phone;
     Poco::Int64 now_v = now_s, until = lock_until;
     int limit = threshold;
     Statement st(s);
-    st << sql("UPDATE users SET " + count + " = " + base + " + 1, " + locked + " = CASE WHEN " + base +
-              " + 1 >= ? THEN ? ELSE 0 END WHERE phone = ? AND " + locked + " <= ?"),
-        use(limit), use(until), use(p), use(now_v);
+    if (guess == Guess::kPasswordWithoutUser) {
+      // One statement, as for a user's row, so that both cost the same.
+      st << sql("INSERT INTO " + table + " (phone, " + c.count + ", " + c.locked_until +
+                ", created_at) VALUES (?, 1, CASE WHEN 1 >= ? THEN ? ELSE 0 END, ?) ON CONFLICT (phone) DO UPDATE SET " +
+                set + " WHERE " + locked + " <= ?"),
+          use(p), use(limit), use(until), use(now_v), use(limit), use(until), use(now_v);
+    } else {
+      st << sql("UPDATE " + table + " SET " + set + " WHERE phone = ? AND " + locked + " <= ?"), use(limit),
+          use(until), use(p), use(now_v);
+    }
     return st.execute() == 1;
   });
 }
@@ -69,7 +83,7 @@ ApiStatus Store::returnAttempt(Guess guess, const std::string& phone, int thresh
     Poco::Data::Session s = session();
     std::string p = phone;
     int limit = threshold;
-    s << sql("UPDATE users SET " + count + " = " + count + " - 1, " + locked + " = CASE WHEN " + count +
+    s << sql(std::string("UPDATE ") + c.table + " SET " + count + " = " + count + " - 1, " + locked + " = CASE WHEN " + count +
              " - 1 < ? THEN 0 ELSE " + locked + " END WHERE phone = ? AND " + count + " > 0"),
         use(limit), use(p), now;
     return {};
@@ -81,9 +95,20 @@ ApiStatus Store::clearAttempts(Guess guess, const std::string& phone) {
     const auto c = columnsOf(guess);
     Poco::Data::Session s = session();
     std::string p = phone;
-    s << sql(std::string("UPDATE users SET ") + c.count + " = 0, " + c.locked_until + " = 0 WHERE phone = ? AND (" +
+    s << sql(std::string("UPDATE ") + c.table + " SET " + c.count + " = 0, " + c.locked_until + " = 0 WHERE phone = ? AND (" +
              c.count + " <> 0 OR " + c.locked_until + " <> 0)"),
         use(p), now;
+    return {};
+  });
+}
+
+ApiStatus Store::purgeGuessesWithoutUser(std::int64_t now_s, std::int64_t created_before) {
+  return guarded("purgeGuessesWithoutUser", [&]() -> ApiStatus {
+    Poco::Data::Session s = session();
+    Poco::Int64 now_v = now_s, before = created_before;
+    s << sql("DELETE FROM login_guesses_without_user WHERE (login_locked_until <> 0 AND login_locked_until <= ?)"
+             " OR created_at < ?"),
+        use(now_v), use(before), now;
     return {};
   });
 }
@@ -181,6 +206,24 @@ ApiResult<std::vector<TransactionRow>> Store::unclaimedOpenOrders(std::int64_t a
     for (const auto& order : orders) {
       MPAY_ASSIGN_OR_RETURN(auto row, findTransaction(order));
       if (row) out.push_back(std::move(*row));
+    }
+    return out;
+  });
+}
+
+ApiResult<std::vector<Store::OpenOrder>> Store::openOrders(int limit) {
+  return guarded("openOrders", [&]() -> ApiResult<std::vector<OpenOrder>> {
+    Poco::Data::Session s = session();
+    int most = limit;
+    std::vector<std::string> orders;
+    std::vector<Poco::Int64> created, updated;
+    s << sql("SELECT order_no, created_at, updated_at FROM transactions"
+             " WHERE state IN ('verifying', 'pending', 'unknown') ORDER BY created_at LIMIT ?"),
+        into(orders), into(created), into(updated), use(most), now;
+    std::vector<OpenOrder> out;
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+      MPAY_ASSIGN_OR_RETURN(auto row, findTransaction(orders[i]));
+      if (row) out.push_back(OpenOrder{std::move(*row), created[i], updated[i]});
     }
     return out;
   });

@@ -1,5 +1,6 @@
 // open_login: patent steps S36-S38 on the platform side.
 #include "ca/certificate.h"
+#include "signer/decoy.h"
 #include "signer/operations.h"
 #include "signer/signer_crypto.h"
 #include "suite/ecies.h"
@@ -25,13 +26,17 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   MPAY_ASSIGN_OR_RETURN(Secret k, openSealedToService(lane, ctx.token.platform(), label::kLoginKey, req.c2));
   if (k.size() != suite::kKeyLen) return fail(ErrorCode::kBadField, "K must be 32 bytes");
   MPAY_ASSIGN_OR_RETURN(suite::LoginC1 c1, openC1(k, req.c1));
-  if (c1.phone != user.phone) return fail(ErrorCode::kMismatch, "C1 phone differs from the certificate");
+  // Every check runs whichever fails first, so that a foreign key, another
+  // number or the decoy costs what a wrong password costs.
+  const bool same_phone = c1.phone == user.phone;
   Secret signed_bytes = suite::loginSignedBytes(k, c1.phone, c1.password, c1.timestamp, c1.nonce);
-  if (!user.public_key.verifyDer(signed_bytes.exposeSecret(), c1.signature))
-    return fail(ErrorCode::kBadSignature, "login signature");
+  const bool signed_by_user = user.public_key.verifyDer(signed_bytes.exposeSecret(), c1.signature);
   MPAY_ASSIGN_OR_RETURN(Bytes verifier,
                         computeVerifier(lane, label::kPasswordVerifier, c1.phone, req.salt, c1.password));
-  if (!constantTimeEqual(verifier, req.password_verifier)) return fail(ErrorCode::kBadPassword, "password");
+  const bool right_password = constantTimeEqual(verifier, req.password_verifier);
+  if (!same_phone) return fail(ErrorCode::kMismatch, "C1 phone differs from the certificate");
+  if (!signed_by_user) return fail(ErrorCode::kBadSignature, "login signature");
+  if (!right_password) return fail(ErrorCode::kBadPassword, "password");
 
   // S37: message key, PIN protection key, session id, digest with K.
   suite::LoginKeys keys;
@@ -65,12 +70,28 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   return wire::encodeMessage(r);
 }
 
+// An empty certificate: the number has no user. The same checks run against
+// the decoy, whose key nobody holds: once C1 opens, the answer is
+// bad_signature, as for a known number's login signed by a foreign key.
+Result<Bytes> loginAsNobody(OpContext& ctx, const hsm::Lane& lane, wire::OpenLoginRequest req) {
+  MPAY_ASSIGN_OR_RETURN(const DecoyCredential* decoy, decoyCredential(lane));
+  MPAY_ASSIGN_OR_RETURN(auto nobody, ca::verifyUserCertificate(decoy->user_certificate, decoy->ca_certificate));
+  req.salt = decoy->salt;
+  req.password_verifier = decoy->password_verifier;
+  auto refused = login(ctx, lane, req, nobody);
+  if (!refused.ok() && refused.error().code != ErrorCode::kMismatch) return refused;
+  return fail(ErrorCode::kBadSignature, "login signature");
+}
+
 }  // namespace
 
 Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenLoginRequest>(payload));
-  MPAY_ASSIGN_OR_RETURN(auto user, ca::verifyUserCertificate(req.certificate, ctx.token.platform().ca_cert));
-  return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return login(ctx, lane, req, user); });
+  return ctx.token.call<Bytes>([&](hsm::Lane& lane) -> Result<Bytes> {
+    if (req.certificate.empty()) return loginAsNobody(ctx, lane, req);
+    MPAY_ASSIGN_OR_RETURN(auto user, ca::verifyUserCertificate(req.certificate, ctx.token.platform().ca_cert));
+    return login(ctx, lane, req, user);
+  });
 }
 
 }  // namespace mpay::signer

@@ -178,6 +178,17 @@ Result<Bytes> EcPrivateKey::signDer(ByteView message) const {
   return sig;
 }
 
+Result<Bytes> EcPrivateKey::signDigestP1363(ByteView digest) const {
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
+  std::size_t len = kMaxDerSigLen;
+  Bytes sig(len);
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1)
+    return fail(ErrorCode::kInternal, "openssl: ECDSA sign digest");
+  sig.resize(len);
+  return derToP1363(sig);
+}
+
 Result<Secret> EcPrivateKey::ecdh(const EcPublicKey& peer) const {
   ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey_.get(), nullptr));
   std::size_t len = kScalarLen;

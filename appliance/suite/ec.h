@@ -55,6 +55,8 @@ class EcPrivateKey {
   const EcPublicKey& publicKey() const { return public_; }
   EVP_PKEY* pkey() const { return pkey_.get(); }
   Result<Bytes> signDer(ByteView message) const;
+  // ECDSA over a SHA-256 digest already computed (certificate issuance), as r || s.
+  Result<Bytes> signDigestP1363(ByteView digest) const;
   // ECDH: the X coordinate of the shared point.
   Result<Secret> ecdh(const EcPublicKey& peer) const;
 

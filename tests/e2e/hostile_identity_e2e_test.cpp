@@ -60,18 +60,27 @@ Bytes p12Of(const std::string& registration_file_b64) {
   return Bytes(p12.begin(), p12.end());
 }
 
-HttpAnswer logIn(const test::RunningAppliance& app, const suite::Info1& info, ByteView p12) {
-  auto opened = suite::openCertificateFile(p12, suite::info3Password(info.phone, info.imei, info.sim, info.password));
-  EXPECT_TRUE(opened.ok());
+// A login for `phone` signed by `key`, whoever's key that is.
+HttpAnswer logInAs(const test::RunningAppliance& app, const suite::EcPrivateKey& key, const std::string& phone,
+                   const Secret& password) {
   client::ApiClient api(app.url(), "");
   auto platform = client::fetchPlatform(api).value();
   auto service = suite::EcPublicKey::fromPoint(platform.service_point).value();
-  auto m = client::buildLogin(service, opened->private_key, info.phone, info.password,
-                              static_cast<std::uint64_t>(std::time(nullptr)), suite::randomBytes(16),
-                              client::systemRandom())
+  auto m = client::buildLogin(service, key, phone, password, static_cast<std::uint64_t>(std::time(nullptr)),
+                              suite::randomBytes(16), client::systemRandom())
                .value();
-  return app.post("/v1/login", json({{"phone", info.phone}, {"c1", gateway::base64url(m.c1)},
+  return app.post("/v1/login", json({{"phone", phone}, {"c1", gateway::base64url(m.c1)},
                                      {"c2", gateway::base64url(m.c2)}}));
+}
+
+suite::EcPrivateKey keyIn(const suite::Info1& info, ByteView p12) {
+  auto opened = suite::openCertificateFile(p12, suite::info3Password(info.phone, info.imei, info.sim, info.password));
+  EXPECT_TRUE(opened.ok());
+  return opened->private_key;
+}
+
+HttpAnswer logIn(const test::RunningAppliance& app, const suite::Info1& info, ByteView p12) {
+  return logInAs(app, keyIn(info, p12), info.phone, info.password);
 }
 
 class HostileIdentityE2E : public ::testing::Test {
@@ -165,6 +174,39 @@ TEST_F(HostileIdentityE2E, AnUnknownNumberAndAPendingOneAnswerAlike) {
   // After the attempt limit too (five guesses from anywhere), the two still answer alike.
   for (int i = 0; i < 5; ++i) activate(app_, pending, "000000000000");
   EXPECT_EQ(activate(app_, pending, "000000000000").body, activate(app_, unknown, "000000000000").body);
+}
+
+// The owner's number with a login signed by someone else's key, and a number
+// nobody registered, answer alike however often they are tried: the signer
+// does the same work for both (the decoy credential), both spend and give
+// back an attempt, and neither locks (only the key's holder can spend the
+// owner's attempts). The timing is compared by scripts/login-timing.
+TEST_F(HostileIdentityE2E, AnUnknownNumberAndAKnownOneAnswerAlikeToAForeignKey) {
+  const std::string known = "+8613800138045", unknown = "+8613800138046", mallory = "+8613800138047";
+  auto owner = app_.client("owner", "register --phone " + known +
+                                         " --imei 356938035643809 --sim 89860012345678901234"
+                                         " --password 'correct horse 42' --pin 246810 --name Li --id-number 1 --json");
+  ASSERT_EQ(owner.exit_code, 0) << owner.output;
+  ASSERT_EQ(app_.client("owner", "activate --registration-code " + test::jsonField(owner.output, "registration_code") +
+                                     " --confirmation-code " + app_.confirmationCode(known))
+                .exit_code,
+            0);
+  // Mallory's own key: from a registration of her own number.
+  auto info = profile(mallory, kAttackerPassword);
+  const std::string code = registerNumber(app_, info);
+  const auto key = keyIn(info, p12Of(test::jsonField(activate(app_, mallory, code).body, "registration_file")));
+
+  const Secret guess = Secret::copyOf(std::string("correct horse 42"));
+  for (int i = 0; i < 8; ++i) {  // beyond gateway.lockout_threshold
+    auto k = logInAs(app_, key, known, guess);
+    auto u = logInAs(app_, key, unknown, guess);
+    EXPECT_EQ(k.status, 401) << k.body;
+    EXPECT_EQ(k.status, u.status);
+    EXPECT_EQ(k.body, u.body);
+    EXPECT_EQ(test::jsonField(k.body, "error"), "bad_credentials");
+  }
+  // The owner was never locked out by them.
+  EXPECT_EQ(app_.client("owner", "login --password 'correct horse 42'").exit_code, 0);
 }
 
 }  // namespace

@@ -360,5 +360,43 @@ TEST(HostileMoneySignerE2E, ApprovedWithoutReceiptIsPendingAndCompletedByTheAppl
   EXPECT_EQ(test::jsonField(app.acquirerStats().body, "authorizations"), "1");
 }
 
+// The acquirer fails after the phone's payment was verified: the order is
+// open. An operator sees it with `mpay-admin orders` and, with the gateway
+// stopped (so that its own completer cannot be first), completes it with
+// `mpay-admin orders complete`: one debit, the receipt stored, and the
+// phone's retry gets it.
+TEST(HostileMoneyAdminE2E, AnOperatorListsAndCompletesOpenOrders) {
+  test::RunningAppliance app(kOpenLimits, false, "", test::raisedBudgets());
+  app.enroll("phone", "+8613800138031");
+  ASSERT_EQ(app.client("phone", std::string("login --password '") + test::kPassword + "'").exit_code, 0);
+  test::RawPhone phone(app, "phone");
+  ASSERT_EQ(app.acquirerControl(R"({"fail_next":100000})").status, 200);
+  auto first = app.post("/v1/pay", phone.payBody("OPERATOR-1", 1, 2500));
+  EXPECT_EQ(test::jsonField(first.body, "error"), "payment_pending") << first.body;
+
+  auto listed = app.admin("orders");
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find("\nOPERATOR-1 "), std::string::npos) << listed.output;  // a row of the table
+  EXPECT_NE(listed.output.find("open: 1"), std::string::npos) << listed.output;
+
+  auto gateway = test::childrenOf(app.mpaydPid(), "mpay-gateway");
+  ASSERT_EQ(gateway.size(), 1u);
+  kill(gateway[0], SIGSTOP);
+  ASSERT_EQ(app.acquirerControl(R"({"fail_next":0})").status, 200);
+  auto completed = app.admin("orders complete");
+  kill(gateway[0], SIGCONT);
+  ASSERT_EQ(completed.exit_code, 0) << completed.output;
+  EXPECT_NE(completed.output.find("order=OPERATOR-1 result=final"), std::string::npos) << completed.output;
+  EXPECT_EQ(completed.output.find("\nOPERATOR-1 "), std::string::npos) << completed.output;
+  EXPECT_NE(completed.output.find("open: 0"), std::string::npos) << completed.output;
+  EXPECT_EQ(storedOrderState(app, "OPERATOR-1"), "approved");
+  ASSERT_EQ(ledger(app).count("OPERATOR-1"), 1u);
+  EXPECT_EQ(ledger(app).at("OPERATOR-1").amount_minor, 2500u);
+
+  auto retry = app.post("/v1/pay", phone.payBody("OPERATOR-1", 2, 2500));
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(test::jsonField(retry.body, "transaction_no"), ledger(app).at("OPERATOR-1").transaction_no);
+}
+
 }  // namespace
 }  // namespace mpay

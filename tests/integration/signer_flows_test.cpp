@@ -169,5 +169,22 @@ TEST_F(SignerFlows, ForeignCertificatesAndTamperedLoginsAreRefused) {
   EXPECT_TRUE(client_.openLogin(good).ok());
 }
 
+// An empty certificate is a number with no user: the signer checks the login
+// against its decoy, whose key nobody holds. Even the user's own, correct
+// login answers as a foreign key's would; garbage still fails to open.
+TEST_F(SignerFlows, ALoginForNobodyIsCheckedAgainstTheDecoy) {
+  ASSERT_TRUE(phone_.enroll().ok());
+  auto message = client::buildLogin(phone_.serviceKey(), phone_.userKey(), phone_.profile().phone,
+                                    Secret::copyOf(phone_.profile().password), test::nowSeconds(), Bytes(16, 9),
+                                    client::systemRandom());
+  ASSERT_TRUE(message.ok());
+  wire::OpenLoginRequest nobody{{}, Bytes(16), Bytes(32), message->c1, message->c2};
+  EXPECT_EQ(client_.openLogin(nobody).error().code, ErrorCode::kBadSignature);
+  EXPECT_EQ(client_.openLogin(nobody).error().code, ErrorCode::kBadSignature);  // the decoy is kept
+  auto garbled = nobody;
+  garbled.c1.back() ^= 1;
+  EXPECT_EQ(client_.openLogin(garbled).error().code, ErrorCode::kDecryptFailed);
+}
+
 }  // namespace
 }  // namespace mpay

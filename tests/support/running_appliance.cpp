@@ -297,9 +297,17 @@ CommandOutput RunningAppliance::bench(const std::string& args) const {
   return run("mpay-bench", "--outbox " + dev_->config().gateway.outbox + " " + args);
 }
 
+CommandOutput RunningAppliance::admin(const std::string& args) const {
+  return runCommand(binDir() + "/mpay-admin --config " + dev_->configPath() + " " + args);
+}
+
 CommandOutput RunningAppliance::run(const std::string& binary, const std::string& args) const {
   const std::string ca = tls_ ? " --ca " + dev_->config().public_dir + "/ca.pem" : "";
-  const std::string cmd = binDir() + "/" + binary + " --server " + url() + ca + " " + args + " 2>&1";
+  return runCommand(binDir() + "/" + binary + " --server " + url() + ca + " " + args);
+}
+
+CommandOutput RunningAppliance::runCommand(const std::string& command_line) const {
+  const std::string cmd = command_line + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];

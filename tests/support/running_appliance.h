@@ -39,6 +39,8 @@ class RunningAppliance {
 
   // mpay-client with --server and --state DIR/<device>.
   CommandOutput client(const std::string& device, const std::string& args) const;
+  // mpay-admin with --config (the appliance's).
+  CommandOutput admin(const std::string& args) const;
   // mpay-bench with --server and the appliance's outbox.
   CommandOutput bench(const std::string& args) const;
   // The last confirmation code the outbox holds for `phone`.
@@ -72,6 +74,7 @@ class RunningAppliance {
  private:
   // A tool of the build's bin/ with --server (and --ca with TLS); stdout and stderr together.
   CommandOutput run(const std::string& binary, const std::string& args) const;
+  CommandOutput runCommand(const std::string& command_line) const;
 
   std::unique_ptr<DevAppliance> dev_;
   std::string pg_database_;  // created for this appliance, dropped with it

@@ -88,18 +88,7 @@ TEST(EcKeys, LowSKeepsEverySignatureValidAndItsSInTheLowerHalf) {
 TEST(CertificateFile, BuildsAndOpensWithInfo3) {
   EcPrivateKey ca_key = newKey(), user_key = newKey();
   auto signer = [](const EcPrivateKey& k) {
-    return [&k](ByteView digest) -> Result<Bytes> {
-      // ECDSA over a given digest: sign with OpenSSL's raw-digest interface.
-      EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(k.pkey(), nullptr);
-      std::size_t len = 72;
-      Bytes sig(len);
-      bool ok = ctx && EVP_PKEY_sign_init(ctx) == 1 &&
-                EVP_PKEY_sign(ctx, sig.data(), &len, digest.data(), digest.size()) == 1;
-      EVP_PKEY_CTX_free(ctx);
-      if (!ok) return fail(ErrorCode::kInternal, "sign");
-      sig.resize(len);
-      return derToP1363(sig);
-    };
+    return [&k](ByteView digest) { return k.signDigestP1363(digest); };
   };
   ca::CertificateRequest ca_req{ca::Profile::kRootCa, {{"CN", "test CA"}}, "", ca_key.publicKey().point(),
                                 randomBytes(16), 30};

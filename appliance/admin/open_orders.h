@@ -1,0 +1,21 @@
+// mpay-admin orders: the orders whose outcome is still open (docs/operations.md,
+// "Open orders"), and completing them now instead of at the gateway's next
+// pass. Both run as the gateway's user (root drops to it first): the
+// database's files stay the gateway's, and the signer gives the same role
+// and budgets it gives the gateway.
+#pragma once
+#include <string>
+
+#include "common/config.h"
+#include "common/result.h"
+
+namespace mpay::admin {
+
+// A table of the open orders, oldest first, and the counts the metrics show.
+Result<std::string> listOpenOrders(const Config& config);
+// Asks the acquirer again and signs the missing receipts of every open
+// order nobody is working on, as the gateway's completer does; then lists
+// what is still open.
+Result<std::string> completeOpenOrders(const Config& config);
+
+}  // namespace mpay::admin
