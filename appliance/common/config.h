@@ -45,9 +45,10 @@ struct GatewayConfig {
   int acquirer_timeout_ms = 5000;
   int max_body = 16384;              // bytes, Content-Length and chunked alike
   int request_timeout_ms = 10000;    // whole request, not per read
-  int max_threads = 16;
-  int max_queued = 64;
-  int max_connections = 256;         // open connections; more are answered 503 and closed
+  int max_threads = 16;              // requests worked on at once (a request that is not wholly in holds none)
+  int max_queued = 64;               // accepted connections waiting for a connection thread
+  int max_connections = 1024;        // open connections, a thread each; more are answered 503 and closed
+  int max_connections_per_source = 64;  // open connections from one address (0: no cap, behind a load balancer)
   int signer_connections = 4;
   int signer_timeout_ms = 5000;      // one signer call; past it the request gets 503 signer_unavailable
   int rate_per_phone = 30;           // requests per minute per phone number

@@ -7,6 +7,7 @@ namespace {
 
 // clang-format off
 constexpr std::array kApiErrors = {
+  ApiErrorInfo{ApiCode::kMalformedRequest,    "malformed_request",     400, "the HTTP request itself (request line or headers) does not parse"},
   ApiErrorInfo{ApiCode::kMalformedJson,       "malformed_json",        400, "the body is not the JSON object this endpoint takes"},
   ApiErrorInfo{ApiCode::kBadField,            "bad_field",             400, "a field is missing, of the wrong type, badly encoded or out of range"},
   ApiErrorInfo{ApiCode::kPayloadTooLarge,     "payload_too_large",     413, "the body is larger than gateway.max_body"},
@@ -34,7 +35,7 @@ constexpr std::array kApiErrors = {
   ApiErrorInfo{ApiCode::kPaymentPending,      "payment_pending",       504, "the outcome is not known yet; the appliance completes the order, and the same payment sent again returns it"},
   ApiErrorInfo{ApiCode::kSignerUnavailable,   "signer_unavailable",    503, "the signer or its HSM is unavailable; retry later"},
   ApiErrorInfo{ApiCode::kDatabaseUnavailable, "database_unavailable",  503, "the database is unavailable; retry later"},
-  ApiErrorInfo{ApiCode::kOverloaded,          "overloaded",            503, "gateway.max_connections connections are open, or an order is contended; retry"},
+  ApiErrorInfo{ApiCode::kOverloaded,          "overloaded",            503, "gateway.max_connections connections are open (or gateway.max_connections_per_source from this address), no worker was free within gateway.request_timeout_ms, or an order is contended; retry"},
   ApiErrorInfo{ApiCode::kInternal,            "internal",              500, "an unexpected failure, logged with the request id"},
 };
 // clang-format on

@@ -11,7 +11,7 @@
 namespace mpay::gateway {
 
 enum class ApiCode {
-  kMalformedJson, kBadField, kPayloadTooLarge, kNotFound, kMethodNotAllowed, kRequestTimeout, kRateLimited,
+  kMalformedRequest, kMalformedJson, kBadField, kPayloadTooLarge, kNotFound, kMethodNotAllowed, kRequestTimeout, kRateLimited,
   kAlreadyRegistered, kRegistrationExpired, kBadRegistrationCode, kBadConfirmation, kRegistrationUnconfirmed,
   kBadCredentials, kAccountLocked, kStaleRequest, kReplayedRequest, kDecryptFailed, kBadSignature,
   kUnknownSession, kSessionExpired, kBadPin, kPinLocked, kOrderConflict, kAcquirerUnavailable,

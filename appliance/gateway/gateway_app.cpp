@@ -6,6 +6,8 @@
 
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/ThreadPool.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
@@ -25,6 +27,7 @@
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/log.h"
+#include "gateway/api_connection.h"
 #include "gateway/http_api.h"
 #include "gateway/metrics_endpoint.h"
 #include "sandbox/sandbox.h"
@@ -71,21 +74,33 @@ Result<std::optional<Poco::Net::ServerSocket>> listenForMetrics(const GatewayCon
   }
 }
 
-// The phones' server, with the connection cap Poco lacks (it holds the filter).
-std::unique_ptr<Poco::Net::HTTPServer> apiServer(Engine& engine, const GatewayConfig& g, GatewayMetrics& metrics,
-                                                 Poco::Net::ServerSocket socket) {
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(g.max_threads);
+// The phones' server: a thread per connection up to gateway.max_connections
+// (small stacks: a thread that waits on a slow client costs little), the
+// connection cap Poco lacks (it holds the filter), and the guard.
+struct ApiServer {
+  std::unique_ptr<Poco::ThreadPool> threads;
+  std::unique_ptr<Poco::Net::TCPServer> server;
+};
+
+ApiServer apiServer(Engine& engine, const GatewayConfig& g, GatewayMetrics& metrics, ConnectionGuard& guard,
+                    Poco::Net::ServerSocket socket) {
+  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(g.max_connections);
   params->setMaxQueued(g.max_queued);
-  params->setTimeout(Poco::Timespan(static_cast<long>(std::min(g.request_timeout_ms, 5000)) * 1000));
+  params->setTimeout(Poco::Timespan(static_cast<long>(g.request_timeout_ms) * 1000));
   params->setKeepAlive(true);
+  params->setKeepAliveTimeout(Poco::Timespan(static_cast<long>(g.request_timeout_ms) * 1000));
   params->setMaxKeepAliveRequests(100);
   params->setServerName("mpay");
-  auto server = std::make_unique<Poco::Net::HTTPServer>(new ApiHandlerFactory(engine, g, metrics), socket, params);
+  constexpr int kConnectionStack = 1 << 20;
+  ApiServer out;
+  out.threads = std::make_unique<Poco::ThreadPool>(2, g.max_connections, 60, kConnectionStack);
+  out.server = std::make_unique<Poco::Net::TCPServer>(new ApiConnectionFactory(engine, g, metrics, guard, params),
+                                                      *out.threads, socket, params);
   Poco::AutoPtr<ConnectionLimiter> limiter(new ConnectionLimiter(g.max_connections, metrics));
-  limiter->attach(server.get());
-  server->setConnectionFilter(limiter);
-  return server;
+  limiter->attach(out.server.get());
+  out.server->setConnectionFilter(limiter);
+  return out;
 }
 
 // Confirmation codes: the SMS gateway's webhook in production, the outbox
@@ -201,8 +216,9 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   SignerPool signer(config->signer.socket, g.signer_connections, g.signer_timeout_ms, &metrics);
   Engine engine(g, *store.value(), signer, *notifier.value(), *acquirer.value(), unixNow);
 
-  auto server = apiServer(engine, g, metrics, socket.value());
-  server->start();
+  ConnectionGuard guard(g.request_timeout_ms, g.max_connections_per_source, g.max_threads);
+  auto api = apiServer(engine, g, metrics, guard, socket.value());
+  api.server->start();
   std::unique_ptr<Poco::Net::HTTPServer> scrape;
   if (metrics_socket.value()) {
     scrape = metricsServer(metrics, *metrics_socket.value());
@@ -231,7 +247,9 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   starter.join();
   background.join();
   if (scrape) scrape->stopAll(true);
-  server->stopAll(true);
+  api.server->stop();  // no new connections; the guard ends the open ones at once
+  guard.cutAll();
+  api.threads->joinAll();
   if (failed) return startFailed(failure);
   log::info("event=gateway_stopped");
   return 0;

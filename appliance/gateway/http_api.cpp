@@ -1,6 +1,5 @@
 #include "gateway/http_api.h"
 
-#include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
@@ -52,49 +51,45 @@ ApiResult<std::string> readBody(HTTPServerRequest& request, int max_body,
   return body;
 }
 
-class ApiHandler : public Poco::Net::HTTPRequestHandler {
+bool hasBody(const HTTPServerRequest& request) {
+  return request.getChunkedTransferEncoding() || (request.hasContentLength() && request.getContentLength64() > 0);
+}
+
+// One request, from its headers to its answer.
+class Request {
  public:
-  ApiHandler(Engine& engine, const GatewayConfig& config, GatewayMetrics& metrics, RateLimiter& per_source)
-      : engine_(engine), config_(config), metrics_(metrics), per_source_(per_source) {}
+  Request(ApiContext& c, ConnectionGuard::Entry& connection, HTTPServerRequest& request)
+      : c_(c), connection_(connection), request_(request) {}
 
-  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
-    const auto id = g_request_ids++;
-    const auto started = std::chrono::steady_clock::now();
-    ApiResult<JsonPtr> result = apiError(ApiCode::kInternal, "");
-    try {
-      result = dispatch(request, started + std::chrono::milliseconds(config_.request_timeout_ms));
-    } catch (const std::exception& e) {
-      log::error("event=handler_exception request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
-      result = apiError(ApiCode::kInternal, "internal error");
-    }
-    const auto elapsed = std::chrono::steady_clock::now() - started;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
-    const std::string outcome = result.ok() ? "ok" : std::string(apiErrorInfo(result.error().code).name);
-    metrics_.request(request.getURI(), outcome, std::chrono::duration<double>(elapsed).count());
-    log::info("event=request id=" + std::to_string(id) + " method=" + request.getMethod() + " path=" +
-              request.getURI() + " result=" + outcome + " ms=" + std::to_string(ms.count()));
-    // One request in, at most one answer out: a body left unread (refused
-    // before or while it was read) would be parsed as the next request on
-    // this connection, so the connection ends with this answer.
-    if (!body_drained_ && hasBody(request)) response.setKeepAlive(false);
-    try {
-      if (result.ok()) send(response, 200, toJson(*result.value()));
-      else sendApiError(response, result.error());
-    } catch (const std::exception& e) {
-      log::warn("event=response_failed request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
-    }
-  }
-
- private:
-  ApiResult<JsonPtr> dispatch(HTTPServerRequest& request, std::chrono::steady_clock::time_point deadline) {
-    const std::string source = request.clientAddress().host().toString();
-    if (!per_source_.allow(source, std::time(nullptr))) return apiError(ApiCode::kRateLimited, "too many requests");
-    if (!engine_.ready())
-      return apiError(ApiCode::kSignerUnavailable, "starting: the signer has not recorded the gateway's start yet");
-    const std::string& method = request.getMethod();
-    const std::string path = request.getURI();
+  ApiResult<JsonPtr> answer(std::chrono::steady_clock::time_point started) {
+    const auto deadline = started + c_.guard.requestTimeout();
+    const std::string source = request_.clientAddress().host().toString();
+    if (!c_.per_source.allow(source, std::time(nullptr))) return apiError(ApiCode::kRateLimited, "too many requests");
+    const std::string& method = request_.getMethod();
+    const std::string path = request_.getURI();
     const bool get = method == "GET", post = method == "POST";
-    if (path == "/healthz") return get ? engine_.health() : apiError(ApiCode::kMethodNotAllowed, "");
+    const JsonRoute* route = nullptr;
+    for (const auto& r : jsonRoutes())
+      if (path == r.path) route = &r;
+    std::string body;
+    if (route && post) {
+      auto read = readBody(request_, c_.config.max_body, deadline);
+      connection_.requestIn();
+      if (connection_.timedOut()) return apiError(ApiCode::kRequestTimeout, "request not received in time");
+      if (!read) return read.error();
+      body_drained_ = true;
+      body = std::move(read).value();
+    }
+    connection_.requestIn();
+    // The request is in: from here it holds one of gateway.max_threads permits.
+    if (!c_.guard.acquireWorker(deadline)) return apiError(ApiCode::kOverloaded, "no worker free in time");
+    struct Permit {
+      ConnectionGuard& guard;
+      ~Permit() { guard.releaseWorker(); }
+    } permit{c_.guard};
+    if (!c_.engine.ready())
+      return apiError(ApiCode::kSignerUnavailable, "starting: the signer has not recorded the gateway's start yet");
+    if (path == "/healthz") return get ? c_.engine.health() : apiError(ApiCode::kMethodNotAllowed, "");
 #ifdef MPAY_TEST_HOOKS
     // Test builds only: prove the sandbox from inside the gateway.
     if (path == "/test/probe/syscall") {
@@ -111,30 +106,53 @@ class ApiHandler : public Poco::Net::HTTPRequestHandler {
       return o;
     }
 #endif
-    if (path == "/v1/platform") return get ? engine_.platform() : apiError(ApiCode::kMethodNotAllowed, "");
-    for (const auto& route : jsonRoutes()) {
-      if (path != route.path) continue;
-      if (!post) return apiError(ApiCode::kMethodNotAllowed, "");
-      MPAY_ASSIGN_OR_RETURN(std::string body, readBody(request, config_.max_body, deadline));
-      body_drained_ = true;
-      MPAY_ASSIGN_OR_RETURN(JsonFields fields, JsonFields::parse(body, route.required, route.optional));
-      return (engine_.*route.call)(fields);
-    }
-    return apiError(ApiCode::kNotFound, "no such endpoint");
+    if (path == "/v1/platform") return get ? c_.engine.platform() : apiError(ApiCode::kMethodNotAllowed, "");
+    if (!route) return apiError(ApiCode::kNotFound, "no such endpoint");
+    if (!post) return apiError(ApiCode::kMethodNotAllowed, "");
+    MPAY_ASSIGN_OR_RETURN(JsonFields fields, JsonFields::parse(body, route->required, route->optional));
+    return (c_.engine.*route->call)(fields);
   }
 
-  static bool hasBody(const HTTPServerRequest& request) {
-    return request.getChunkedTransferEncoding() || (request.hasContentLength() && request.getContentLength64() > 0);
-  }
+  bool bodyDrained() const { return body_drained_; }
 
+ private:
+  ApiContext& c_;
+  ConnectionGuard::Entry& connection_;
+  HTTPServerRequest& request_;
   bool body_drained_ = false;  // readBody read the whole body
-  Engine& engine_;
-  const GatewayConfig& config_;
-  GatewayMetrics& metrics_;
-  RateLimiter& per_source_;
 };
 
 }  // namespace
+
+void serveRequest(ApiContext& c, ConnectionGuard::Entry& connection, HTTPServerRequest& request,
+                  HTTPServerResponse& response) {
+  const auto id = g_request_ids++;
+  const auto started = std::chrono::steady_clock::now();
+  Request r(c, connection, request);
+  ApiResult<JsonPtr> result = apiError(ApiCode::kInternal, "");
+  try {
+    result = r.answer(started);
+  } catch (const std::exception& e) {
+    log::error("event=handler_exception request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
+    result = apiError(ApiCode::kInternal, "internal error");
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
+  const std::string outcome = result.ok() ? "ok" : std::string(apiErrorInfo(result.error().code).name);
+  c.metrics.request(request.getURI(), outcome, std::chrono::duration<double>(elapsed).count());
+  log::info("event=request id=" + std::to_string(id) + " method=" + request.getMethod() + " path=" +
+            request.getURI() + " result=" + outcome + " ms=" + std::to_string(ms.count()));
+  // One request in, at most one answer out: a body left unread (refused
+  // before or while it was read) would be parsed as the next request on
+  // this connection, so the connection ends with this answer.
+  if ((!r.bodyDrained() && hasBody(request)) || connection.timedOut()) response.setKeepAlive(false);
+  try {
+    if (result.ok()) send(response, 200, toJson(*result.value()));
+    else sendApiError(response, result.error());
+  } catch (const std::exception& e) {
+    log::warn("event=response_failed request=" + std::to_string(id) + " what=\"" + e.what() + "\"");
+  }
+}
 
 void sendApiError(Poco::Net::HTTPServerResponse& response, const ApiError& e) {
   const auto& info = apiErrorInfo(e.code);
@@ -146,8 +164,7 @@ void sendApiError(Poco::Net::HTTPServerResponse& response, const ApiError& e) {
   send(response, info.http_status, toJson(o));
 }
 
-bool ConnectionLimiter::accept(const Poco::Net::StreamSocket& socket) {
-  if (!server_ || server_->currentConnections() + server_->queuedConnections() < max_) return true;
+const std::string& overloadedAnswer() {
   static const std::string kBusy = [] {
     const auto& info = apiErrorInfo(ApiCode::kOverloaded);
     Poco::JSON::Object o(Poco::JSON_PRESERVE_KEY_ORDER);
@@ -157,10 +174,15 @@ bool ConnectionLimiter::accept(const Poco::Net::StreamSocket& socket) {
     return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   }();
+  return kBusy;
+}
+
+bool ConnectionLimiter::accept(const Poco::Net::StreamSocket& socket) {
+  if (!server_ || server_->currentConnections() + server_->queuedConnections() < max_) return true;
   try {
     Poco::Net::StreamSocket copy(socket);
     copy.setSendTimeout(Poco::Timespan(1, 0));
-    copy.sendBytes(kBusy.data(), static_cast<int>(kBusy.size()));
+    copy.sendBytes(overloadedAnswer().data(), static_cast<int>(overloadedAnswer().size()));
   } catch (const Poco::Exception&) {
   }
   metrics_.connectionRefused();
@@ -179,10 +201,6 @@ std::span<const JsonRoute> jsonRoutes() {
        {"content", "pin_ciphertext", "critical_ciphertext"}},
   };
   return routes;
-}
-
-Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(const Poco::Net::HTTPServerRequest&) {
-  return new ApiHandler(engine_, config_, metrics_, per_source_);
 }
 
 }  // namespace mpay::gateway

@@ -1,16 +1,17 @@
-// The communication adapter (patent ③): Poco's HTTPServer with the limits
-// Poco itself lacks — a body cap checked for Content-Length and chunked
-// bodies, a whole-request deadline, per-source rate limits — and the
-// routing to the engine. Every answer is JSON; every error is
+// The communication adapter (patent ③): HTTP on Poco with the limits Poco
+// itself lacks — a body cap checked for Content-Length and chunked bodies, a
+// whole-request deadline and per-source caps (gateway/connection_guard.h),
+// per-source rate limits — and the routing to the engine. Every answer is JSON; every error is
 // {"error": code, "message": text}; no exception escapes a handler.
 #pragma once
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/TCPServer.h>
 
 #include <initializer_list>
 #include <span>
 
+#include "gateway/connection_guard.h"
 #include "gateway/engine.h"
 #include "gateway/metrics.h"
 
@@ -29,7 +30,7 @@ std::span<const JsonRoute> jsonRoutes();
 void sendApiError(Poco::Net::HTTPServerResponse& response, const ApiError& e);
 
 // Poco drops connections silently when its queue is full; this filter
-// answers 503 service_unavailable and closes instead, once the server has
+// answers 503 overloaded and closes instead, once the server has
 // max_connections open (being served or queued).
 class ConnectionLimiter : public Poco::Net::TCPServerConnectionFilter {
  public:
@@ -43,17 +44,22 @@ class ConnectionLimiter : public Poco::Net::TCPServerConnectionFilter {
   const Poco::Net::TCPServer* server_ = nullptr;
 };
 
-class ApiHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  ApiHandlerFactory(Engine& engine, const GatewayConfig& config, GatewayMetrics& metrics)
-      : engine_(engine), config_(config), metrics_(metrics), per_source_(config.rate_per_source) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
+// The bare 503 overloaded answer, for a connection refused before any request was read.
+const std::string& overloadedAnswer();
 
- private:
-  Engine& engine_;
-  const GatewayConfig& config_;
-  GatewayMetrics& metrics_;
-  RateLimiter per_source_;
+// Everything a request needs besides itself.
+struct ApiContext {
+  Engine& engine;
+  const GatewayConfig& config;
+  GatewayMetrics& metrics;
+  RateLimiter& per_source;
+  ConnectionGuard& guard;
 };
+
+// Answers one request whose headers are in: reads its body within the
+// connection's deadline, then works on it under one of the guard's worker
+// permits. No exception escapes.
+void serveRequest(ApiContext& context, ConnectionGuard::Entry& connection, Poco::Net::HTTPServerRequest& request,
+                  Poco::Net::HTTPServerResponse& response);
 
 }  // namespace mpay::gateway
