@@ -69,7 +69,7 @@ ApiError fromSignerError(const Error& e) {
     case ErrorCode::kMismatch: return apiError(ApiCode::kBadField, "fields contradict each other");
     case ErrorCode::kSessionExpired: return apiError(ApiCode::kSessionExpired, "session expired");
     case ErrorCode::kRateLimited: return apiError(ApiCode::kRateLimited, "too many attempts for this user; retry later");
-    case ErrorCode::kHsmUnavailable:
+    case ErrorCode::kHsmUnavailable: return apiError(ApiCode::kSignerUnavailable, "the HSM is unavailable");
     case ErrorCode::kAuditUnavailable:
     case ErrorCode::kIo: return apiError(ApiCode::kSignerUnavailable, "signer unavailable");
     default: return apiError(ApiCode::kInternal, "internal error");
