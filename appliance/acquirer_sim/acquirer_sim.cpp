@@ -14,6 +14,10 @@
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -35,8 +39,57 @@ struct Debit {
   std::string currency;
 };
 
+// The ledger as a bank's reconciliation file: one JSON line per order,
+// appended and flushed to disk before the acquirer answers, so a debit it
+// answered for survives it being killed.
+class LedgerFile {
+ public:
+  Status open(const std::string& path, std::map<std::string, Debit>& orders, std::uint64_t& next_txn) {
+    if (path.empty()) return {};
+    std::ifstream in(path);
+    std::string line;
+    off_t complete = 0;  // the bytes up to the last whole line
+    while (std::getline(in, line) && !in.eof()) {
+      try {
+        auto e = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
+        Debit d{e->getValue<std::string>("result") == "approved", e->getValue<std::string>("transaction_no"),
+                e->getValue<std::uint64_t>("amount_minor"), e->getValue<std::string>("currency")};
+        orders.emplace(e->getValue<std::string>("order_no"), d);
+        ++next_txn;
+        complete += static_cast<off_t>(line.size() + 1);
+      } catch (const Poco::Exception&) {
+        break;
+      }
+    }
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    // A line torn by a kill mid-write was never answered, so it is no debit: cut it.
+    if (fd_ < 0 || ::ftruncate(fd_, complete) != 0) return fail(ErrorCode::kIo, "cannot open the ledger " + path);
+    return {};
+  }
+  Status append(const std::string& order, const Debit& d) {
+    if (fd_ < 0) return {};
+    const std::string line = gateway::toJson(entry(order, d)) + "\n";
+    if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fdatasync(fd_) != 0)
+      return fail(ErrorCode::kIo, "cannot append to the ledger");
+    return {};
+  }
+  static Poco::JSON::Object entry(const std::string& order, const Debit& d) {
+    Poco::JSON::Object e(Poco::JSON_PRESERVE_KEY_ORDER);
+    e.set("order_no", order);
+    e.set("result", d.approved ? "approved" : "declined");
+    e.set("transaction_no", d.transaction_no);
+    e.set("amount_minor", d.amount_minor);
+    e.set("currency", d.currency);
+    return e;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 struct Bank {
   std::mutex mutex;
+  LedgerFile file;
   std::map<std::string, Debit> orders;  // the ledger: one entry per order, as first authorised
   std::set<std::string> decline_orders;
   std::uint64_t limit = 0;
@@ -98,14 +151,20 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         fail_now = true;
       } else {
         auto it = bank_.orders.find(order);
-        if (it == bank_.orders.end()) {  // first time: decide and remember
+        if (it == bank_.orders.end()) {  // first time: decide, write down, remember
           const bool approved = !bank_.decline_orders.contains(order) && (bank_.limit == 0 || amount <= bank_.limit);
-          it = bank_.orders.emplace(order, Debit{approved, "SIM" + std::to_string(bank_.next_txn++), amount, currency})
-                   .first;
+          const Debit debit{approved, "SIM" + std::to_string(bank_.next_txn++), amount, currency};
+          if (!bank_.file.append(order, debit).ok()) {
+            fail_now = true;
+          } else {
+            it = bank_.orders.emplace(order, debit).first;
+          }
         }
-        result = it->second;
-        // Asked again for an order, an acquirer answers only for the same terms.
-        mismatch = result.amount_minor != amount || result.currency != currency;
+        if (!fail_now) {
+          result = it->second;
+          // Asked again for an order, an acquirer answers only for the same terms.
+          mismatch = result.amount_minor != amount || result.currency != currency;
+        }
       }
     }
     if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
@@ -128,15 +187,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     Poco::JSON::Array::Ptr entries = new Poco::JSON::Array;
     {
       std::lock_guard lock(bank_.mutex);
-      for (const auto& [order, debit] : bank_.orders) {
-        Poco::JSON::Object::Ptr e = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-        e->set("order_no", order);
-        e->set("result", debit.approved ? "approved" : "declined");
-        e->set("transaction_no", debit.transaction_no);
-        e->set("amount_minor", debit.amount_minor);
-        e->set("currency", debit.currency);
-        entries->add(e);
-      }
+      for (const auto& [order, debit] : bank_.orders)
+        entries->add(Poco::JSON::Object::Ptr(new Poco::JSON::Object(LedgerFile::entry(order, debit))));
     }
     Poco::JSON::Object out;
     out.set("ledger", entries);
@@ -179,17 +231,23 @@ void SimApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = Poco::Util::OptionCallback<SimApp>(this, &SimApp::takeOption);
   options.addOption(Poco::Util::Option("port", "p", "port on 127.0.0.1").argument("N").required(true).callback(take));
   options.addOption(Poco::Util::Option("limit", "l", "decline amounts above (minor units)").argument("N").callback(take));
+  options.addOption(Poco::Util::Option("ledger", "", "reconciliation file (JSON lines)").argument("FILE").callback(take));
 }
 
 void SimApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "port") port_ = Poco::NumberParser::parse(value);
   if (name == "limit") limit_ = Poco::NumberParser::parseUnsigned64(value);
+  if (name == "ledger") ledger_ = value;
 }
 
 int SimApp::main(const std::vector<std::string>&) {
   log::setProcessName("mpay-acquirer-sim");
   Bank bank;
   bank.limit = limit_;
+  if (auto opened = bank.file.open(ledger_, bank.orders, bank.next_txn); !opened.ok()) {
+    log::error("event=acquirer_sim_failed detail=\"" + opened.error().detail + "\"");
+    return 1;
+  }
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(8);
   Poco::Net::HTTPServer server(new Factory(bank),

@@ -13,6 +13,7 @@
 #include "admin/dev_setup.h"
 #include "admin/key_ceremony.h"
 #include "admin/open_orders.h"
+#include "admin/reconcile.h"
 #include "admin/policy_report.h"
 #include "common/audit_log.h"
 #include "common/config.h"
@@ -39,6 +40,7 @@ constexpr char kUsage[] =
     "       mpay-admin audit verify --config FILE\n"
     "       mpay-admin status --config FILE\n"
     "       mpay-admin orders [complete] --config FILE\n"
+    "       mpay-admin reconcile --ledger FILE --config FILE\n"
     "       mpay-admin operations\n"
     "       mpay-admin policy check --config FILE\n"
     "       mpay-admin policy explain --config FILE\n";
@@ -61,6 +63,7 @@ void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = OptionCallback<AdminApp>(this, &AdminApp::takeOption);
   options.addOption(Option("config", "c", "configuration file").argument("FILE").callback(take));
   options.addOption(Option("dir", "d", "directory for dev-setup").argument("DIR").callback(take));
+  options.addOption(Option("ledger", "", "reconcile: the acquirer's reconciliation file").argument("FILE").callback(take));
   options.addOption(Option("port", "p", "gateway port for dev-setup").argument("N").callback(take));
   options.addOption(Option("every-phone-registers-again", "", "new-platform: destroy the platform's keys and make new ones")
                         .callback(take));
@@ -69,6 +72,7 @@ void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
 void AdminApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "config") config_ = value;
   if (name == "dir") dir_ = value;
+  if (name == "ledger") ledger_ = value;
   if (name == "every-phone-registers-again") new_platform_confirmed_ = true;
   if (name == "port") {
     int port = 0;
@@ -85,6 +89,15 @@ int AdminApp::main(const std::vector<std::string>& args) {
   if (args == std::vector<std::string>{"dev-setup"}) return devSetupCommand();
   if (args == std::vector<std::string>{"audit", "verify"}) return auditVerifyCommand();
   if (args == std::vector<std::string>{"status"}) return statusCommand();
+  if (args == std::vector<std::string>{"reconcile"}) {
+    if (config_.empty() || ledger_.empty()) return usageError("reconcile needs --config and --ledger");
+    auto config = Config::load(config_);
+    if (!config) return failWith(config.error());
+    auto result = reconcile(config.value(), ledger_);
+    if (!result) return failWith(result.error());
+    std::cout << result->report;
+    return result->discrepancies == 0 ? kExitOk : kExitFailure;
+  }
   if (args == std::vector<std::string>{"orders"} || args == std::vector<std::string>{"orders", "complete"}) {
     if (config_.empty()) return usageError("orders needs --config");
     auto config = Config::load(config_);

@@ -4,6 +4,7 @@
 //   mpay-admin audit verify --config FILE
 //   mpay-admin status --config FILE      (asks the running signer, as admin)
 //   mpay-admin orders [complete] --config FILE  (open orders; as the gateway's user)
+//   mpay-admin reconcile --ledger FILE --config FILE  (the acquirer's file against the orders)
 //   mpay-admin operations                (the signer's operation table, Markdown)
 //   mpay-admin policy check|explain --config FILE
 #pragma once
@@ -31,6 +32,7 @@ class AdminApp : public Poco::Util::Application {
 
   std::string config_;
   std::string dir_;
+  std::string ledger_;
   bool new_platform_confirmed_ = false;
   int port_ = 8443;
 };

@@ -78,7 +78,8 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          ";tls_key = " + d + "/tls/gateway.key\n"
          "\n; The development acquirer: mpayd starts it because this section exists.\n"
          "[acquirer_sim]\n"
-         "port = " + std::to_string(port + 1) + "\n";
+         "port = " + std::to_string(port + 1) + "\n"
+         "ledger = " + d + "/data/acquirer-ledger.jsonl\n";
 }
 
 Status initTokenIfMissing(const Config& config, const std::string& so_pin, const std::string& user_pin) {

@@ -26,13 +26,6 @@ Status becomeGateway(const Config& config) {
   return becomeAccount(gateway);
 }
 
-Result<std::unique_ptr<gateway::Store>> openStore(const Config& config) {
-  MPAY_RETURN_IF_ERROR(becomeGateway(config));
-  auto store = gateway::Store::open(config.gateway.db_url);
-  if (!store) return fail(ErrorCode::kInternal, "database: " + store.error().message);
-  return std::move(store).value();
-}
-
 Result<std::string> describe(gateway::Store& store) {
   auto orders = store.openOrders(kMostListed);
   if (!orders) return fail(ErrorCode::kInternal, "database: " + orders.error().message);
@@ -55,14 +48,21 @@ Result<std::string> describe(gateway::Store& store) {
 
 }  // namespace
 
+Result<std::unique_ptr<gateway::Store>> openStoreAsGateway(const Config& config) {
+  MPAY_RETURN_IF_ERROR(becomeGateway(config));
+  auto store = gateway::Store::open(config.gateway.db_url);
+  if (!store) return fail(ErrorCode::kInternal, "database: " + store.error().message);
+  return std::move(store).value();
+}
+
 Result<std::string> listOpenOrders(const Config& config) {
-  MPAY_ASSIGN_OR_RETURN(auto store, openStore(config));
+  MPAY_ASSIGN_OR_RETURN(auto store, openStoreAsGateway(config));
   return describe(*store);
 }
 
 Result<std::string> completeOpenOrders(const Config& config) {
   const GatewayConfig& g = config.gateway;
-  MPAY_ASSIGN_OR_RETURN(auto store, openStore(config));
+  MPAY_ASSIGN_OR_RETURN(auto store, openStoreAsGateway(config));
   MPAY_ASSIGN_OR_RETURN(auto notifier, gateway::notifierFor(g));
   MPAY_ASSIGN_OR_RETURN(auto acquirer, gateway::httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms));
   gateway::SignerPool signer(config.signer.socket, 1, g.signer_timeout_ms);

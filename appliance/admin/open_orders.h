@@ -4,12 +4,17 @@
 // database's files stay the gateway's, and the signer gives the same role
 // and budgets it gives the gateway.
 #pragma once
+#include <memory>
 #include <string>
 
 #include "common/config.h"
 #include "common/result.h"
+#include "gateway/store.h"
 
 namespace mpay::admin {
+
+// The gateway's database, opened as the gateway's user (root drops to it for good first).
+Result<std::unique_ptr<gateway::Store>> openStoreAsGateway(const Config& config);
 
 // A table of the open orders, oldest first, and the counts the metrics show.
 Result<std::string> listOpenOrders(const Config& config);

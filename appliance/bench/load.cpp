@@ -12,22 +12,13 @@
 #include <random>
 #include <thread>
 
+#include "bench/phones.h"
 #include "client/flows.h"
-#include "suite/certificate_file.h"
 
 namespace mpay::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-constexpr char kPassword[] = "bench password 1";
-constexpr char kPin[] = "135790";
-
-struct Phone {
-  std::string number;
-  std::optional<suite::EcPrivateKey> key;  // opened once from the certificate file
-  std::optional<client::CachedSession> session;
-};
 
 struct Tally {
   std::uint64_t ok = 0;
@@ -61,42 +52,6 @@ PhaseReport report(const std::string& name, std::vector<Tally>& tallies, double 
   return r;
 }
 
-// The newest confirmation code the development notifier wrote for `phone`.
-std::string confirmationCode(const std::string& outbox, const std::string& phone) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    std::ifstream in(outbox);
-    std::string line, code;
-    while (std::getline(in, line)) {
-      try {
-        auto o = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
-        if (o->optValue<std::string>("phone", "") == phone) code = o->optValue<std::string>("code", "");
-      } catch (const Poco::Exception&) {
-      }
-    }
-    if (!code.empty()) return code;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return "";
-}
-
-std::optional<client::ApiFailure> enrol(client::ApiClient& api, const client::PlatformData& platform, const std::string& outbox,
-                                        Phone& phone) {
-  const std::string imei = "35693803564380", sim = "8986001234567890123";
-  suite::Info1 info{phone.number, imei, sim, Secret::copyOf(kPassword), Secret::copyOf(kPin), "Bench User", "BENCH1"};
-  auto code = client::registerPhone(api, platform, info);
-  if (!code) return code.error();
-  const std::string confirmation = confirmationCode(outbox, phone.number);
-  if (confirmation.empty()) return client::localFailure("no confirmation code in " + outbox);
-  auto p12 = client::activatePhone(api, phone.number, code.value(), confirmation);
-  if (!p12) return p12.error();
-  auto opened = suite::openCertificateFile(p12.value(), suite::info3Password(phone.number, imei, sim, Secret::copyOf(kPassword)));
-  if (!opened) return client::localFailure("the certificate file does not open: " + opened.error().detail);
-  phone.key = std::move(opened->private_key);
-  return std::nullopt;
-}
-
-std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr)); }
-
 // Each thread owns the phones i with i % threads == its index, so a phone's
 // session and counter are never shared. `seconds` 0: one pass over them.
 template <typename Step>
@@ -125,24 +80,13 @@ PhaseReport phase(const std::string& name, const LoadOptions& o, std::vector<Pho
   return report(name, tallies, std::chrono::duration<double>(Clock::now() - start).count());
 }
 
-// Numbers unique to this run, so a second run against the same appliance enrols new phones.
-std::vector<Phone> newPhones(std::size_t count, const std::string& run) {
-  std::vector<Phone> phones(count);
-  for (std::size_t i = 0; i < phones.size(); ++i) {
-    std::string index = std::to_string(i);
-    phones[i].number = "+86139" + run + std::string(4 - std::min<std::size_t>(4, index.size()), '0') + index;
-  }
-  return phones;
-}
-
 }  // namespace
 
 bool runLoad(const LoadOptions& o, const std::function<void(const PhaseReport&)>& done) {
   client::ApiClient api(o.server, o.ca);
   auto platform = client::fetchPlatform(api);
   if (!platform) return false;
-  std::mt19937_64 rng(std::random_device{}());
-  const std::string run = std::to_string(10000 + rng() % 90000);
+  const std::string run = newRunTag();
   std::vector<Phone> phones = newPhones(static_cast<std::size_t>(o.phones), run);
 
   done(phase("enrol", o, phones, 0, [&](client::ApiClient& c, Phone& p, int, std::uint64_t) {
@@ -159,19 +103,7 @@ bool runLoad(const LoadOptions& o, const std::function<void(const PhaseReport&)>
   std::erase_if(phones, [](const Phone& p) { return !p.session; });
 
   done(phase("pay", o, phones, o.seconds, [&](client::ApiClient& c, Phone& p, int t, std::uint64_t n) {
-    client::PaymentInput in;
-    in.order_no = "BENCH-" + run + "-" + std::to_string(t) + "-" + std::to_string(n);
-    in.phone = p.number;
-    in.amount_minor = 100 + n % 9900;
-    in.currency = "CNY";
-    in.content = "mpay-bench " + in.order_no;
-    in.counter = ++p.session->counter;
-    in.timestamp = unixNow();
-    auto receipt = client::pay(c, platform.value(), in, Secret::copyOf(kPin), p.session->keys, *p.key);
-    if (!receipt) return std::optional<client::ApiFailure>(receipt.error());
-    if (receipt->result != suite::PaymentResult::kApproved)
-      return std::optional<client::ApiFailure>(client::localFailure("declined by the acquirer"));
-    return std::optional<client::ApiFailure>();
+    return payOnce(c, platform.value(), p, "BENCH-" + run + "-" + std::to_string(t) + "-" + std::to_string(n), n);
   }));
   return true;
 }
@@ -181,7 +113,7 @@ std::optional<TimingReport> runLoginTiming(const LoadOptions& o, int tries) {
   auto platform = client::fetchPlatform(api);
   if (!platform) return std::nullopt;
   std::mt19937_64 rng(std::random_device{}());
-  const std::string run = std::to_string(10000 + rng() % 90000);
+  const std::string run = newRunTag();
   std::vector<Phone> phones = newPhones(2, run);
   for (auto& phone : phones)
     if (enrol(api, platform.value(), o.outbox, phone)) return std::nullopt;

@@ -27,7 +27,7 @@ const std::set<std::string>& knownKeys() {
       "gateway.rate_per_source", "gateway.registration_ttl", "gateway.max_code_attempts",
       "gateway.lockout_threshold", "gateway.lockout_seconds", "gateway.replay_window",
       "gateway.metrics_listen", "gateway.metrics_port",
-      "acquirer_sim.port", "acquirer_sim.limit_minor",
+      "acquirer_sim.port", "acquirer_sim.limit_minor", "acquirer_sim.ledger",
   };
   return keys;
 }
@@ -172,6 +172,7 @@ Result<Config> Config::load(const std::string& path) {
     MPAY_ASSIGN_OR_RETURN(long limit, boundedInt(*ini, "acquirer_sim.limit_minor", 0, 0, 0x7fffffffffffffffL));
     c.acquirer_sim.port = static_cast<int>(sim_port);
     c.acquirer_sim.limit_minor = static_cast<std::uint64_t>(limit);
+    c.acquirer_sim.ledger = ini->getString("acquirer_sim.ledger", "");
   }
   return c;
 }

@@ -66,6 +66,7 @@ struct AcquirerSimConfig {
   bool enabled = false;  // mpayd starts the simulator when the section exists
   int port = 0;
   std::uint64_t limit_minor = 0;  // amounts above are declined; 0 = no limit
+  std::string ledger;             // its reconciliation file (JSON lines); empty: in memory only
 };
 
 struct Config {

@@ -96,7 +96,10 @@ int Supervisor::run() {
       for (std::size_t i = 0; i < slots.size(); ++i) {
         Slot& slot = slots[i];
         if (slot.pid != dead) continue;
-        slot.failures = now() - slot.started > std::chrono::seconds(60) ? 1 : slot.failures + 1;
+        // Only a child that dies within the longest backoff of its start is in
+        // a crash loop; one that ran longer (killed while serving) comes back
+        // after the first, short delay.
+        slot.failures = now() - slot.started > std::chrono::milliseconds(kMaxBackoffMs) ? 1 : slot.failures + 1;
         const auto backoff = std::chrono::milliseconds(std::min(std::max(kMaxBackoffMs, first_backoff_ms_), first_backoff_ms_ << std::min(slot.failures - 1, 7)));
         slot.pid = -1;
         slot.restart_at = now() + backoff;

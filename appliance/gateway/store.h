@@ -148,6 +148,8 @@ class Store {
     std::int64_t created_at = 0, updated_at = 0;
   };
   ApiResult<std::vector<OpenOrder>> openOrders(int limit);
+  // The order numbers of every order in `state`, oldest first (reconciliation).
+  ApiResult<std::vector<std::string>> ordersInState(const std::string& state);
   // How many orders are open, and how many of those the acquirer approved without a receipt yet.
   struct OpenOrderCounts {
     std::int64_t open = 0, approved_without_receipt = 0;

@@ -229,6 +229,16 @@ ApiResult<std::vector<Store::OpenOrder>> Store::openOrders(int limit) {
   });
 }
 
+ApiResult<std::vector<std::string>> Store::ordersInState(const std::string& state) {
+  return guarded("ordersInState", [&]() -> ApiResult<std::vector<std::string>> {
+    Poco::Data::Session s = session();
+    std::string wanted = state;
+    std::vector<std::string> orders;
+    s << sql("SELECT order_no FROM transactions WHERE state = ? ORDER BY created_at"), into(orders), use(wanted), now;
+    return orders;
+  });
+}
+
 ApiResult<Store::OpenOrderCounts> Store::countOpenOrders() {
   return guarded("countOpenOrders", [&]() -> ApiResult<OpenOrderCounts> {
     Poco::Data::Session s = session();

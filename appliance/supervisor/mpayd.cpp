@@ -119,6 +119,10 @@ int run(int argc, char** argv) {
       args.push_back("--limit");
       args.push_back(std::to_string(config->acquirer_sim.limit_minor));
     }
+    if (!config->acquirer_sim.ledger.empty()) {
+      args.push_back("--ledger");
+      args.push_back(config->acquirer_sim.ledger);
+    }
     children.push_back(exec("mpay-acquirer-sim", args, gateway_account));
   }
   if (!config->gateway.db_url.empty()) children.push_back(exec("mpay-gateway", {"--config", config_path}, gateway_account));

@@ -1,5 +1,7 @@
 #include "support/running_appliance.h"
 
+#include "common/processes.h"
+
 #include "common/identity.h"
 #include "gateway/store.h"
 
@@ -247,28 +249,7 @@ RunningAppliance::~RunningAppliance() {
   }
 }
 
-std::vector<pid_t> childrenOf(pid_t parent, const std::string& binary) {
-  std::vector<pid_t> found;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
-    // pid (comm) state ppid ...
-    std::istringstream fields(line.substr(line.rfind(')') + 2));
-    char state = 0;
-    pid_t ppid = -1;
-    fields >> state >> ppid;
-    if (ppid != parent) continue;
-    std::ifstream cmdline(entry.path() / "cmdline");
-    std::string argv0;
-    std::getline(cmdline, argv0, '\0');
-    if (binary.empty() || std::filesystem::path(argv0).filename() == binary)
-      found.push_back(static_cast<pid_t>(std::stoi(name)));
-  }
-  return found;
-}
+std::vector<pid_t> childrenOf(pid_t parent, const std::string& binary) { return childProcesses(parent, binary); }
 
 bool RunningAppliance::healthyWithin(int seconds) const {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
