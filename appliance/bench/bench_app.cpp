@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include "bench/chaos.h"
+#include "bench/soak.h"
 #include "bench/load.h"
 #include "bench/memory.h"
 
@@ -18,6 +20,13 @@ constexpr char kUsageText[] =
     "usage: mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]\n"
     "                  [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X (login, pay)] [--max-rss-mib X]\n"
     "       mpay-bench --server URL --outbox FILE [--ca FILE] --login-timing N\n"
+    "       mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] --chaos-kills N --chaos-seconds S\n"
+    "                  --mpayd-pid PID\n"
+    "  --chaos-kills: phones pay while N of mpayd's children are killed (SIGKILL) at random over S seconds;\n"
+    "  prints every answer by code, each kill and the time to the next successful payment (scripts/chaos)\n"
+    "       mpay-bench --server URL --outbox FILE [--ca FILE] [--threads N] --soak-minutes M --mpayd-pid PID\n"
+    "  --soak-minutes: payments at half the peak rate measured first, for M minutes; 0 errors and each\n"
+    "  process's resident memory (by pid) growing under 5 % after warm-up (scripts/soak)\n"
     "  --login-timing N: N logins for a registered number signed by a foreign key and N for a number\n"
     "  never registered, interleaved; prints both answers and latency distributions (docs/threat-model.md)\n";
 
@@ -69,11 +78,74 @@ int reportTiming(const TimingReport& r) {
   return kOk;
 }
 
+int reportChaos(const ChaosReport& r, const ChaosOptions& c) {
+  int result = kOk;
+  std::printf("chaos: %d kills over %.0f s; %llu orders paid, %llu still pending at the end (the appliance completes them)\n",
+              c.kills, c.seconds, static_cast<unsigned long long>(r.payments),
+              static_cast<unsigned long long>(r.pending_at_end));
+  for (const auto& line : r.kills) std::printf("  kill %s\n", line.c_str());
+  std::printf("answers:");
+  for (const auto& [code, n] : r.answers) std::printf(" %s %llu", code.c_str(), static_cast<unsigned long long>(n));
+  std::printf("\n");
+  int slow = 0;
+  for (double ms : r.recovery_ms) slow += ms > 2000;
+  std::printf("kill to next successful payment: p50 %.0f ms, max %.0f ms, %d of %zu over 2 s (target: none)\n",
+              quantile(r.recovery_ms, 0.5), r.recovery_ms.empty() ? 0.0 : quantile(r.recovery_ms, 1.0), slow,
+              r.recovery_ms.size());
+  for (const auto& [code, n] : r.unexpected) {
+    std::printf("MISSED: %llu answers '%s', neither ok nor a documented retryable error\n",
+                static_cast<unsigned long long>(n), code.c_str());
+    result = kMissed;
+  }
+  if (r.recovery_ms.size() != r.kills.size()) {
+    std::printf("MISSED: after %zu kills no payment succeeded again within 30 s\n", r.kills.size() - r.recovery_ms.size());
+    result = kMissed;
+  }
+  if (r.payments == 0) {
+    std::printf("MISSED: no payment reached an outcome\n");
+    result = kMissed;
+  }
+  std::fflush(stdout);
+  return result;
+}
+
+int reportSoak(const SoakReport& r, const SoakOptions& s) {
+  int result = kOk;
+  std::printf("soak: %.0f min; peak %.1f payments/s, target %.1f/s, achieved %.1f/s; %llu payments ok, %llu logins again\n",
+              s.minutes, r.peak_per_s, r.target_per_s, r.achieved_per_s, static_cast<unsigned long long>(r.ok),
+              static_cast<unsigned long long>(r.logins));
+  for (const auto& [code, n] : r.failures) {
+    std::printf("MISSED: %llu failed: %s\n", static_cast<unsigned long long>(n), code.c_str());
+    result = kMissed;
+  }
+  std::printf("| process | pid | RSS after warm-up (KiB) | RSS at the end (KiB) | growth |\n|---|---|---|---|---|\n");
+  for (const auto& m : r.memory) {
+    const double growth = m.warm_kib > 0 && m.end_kib >= 0
+                              ? 100.0 * static_cast<double>(m.end_kib - m.warm_kib) / static_cast<double>(m.warm_kib)
+                              : 0;
+    std::printf("| %s | %d | %ld | %ld | %+.1f %% |\n", m.name.c_str(), static_cast<int>(m.pid), m.warm_kib, m.end_kib,
+                growth);
+    if (m.end_kib < 0) {
+      std::printf("MISSED: %s %d was restarted during the soak\n", m.name.c_str(), static_cast<int>(m.pid));
+      result = kMissed;
+    } else if (growth >= 5.0 && m.name != "acquirer-sim") {  // the simulator keeps every order by design
+      std::printf("MISSED: %s %d grew %.1f %% (target: under 5 %%)\n", m.name.c_str(), static_cast<int>(m.pid), growth);
+      result = kMissed;
+    }
+  }
+  if (r.achieved_per_s < 0.9 * r.target_per_s) {
+    std::printf("MISSED: achieved %.1f/s of the %.1f/s target\n", r.achieved_per_s, r.target_per_s);
+    result = kMissed;
+  }
+  std::fflush(stdout);
+  return result;
+}
+
 }  // namespace
 
 BenchApp::BenchApp()
     : OptionMapApp({"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s", "min-payments-per-s",
-                    "max-p99-ms", "max-rss-mib", "login-timing"},
+                    "max-p99-ms", "max-rss-mib", "login-timing", "chaos-kills", "chaos-seconds", "mpayd-pid", "soak-minutes"},
                    {}) {}
 
 int BenchApp::main(const std::vector<std::string>& args) {
@@ -84,8 +156,15 @@ int BenchApp::main(const std::vector<std::string>& args) {
   LoadOptions load{options().at("server"), options().contains("ca") ? options().at("ca") : "", options().at("outbox")};
   double min_logins = 0, min_payments = 0, max_p99 = 0, max_rss_mib = 0;
   int login_tries = 0;
+  ChaosOptions chaos;
+  SoakOptions soak;
   try {
+    soak.minutes = number(options(), "soak-minutes", 30);
     login_tries = static_cast<int>(number(options(), "login-timing", 0));
+    chaos.kills = static_cast<int>(number(options(), "chaos-kills", 0));
+    chaos.seconds = number(options(), "chaos-seconds", 20);
+    chaos.mpayd = static_cast<pid_t>(number(options(), "mpayd-pid", 0));
+    soak.mpayd = chaos.mpayd;
     load.phones = static_cast<int>(number(options(), "phones", load.phones));
     load.threads = static_cast<int>(number(options(), "threads", load.threads));
     load.seconds = number(options(), "seconds", load.seconds);
@@ -100,6 +179,30 @@ int BenchApp::main(const std::vector<std::string>& args) {
   if (load.phones < 1 || load.phones > 10000 || load.threads < 1 || load.threads > 256 || load.seconds <= 0) {
     std::cerr << "mpay-bench: --phones 1..10000, --threads 1..256, --seconds > 0\n";
     return kUsage;
+  }
+  if (options().contains("soak-minutes")) {
+    if (soak.minutes < 1 || soak.mpayd <= 1) {
+      std::cerr << "mpay-bench: --soak-minutes >= 1 and --mpayd-pid are needed\n";
+      return kUsage;
+    }
+    auto report = runSoak(load, soak);
+    if (!report) {
+      std::printf("MISSED: could not enrol and log in the phones at %s\n", load.server.c_str());
+      return kMissed;
+    }
+    return reportSoak(report.value(), soak);
+  }
+  if (options().contains("chaos-kills")) {
+    if (chaos.kills < 1 || chaos.seconds <= 0 || chaos.mpayd <= 1) {
+      std::cerr << "mpay-bench: --chaos-kills >= 1, --chaos-seconds > 0 and --mpayd-pid are needed\n";
+      return kUsage;
+    }
+    auto report = runChaos(load, chaos);
+    if (!report) {
+      std::printf("MISSED: could not enrol the phones at %s\n", load.server.c_str());
+      return kMissed;
+    }
+    return reportChaos(report.value(), chaos);
   }
   if (options().contains("login-timing")) {
     if (login_tries < 1 || login_tries > 100000) {

@@ -154,9 +154,10 @@ ApiError Engine::loginRefusal(const Error& e) {
 
 // A number with no user: counted and locked like a user's password, and the
 // signer does the work of a known number's login signed by a foreign key,
-// against the decoy credential (an empty certificate) or, for a registration whose SMS was never proven, its
-// credentials: there the right password answers registration_unconfirmed
-// (no session) and each try also spends one of the registration's attempts.
+// against the decoy credential (an empty certificate) or, for a registration
+// whose SMS was never proven, its credentials: there the right password
+// answers registration_unconfirmed (no session) and each try also spends
+// one of the registration's attempts.
 ApiResult<JsonPtr> Engine::loginWithoutUser(const std::string& phone, const Bytes& c1, const Bytes& c2) {
   MPAY_ASSIGN_OR_RETURN(bool counted, store_.spendAttempt(Guess::kPasswordWithoutUser, phone, now_(),
                                                           now_() + config_.lockout_seconds, config_.lockout_threshold));
