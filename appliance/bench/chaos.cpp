@@ -136,17 +136,12 @@ bool retryable(const std::string& code) {
 }
 
 std::optional<ChaosReport> runChaos(const LoadOptions& o, const ChaosOptions& c) {
-  client::ApiClient api(o.server, o.ca);
-  auto platform = client::fetchPlatform(api);
-  if (!platform) return std::nullopt;
-  const std::string tag = newRunTag();
-  std::vector<Phone> phones = newPhones(static_cast<std::size_t>(o.phones), tag);
-  for (auto& phone : phones)
-    if (enrol(api, platform.value(), o.outbox, phone)) return std::nullopt;
+  auto enrolled = enrolNewPhones(o, static_cast<std::size_t>(o.phones));
+  if (!enrolled) return std::nullopt;
   Shared shared;
   std::vector<std::thread> threads;
-  for (auto& phone : phones)
-    threads.emplace_back([&] { payUntilStopped(o, platform.value(), phone, tag, shared); });
+  for (auto& phone : enrolled->phones)
+    threads.emplace_back([&] { payUntilStopped(o, enrolled->platform, phone, enrolled->tag, shared); });
   killAtRandom(c, shared);
   shared.stop = true;
   for (auto& t : threads) t.join();

@@ -109,14 +109,13 @@ bool runLoad(const LoadOptions& o, const std::function<void(const PhaseReport&)>
 }
 
 std::optional<TimingReport> runLoginTiming(const LoadOptions& o, int tries) {
+  auto enrolled = enrolNewPhones(o, 2);
+  if (!enrolled) return std::nullopt;
   client::ApiClient api(o.server, o.ca);
-  auto platform = client::fetchPlatform(api);
-  if (!platform) return std::nullopt;
+  const auto& platform = enrolled->platform;
+  const auto& phones = enrolled->phones;
+  const std::string& run = enrolled->tag;
   std::mt19937_64 rng(std::random_device{}());
-  const std::string run = newRunTag();
-  std::vector<Phone> phones = newPhones(2, run);
-  for (auto& phone : phones)
-    if (enrol(api, platform.value(), o.outbox, phone)) return std::nullopt;
   const std::string nobody = "+86138" + run + "9999";  // never registered: newPhones uses +86139
   const Secret guess = Secret::copyOf(std::string("not the password"));
   TimingReport r;
@@ -124,7 +123,7 @@ std::optional<TimingReport> runLoginTiming(const LoadOptions& o, int tries) {
   while (known_left > 0 || unknown_left > 0) {
     const bool known = unknown_left == 0 || (known_left > 0 && rng() % 2 == 0);
     const auto began = Clock::now();
-    auto session = client::login(api, platform.value(), *phones[1].key, known ? phones[0].number : nobody, guess,
+    auto session = client::login(api, platform, *phones[1].key, known ? phones[0].number : nobody, guess,
                                  unixNow());
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - began).count();
     const std::string answer = session ? "ok" : session.error().code;

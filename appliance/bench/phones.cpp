@@ -78,6 +78,17 @@ std::optional<client::ApiFailure> payOnce(client::ApiClient& api, const client::
   return std::nullopt;
 }
 
+std::optional<EnrolledPhones> enrolNewPhones(const LoadOptions& o, std::size_t count) {
+  client::ApiClient api(o.server, o.ca);
+  auto platform = client::fetchPlatform(api);
+  if (!platform) return std::nullopt;
+  EnrolledPhones out{std::move(platform).value(), newRunTag(), {}};
+  out.phones = newPhones(count, out.tag);
+  for (auto& phone : out.phones)
+    if (enrol(api, out.platform, o.outbox, phone)) return std::nullopt;
+  return out;
+}
+
 std::string newRunTag() {
   std::mt19937_64 rng(std::random_device{}());
   return std::to_string(10000 + rng() % 90000);

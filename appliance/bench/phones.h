@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/load.h"
 #include "client/flows.h"
 
 namespace mpay::bench {
@@ -28,6 +29,15 @@ std::string newRunTag();
 std::optional<client::ApiFailure> enrol(client::ApiClient& api, const client::PlatformData& platform,
                                         const std::string& outbox, Phone& phone);
 std::uint64_t unixNow();
+
+// The platform's data and `count` new phones enrolled on it (numbers tagged
+// for this run); nothing when the platform or any enrolment fails.
+struct EnrolledPhones {
+  client::PlatformData platform;
+  std::string tag;
+  std::vector<Phone> phones;
+};
+std::optional<EnrolledPhones> enrolNewPhones(const LoadOptions& options, std::size_t count);
 // One payment of 1.00-99.99 CNY (by `n`) for `order_no` on the phone's session; the
 // receipt is checked as mpay-client checks it, and must be approved.
 std::optional<client::ApiFailure> payOnce(client::ApiClient& api, const client::PlatformData& platform, Phone& phone,

@@ -64,31 +64,32 @@ std::uint64_t pay(const LoadOptions& o, const client::PlatformData& platform, st
 }  // namespace
 
 std::optional<SoakReport> runSoak(const LoadOptions& o, const SoakOptions& s) {
-  client::ApiClient api(o.server, o.ca);
-  auto platform = client::fetchPlatform(api);
-  if (!platform) return std::nullopt;
-  const std::string tag = newRunTag();
   // A phone per thread: a phone's session and counter are used by one thread at a time.
-  std::vector<Phone> phones = newPhones(static_cast<std::size_t>(o.threads), tag);
+  auto enrolled = enrolNewPhones(o, static_cast<std::size_t>(o.threads));
+  if (!enrolled) return std::nullopt;
+  client::ApiClient api(o.server, o.ca);
+  auto& phones = enrolled->phones;
+  const auto& platform = enrolled->platform;
+  const std::string& tag = enrolled->tag;
   for (auto& phone : phones) {
-    if (enrol(api, platform.value(), o.outbox, phone)) return std::nullopt;
-    auto session = client::login(api, platform.value(), *phone.key, phone.number, Secret::copyOf(kPassword), unixNow());
+    auto session = client::login(api, platform, *phone.key, phone.number, Secret::copyOf(kPassword), unixNow());
     if (!session) return std::nullopt;
     phone.session = std::move(session).value();
   }
   SoakReport r;
   std::mutex mutex;
   constexpr double kPeakSeconds = 15;
-  r.peak_per_s = static_cast<double>(pay(o, platform.value(), phones, tag + "P", kPeakSeconds, 0, r, mutex)) / kPeakSeconds;
+  r.peak_per_s = static_cast<double>(pay(o, platform, phones, tag + "P", kPeakSeconds, 0, r, mutex)) / kPeakSeconds;
   r.failures.clear();
   r.target_per_s = r.peak_per_s / 2;
-  // Warm-up: a third of the run (at least a minute), so that every worker has
-  // served enough to have grown its caches and arenas before it is measured.
-  const double total = s.minutes * 60, warm = std::max(60.0, total / 3);
-  r.ok = pay(o, platform.value(), phones, tag + "W", warm, r.target_per_s, r, mutex);
+  // Warm-up: a third of the run (at least a minute, at most half), so that
+  // every worker has served enough to have grown its caches and arenas
+  // before it is measured.
+  const double total = s.minutes * 60, warm = std::min(std::max(60.0, total / 3), total / 2);
+  r.ok = pay(o, platform, phones, tag + "W", warm, r.target_per_s, r, mutex);
   for (const auto& p : applianceProcesses(s.mpayd)) r.memory.push_back({p.role, p.pid});
   for (auto& m : r.memory) m.warm_kib = residentKibOf(m.pid);
-  const std::uint64_t measured = pay(o, platform.value(), phones, tag + "S", total - warm, r.target_per_s, r, mutex);
+  const std::uint64_t measured = pay(o, platform, phones, tag + "S", total - warm, r.target_per_s, r, mutex);
   r.ok += measured;
   r.achieved_per_s = static_cast<double>(measured) / (total - warm);
   for (auto& m : r.memory) m.end_kib = residentKibOf(m.pid);
