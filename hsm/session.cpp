@@ -1,5 +1,7 @@
 #include "hsm/session.h"
 
+#include <sched.h>
+
 #include <openssl/asn1.h>
 
 #include <memory>
@@ -58,14 +60,22 @@ Result<std::vector<CK_OBJECT_HANDLE>> Session::findByLabel(CK_OBJECT_CLASS cls, 
   CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
                          {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
                          {CKA_TOKEN, &on_token, sizeof on_token}};
-  CK_RV rv = fn_->C_FindObjectsInit(handle_, tmpl, 3);
-  if (rv != CKR_OK) return ckError(rv, "C_FindObjectsInit");
-  std::vector<CK_OBJECT_HANDLE> found(2);  // two are enough to see a duplicate
-  CK_ULONG count = 0;
-  rv = fn_->C_FindObjects(handle_, found.data(), found.size(), &count);
-  fn_->C_FindObjectsFinal(handle_);
-  if (rv != CKR_OK) return ckError(rv, "C_FindObjects");
-  found.resize(count);
+  std::vector<CK_OBJECT_HANDLE> found;
+  // SoftHSM2 fills a copy's attributes from its source before it applies
+  // CKA_TOKEN false: while another lane copies a key, the copy can match for
+  // a moment. A duplicate that is really on the token stays; look again.
+  for (int look = 0; look < 50; ++look) {
+    CK_RV rv = fn_->C_FindObjectsInit(handle_, tmpl, 3);
+    if (rv != CKR_OK) return ckError(rv, "C_FindObjectsInit");
+    found.assign(2, CK_INVALID_HANDLE);  // two are enough to see a duplicate
+    CK_ULONG count = 0;
+    rv = fn_->C_FindObjects(handle_, found.data(), found.size(), &count);
+    fn_->C_FindObjectsFinal(handle_);
+    if (rv != CKR_OK) return ckError(rv, "C_FindObjects");
+    found.resize(count);
+    if (found.size() < 2) break;
+    sched_yield();
+  }
   return found;
 }
 
