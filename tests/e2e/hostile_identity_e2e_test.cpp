@@ -13,6 +13,7 @@
 #include "suite/certificate_file.h"
 #include "suite/primitives.h"
 #include "support/running_appliance.h"
+#include "support/together.h"
 
 namespace mpay {
 namespace {
@@ -60,17 +61,21 @@ Bytes p12Of(const std::string& registration_file_b64) {
   return Bytes(p12.begin(), p12.end());
 }
 
-// A login for `phone` signed by `key`, whoever's key that is.
-HttpAnswer logInAs(const test::RunningAppliance& app, const suite::EcPrivateKey& key, const std::string& phone,
-                   const Secret& password) {
+// A /v1/login body for `phone` signed by `key`, whoever's key that is.
+std::string loginBody(const test::RunningAppliance& app, const suite::EcPrivateKey& key, const std::string& phone,
+                      const Secret& password) {
   client::ApiClient api(app.url(), "");
   auto platform = client::fetchPlatform(api).value();
   auto service = suite::EcPublicKey::fromPoint(platform.service_point).value();
   auto m = client::buildLogin(service, key, phone, password, static_cast<std::uint64_t>(std::time(nullptr)),
                               suite::randomBytes(16), client::systemRandom())
                .value();
-  return app.post("/v1/login", json({{"phone", phone}, {"c1", gateway::base64url(m.c1)},
-                                     {"c2", gateway::base64url(m.c2)}}));
+  return json({{"phone", phone}, {"c1", gateway::base64url(m.c1)}, {"c2", gateway::base64url(m.c2)}});
+}
+
+HttpAnswer logInAs(const test::RunningAppliance& app, const suite::EcPrivateKey& key, const std::string& phone,
+                   const Secret& password) {
+  return app.post("/v1/login", loginBody(app, key, phone, password));
 }
 
 suite::EcPrivateKey keyIn(const suite::Info1& info, ByteView p12) {
@@ -207,6 +212,30 @@ TEST_F(HostileIdentityE2E, AnUnknownNumberAndAKnownOneAnswerAlikeToAForeignKey) 
   }
   // The owner was never locked out by them.
   EXPECT_EQ(app_.client("owner", "login --password 'correct horse 42'").exit_code, 0);
+}
+
+// A number with no active user is counted like a user: 25 wrong passwords at
+// once for an unconfirmed registration (signed by its own key, so each
+// reaches the password check) reach it at most gateway.lockout_threshold
+// times and the rest are account_locked, as is the right password then.
+// (The registration's own attempt limit is raised here, so that this bound
+// is the one measured.)
+TEST(HostileIdentityConcurrentE2E, ConcurrentWrongPasswordsForAnUnconfirmedNumberReachTheCheckAtMostTheThreshold) {
+  test::RunningAppliance app("gateway.rate_per_phone = 100000\ngateway.rate_per_source = 100000\n"
+                             "gateway.max_threads = 32\ngateway.max_queued = 256\ngateway.max_code_attempts = 100\n",
+                             false, "", test::raisedBudgets());
+  const std::string phone = "+8613800138048";
+  auto info = profile(phone, "correct horse 42");
+  const std::string code = registerNumber(app, info);
+  const auto key = keyIn(info, p12Of(test::jsonField(activate(app, phone, code).body, "registration_file")));
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 25; ++i)
+    bodies.push_back(loginBody(app, key, phone, Secret::copyOf("wrong password " + std::to_string(i))));
+  auto counts = test::countErrors(test::postTogether(app, "/v1/login", bodies));
+  EXPECT_LE(counts["bad_credentials"], 5) << test::describe(counts);
+  EXPECT_EQ(counts["bad_credentials"] + counts["account_locked"], 25) << test::describe(counts);
+  EXPECT_EQ(test::jsonField(logInAs(app, key, phone, Secret::copyOf(std::string("correct horse 42"))).body, "error"),
+            "account_locked");
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "gateway/store.h"
 #include "support/raw_phone.h"
 #include "support/running_appliance.h"
+#include "support/together.h"
 
 namespace mpay {
 namespace {
@@ -34,32 +35,9 @@ constexpr char kOpenLimits[] =
     "gateway.max_threads = 32\n"
     "gateway.max_queued = 256\n";
 
-// Every body posted by its own thread, all released at once.
-std::vector<HttpAnswer> postTogether(const test::RunningAppliance& app, const std::string& path,
-                                     const std::vector<std::string>& bodies) {
-  std::latch go(static_cast<std::ptrdiff_t>(bodies.size()));
-  std::vector<HttpAnswer> answers(bodies.size());
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < bodies.size(); ++i)
-    threads.emplace_back([&, i] {
-      go.arrive_and_wait();
-      answers[i] = app.post(path, bodies[i]);
-    });
-  for (auto& t : threads) t.join();
-  return answers;
-}
-
-std::map<std::string, int> countErrors(const std::vector<HttpAnswer>& answers) {
-  std::map<std::string, int> out;
-  for (const auto& a : answers) ++out[a.status == 200 ? "ok" : test::jsonField(a.body, "error")];
-  return out;
-}
-
-std::string describe(const std::map<std::string, int>& counts) {
-  std::string out;
-  for (const auto& [code, n] : counts) out += code + "=" + std::to_string(n) + " ";
-  return out;
-}
+using test::countErrors;
+using test::describe;
+using test::postTogether;
 
 struct Debit {
   std::string result, transaction_no;
