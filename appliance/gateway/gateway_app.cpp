@@ -206,7 +206,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (geteuid() == 0) return startFailed("refusing to run as root: start it as " + g.user + " (mpayd or systemd)");
   if (auto sandboxed = sandbox::apply(policy.value()); !sandboxed.ok()) return startFailed(sandboxed.error().detail);
   log::info("event=sandbox_applied policy/gateway.{fs,syscalls} sha256=" + policy->digest);
-  auto store = Store::open(g.db_url);
+  auto store = Store::open(g.db_url, g.max_threads);
   if (!store) return startFailed("database: " + store.error().message);
   auto notifier = notifierFor(g);
   if (!notifier) return startFailed(notifier.error().detail);

@@ -2,13 +2,16 @@
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/DataException.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 
 #include <Poco/URI.h>
 
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "common/log.h"
 #include "gateway/json_fields.h"
@@ -126,17 +129,18 @@ ApiResult<std::string> postgresConnectionString(const std::string& url) {
   }
 }
 
-ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url) {
+ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url, int request_workers) {
   registerConnectors();
+  const int most = request_workers + kBackgroundSessions;
   const bool postgres = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   std::unique_ptr<Store> store;
   try {
     if (postgres) {
       auto connection = postgresConnectionString(url);
       if (!connection) return std::move(connection).error();
-      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", connection.value(), 1, 32, 60), true));
+      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", connection.value(), 1, most, 60), true));
     } else {
-      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, 32, 60), false));
+      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, most, 60), false));
       Session s = store->session();
       s << "PRAGMA journal_mode=WAL", now;  // persistent: set once for the file
     }
@@ -148,7 +152,19 @@ ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url) {
 }
 
 Session Store::session() {
-  Session s = pool_->get();
+  // The pool is sized for every thread that can ask at once; should one more
+  // ask (a connection being replaced), it waits a moment rather than fail
+  // the request. Poco's pool does not wait by itself.
+  Session s = [&] {
+    for (int waited_ms = 0;; waited_ms += 5) {
+      try {
+        return pool_->get();
+      } catch (const Poco::Data::SessionPoolExhaustedException&) {
+        if (waited_ms >= 2000) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+  }();
   // Per connection: every commit reaches the disk before it is acknowledged,
   // and concurrent writers wait for each other instead of failing.
   if (!postgres_) {

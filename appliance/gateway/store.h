@@ -87,7 +87,11 @@ ApiResult<std::string> postgresConnectionString(const std::string& url);
 
 class Store {
  public:
-  static ApiResult<std::unique_ptr<Store>> open(const std::string& url);
+  // Connections: one for each of `request_workers` (gateway.max_threads)
+  // and kBackgroundSessions for the gateway's own threads, so a full load
+  // never finds the pool empty.
+  static constexpr int kBackgroundSessions = 4;
+  static ApiResult<std::unique_ptr<Store>> open(const std::string& url, int request_workers = 1);
   bool isPostgres() const { return postgres_; }
   int schemaVersion();
 
