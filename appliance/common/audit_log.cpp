@@ -122,27 +122,56 @@ Result<AuditLog> AuditLog::open(const std::string& path) {
   return AuditLog(fd);
 }
 
-AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_), mutex_(std::move(other.mutex_)) { other.fd_ = -1; }
+AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_), queue_(std::move(other.queue_)) { other.fd_ = -1; }
 
 AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+struct AuditLog::Pending {
+  const AuditEvent* event;
+  Result<std::uint64_t> result = fail(ErrorCode::kAuditUnavailable, "audit log: not written");
+  bool done = false;
+};
+
+std::uint64_t AuditLog::flushes() const {
+  std::lock_guard lock(queue_->mutex);
+  return queue_->flushes;
+}
+
 Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
-  std::lock_guard thread_lock(*mutex_);
-  FileLock lock(fd_);
-  if (!lock.ok()) return fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
-  MPAY_ASSIGN_OR_RETURN(std::size_t cut, cutTornTail(fd_));
-  if (cut > 0) log::warn("event=audit_torn_tail_cut bytes=" + std::to_string(cut));
-  MPAY_ASSIGN_OR_RETURN(std::string last, lastLine(fd_));
-  std::uint64_t seq = 1;
-  std::string prev = kZeroHash;
-  if (!last.empty()) {
-    auto record = parseRecord(last);
-    if (!record) return fail(ErrorCode::kAuditUnavailable, "audit log: last record unreadable");
-    seq = record->seq + 1;
-    prev = record->hash;
+  Pending mine{&event};
+  std::unique_lock lock(queue_->mutex);
+  queue_->waiting.push_back(&mine);
+  while (!mine.done) {
+    if (queue_->leading) {
+      queue_->done.wait(lock);
+      continue;
+    }
+    // Lead one batch: everything queued by the time the file is ours.
+    queue_->leading = true;
+    lock.unlock();
+    FileLock file_lock(fd_);
+    lock.lock();
+    std::deque<Pending*> batch;
+    batch.swap(queue_->waiting);
+    lock.unlock();
+    if (file_lock.ok()) {
+      writeBatch(batch);
+    } else {
+      for (Pending* p : batch) p->result = fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
+    }
+    lock.lock();
+    for (Pending* p : batch) p->done = true;
+    queue_->leading = false;
+    queue_->done.notify_all();
   }
+  return std::move(mine.result);
+}
+
+namespace {
+
+std::string recordLine(const AuditEvent& event, std::uint64_t seq, const std::string& prev, const std::string& extra_note) {
   Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
   body.set("seq", seq);
   body.set("time", nowRfc3339());
@@ -156,22 +185,63 @@ Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
   body.set("keys", keys);
   body.set("result", event.result);
   std::string note = event.note;
-  if (cut > 0) note += std::string(note.empty() ? "" : "; ") + "cut a torn record of " + std::to_string(cut) + " bytes";
+  if (!extra_note.empty()) note += std::string(note.empty() ? "" : "; ") + extra_note;
   if (!note.empty()) body.set("note", note);
   body.set("prev", prev);
   std::ostringstream text;
   body.stringify(text);
-  const std::string line = hashHex(text.str()) + " " + text.str() + "\n";
-  if (line.size() > kMaxRecord) return fail(ErrorCode::kAuditUnavailable, "audit record too long");
+  return hashHex(text.str()) + " " + text.str() + "\n";
+}
+
+}  // namespace
+
+// Runs under the flock, one thread at a time.
+void AuditLog::writeBatch(std::deque<Pending*>& batch) {
+  auto failAll = [&](const Error& e) {
+    for (Pending* p : batch) p->result = e;
+  };
+  auto cut = cutTornTail(fd_);
+  if (!cut) return failAll(cut.error());
+  if (cut.value() > 0) log::warn("event=audit_torn_tail_cut bytes=" + std::to_string(cut.value()));
+  auto last = lastLine(fd_);
+  if (!last) return failAll(last.error());
+  std::uint64_t seq = 1;
+  std::string prev = kZeroHash;
+  if (!last->empty()) {
+    auto record = parseRecord(last.value());
+    if (!record) return failAll(Error{ErrorCode::kAuditUnavailable, "audit log: last record unreadable"});
+    seq = record->seq + 1;
+    prev = record->hash;
+  }
+  std::string lines;
+  std::vector<std::pair<Pending*, std::uint64_t>> written;
+  std::string extra = cut.value() > 0 ? "cut a torn record of " + std::to_string(cut.value()) + " bytes" : "";
+  for (Pending* p : batch) {
+    std::string line = recordLine(*p->event, seq, prev, extra);
+    if (line.size() > kMaxRecord) {
+      p->result = fail(ErrorCode::kAuditUnavailable, "audit record too long");
+      continue;
+    }
+    extra.clear();
+    prev = line.substr(0, 64);
+    written.emplace_back(p, seq++);
+    lines += line;
+  }
+  if (written.empty()) return;
   const off_t end = lseek(fd_, 0, SEEK_END);
-  if (end < 0) return fail(ErrorCode::kAuditUnavailable, "audit log: seek failed");
-  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || fdatasync(fd_) != 0) {
+  if (end < 0) return failAll(Error{ErrorCode::kAuditUnavailable, "audit log: seek failed"});
+  if (::write(fd_, lines.data(), lines.size()) != static_cast<ssize_t>(lines.size()) || fdatasync(fd_) != 0) {
     // Fail closed, and leave nothing half-written: the log ends with its last
     // complete record, so the next append succeeds once the cause is gone.
     if (ftruncate(fd_, end) == 0) (void)fdatasync(fd_);
-    return fail(ErrorCode::kAuditUnavailable, "audit log: write or sync failed");
+    for (auto& [p, n] : written) p->result = fail(ErrorCode::kAuditUnavailable, "audit log: write or sync failed");
+    return;
   }
-  return seq;
+  {
+    std::lock_guard lock(queue_->mutex);
+    ++queue_->flushes;
+  }
+  for (auto& [p, n] : written) p->result = n;
 }
 
 Result<AuditHead> readAuditHead(const std::string& path) {

@@ -5,12 +5,20 @@
 //          result and prev (the hash of the previous record; 64 zeros first)
 //   hash = hex SHA-256 of the body bytes
 // Editing a record breaks its own hash; deleting or reordering breaks seq and
-// prev of the next one. Several signer processes append to one file: each
-// append holds an exclusive flock, reads the last record, writes one line and
-// fdatasyncs before the lock is released. If any of that fails the caller
-// gets kAuditUnavailable and must not release the operation's result.
+// prev of the next one. Several signer processes append to one file.
+//
+// Group commit: the threads of a process that append at once share one
+// write and one fdatasync. One of them leads: it takes an exclusive flock
+// (other processes wait), takes every record queued by then, chains them
+// after the file's last record, writes them and syncs before the lock is
+// released; each caller returns only once its own record is on disk. If the
+// write or the sync fails, every record of that batch is cut off again and
+// every caller of the batch gets kAuditUnavailable and must not release the
+// operation's result.
 #pragma once
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,14 +45,26 @@ class AuditLog {
   AuditLog& operator=(AuditLog&&) = delete;
   ~AuditLog();
 
-  // Appends one record and flushes it to disk; returns its sequence number.
+  // Appends one record and returns once it is on disk (with whatever other
+  // threads appended at the same time); returns its sequence number.
   Result<std::uint64_t> append(const AuditEvent& event);
 
+  // Flushes so far (one per batch), for the benchmark and the tests.
+  std::uint64_t flushes() const;
+
  private:
-  explicit AuditLog(int fd) : fd_(fd), mutex_(std::make_unique<std::mutex>()) {}
+  struct Pending;
+  struct Queue {
+    mutable std::mutex mutex;
+    std::condition_variable done;
+    std::deque<Pending*> waiting;
+    bool leading = false;  // one thread writes at a time (flock does not exclude threads)
+    std::uint64_t flushes = 0;
+  };
+  explicit AuditLog(int fd) : fd_(fd), queue_(std::make_unique<Queue>()) {}
+  void writeBatch(std::deque<Pending*>& batch);
   int fd_;
-  // flock does not exclude threads sharing this descriptor: they take this first.
-  std::unique_ptr<std::mutex> mutex_;
+  std::unique_ptr<Queue> queue_;
 };
 
 struct AuditHead {

@@ -1,6 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <sstream>
 #include <vector>
 
@@ -47,6 +53,45 @@ TEST_F(AuditLogTest, ChainVerifiesAndHeadMatches) {
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(head->seq, 5u);
   EXPECT_EQ(head->hash, v->head_hash);
+}
+
+// Group commit: two processes with four threads each append at once; every
+// record is in one unbroken chain and every caller got its own number.
+TEST_F(AuditLogTest, ThreadsOfTwoProcessesAppendingAtOnceKeepOneChain) {
+  constexpr int kThreads = 4, kEach = 100;
+  auto appendFromThreads = [&](std::set<std::uint64_t>* seqs) {
+    auto log = AuditLog::open(path_);
+    if (!log.ok()) return false;
+    std::mutex m;
+    bool all_ok = true;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i) {
+          AuditEvent e{1000, "gateway", "sign_receipt", static_cast<std::uint32_t>(t * kEach + i), {"receipt"}, "ok", ""};
+          auto seq = log->append(e);
+          std::lock_guard lock(m);
+          all_ok = all_ok && seq.ok() && seqs->insert(seq.value()).second;
+        }
+      });
+    for (auto& t : threads) t.join();
+    return all_ok && log->flushes() >= 1 && log->flushes() <= kThreads * kEach;
+  };
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    std::set<std::uint64_t> seqs;
+    _exit(appendFromThreads(&seqs) && seqs.size() == kThreads * kEach ? 0 : 1);
+  }
+  std::set<std::uint64_t> seqs;
+  EXPECT_TRUE(appendFromThreads(&seqs));
+  EXPECT_EQ(seqs.size(), static_cast<std::size_t>(kThreads * kEach));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  auto v = verifyAuditLog(path_);
+  ASSERT_TRUE(v.ok()) << v.error().detail;
+  EXPECT_EQ(v->records, 5u + 2 * kThreads * kEach);
 }
 
 TEST_F(AuditLogTest, EditingAnyRecordIsDetected) {
