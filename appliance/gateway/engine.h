@@ -64,8 +64,11 @@ class Engine {
   ApiError loginRefusal(const Error& e);
   ApiResult<JsonPtr> loginWithoutUser(const std::string& phone, const Bytes& c1, const Bytes& c2);
   std::int64_t claimSeconds() const;
-  ApiResult<wire::OpenPaymentResponse> verifyPayment(const ParsedPayment& parsed);
-  ApiResult<JsonPtr> payClaimedOrder(const ParsedPayment& parsed, TransactionRow claim);
+  // Nothing (and nothing changed) when `claim` is given and the order was taken first.
+  ApiResult<std::optional<wire::OpenPaymentResponse>> verifyPayment(const ParsedPayment& parsed,
+                                                                    const TransactionRow* claim);
+  ApiResult<JsonPtr> payVerifiedClaim(const ParsedPayment& parsed, TransactionRow claim,
+                                      const wire::OpenPaymentResponse& verified);
   ApiResult<JsonPtr> payOpenOrder(const ParsedPayment& parsed);
   ApiStatus awaitVerification(const TransactionRow& claim);
   ApiResult<JsonPtr> awaitOutcome(const std::string& order_no, bool resend);

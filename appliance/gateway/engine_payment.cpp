@@ -107,9 +107,9 @@ ApiResult<JsonPtr> Engine::pay(const JsonFields& body) {
       claim.currency = request.currency;
       claim.state = "verifying";
       claim.claimed_until = now_() + claimSeconds();
-      MPAY_ASSIGN_OR_RETURN(bool claimed, store_.claimOrder(claim, now_()));
-      if (!claimed) continue;
-      return payClaimedOrder(parsed, std::move(claim));
+      MPAY_ASSIGN_OR_RETURN(auto verified, verifyPayment(parsed, &claim));
+      if (!verified) continue;  // another request claimed the order first
+      return payVerifiedClaim(parsed, std::move(claim), *verified);
     }
     // A resend of the very request that holds the order: its outcome.
     if (existing->request_hash == parsed.request_hash) return awaitOutcome(request.order_no, true);
@@ -124,7 +124,8 @@ ApiResult<JsonPtr> Engine::pay(const JsonFields& body) {
   return apiError(ApiCode::kOverloaded, "the order is contended; retry");
 }
 
-ApiResult<wire::OpenPaymentResponse> Engine::verifyPayment(const ParsedPayment& parsed) {
+ApiResult<std::optional<wire::OpenPaymentResponse>> Engine::verifyPayment(const ParsedPayment& parsed,
+                                                                          const TransactionRow* claim) {
   wire::OpenPaymentRequest request = parsed.request;
   MPAY_ASSIGN_OR_RETURN(auto session, store_.findSession(request.session_id));
   if (!session || session->phone != request.phone) return apiError(ApiCode::kUnknownSession, "unknown session");
@@ -132,13 +133,17 @@ ApiResult<wire::OpenPaymentResponse> Engine::verifyPayment(const ParsedPayment& 
   MPAY_ASSIGN_OR_RETURN(auto user, store_.findUser(request.phone));
   if (!user) return apiError(ApiCode::kUnknownSession, "unknown session");
   // The counter is spent before the PIN is checked, so a replayed request
-  // (even one with a wrong PIN) is refused without reaching the check.
-  MPAY_ASSIGN_OR_RETURN(bool advanced,
-                        store_.advanceCounter(request.session_id, static_cast<std::int64_t>(request.counter)));
-  if (!advanced) return apiError(ApiCode::kReplayedRequest, "payment counter already used");
-  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendAttempt(Guess::kPin, request.phone, now_(),
-                                                        now_() + config_.lockout_seconds, config_.lockout_threshold));
-  if (!spent) return apiError(ApiCode::kPinLocked, "PIN locked");
+  // (even one with a wrong PIN) is refused without reaching the check; the
+  // order is claimed in the same transaction.
+  Store::PaymentStartRequest start{request.session_id, static_cast<std::int64_t>(request.counter), request.phone,
+                                   now_(), now_() + config_.lockout_seconds, config_.lockout_threshold, claim};
+  MPAY_ASSIGN_OR_RETURN(auto started, store_.startPayment(start));
+  switch (started) {
+    case Store::PaymentStart::kStarted: break;
+    case Store::PaymentStart::kReplayed: return apiError(ApiCode::kReplayedRequest, "payment counter already used");
+    case Store::PaymentStart::kPinLocked: return apiError(ApiCode::kPinLocked, "PIN locked");
+    case Store::PaymentStart::kOrderTaken: return std::optional<wire::OpenPaymentResponse>();
+  }
 
   request.certificate = user->credentials.certificate;
   request.salt = user->credentials.salt;
@@ -146,26 +151,24 @@ ApiResult<wire::OpenPaymentResponse> Engine::verifyPayment(const ParsedPayment& 
   request.wrapped_keys = session->wrapped_keys;
   auto opened = signer_.call<wire::OpenPaymentResponse>([&](SignerClient& c) { return c.openPayment(request); });
   if (!opened) {
+    if (claim) MPAY_RETURN_IF_ERROR(store_.dropVerifyingClaim(claim->order_no, claim->request_hash));
     // A wrong PIN keeps its attempt spent; any other refusal never reached the PIN.
     if (opened.error().code != ErrorCode::kBadPin)
       MPAY_RETURN_IF_ERROR(store_.returnAttempt(Guess::kPin, request.phone, config_.lockout_threshold));
     log::warn("event=signer_refused op=open_payment code=" + std::string(errorName(opened.error().code)));
     return fromSignerError(opened.error());
   }
-  MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPin, request.phone));
-  return std::move(opened).value();
+  // With a claim, markVerified clears the PIN count in its own transaction.
+  if (!claim) MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPin, request.phone));
+  return std::optional<wire::OpenPaymentResponse>(std::move(opened).value());
 }
 
-ApiResult<JsonPtr> Engine::payClaimedOrder(const ParsedPayment& parsed, TransactionRow row) {
-  auto verified = verifyPayment(parsed);
-  if (!verified) {
-    MPAY_RETURN_IF_ERROR(store_.dropVerifyingClaim(row.order_no, row.request_hash));
-    return std::move(verified).error();
-  }
+ApiResult<JsonPtr> Engine::payVerifiedClaim(const ParsedPayment& parsed, TransactionRow row,
+                                            const wire::OpenPaymentResponse& verified) {
   row.state = "pending";
-  row.content_hash = contentKey(verified.value(), parsed.request.critical);
-  row.content = verified->content;
-  row.permit = verified->permit;
+  row.content_hash = contentKey(verified, parsed.request.critical);
+  row.content = verified.content;
+  row.permit = verified.permit;
   row.claimed_until = now_() + claimSeconds();
   if (auto marked = store_.markVerified(row, now_()); !marked.ok())
     return apiError(ApiCode::kSignerUnavailable, "verification took too long; retry");
@@ -175,10 +178,10 @@ ApiResult<JsonPtr> Engine::payClaimedOrder(const ParsedPayment& parsed, Transact
 ApiResult<JsonPtr> Engine::payOpenOrder(const ParsedPayment& parsed) {
   // Another request holds (or held) the order: this one is a retry of the
   // same payment only if the payer signed the same content.
-  MPAY_ASSIGN_OR_RETURN(auto verified, verifyPayment(parsed));
+  MPAY_ASSIGN_OR_RETURN(auto verified, verifyPayment(parsed, nullptr));
   MPAY_ASSIGN_OR_RETURN(auto stored, store_.findTransaction(parsed.request.order_no));
   if (!stored || stored->state == "verifying") return apiError(ApiCode::kOverloaded, "the order is contended; retry");
-  if (stored->content_hash != contentKey(verified, parsed.request.critical))
+  if (stored->content_hash != contentKey(*verified, parsed.request.critical))
     return apiError(ApiCode::kOrderConflict, "order number used for another payment");
   return awaitOutcome(stored->order_no, false);
 }

@@ -377,18 +377,6 @@ ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
   });
 }
 
-ApiResult<bool> Store::advanceCounter(ByteView session_id, std::int64_t counter) {
-  return guarded("advanceCounter", [&]() -> ApiResult<bool> {
-    Session s = session();
-    std::string id = base64url(session_id);
-    Poco::Int64 c = counter;
-    Statement st(s);
-    st << sql("UPDATE sessions SET last_counter = ? WHERE session_id = ? AND last_counter < ?"), use(c), use(id),
-        use(c);
-    return st.execute() == 1;
-  });
-}
-
 ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
   return guarded("addOutbox", [&]() -> ApiStatus {
     Session s = session();

@@ -128,16 +128,28 @@ class Store {
 
   ApiStatus putSession(const SessionRow& s);
   ApiResult<std::optional<SessionRow>> findSession(ByteView session_id);
-  // True if `counter` is above the session's last counter (and now recorded).
-  ApiResult<bool> advanceCounter(ByteView session_id, std::int64_t counter);
 
   ApiResult<std::optional<TransactionRow>> findTransaction(const std::string& order_no);
-  // Inserts `t` (state verifying, claimed); false when the order exists.
-  ApiResult<bool> claimOrder(const TransactionRow& t, std::int64_t now);
+  // A payment's first durable step, one transaction: (with `claim`) the
+  // order is claimed (state verifying), the session's counter is spent, then
+  // a PIN attempt. An order already taken or a used counter changes
+  // nothing; a locked PIN keeps the counter spent (a replay of the request
+  // is refused without reaching the PIN) and claims no order.
+  enum class PaymentStart { kStarted, kReplayed, kPinLocked, kOrderTaken };
+  struct PaymentStartRequest {
+    Bytes session_id;
+    std::int64_t counter = 0;
+    std::string phone;
+    std::int64_t now = 0, lock_until = 0;
+    int threshold = 0;
+    const TransactionRow* claim = nullptr;
+  };
+  ApiResult<PaymentStart> startPayment(const PaymentStartRequest& r);
   // Removes a claim whose request was refused, or whose claimer died before
   // the acquirer could be asked (verifying and past its claim).
   ApiStatus dropVerifyingClaim(const std::string& order_no, const std::string& request_hash);
-  // verifying -> pending with the verified content and the permit.
+  // verifying -> pending with the verified content and the permit, and the
+  // payer's PIN count and lock cleared (the PIN was right), in one transaction.
   ApiStatus markVerified(const TransactionRow& t, std::int64_t now);
   // Takes over an open (pending or unknown) order whose claim has run out; false if another holds it.
   ApiResult<bool> reclaimOpenOrder(const std::string& order_no, std::int64_t now, std::int64_t claimed_until);
@@ -168,6 +180,8 @@ class Store {
   Store(std::unique_ptr<Poco::Data::SessionPool> pool, bool postgres) : pool_(std::move(pool)), postgres_(postgres) {}
   ApiStatus migrate();
   Poco::Data::Session session();
+  bool spendAttemptIn(Poco::Data::Session& s, Guess guess, const std::string& phone, std::int64_t now,
+                      std::int64_t lock_until, int threshold);
   std::string sql(const std::string& text) const;  // '?' to '$n' for PostgreSQL
   std::unique_ptr<Poco::Data::SessionPool> pool_;
   bool postgres_;

@@ -48,31 +48,38 @@ struct RowText {
 
 }  // namespace
 
+// Spends one attempt at `guess` for `phone` unless it is locked: one
+// conditional statement; true when spent.
+bool Store::spendAttemptIn(Poco::Data::Session& s, Guess guess, const std::string& phone, std::int64_t now_s,
+                           std::int64_t lock_until, int threshold) {
+  const auto c = columnsOf(guess);
+  const std::string table = c.table, count = table + "." + c.count, locked = table + "." + c.locked_until;
+  // A lock that has run out (locked_until set, not in the future) starts the count again.
+  const std::string base = "(CASE WHEN " + locked + " <> 0 THEN 0 ELSE " + count + " END)";
+  const std::string set = std::string(c.count) + " = " + base + " + 1, " + c.locked_until + " = CASE WHEN " + base +
+                          " + 1 >= ? THEN ? ELSE 0 END";
+  std::string p = phone;
+  Poco::Int64 now_v = now_s, until = lock_until;
+  int limit = threshold;
+  Statement st(s);
+  if (guess == Guess::kPasswordWithoutUser) {
+    // One statement, as for a user's row, so that both cost the same.
+    st << sql("INSERT INTO " + table + " (phone, " + c.count + ", " + c.locked_until +
+              ", created_at) VALUES (?, 1, CASE WHEN 1 >= ? THEN ? ELSE 0 END, ?) ON CONFLICT (phone) DO UPDATE SET " +
+              set + " WHERE " + locked + " <= ?"),
+        use(p), use(limit), use(until), use(now_v), use(limit), use(until), use(now_v);
+  } else {
+    st << sql("UPDATE " + table + " SET " + set + " WHERE phone = ? AND " + locked + " <= ?"), use(limit), use(until),
+        use(p), use(now_v);
+  }
+  return st.execute() == 1;
+}
+
 ApiResult<bool> Store::spendAttempt(Guess guess, const std::string& phone, std::int64_t now_s, std::int64_t lock_until,
                                     int threshold) {
   return guarded("spendAttempt", [&]() -> ApiResult<bool> {
-    const auto c = columnsOf(guess);
-    const std::string table = c.table, count = table + "." + c.count, locked = table + "." + c.locked_until;
-    // A lock that has run out (locked_until set, not in the future) starts the count again.
-    const std::string base = "(CASE WHEN " + locked + " <> 0 THEN 0 ELSE " + count + " END)";
-    const std::string set = std::string(c.count) + " = " + base + " + 1, " + c.locked_until + " = CASE WHEN " + base +
-                            " + 1 >= ? THEN ? ELSE 0 END";
     Poco::Data::Session s = session();
-    std::string p = phone;
-    Poco::Int64 now_v = now_s, until = lock_until;
-    int limit = threshold;
-    Statement st(s);
-    if (guess == Guess::kPasswordWithoutUser) {
-      // One statement, as for a user's row, so that both cost the same.
-      st << sql("INSERT INTO " + table + " (phone, " + c.count + ", " + c.locked_until +
-                ", created_at) VALUES (?, 1, CASE WHEN 1 >= ? THEN ? ELSE 0 END, ?) ON CONFLICT (phone) DO UPDATE SET " +
-                set + " WHERE " + locked + " <= ?"),
-          use(p), use(limit), use(until), use(now_v), use(limit), use(until), use(now_v);
-    } else {
-      st << sql("UPDATE " + table + " SET " + set + " WHERE phone = ? AND " + locked + " <= ?"), use(limit),
-          use(until), use(p), use(now_v);
-    }
-    return st.execute() == 1;
+    return spendAttemptIn(s, guess, phone, now_s, lock_until, threshold);
   });
 }
 
@@ -128,16 +135,47 @@ ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::strin
   });
 }
 
-ApiResult<bool> Store::claimOrder(const TransactionRow& t, std::int64_t at) {
-  return guarded("claimOrder", [&]() -> ApiResult<bool> {
+ApiResult<Store::PaymentStart> Store::startPayment(const PaymentStartRequest& r) {
+  return guarded("startPayment", [&]() -> ApiResult<PaymentStart> {
     Poco::Data::Session s = session();
-    std::string order = t.order_no, hash = t.request_hash, phone = t.phone, currency = t.currency;
-    Poco::Int64 amount = t.amount_minor, created = at, claimed = t.claimed_until;
-    Statement st(s);
-    st << sql("INSERT INTO transactions (order_no, request_hash, phone, amount_minor, currency, state, created_at,"
-              " updated_at, claimed_until) VALUES (?, ?, ?, ?, ?, 'verifying', ?, ?, ?) ON CONFLICT DO NOTHING"),
-        use(order), use(hash), use(phone), use(amount), use(currency), use(created), use(created), use(claimed);
-    return st.execute() == 1;
+    // Every statement writes, so SQLite takes the write lock at the first
+    // (waiting busy_timeout) and no snapshot can go stale in between.
+    s.begin();
+    // The order first: an identical resend that finds it taken waits for
+    // its outcome instead of being refused for the counter the first spent.
+    std::string order, hash;
+    if (r.claim) {
+      const TransactionRow& t = *r.claim;
+      order = t.order_no;
+      hash = t.request_hash;
+      std::string phone = t.phone, currency = t.currency;
+      Poco::Int64 amount = t.amount_minor, created = r.now, claimed = t.claimed_until;
+      Statement claim(s);
+      claim << sql("INSERT INTO transactions (order_no, request_hash, phone, amount_minor, currency, state, created_at,"
+                   " updated_at, claimed_until) VALUES (?, ?, ?, ?, ?, 'verifying', ?, ?, ?) ON CONFLICT DO NOTHING"),
+          use(order), use(hash), use(phone), use(amount), use(currency), use(created), use(created), use(claimed);
+      if (claim.execute() != 1) {
+        s.rollback();
+        return PaymentStart::kOrderTaken;
+      }
+    }
+    std::string id = base64url(r.session_id);
+    Poco::Int64 counter = r.counter;
+    Statement advance(s);
+    advance << sql("UPDATE sessions SET last_counter = ? WHERE session_id = ? AND last_counter < ?"), use(counter),
+        use(id), use(counter);
+    if (advance.execute() != 1) {
+      s.rollback();
+      return PaymentStart::kReplayed;
+    }
+    if (!spendAttemptIn(s, Guess::kPin, r.phone, r.now, r.lock_until, r.threshold)) {
+      // The counter stays spent; the order is not claimed.
+      if (r.claim) s << sql("DELETE FROM transactions WHERE order_no = ? AND request_hash = ?"), use(order), use(hash), now;
+      s.commit();
+      return PaymentStart::kPinLocked;
+    }
+    s.commit();
+    return PaymentStart::kStarted;
   });
 }
 
@@ -155,13 +193,19 @@ ApiStatus Store::markVerified(const TransactionRow& t, std::int64_t at) {
   return guarded("markVerified", [&]() -> ApiStatus {
     Poco::Data::Session s = session();
     std::string order = t.order_no, hash = t.request_hash, content_hash = t.content_hash, content = t.content,
-                permit = base64url(t.permit);
+                permit = base64url(t.permit), phone = t.phone;
     Poco::Int64 updated = at, claimed = t.claimed_until;
+    s.begin();
     Statement st(s);
     st << sql("UPDATE transactions SET state = 'pending', content_hash = ?, content = ?, permit = ?,"
               " claimed_until = ?, updated_at = ? WHERE order_no = ? AND request_hash = ? AND state = 'verifying'"),
         use(content_hash), use(content), use(permit), use(claimed), use(updated), use(order), use(hash);
-    if (st.execute() != 1) return apiError(ApiCode::kInternal, "the order's claim was lost");
+    if (st.execute() != 1) {
+      s.rollback();
+      return apiError(ApiCode::kInternal, "the order's claim was lost");
+    }
+    s << sql("UPDATE users SET failed_pins = 0, pin_locked_until = 0 WHERE phone = ?"), use(phone), now;
+    s.commit();
     return {};
   });
 }
