@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ctime>
 #include <memory>
 
 #include "suite/messages.h"
@@ -213,7 +214,12 @@ Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der
     return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                        static_cast<std::size_t>(ASN1_STRING_length(s)));
   };
-  UserCertificate out{std::move(key).value(), text(NID_commonName), text(NID_serialNumber)};
+  auto seconds = [](const ASN1_TIME* t) -> std::int64_t {
+    std::tm tm{};
+    return ASN1_TIME_to_tm(t, &tm) == 1 ? static_cast<std::int64_t>(timegm(&tm)) : 0;
+  };
+  UserCertificate out{std::move(key).value(), text(NID_commonName), text(NID_serialNumber),
+                      seconds(X509_get0_notBefore(user.get())), seconds(X509_get0_notAfter(user.get()))};
   // Only user-profile certificates name a phone and a SIM (not the receipt certificate).
   if (!suite::validPhone(out.phone) || !suite::validSim(out.sim))
     return fail(ErrorCode::kBadCertificate, "not a user certificate");

@@ -46,6 +46,7 @@ struct UserCertificate {
   suite::EcPublicKey public_key;
   std::string phone;
   std::string sim;
+  std::int64_t not_before = 0, not_after = 0;  // seconds since the epoch
 };
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der);
 

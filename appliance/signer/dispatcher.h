@@ -23,7 +23,9 @@ class Dispatcher {
  public:
   // `budgets` outlives the dispatcher (it is shared with the other workers).
   Dispatcher(OpContext ctx, AuditLog audit, OpsPolicy ops, Budgets& budgets)
-      : ctx_(std::move(ctx)), audit_(std::move(audit)), ops_(std::move(ops)), budgets_(budgets) {}
+      : ctx_(std::move(ctx)), audit_(std::move(audit)), ops_(std::move(ops)), budgets_(budgets) {
+    if (!ctx_.prepared) ctx_.prepared = std::make_shared<PreparedPlatform>(ctx_.token.platform());
+  }
   // `body` is a request frame without its length prefix; returns a whole response frame.
   Bytes handle(ByteView body, const Caller& caller);
   OpContext& context() { return ctx_; }

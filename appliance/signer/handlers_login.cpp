@@ -89,7 +89,9 @@ Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenLoginRequest>(payload));
   return ctx.token.call<Bytes>([&](hsm::Lane& lane) -> Result<Bytes> {
     if (req.certificate.empty()) return loginAsNobody(ctx, lane, req);
-    MPAY_ASSIGN_OR_RETURN(auto user, ca::verifyUserCertificate(req.certificate, ctx.token.platform().ca_cert));
+    // In full every time, as the decoy's is: a certificate seen before must
+    // not make a known number's refusal faster than an unknown one's.
+    MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates().verifyInFull(req.certificate));
     return login(ctx, lane, req, user);
   });
 }

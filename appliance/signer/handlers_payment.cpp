@@ -102,8 +102,9 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
   MPAY_ASSIGN_OR_RETURN(Bytes token_signature, lane.signDigest(lane.keys().receipt, suite::sha256(bytes)));
   MPAY_ASSIGN_OR_RETURN(Bytes raw, suite::lowS(token_signature));
   // Verify before release: a faulty signature must not leave the appliance.
-  MPAY_ASSIGN_OR_RETURN(auto receipt_key, ca::certificatePublicKey(ctx.token.platform().receipt_cert));
-  if (!receipt_key.verifyP1363(bytes, raw)) return fail(ErrorCode::kInternal, "receipt signature self-check failed");
+  const auto& receipt_key = ctx.prepared->receiptKey();
+  if (!receipt_key) return receipt_key.error();
+  if (!receipt_key->verifyP1363(bytes, raw)) return fail(ErrorCode::kInternal, "receipt signature self-check failed");
   MPAY_ASSIGN_OR_RETURN(Bytes der, suite::p1363ToDer(raw));
   return wire::encodeMessage(wire::SignReceiptResponse{std::move(bytes), std::move(der)});
 }
@@ -113,7 +114,7 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
 Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenPaymentRequest>(payload));
   MPAY_RETURN_IF_ERROR(checkPaymentFields(req));
-  MPAY_ASSIGN_OR_RETURN(auto user, ca::verifyUserCertificate(req.certificate, ctx.token.platform().ca_cert));
+  MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates().verify(req.certificate));
   if (user.phone != req.phone) return fail(ErrorCode::kMismatch, "phone differs from the certificate");
   return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return openPayment(ctx, lane, req, user); });
 }

@@ -5,12 +5,14 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "common/signer_protocol.h"
 #include "hsm/token.h"
+#include "signer/prepared_platform.h"
 
 namespace mpay::signer {
 
@@ -31,6 +33,7 @@ struct OpContext {
   std::function<std::uint64_t()> now;  // seconds since the epoch
   int pkcs12_iterations = 200000;
   std::string audit_path;
+  std::shared_ptr<PreparedPlatform> prepared = nullptr;  // made by the dispatcher when not given
 };
 
 using Handler = Result<Bytes> (*)(OpContext& ctx, ByteView payload);

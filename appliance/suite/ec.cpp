@@ -1,6 +1,7 @@
 #include "suite/ec.h"
 
 #include "suite/openssl_ptr.h"
+#include "suite/primitives.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -43,7 +44,7 @@ Result<Bytes> uncompressedPoint(EVP_PKEY* pkey) {
 
 bool verifyWith(EVP_PKEY* pkey, ByteView message, ByteView der) {
   ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
-  return ctx && EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, pkey, nullptr) == 1 &&
+  return ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, algorithms().sha256, nullptr, pkey) == 1 &&
          EVP_DigestVerify(ctx.get(), der.data(), der.size(), message.data(), message.size()) == 1;
 }
 
@@ -171,7 +172,7 @@ Result<Bytes> EcPrivateKey::signDer(ByteView message) const {
   ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   std::size_t len = kMaxDerSigLen;
   Bytes sig(len);
-  if (!ctx || EVP_DigestSignInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, pkey_.get(), nullptr) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, algorithms().sha256, nullptr, pkey_.get()) != 1 ||
       EVP_DigestSign(ctx.get(), sig.data(), &len, message.data(), message.size()) != 1)
     return fail(ErrorCode::kInternal, "openssl: ECDSA sign");
   sig.resize(len);

@@ -23,19 +23,25 @@ Status checkGcmParams(ByteView key, ByteView iv) {
 
 }  // namespace
 
+const Algorithms& algorithms() {
+  static const Algorithms fetched{EVP_MD_fetch(nullptr, "SHA256", nullptr), EVP_MAC_fetch(nullptr, "HMAC", nullptr),
+                                  EVP_KDF_fetch(nullptr, "HKDF", nullptr),
+                                  EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr)};
+  return fetched;
+}
+
 Bytes sha256(ByteView data) {
   Bytes out(32);
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1)
+  if (!algorithms().sha256 ||
+      EVP_Digest(data.data(), data.size(), out.data(), &len, algorithms().sha256, nullptr) != 1)
     throw std::runtime_error("SHA-256 failed");  // only on memory exhaustion
   return out;
 }
 
 Result<Bytes> hmacSha256(ByteView key, ByteView data) {
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (!mac) return cryptoError("HMAC fetch");
-  ossl::MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
-  EVP_MAC_free(mac);
+  if (!algorithms().hmac) return cryptoError("HMAC fetch");
+  ossl::MacCtxPtr ctx(EVP_MAC_CTX_new(algorithms().hmac));
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                          OSSL_PARAM_construct_end()};
@@ -52,10 +58,8 @@ Result<Bytes> hmacSha256(ByteView key, ByteView data) {
 
 Result<Secret> hkdfSha256(ByteView ikm, ByteView salt, ByteView info, std::size_t length) {
   if (length == 0 || length > 255 * 32) return fail(ErrorCode::kBadField, "HKDF length out of range");
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  if (!kdf) return cryptoError("HKDF fetch");
-  ossl::KdfCtxPtr ctx(EVP_KDF_CTX_new(kdf));
-  EVP_KDF_free(kdf);
+  if (!algorithms().hkdf) return cryptoError("HKDF fetch");
+  ossl::KdfCtxPtr ctx(EVP_KDF_CTX_new(algorithms().hkdf));
   char digest[] = "SHA256";
   static unsigned char kEmpty = 0;
   auto* ikm_p = const_cast<unsigned char*>(ikm.empty() ? &kEmpty : ikm.data());
@@ -78,7 +82,7 @@ Result<Bytes> aesGcmSeal(ByteView key, ByteView iv, ByteView aad, ByteView plain
   ossl::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   Bytes out(plaintext.size() + kGcmTagLen);
   int len = 0, total = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), iv.data()) != 1 ||
+  if (!ctx || !algorithms().aes256gcm || EVP_EncryptInit_ex(ctx.get(), algorithms().aes256gcm, nullptr, key.data(), iv.data()) != 1 ||
       (!aad.empty() &&
        EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
       EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(),
@@ -101,7 +105,7 @@ Result<Secret> aesGcmOpen(ByteView key, ByteView iv, ByteView aad, ByteView seal
   unsigned char tag[kGcmTagLen];
   std::copy(sealed.begin() + static_cast<long>(ct_len), sealed.end(), tag);
   int len = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key.data(), iv.data()) != 1 ||
+  if (!ctx || !algorithms().aes256gcm || EVP_DecryptInit_ex(ctx.get(), algorithms().aes256gcm, nullptr, key.data(), iv.data()) != 1 ||
       (!aad.empty() &&
        EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) ||
       EVP_DecryptUpdate(ctx.get(), out.exposeSecretMutable().data(), &len, sealed.data(),

@@ -5,7 +5,23 @@
 #include "common/result.h"
 #include "common/secret.h"
 
+typedef struct evp_md_st EVP_MD;
+typedef struct evp_mac_st EVP_MAC;
+typedef struct evp_kdf_st EVP_KDF;
+typedef struct evp_cipher_st EVP_CIPHER;
+
 namespace mpay::suite {
+
+// The algorithms, fetched from OpenSSL's default provider once per process:
+// by name on every call, OpenSSL 3 takes a lock and looks each one up again.
+// A member is null only if the provider lacks it (every use then fails).
+struct Algorithms {
+  EVP_MD* sha256;
+  EVP_MAC* hmac;
+  EVP_KDF* hkdf;
+  EVP_CIPHER* aes256gcm;
+};
+const Algorithms& algorithms();
 
 inline constexpr std::size_t kGcmKeyLen = 32;
 inline constexpr std::size_t kGcmIvLen = 12;
