@@ -17,7 +17,7 @@ namespace {
 
 class HttpAcquirer : public AcquirerConnector {
  public:
-  HttpAcquirer(Poco::URI base, int timeout_ms) : base_(std::move(base)), timeout_ms_(timeout_ms) {}
+  HttpAcquirer(Poco::URI base, int timeout_ms) : base_(base), sessions_(std::move(base), timeout_ms) {}
 
   Result<AuthorizationResult> authorize(const AuthorizationRequest& r) override {
     Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
@@ -27,16 +27,18 @@ class HttpAcquirer : public AcquirerConnector {
     body.set("content", r.content);
     const std::string text = toJson(body);
     try {
-      auto session = clientSession(base_, timeout_ms_);
+      auto session = sessions_.take();
       Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, base_.getPath() + "/v1/authorize",
                                  Poco::Net::HTTPMessage::HTTP_1_1);
+      req.setKeepAlive(true);
       req.setContentType("application/json");
       req.setContentLength(static_cast<std::streamsize>(text.size()));
       session->sendRequest(req) << text;
       Poco::Net::HTTPResponse resp;
       std::istream& in = session->receiveResponse(resp);
       std::string answer;
-      Poco::StreamCopier::copyToString(in, answer, 4096);
+      Poco::StreamCopier::copyToString(in, answer);
+      if (resp.getKeepAlive()) sessions_.giveBack(std::move(session));
       if (resp.getStatus() != Poco::Net::HTTPResponse::HTTP_OK)
         return fail(ErrorCode::kIo, "acquirer answered " + std::to_string(resp.getStatus()));
       Poco::JSON::Parser parser;
@@ -53,7 +55,7 @@ class HttpAcquirer : public AcquirerConnector {
 
  private:
   Poco::URI base_;
-  int timeout_ms_;
+  ClientSessionPool sessions_;
 };
 
 }  // namespace

@@ -12,4 +12,24 @@ std::unique_ptr<Poco::Net::HTTPClientSession> clientSession(const Poco::URI& uri
   return session;
 }
 
+std::unique_ptr<Poco::Net::HTTPClientSession> ClientSessionPool::take() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto session = std::move(idle_.back());
+      idle_.pop_back();
+      return session;
+    }
+  }
+  auto session = clientSession(uri_, timeout_ms_);
+  session->setKeepAlive(true);
+  session->setKeepAliveTimeout(Poco::Timespan(static_cast<long>(idle_ms_) * 1000));
+  return session;
+}
+
+void ClientSessionPool::giveBack(std::unique_ptr<Poco::Net::HTTPClientSession> session) {
+  std::lock_guard lock(mutex_);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(session));
+}
+
 }  // namespace mpay::gateway

@@ -5,9 +5,31 @@
 #include <Poco/URI.h>
 
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace mpay::gateway {
 
 std::unique_ptr<Poco::Net::HTTPClientSession> clientSession(const Poco::URI& uri, int timeout_ms);
+
+// Connections to one peer kept alive between requests, shared by the
+// gateway's threads: a request takes an idle one (or opens one) and gives it
+// back only after a whole exchange; any error drops it. A connection idle
+// longer than `idle_ms` is opened again before use, well before the peer's
+// own keep-alive timeout could close it under a request.
+class ClientSessionPool {
+ public:
+  ClientSessionPool(Poco::URI uri, int timeout_ms, int idle_ms = 1000)
+      : uri_(std::move(uri)), timeout_ms_(timeout_ms), idle_ms_(idle_ms) {}
+  std::unique_ptr<Poco::Net::HTTPClientSession> take();
+  void giveBack(std::unique_ptr<Poco::Net::HTTPClientSession> session);
+
+ private:
+  static constexpr std::size_t kMaxIdle = 64;
+  const Poco::URI uri_;
+  const int timeout_ms_, idle_ms_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>> idle_;
+};
 
 }  // namespace mpay::gateway
