@@ -7,11 +7,13 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 
+#include "bench/phase.h"
 #include "bench/phones.h"
 #include "client/flows.h"
 
@@ -20,64 +22,35 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct Tally {
-  std::uint64_t ok = 0;
-  std::map<std::string, std::uint64_t> failures;
-  std::vector<double> latencies_ms;
-  void count(const std::optional<client::ApiFailure>& failure, Clock::duration took) {
-    latencies_ms.push_back(std::chrono::duration<double, std::milli>(took).count());
-    if (!failure) ++ok;
-    else ++failures[failure->code.empty() ? "phone check: " + failure->message : failure->code];
-  }
-};
-
-PhaseReport report(const std::string& name, std::vector<Tally>& tallies, double seconds) {
-  PhaseReport r;
-  r.name = name;
-  r.seconds = seconds;
-  std::vector<double> all;
-  for (auto& t : tallies) {
-    r.ok += t.ok;
-    for (const auto& [code, n] : t.failures) r.failures[code] += n;
-    all.insert(all.end(), t.latencies_ms.begin(), t.latencies_ms.end());
-  }
-  if (!all.empty()) {
-    std::sort(all.begin(), all.end());
-    auto at = [&](double q) { return all[std::min(all.size() - 1, static_cast<std::size_t>(q * static_cast<double>(all.size())))]; };
-    r.p50_ms = at(0.50);
-    r.p95_ms = at(0.95);
-    r.p99_ms = at(0.99);
-    r.max_ms = all.back();
-  }
-  return r;
+std::string failureName(const std::optional<client::ApiFailure>& failure) {
+  if (!failure) return "";
+  return failure->code.empty() ? "phone check: " + failure->message : failure->code;
 }
 
-// Each thread owns the phones i with i % threads == its index, so a phone's
-// session and counter are never shared. `seconds` 0: one pass over them.
+// Phases over HTTP: each thread has its own connection to the gateway.
+std::vector<std::unique_ptr<client::ApiClient>> clientsFor(const LoadOptions& o) {
+  std::vector<std::unique_ptr<client::ApiClient>> apis;
+  for (int t = 0; t < o.threads; ++t) apis.push_back(std::make_unique<client::ApiClient>(o.server, o.ca));
+  return apis;
+}
+
 template <typename Step>
 PhaseReport phase(const std::string& name, const LoadOptions& o, std::vector<Phone>& phones, double seconds, Step step) {
-  std::vector<Tally> tallies(static_cast<std::size_t>(o.threads));
-  std::vector<std::thread> threads;
-  const auto start = Clock::now();
-  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  for (int t = 0; t < o.threads; ++t) {
-    threads.emplace_back([&, t] {
-      client::ApiClient api(o.server, o.ca);
-      std::vector<Phone*> mine;
-      for (std::size_t i = static_cast<std::size_t>(t); i < phones.size(); i += static_cast<std::size_t>(o.threads))
-        mine.push_back(&phones[i]);
-      if (mine.empty()) return;
-      const bool one_pass = seconds == 0;
-      for (std::uint64_t n = 0; one_pass ? n < mine.size() : Clock::now() < end; ++n) {
-        Phone& phone = *mine[n % mine.size()];
-        const auto began = Clock::now();
-        auto failure = step(api, phone, t, n);
-        tallies[static_cast<std::size_t>(t)].count(failure, Clock::now() - began);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  return report(name, tallies, std::chrono::duration<double>(Clock::now() - start).count());
+  auto apis = clientsFor(o);
+  return runPhase(name, o.threads, phones, seconds, [&](Phone& phone, int t, std::uint64_t n) {
+    return failureName(step(*apis[static_cast<std::size_t>(t)], phone, t, n));
+  });
+}
+
+template <typename Step>
+PhaseReport openLoopPhase(const std::string& name, const LoadOptions& o, std::vector<Phone>& phones, double rate,
+                          Step step) {
+  auto apis = clientsFor(o);
+  PhaseReport r = runOpenLoop(name, o.threads, phones, o.seconds, rate, [&](Phone& phone, int t, std::uint64_t n) {
+    return failureName(step(*apis[static_cast<std::size_t>(t)], phone, t, n));
+  });
+  r.scheduled_per_s = rate;
+  return r;
 }
 
 }  // namespace
@@ -94,17 +67,27 @@ bool runLoad(const LoadOptions& o, const std::function<void(const PhaseReport&)>
   }));
   std::erase_if(phones, [](const Phone& p) { return !p.key; });
 
-  done(phase("login", o, phones, o.seconds, [&](client::ApiClient& c, Phone& p, int, std::uint64_t) {
+  auto logIn = [&](client::ApiClient& c, Phone& p, int, std::uint64_t) {
     auto session = client::login(c, platform.value(), *p.key, p.number, Secret::copyOf(kPassword), unixNow());
     if (!session) return std::optional<client::ApiFailure>(session.error());
     p.session = std::move(session).value();
     return std::optional<client::ApiFailure>();
-  }));
+  };
+  const PhaseReport login = phase("login", o, phones, o.seconds, logIn);
+  done(login);
   std::erase_if(phones, [](const Phone& p) { return !p.session; });
 
-  done(phase("pay", o, phones, o.seconds, [&](client::ApiClient& c, Phone& p, int t, std::uint64_t n) {
-    return payOnce(c, platform.value(), p, "BENCH-" + run + "-" + std::to_string(t) + "-" + std::to_string(n), n);
-  }));
+  auto pay = [&](const std::string& tag) {
+    return [&, tag](client::ApiClient& c, Phone& p, int t, std::uint64_t n) {
+      return payOnce(c, platform.value(), p, "BENCH-" + run + tag + std::to_string(t) + "-" + std::to_string(n), n);
+    };
+  };
+  const PhaseReport paid = phase("pay", o, phones, o.seconds, pay("-"));
+  done(paid);
+  if (o.open_loop_fraction > 0) {
+    done(openLoopPhase("login open-loop", o, phones, o.open_loop_fraction * login.perSecond(), logIn));
+    done(openLoopPhase("pay open-loop", o, phones, o.open_loop_fraction * paid.perSecond(), pay("-o")));
+  }
   return true;
 }
 

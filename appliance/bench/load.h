@@ -17,6 +17,10 @@ struct LoadOptions {
   int phones = 32;
   int threads = 4;
   double seconds = 10;  // per phase
+  // After the login and pay phases (closed loop: each thread sends as soon
+  // as it has its answer), the same again in open loop at this fraction of
+  // the rate each reached; 0: none.
+  double open_loop_fraction = 0;
 };
 
 struct PhaseReport {
@@ -25,10 +29,12 @@ struct PhaseReport {
   std::uint64_t ok = 0;
   std::map<std::string, std::uint64_t> failures;  // error code (or the phone's own check) -> count
   double p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;
+  double scheduled_per_s = 0;  // open loop: the rate asked for
   double perSecond() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
 };
 
-// Runs the phases in order — enrol, login, pay — and hands each report to
+// Runs the phases in order — enrol, login, pay, then with
+// open_loop_fraction "login open-loop" and "pay open-loop" — and hands each report to
 // `done` as soon as its phase ends. Phones that fail a phase are left out of
 // the next. Returns false if the platform data could not be fetched.
 bool runLoad(const LoadOptions& options, const std::function<void(const PhaseReport&)>& done);

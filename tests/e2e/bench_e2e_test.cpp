@@ -19,6 +19,21 @@ TEST(BenchE2E, ConcurrentPhonesEnrolLogInAndPayWithEveryAnswerOk) {
   EXPECT_EQ(run.output.find("failed:"), std::string::npos) << run.output;
 }
 
+// The floor: the same login and payment work on a throwaway token in the
+// bench's own process; each end-to-end rate is printed as a ratio of it, the
+// memory of each of the appliance's processes by pid, and both flows again
+// in open loop at half the rate they reached.
+TEST(BenchE2E, TheFloorRunsTheSameWorkAndEachRateIsShownAgainstIt) {
+  test::RunningAppliance app("", false, "", test::raisedBudgets());
+  auto run = app.bench("--phones 4 --threads 2 --seconds 0.5 --floor --open-loop 0.5 --mpayd-pid " +
+                       std::to_string(app.mpaydPid()));
+  EXPECT_EQ(run.exit_code, 0) << run.output << "\n---- mpayd.log ----\n" << app.log();
+  for (const char* line : {"\nlogin floor ", "\npay floor ", "x floor (", "rss: signer-parent[", " signer-worker[",
+                           " gateway[", "\nlogin open-loop ", "\npay open-loop ", "(scheduled "})
+    EXPECT_NE(run.output.find(line), std::string::npos) << line << "\n" << run.output;
+  EXPECT_EQ(run.output.find("failed:"), std::string::npos) << run.output;
+}
+
 TEST(BenchE2E, AMissedTargetIsNamedAndFailsTheRun) {
   test::RunningAppliance app;
   auto run = app.bench("--phones 2 --threads 1 --seconds 0.2 --min-payments-per-s 1000000000");

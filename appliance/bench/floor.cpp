@@ -1,0 +1,165 @@
+#include "bench/floor.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "admin/dev_setup.h"
+#include "bench/phase.h"
+#include "bench/phones.h"
+#include "client/phone.h"
+#include "common/config.h"
+#include "hsm/key_policy.h"
+#include "hsm/token.h"
+#include "signer/operations.h"
+#include "suite/primitives.h"
+
+namespace mpay::bench {
+namespace {
+
+// A phone as the floor keeps it: the phone's key and session, and the row
+// the gateway would keep for it.
+struct FloorPhone {
+  std::string number;
+  std::optional<suite::EcPrivateKey> key;
+  wire::OpenRegistrationResponse user;
+  std::optional<suite::LoginKeys> keys;
+  Bytes wrapped_keys;
+  std::uint64_t counter = 0;
+};
+
+template <typename Resp, typename Req>
+Result<Resp> call(signer::Handler handler, signer::OpContext& ctx, const Req& request) {
+  MPAY_ASSIGN_OR_RETURN(Bytes answer, handler(ctx, wire::encodeMessage(request)));
+  return wire::parseMessage<Resp>(answer);
+}
+
+class Floor {
+ public:
+  Floor(signer::OpContext& ctx, const suite::EcPublicKey& service) : ctx_(ctx), service_(service) {}
+
+  Status enrol(FloorPhone& p) {
+    suite::Info1 info{p.number, "356938035643809", "89860012345678901234", Secret::copyOf(std::string(kPassword)),
+                      Secret::copyOf(std::string(kPin)), "mpay-bench", "110101199003070000"};
+    MPAY_ASSIGN_OR_RETURN(Bytes sealed, client::sealInfo1(service_, info, client::systemRandom()));
+    MPAY_ASSIGN_OR_RETURN(p.user, (call<wire::OpenRegistrationResponse>(signer::handleOpenRegistration, ctx_,
+                                                                         wire::OpenRegistrationRequest{sealed})));
+    const Secret info3 = suite::info3Password(p.number, info.imei, info.sim, Secret::copyOf(std::string(kPassword)));
+    MPAY_ASSIGN_OR_RETURN(auto credential, client::activate(p.user.registration_file, p.user.registration_code,
+                                                            p.user.confirmation_code, info3));
+    p.key.emplace(std::move(credential.opened.private_key));
+    return {};
+  }
+
+  Status login(FloorPhone& p) {
+    const Bytes nonce = suite::randomBytes(suite::kNonceLen);
+    MPAY_ASSIGN_OR_RETURN(auto message, client::buildLogin(service_, *p.key, p.number,
+                                                           Secret::copyOf(std::string(kPassword)), unixNow(), nonce,
+                                                           client::systemRandom()));
+    wire::OpenLoginRequest req{p.user.certificate, p.user.salt, p.user.password_verifier, message.c1, message.c2};
+    MPAY_ASSIGN_OR_RETURN(auto answer, call<wire::OpenLoginResponse>(signer::handleOpenLogin, ctx_, req));
+    MPAY_ASSIGN_OR_RETURN(auto keys, client::openLoginKeys(*p.key, answer.sealed_keys, message.k));
+    p.keys.emplace(std::move(keys));
+    p.wrapped_keys = answer.wrapped_keys;
+    return {};
+  }
+
+  Status pay(FloorPhone& p, const std::string& order_no, std::uint64_t n) {
+    client::PaymentInput in{order_no, p.number, 100 + n % 9900, "CNY", "mpay-bench " + order_no, false, ++p.counter,
+                            unixNow()};
+    MPAY_ASSIGN_OR_RETURN(auto message, client::buildPayment(in, Secret::copyOf(std::string(kPin)), *p.keys, *p.key,
+                                                             client::systemRandom()));
+    const auto& f = message.signed_fields;
+    wire::OpenPaymentRequest req;
+    req.certificate = p.user.certificate;
+    req.salt = p.user.salt;
+    req.pin_verifier = p.user.pin_verifier;
+    req.wrapped_keys = p.wrapped_keys;
+    req.session_id = f.session_id;
+    req.order_no = f.order_no;
+    req.phone = f.phone;
+    req.amount_minor = f.amount_minor;
+    req.currency = f.currency;
+    req.content = f.content;
+    req.pin_ciphertext = f.pin_ciphertext;
+    req.counter = f.counter;
+    req.timestamp = f.timestamp;
+    req.signature = message.signature;
+    MPAY_ASSIGN_OR_RETURN(auto opened, call<wire::OpenPaymentResponse>(signer::handleOpenPayment, ctx_, req));
+    wire::SignReceiptRequest receipt_req{opened.permit, "FLOOR-" + order_no, 1, order_no, opened.phone,
+                                         opened.amount_minor, opened.currency, unixNow()};
+    MPAY_ASSIGN_OR_RETURN(auto receipt, call<wire::SignReceiptResponse>(signer::handleSignReceipt, ctx_, receipt_req));
+    const auto& platform = ctx_.token.platform();
+    MPAY_ASSIGN_OR_RETURN(auto checked, client::verifyReceipt(receipt.receipt, receipt.signature,
+                                                              platform.receipt_cert, platform.ca_cert));
+    if (checked.order_no != order_no || checked.amount_minor != in.amount_minor)
+      return fail(ErrorCode::kMismatch, "receipt does not match the payment");
+    return {};
+  }
+
+ private:
+  signer::OpContext& ctx_;
+  const suite::EcPublicKey& service_;
+};
+
+std::string failureName(const Status& status) { return status.ok() ? "" : std::string(errorName(status.error().code)); }
+
+// A directory of its own for the throwaway token, removed afterwards.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "mpay-floor-XXXXXX").string();
+    if (mkdtemp(pattern.data())) path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+bool runFloor(const LoadOptions& o, const std::function<void(const PhaseReport&)>& done) {
+  ScratchDir dir;
+  if (dir.path().empty()) return false;
+  admin::DevSetupOptions setup;
+  setup.dir = dir.path();
+  auto config_path = admin::devSetup(setup);
+  if (!config_path) return false;
+  auto config = Config::load(config_path.value());
+  if (!config) return false;
+  auto policy = hsm::KeyPolicy::load(config->policy_dir + "/keys");
+  if (!policy) return false;
+  auto token = hsm::Token::open(config->hsm, policy.value(), o.threads);
+  if (!token) return false;
+  signer::OpContext ctx{*token.value(), unixNow, config->signer.pkcs12_iterations, ""};
+  ctx.prepared = std::make_shared<signer::PreparedPlatform>(token.value()->platform());
+  auto service = suite::EcPublicKey::fromPoint(token.value()->platform().service_point);
+  if (!service) return false;
+  Floor floor(ctx, service.value());
+  const std::string run = newRunTag();
+  std::vector<FloorPhone> phones;
+  for (auto& p : newPhones(static_cast<std::size_t>(o.phones), run)) {
+    phones.emplace_back();
+    phones.back().number = p.number;
+  }
+
+  done(runPhase("enrol floor", o.threads, phones, 0,
+                [&](FloorPhone& p, int, std::uint64_t) { return failureName(floor.enrol(p)); }));
+  std::erase_if(phones, [](const FloorPhone& p) { return !p.key; });
+  done(runPhase("login floor", o.threads, phones, o.seconds,
+                [&](FloorPhone& p, int, std::uint64_t) { return failureName(floor.login(p)); }));
+  std::erase_if(phones, [](const FloorPhone& p) { return !p.keys; });
+  done(runPhase("pay floor", o.threads, phones, o.seconds, [&](FloorPhone& p, int t, std::uint64_t n) {
+    return failureName(floor.pay(p, "FLOOR-" + run + "-" + std::to_string(t) + "-" + std::to_string(n), n));
+  }));
+  return true;
+}
+
+}  // namespace mpay::bench
