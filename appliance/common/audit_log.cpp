@@ -122,50 +122,26 @@ Result<AuditLog> AuditLog::open(const std::string& path) {
   return AuditLog(fd);
 }
 
-AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_), queue_(std::move(other.queue_)) { other.fd_ = -1; }
+AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_), group_(std::move(other.group_)) { other.fd_ = -1; }
 
 AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-struct AuditLog::Pending {
-  const AuditEvent* event;
-  Result<std::uint64_t> result = fail(ErrorCode::kAuditUnavailable, "audit log: not written");
-  bool done = false;
-};
-
-std::uint64_t AuditLog::flushes() const {
-  std::lock_guard lock(queue_->mutex);
-  return queue_->flushes;
-}
+std::uint64_t AuditLog::flushes() const { return group_->flushes(); }
 
 Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
-  Pending mine{&event};
-  std::unique_lock lock(queue_->mutex);
-  queue_->waiting.push_back(&mine);
-  while (!mine.done) {
-    if (queue_->leading) {
-      queue_->done.wait(lock);
-      continue;
-    }
-    // Lead one batch: everything queued by the time the file is ours.
-    queue_->leading = true;
-    lock.unlock();
+  Pending mine{&event, fail(ErrorCode::kAuditUnavailable, "audit log: not written")};
+  group_->submit(mine, [&](auto take) {
+    // flock does not exclude this process's threads; the group commit does.
     FileLock file_lock(fd_);
-    lock.lock();
-    std::deque<Pending*> batch;
-    batch.swap(queue_->waiting);
-    lock.unlock();
-    if (file_lock.ok()) {
-      writeBatch(batch);
-    } else {
+    const std::vector<Pending*> batch = take();
+    if (!file_lock.ok()) {
       for (Pending* p : batch) p->result = fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
+      return;
     }
-    lock.lock();
-    for (Pending* p : batch) p->done = true;
-    queue_->leading = false;
-    queue_->done.notify_all();
-  }
+    writeBatch(batch);
+  });
   return std::move(mine.result);
 }
 
@@ -196,7 +172,7 @@ std::string recordLine(const AuditEvent& event, std::uint64_t seq, const std::st
 }  // namespace
 
 // Runs under the flock, one thread at a time.
-void AuditLog::writeBatch(std::deque<Pending*>& batch) {
+void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
   auto failAll = [&](const Error& e) {
     for (Pending* p : batch) p->result = e;
   };
@@ -236,10 +212,6 @@ void AuditLog::writeBatch(std::deque<Pending*>& batch) {
     if (ftruncate(fd_, end) == 0) (void)fdatasync(fd_);
     for (auto& [p, n] : written) p->result = fail(ErrorCode::kAuditUnavailable, "audit log: write or sync failed");
     return;
-  }
-  {
-    std::lock_guard lock(queue_->mutex);
-    ++queue_->flushes;
   }
   for (auto& [p, n] : written) p->result = n;
 }

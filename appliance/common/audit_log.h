@@ -16,14 +16,12 @@
 // every caller of the batch gets kAuditUnavailable and must not release the
 // operation's result.
 #pragma once
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/group_commit.h"
 #include "common/result.h"
 
 namespace mpay {
@@ -53,18 +51,14 @@ class AuditLog {
   std::uint64_t flushes() const;
 
  private:
-  struct Pending;
-  struct Queue {
-    mutable std::mutex mutex;
-    std::condition_variable done;
-    std::deque<Pending*> waiting;
-    bool leading = false;  // one thread writes at a time (flock does not exclude threads)
-    std::uint64_t flushes = 0;
+  struct Pending {
+    const AuditEvent* event;
+    Result<std::uint64_t> result;
   };
-  explicit AuditLog(int fd) : fd_(fd), queue_(std::make_unique<Queue>()) {}
-  void writeBatch(std::deque<Pending*>& batch);
+  explicit AuditLog(int fd) : fd_(fd), group_(std::make_unique<GroupCommit<Pending>>()) {}
+  void writeBatch(const std::vector<Pending*>& batch);
   int fd_;
-  std::unique_ptr<Queue> queue_;
+  std::unique_ptr<GroupCommit<Pending>> group_;
 };
 
 struct AuditHead {

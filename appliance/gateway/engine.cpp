@@ -159,9 +159,6 @@ ApiError Engine::loginRefusal(const Error& e) {
 // answers registration_unconfirmed (no session) and each try also spends
 // one of the registration's attempts.
 ApiResult<JsonPtr> Engine::loginWithoutUser(const std::string& phone, const Bytes& c1, const Bytes& c2) {
-  MPAY_ASSIGN_OR_RETURN(bool counted, store_.spendAttempt(Guess::kPasswordWithoutUser, phone, now_(),
-                                                          now_() + config_.lockout_seconds, config_.lockout_threshold));
-  if (!counted) return apiError(ApiCode::kAccountLocked, "account locked");
   MPAY_ASSIGN_OR_RETURN(auto pending, store_.findRegistration(phone));
   bool unconfirmed = false;
   if (pending && !pending->proof_hash.empty()) {
@@ -188,17 +185,20 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
   MPAY_ASSIGN_OR_RETURN(Bytes c2, body.bytes("c2", 256));
   if (!suite::validPhone(phone)) return apiError(ApiCode::kBadField, "'phone' is not E.164");
   MPAY_RETURN_IF_ERROR(limitPhone(phone));
-  // C1 is authenticated under the phone's fresh K: its bytes name one login
-  // attempt. They are spent before the password is checked, so a captured
-  // login (even one with a wrong password) replays as replayed_request.
-  MPAY_ASSIGN_OR_RETURN(bool first_time, store_.rememberNonce(phone, suite::sha256(c1), now_(),
-                                                              now_() - 2 * config_.replay_window));
-  if (!first_time) return apiError(ApiCode::kReplayedRequest, "login request already used");
   MPAY_ASSIGN_OR_RETURN(auto user, store_.findUser(phone));
+  // C1 is authenticated under the phone's fresh K: its bytes name one login
+  // attempt. They are spent, with an attempt at the password (the user's, or
+  // the count of a number without one, alike), before the password is
+  // checked, so a captured login (even one with a wrong password) replays
+  // as replayed_request.
+  const Guess guess = user ? Guess::kPassword : Guess::kPasswordWithoutUser;
+  const std::int64_t keep_after = now_() - 2 * config_.replay_window;
+  Store::LoginStartRequest start{guess,      phone, suite::sha256(c1), now_(), keep_after, now_() + config_.lockout_seconds,
+                                 config_.lockout_threshold};
+  MPAY_ASSIGN_OR_RETURN(auto started, store_.startLogin(start));
+  if (started == Store::LoginStart::kReplayed) return apiError(ApiCode::kReplayedRequest, "login request already used");
+  if (started == Store::LoginStart::kLocked) return apiError(ApiCode::kAccountLocked, "account locked");
   if (!user) return loginWithoutUser(phone, c1, c2);
-  MPAY_ASSIGN_OR_RETURN(bool spent, store_.spendAttempt(Guess::kPassword, phone, now_(),
-                                                        now_() + config_.lockout_seconds, config_.lockout_threshold));
-  if (!spent) return apiError(ApiCode::kAccountLocked, "account locked");
 
   auto opened = openLogin(user->credentials, c1, c2);
   if (!opened) {
@@ -207,14 +207,18 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
       MPAY_RETURN_IF_ERROR(store_.returnAttempt(Guess::kPassword, phone, config_.lockout_threshold));
     return loginRefusal(opened.error());
   }
-  MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPassword, phone));
   const auto& r = opened.value();
-  if (r.phone != phone) return apiError(ApiCode::kBadField, "phone differs from the signed one");
-  MPAY_RETURN_IF_ERROR(checkFresh(r.timestamp));
-  MPAY_ASSIGN_OR_RETURN(bool fresh, store_.rememberNonce(phone, r.nonce, now_(), now_() - 2 * config_.replay_window));
-  if (!fresh) return apiError(ApiCode::kReplayedRequest, "login nonce already used");
-  MPAY_RETURN_IF_ERROR(store_.putSession(
-      SessionRow{r.session_id, phone, r.wrapped_keys, static_cast<std::int64_t>(r.expires_at), 0}));
+  // The password was right: from here on its count is cleared, whatever the answer.
+  auto refuse = [&](ApiError e) -> ApiResult<JsonPtr> {
+    MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPassword, phone));
+    return e;
+  };
+  if (r.phone != phone) return refuse(apiError(ApiCode::kBadField, "phone differs from the signed one"));
+  if (auto fresh = checkFresh(r.timestamp); !fresh.ok()) return refuse(std::move(fresh).error());
+  MPAY_ASSIGN_OR_RETURN(bool stored, store_.finishLogin(Guess::kPassword, phone, r.nonce, now_(), keep_after,
+                                                        SessionRow{r.session_id, phone, r.wrapped_keys,
+                                                                   static_cast<std::int64_t>(r.expires_at), 0}));
+  if (!stored) return refuse(apiError(ApiCode::kReplayedRequest, "login nonce already used"));
   JsonPtr o = object();
   o->set("session_id", base64url(r.session_id));
   o->set("sealed_keys", base64url(r.sealed_keys));

@@ -222,8 +222,7 @@ int Store::schemaVersion() {
 }
 
 ApiStatus Store::probeWrite(std::int64_t at) {
-  return guarded("probeWrite", [&]() -> ApiStatus {
-    Session s = session();
+  return write("probeWrite", [&](Session& s, Undo&) -> ApiStatus {
     Poco::Int64 now_v = at;
     s << sql("UPDATE health_probe SET at = ? WHERE id = 1"), use(now_v), now;
     return {};
@@ -241,20 +240,17 @@ ApiResult<bool> Store::userExists(const std::string& phone) {
 }
 
 ApiStatus Store::putRegistration(const PendingRegistration& r) {
-  return guarded("putRegistration", [&]() -> ApiStatus {
-    Session s = session();
+  return write("putRegistration", [&](Session& s, Undo&) -> ApiStatus {
     std::string phone = r.phone, hash = r.code_hash, file = base64url(r.registration_file),
                 cert = base64url(r.credentials.certificate), salt = base64url(r.credentials.salt),
                 pw = base64url(r.credentials.password_verifier), pin = base64url(r.credentials.pin_verifier),
                 identity = base64url(r.credentials.identity), proof = r.proof_hash;
     Poco::Int64 expires = r.expires_at;
-    s.begin();
     s << sql("DELETE FROM registrations WHERE phone = ?"), use(phone), now;
     s << sql("INSERT INTO registrations (phone, code_hash, registration_file, certificate, salt, password_verifier,"
              " pin_verifier, identity, attempts, expires_at, proof_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"),
         use(phone), use(hash), use(file), use(cert), use(salt), use(pw), use(pin), use(identity), use(expires),
         use(proof), now;
-    s.commit();
     return {};
   });
 }
@@ -277,38 +273,31 @@ ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std:
   });
 }
 
-namespace {
-ApiResult<bool> spendRegistrationAttempt(Session s, const std::string& statement, const std::string& phone, int limit) {
-  try {
-    std::string p = phone;
-    int most = limit;
-    Statement st(s);
-    st << statement, use(p), use(most);
-    return st.execute() == 1;
-  } catch (const Poco::Exception& e) {
-    return dbError("spendRegistrationAttempt", e);
-  }
-}
-}  // namespace
-
 ApiResult<bool> Store::spendCodeAttempt(const std::string& phone, int limit) {
-  return spendRegistrationAttempt(
-      session(), sql("UPDATE registrations SET attempts = attempts + 1 WHERE phone = ? AND attempts < ?"), phone, limit);
+  return spendRegistrationAttempt("UPDATE registrations SET attempts = attempts + 1 WHERE phone = ? AND attempts < ?",
+                                  phone, limit);
 }
 
 ApiResult<bool> Store::spendConfirmAttempt(const std::string& phone, int limit) {
   return spendRegistrationAttempt(
-      session(),
-      sql("UPDATE registrations SET confirm_attempts = confirm_attempts + 1 WHERE phone = ? AND confirm_attempts < ?"),
+      "UPDATE registrations SET confirm_attempts = confirm_attempts + 1 WHERE phone = ? AND confirm_attempts < ?",
       phone, limit);
 }
 
+ApiResult<bool> Store::spendRegistrationAttempt(const std::string& statement, const std::string& phone, int limit) {
+  return write("spendRegistrationAttempt", [&](Session& s, Undo&) -> ApiResult<bool> {
+    std::string p = phone;
+    int most = limit;
+    Statement st(s);
+    st << sql(statement), use(p), use(most);
+    return st.execute() == 1;
+  });
+}
+
 ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_t at) {
-  return guarded("confirmRegistration", [&]() -> ApiResult<bool> {
-    Session s = session();
+  return write("confirmRegistration", [&](Session& s, Undo&) -> ApiResult<bool> {
     std::string p = phone;
     Poco::Int64 created = at;
-    s.begin();
     Statement move(s);
     move << sql("INSERT INTO users (phone, certificate, salt, password_verifier, pin_verifier, identity, created_at)"
                 " SELECT phone, certificate, salt, password_verifier, pin_verifier, identity, ? FROM registrations"
@@ -316,7 +305,6 @@ ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_
         use(created), use(p);
     const std::size_t moved = move.execute();
     s << sql("DELETE FROM registrations WHERE phone = ?"), use(p), now;
-    s.commit();
     return moved == 1;
   });
 }
@@ -339,27 +327,42 @@ ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
   });
 }
 
-ApiResult<bool> Store::rememberNonce(const std::string& phone, ByteView nonce, std::int64_t at, std::int64_t keep_after) {
-  return guarded("rememberNonce", [&]() -> ApiResult<bool> {
-    Session s = session();
-    std::string p = phone, n = base64url(nonce);
-    Poco::Int64 seen = at, cutoff = keep_after;
-    s << sql("DELETE FROM login_nonces WHERE seen_at < ?"), use(cutoff), now;
-    Statement insert(s);
-    insert << sql("INSERT INTO login_nonces (phone, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
-        use(p), use(n), use(seen);
-    return insert.execute() == 1;
+bool Store::rememberNonceIn(Session& s, const std::string& phone, ByteView nonce, std::int64_t at,
+                            std::int64_t keep_after) {
+  std::string p = phone, n = base64url(nonce);
+  Poco::Int64 seen = at, cutoff = keep_after;
+  s << sql("DELETE FROM login_nonces WHERE seen_at < ?"), use(cutoff), now;
+  Statement insert(s);
+  insert << sql("INSERT INTO login_nonces (phone, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"), use(p),
+      use(n), use(seen);
+  return insert.execute() == 1;
+}
+
+ApiResult<Store::LoginStart> Store::startLogin(const LoginStartRequest& r) {
+  return write("startLogin", [&](Session& s, Undo& undo) -> ApiResult<LoginStart> {
+    if (!rememberNonceIn(s, r.phone, r.request_hash, r.now, r.keep_after)) {
+      undo();
+      return LoginStart::kReplayed;
+    }
+    // Locked: the request is still spent.
+    if (!spendAttemptIn(s, r.guess, r.phone, r.now, r.lock_until, r.threshold)) return LoginStart::kLocked;
+    return LoginStart::kStarted;
   });
 }
 
-ApiStatus Store::putSession(const SessionRow& r) {
-  return guarded("putSession", [&]() -> ApiStatus {
-    Session s = session();
-    std::string id = base64url(r.session_id), phone = r.phone, keys = base64url(r.wrapped_keys);
+ApiResult<bool> Store::finishLogin(Guess guess, const std::string& phone, ByteView nonce, std::int64_t at,
+                                   std::int64_t keep_after, const SessionRow& r) {
+  return write("finishLogin", [&](Session& s, Undo& undo) -> ApiResult<bool> {
+    if (!rememberNonceIn(s, phone, nonce, at, keep_after)) {
+      undo();
+      return false;
+    }
+    clearAttemptsIn(s, guess, phone);
+    std::string id = base64url(r.session_id), owner = r.phone, keys = base64url(r.wrapped_keys);
     Poco::Int64 expires = r.expires_at;
     s << sql("INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter) VALUES (?, ?, ?, ?, 0)"),
-        use(id), use(phone), use(keys), use(expires), now;
-    return {};
+        use(id), use(owner), use(keys), use(expires), now;
+    return true;
   });
 }
 
@@ -378,8 +381,7 @@ ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
 }
 
 ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
-  return guarded("addOutbox", [&]() -> ApiStatus {
-    Session s = session();
+  return write("addOutbox", [&](Session& s, Undo&) -> ApiStatus {
     std::string id = m.id, phone = m.phone, code = m.code;
     Poco::Int64 created = at;
     s << sql("INSERT INTO outbox (id, phone, code, created_at) VALUES (?, ?, ?, ?)"), use(id), use(phone), use(code),
@@ -401,8 +403,7 @@ ApiResult<std::vector<OutboxMessage>> Store::pendingOutbox() {
 }
 
 ApiStatus Store::markDelivered(const std::string& id, std::int64_t at) {
-  return guarded("markDelivered", [&]() -> ApiStatus {
-    Session s = session();
+  return write("markDelivered", [&](Session& s, Undo&) -> ApiStatus {
     std::string i = id;
     Poco::Int64 delivered = at;
     // The code is not kept once it has left: the database never holds it for long.

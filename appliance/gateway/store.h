@@ -8,12 +8,14 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/SessionPool.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/group_commit.h"
 #include "gateway/api_error.h"
 
 namespace mpay::gateway {
@@ -123,10 +125,26 @@ class Store {
   // Forgets counts for numbers without a user whose lock has run out (the
   // count would start again anyway) or that were first tried before `created_before`.
   ApiStatus purgeGuessesWithoutUser(std::int64_t now, std::int64_t created_before);
-  // False if this (phone, nonce) was seen before. Old nonces are purged.
-  ApiResult<bool> rememberNonce(const std::string& phone, ByteView nonce, std::int64_t now, std::int64_t keep_after);
+  // A login's first durable step, one transaction: the request's hash is
+  // remembered (a login request is tried once; old ones are purged), then
+  // an attempt at the password is spent (`guess`: the user's, or the count
+  // of a number without a user). Replayed changes nothing; locked keeps the
+  // request spent.
+  enum class LoginStart { kStarted, kReplayed, kLocked };
+  struct LoginStartRequest {
+    Guess guess = Guess::kPassword;
+    std::string phone;
+    Bytes request_hash;
+    std::int64_t now = 0, keep_after = 0, lock_until = 0;
+    int threshold = 0;
+  };
+  ApiResult<LoginStart> startLogin(const LoginStartRequest& r);
+  // The password was right, in one transaction: the phone's signed nonce
+  // remembered, the attempt count cleared and the session stored; false
+  // (nothing changed) when the nonce was seen before.
+  ApiResult<bool> finishLogin(Guess guess, const std::string& phone, ByteView nonce, std::int64_t now,
+                              std::int64_t keep_after, const SessionRow& session);
 
-  ApiStatus putSession(const SessionRow& s);
   ApiResult<std::optional<SessionRow>> findSession(ByteView session_id);
 
   ApiResult<std::optional<TransactionRow>> findTransaction(const std::string& order_no);
@@ -177,14 +195,63 @@ class Store {
   ApiStatus markDelivered(const std::string& id, std::int64_t now);
 
  private:
-  Store(std::unique_ptr<Poco::Data::SessionPool> pool, bool postgres) : pool_(std::move(pool)), postgres_(postgres) {}
+  // Lets a write discard its own changes (its condition was not met).
+  class Undo {
+   public:
+    explicit Undo(std::function<void()> discard) : discard_(std::move(discard)) {}
+    void operator()() {
+      if (!done_) discard_();
+      done_ = true;
+    }
+    bool done() const { return done_; }
+
+   private:
+    std::function<void()> discard_;
+    bool done_ = false;
+  };
+  using Job = std::function<void(Poco::Data::Session&, Undo&)>;
+  struct PendingWrite {
+    const char* where;
+    const Job* job;
+    ApiStatus status;
+  };
+
+  // Every write is a job run in a transaction of its own, and its answer
+  // leaves only once that is committed. SQLite: the jobs of the requests
+  // that write at the same moment share one transaction and one commit
+  // (group commit, each job in a savepoint of its own, so one job's failure
+  // is only its own); one writer at a time, so no thread sleeps in SQLite's
+  // busy handler. PostgreSQL: each job commits itself; the server flushes
+  // concurrent commits together. A job that returns an error is undone.
+  template <typename F>
+  auto write(const char* where, F&& job)
+      -> decltype(job(std::declval<Poco::Data::Session&>(), std::declval<Undo&>())) {
+    using R = decltype(job(std::declval<Poco::Data::Session&>(), std::declval<Undo&>()));
+    std::optional<R> result;
+    ApiStatus done = runWrite(where, [&](Poco::Data::Session& s, Undo& undo) {
+      result.emplace(job(s, undo));
+      if (!result->ok()) undo();
+    });
+    if (!done.ok()) return std::move(done).error();
+    return std::move(*result);
+  }
+  ApiStatus runWrite(const char* where, const Job& job);
+  ApiResult<bool> spendRegistrationAttempt(const std::string& statement, const std::string& phone, int limit);
+  void commitBatch(const std::vector<PendingWrite*>& batch);
+
+  Store(std::unique_ptr<Poco::Data::SessionPool> pool, bool postgres)
+      : pool_(std::move(pool)), postgres_(postgres), writes_(std::make_unique<GroupCommit<PendingWrite>>()) {}
   ApiStatus migrate();
   Poco::Data::Session session();
   bool spendAttemptIn(Poco::Data::Session& s, Guess guess, const std::string& phone, std::int64_t now,
                       std::int64_t lock_until, int threshold);
+  void clearAttemptsIn(Poco::Data::Session& s, Guess guess, const std::string& phone);
+  bool rememberNonceIn(Poco::Data::Session& s, const std::string& phone, ByteView nonce, std::int64_t now,
+                       std::int64_t keep_after);
   std::string sql(const std::string& text) const;  // '?' to '$n' for PostgreSQL
   std::unique_ptr<Poco::Data::SessionPool> pool_;
   bool postgres_;
+  std::unique_ptr<GroupCommit<PendingWrite>> writes_;
 };
 
 }  // namespace mpay::gateway

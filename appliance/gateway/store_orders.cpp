@@ -77,17 +77,15 @@ bool Store::spendAttemptIn(Poco::Data::Session& s, Guess guess, const std::strin
 
 ApiResult<bool> Store::spendAttempt(Guess guess, const std::string& phone, std::int64_t now_s, std::int64_t lock_until,
                                     int threshold) {
-  return guarded("spendAttempt", [&]() -> ApiResult<bool> {
-    Poco::Data::Session s = session();
+  return write("spendAttempt", [&](Poco::Data::Session& s, Undo&) -> ApiResult<bool> {
     return spendAttemptIn(s, guess, phone, now_s, lock_until, threshold);
   });
 }
 
 ApiStatus Store::returnAttempt(Guess guess, const std::string& phone, int threshold) {
-  return guarded("returnAttempt", [&]() -> ApiStatus {
+  return write("returnAttempt", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
     const auto c = columnsOf(guess);
     const std::string count = c.count, locked = c.locked_until;
-    Poco::Data::Session s = session();
     std::string p = phone;
     int limit = threshold;
     s << sql(std::string("UPDATE ") + c.table + " SET " + count + " = " + count + " - 1, " + locked + " = CASE WHEN " + count +
@@ -97,21 +95,23 @@ ApiStatus Store::returnAttempt(Guess guess, const std::string& phone, int thresh
   });
 }
 
+void Store::clearAttemptsIn(Poco::Data::Session& s, Guess guess, const std::string& phone) {
+  const auto c = columnsOf(guess);
+  std::string p = phone;
+  s << sql(std::string("UPDATE ") + c.table + " SET " + c.count + " = 0, " + c.locked_until + " = 0 WHERE phone = ? AND (" +
+           c.count + " <> 0 OR " + c.locked_until + " <> 0)"),
+      use(p), now;
+}
+
 ApiStatus Store::clearAttempts(Guess guess, const std::string& phone) {
-  return guarded("clearAttempts", [&]() -> ApiStatus {
-    const auto c = columnsOf(guess);
-    Poco::Data::Session s = session();
-    std::string p = phone;
-    s << sql(std::string("UPDATE ") + c.table + " SET " + c.count + " = 0, " + c.locked_until + " = 0 WHERE phone = ? AND (" +
-             c.count + " <> 0 OR " + c.locked_until + " <> 0)"),
-        use(p), now;
+  return write("clearAttempts", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
+    clearAttemptsIn(s, guess, phone);
     return {};
   });
 }
 
 ApiStatus Store::purgeGuessesWithoutUser(std::int64_t now_s, std::int64_t created_before) {
-  return guarded("purgeGuessesWithoutUser", [&]() -> ApiStatus {
-    Poco::Data::Session s = session();
+  return write("purgeGuessesWithoutUser", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
     Poco::Int64 now_v = now_s, before = created_before;
     s << sql("DELETE FROM login_guesses_without_user WHERE (login_locked_until <> 0 AND login_locked_until <= ?)"
              " OR created_at < ?"),
@@ -136,11 +136,7 @@ ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::strin
 }
 
 ApiResult<Store::PaymentStart> Store::startPayment(const PaymentStartRequest& r) {
-  return guarded("startPayment", [&]() -> ApiResult<PaymentStart> {
-    Poco::Data::Session s = session();
-    // Every statement writes, so SQLite takes the write lock at the first
-    // (waiting busy_timeout) and no snapshot can go stale in between.
-    s.begin();
+  return write("startPayment", [&](Poco::Data::Session& s, Undo& undo) -> ApiResult<PaymentStart> {
     // The order first: an identical resend that finds it taken waits for
     // its outcome instead of being refused for the counter the first spent.
     std::string order, hash;
@@ -155,7 +151,7 @@ ApiResult<Store::PaymentStart> Store::startPayment(const PaymentStartRequest& r)
                    " updated_at, claimed_until) VALUES (?, ?, ?, ?, ?, 'verifying', ?, ?, ?) ON CONFLICT DO NOTHING"),
           use(order), use(hash), use(phone), use(amount), use(currency), use(created), use(created), use(claimed);
       if (claim.execute() != 1) {
-        s.rollback();
+        undo();
         return PaymentStart::kOrderTaken;
       }
     }
@@ -165,23 +161,20 @@ ApiResult<Store::PaymentStart> Store::startPayment(const PaymentStartRequest& r)
     advance << sql("UPDATE sessions SET last_counter = ? WHERE session_id = ? AND last_counter < ?"), use(counter),
         use(id), use(counter);
     if (advance.execute() != 1) {
-      s.rollback();
+      undo();
       return PaymentStart::kReplayed;
     }
     if (!spendAttemptIn(s, Guess::kPin, r.phone, r.now, r.lock_until, r.threshold)) {
       // The counter stays spent; the order is not claimed.
       if (r.claim) s << sql("DELETE FROM transactions WHERE order_no = ? AND request_hash = ?"), use(order), use(hash), now;
-      s.commit();
       return PaymentStart::kPinLocked;
     }
-    s.commit();
     return PaymentStart::kStarted;
   });
 }
 
 ApiStatus Store::dropVerifyingClaim(const std::string& order_no, const std::string& request_hash) {
-  return guarded("dropVerifyingClaim", [&]() -> ApiStatus {
-    Poco::Data::Session s = session();
+  return write("dropVerifyingClaim", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
     std::string order = order_no, hash = request_hash;
     s << sql("DELETE FROM transactions WHERE order_no = ? AND request_hash = ? AND state = 'verifying'"), use(order),
         use(hash), now;
@@ -190,29 +183,22 @@ ApiStatus Store::dropVerifyingClaim(const std::string& order_no, const std::stri
 }
 
 ApiStatus Store::markVerified(const TransactionRow& t, std::int64_t at) {
-  return guarded("markVerified", [&]() -> ApiStatus {
-    Poco::Data::Session s = session();
+  return write("markVerified", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
     std::string order = t.order_no, hash = t.request_hash, content_hash = t.content_hash, content = t.content,
                 permit = base64url(t.permit), phone = t.phone;
     Poco::Int64 updated = at, claimed = t.claimed_until;
-    s.begin();
     Statement st(s);
     st << sql("UPDATE transactions SET state = 'pending', content_hash = ?, content = ?, permit = ?,"
               " claimed_until = ?, updated_at = ? WHERE order_no = ? AND request_hash = ? AND state = 'verifying'"),
         use(content_hash), use(content), use(permit), use(claimed), use(updated), use(order), use(hash);
-    if (st.execute() != 1) {
-      s.rollback();
-      return apiError(ApiCode::kInternal, "the order's claim was lost");
-    }
+    if (st.execute() != 1) return apiError(ApiCode::kInternal, "the order's claim was lost");  // undone
     s << sql("UPDATE users SET failed_pins = 0, pin_locked_until = 0 WHERE phone = ?"), use(phone), now;
-    s.commit();
     return {};
   });
 }
 
 ApiResult<bool> Store::reclaimOpenOrder(const std::string& order_no, std::int64_t at, std::int64_t claimed_until) {
-  return guarded("reclaimOpenOrder", [&]() -> ApiResult<bool> {
-    Poco::Data::Session s = session();
+  return write("reclaimOpenOrder", [&](Poco::Data::Session& s, Undo&) -> ApiResult<bool> {
     std::string order = order_no;
     Poco::Int64 now_v = at, claimed = claimed_until;
     Statement st(s);
@@ -224,8 +210,7 @@ ApiResult<bool> Store::reclaimOpenOrder(const std::string& order_no, std::int64_
 }
 
 ApiStatus Store::recordOutcome(const TransactionRow& t, std::int64_t at) {
-  return guarded("recordOutcome", [&]() -> ApiStatus {
-    Poco::Data::Session s = session();
+  return write("recordOutcome", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
     std::string order = t.order_no, state = t.state, txn = t.transaction_no, receipt = base64url(t.receipt),
                 signature = base64url(t.receipt_signature), acquirer = t.acquirer_result;
     Poco::Int64 updated = at, claimed = t.final() ? 0 : t.claimed_until;
