@@ -1,7 +1,10 @@
 #include "gateway/store.h"
 
+#include <sqlite3.h>
+
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
@@ -165,12 +168,10 @@ Session Store::session() {
       }
     }
   }();
-  // Per connection: every commit reaches the disk before it is acknowledged,
-  // and concurrent writers wait for each other instead of failing.
-  if (!postgres_) {
-    s << "PRAGMA synchronous=FULL", now;
-    s << "PRAGMA busy_timeout=5000", now;
-  }
+  // Another process's writer (mpay-admin) is waited for, not failed on: a
+  // C call, where a PRAGMA would be parsed on every use of the connection.
+  // synchronous=FULL is the writer's (commitBatch): reads do not commit.
+  if (!postgres_) sqlite3_busy_timeout(Poco::Data::SQLite::Utility::dbHandle(s), 5000);
   return s;
 }
 

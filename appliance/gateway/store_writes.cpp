@@ -31,6 +31,8 @@ void Store::commitBatch(const std::vector<PendingWrite*>& batch) {
   std::optional<Poco::Data::Session> s;
   try {
     s.emplace(session());
+    // Every commit reaches the disk before it is acknowledged.
+    *s << "PRAGMA synchronous=FULL", now;
     // IMMEDIATE: the write lock now (another process waits, or we wait
     // busy_timeout for it), not at the first write of some job.
     *s << "BEGIN IMMEDIATE", now;
