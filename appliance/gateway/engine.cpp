@@ -158,8 +158,8 @@ ApiError Engine::loginRefusal(const Error& e) {
 // whose SMS was never proven, its credentials: there the right password
 // answers registration_unconfirmed (no session) and each try also spends
 // one of the registration's attempts.
-ApiResult<JsonPtr> Engine::loginWithoutUser(const std::string& phone, const Bytes& c1, const Bytes& c2) {
-  MPAY_ASSIGN_OR_RETURN(auto pending, store_.findRegistration(phone));
+ApiResult<JsonPtr> Engine::loginWithoutUser(const std::string& phone, const std::optional<PendingRegistration>& pending,
+                                            const Bytes& c1, const Bytes& c2) {
   bool unconfirmed = false;
   if (pending && !pending->proof_hash.empty()) {
     MPAY_ASSIGN_OR_RETURN(unconfirmed, store_.spendCodeAttempt(phone, config_.max_code_attempts));
@@ -186,6 +186,9 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
   if (!suite::validPhone(phone)) return apiError(ApiCode::kBadField, "'phone' is not E.164");
   MPAY_RETURN_IF_ERROR(limitPhone(phone));
   MPAY_ASSIGN_OR_RETURN(auto user, store_.findUser(phone));
+  // Read for every login, not only for a number without a user: one read
+  // more on one side only was measurable (docs/threat-model.md).
+  MPAY_ASSIGN_OR_RETURN(auto pending, store_.findRegistration(phone));
   // C1 is authenticated under the phone's fresh K: its bytes name one login
   // attempt. They are spent, with an attempt at the password (the user's, or
   // the count of a number without one, alike), before the password is
@@ -198,7 +201,7 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
   MPAY_ASSIGN_OR_RETURN(auto started, store_.startLogin(start));
   if (started == Store::LoginStart::kReplayed) return apiError(ApiCode::kReplayedRequest, "login request already used");
   if (started == Store::LoginStart::kLocked) return apiError(ApiCode::kAccountLocked, "account locked");
-  if (!user) return loginWithoutUser(phone, c1, c2);
+  if (!user) return loginWithoutUser(phone, pending, c1, c2);
 
   auto opened = openLogin(user->credentials, c1, c2);
   if (!opened) {

@@ -62,7 +62,8 @@ class Engine {
   ApiStatus checkFresh(std::uint64_t timestamp) const;
   Result<wire::OpenLoginResponse> openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2);
   ApiError loginRefusal(const Error& e);
-  ApiResult<JsonPtr> loginWithoutUser(const std::string& phone, const Bytes& c1, const Bytes& c2);
+  ApiResult<JsonPtr> loginWithoutUser(const std::string& phone, const std::optional<PendingRegistration>& pending,
+                                      const Bytes& c1, const Bytes& c2);
   std::int64_t claimSeconds() const;
   // Nothing (and nothing changed) when `claim` is given and the order was taken first.
   ApiResult<std::optional<wire::OpenPaymentResponse>> verifyPayment(const ParsedPayment& parsed,
