@@ -25,6 +25,11 @@ using ossl::StorePtr;
 using ossl::X509Ptr;
 using PkeyPtr = ossl::PkeyPtr;
 
+std::int64_t secondsOf(const ASN1_TIME* t) {
+  std::tm tm{};
+  return ASN1_TIME_to_tm(t, &tm) == 1 ? static_cast<std::int64_t>(timegm(&tm)) : 0;
+}
+
 Error x509Error(const std::string& what) { return fail(ErrorCode::kInternal, "x509: " + what); }
 
 Result<X509Ptr> parseDer(ByteView der) {
@@ -214,16 +219,17 @@ Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der
     return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                        static_cast<std::size_t>(ASN1_STRING_length(s)));
   };
-  auto seconds = [](const ASN1_TIME* t) -> std::int64_t {
-    std::tm tm{};
-    return ASN1_TIME_to_tm(t, &tm) == 1 ? static_cast<std::int64_t>(timegm(&tm)) : 0;
-  };
   UserCertificate out{std::move(key).value(), text(NID_commonName), text(NID_serialNumber),
-                      seconds(X509_get0_notBefore(user.get())), seconds(X509_get0_notAfter(user.get()))};
+                      secondsOf(X509_get0_notBefore(user.get())), secondsOf(X509_get0_notAfter(user.get()))};
   // Only user-profile certificates name a phone and a SIM (not the receipt certificate).
   if (!suite::validPhone(out.phone) || !suite::validSim(out.sim))
     return fail(ErrorCode::kBadCertificate, "not a user certificate");
   return out;
+}
+
+Result<Validity> certificateValidity(ByteView cert_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
+  return Validity{secondsOf(X509_get0_notBefore(cert.get())), secondsOf(X509_get0_notAfter(cert.get()))};
 }
 
 Result<suite::EcPublicKey> certificatePublicKey(ByteView cert_der) {

@@ -50,6 +50,13 @@ struct UserCertificate {
 };
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der);
 
+// A certificate's validity period, in seconds since the epoch: valid for
+// not_before <= t < not_after, as OpenSSL's chain check counts it.
+struct Validity {
+  std::int64_t not_before = 0, not_after = 0;
+};
+Result<Validity> certificateValidity(ByteView cert_der);
+
 // The public key of a certificate (must be P-256).
 Result<suite::EcPublicKey> certificatePublicKey(ByteView cert_der);
 

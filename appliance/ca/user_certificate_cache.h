@@ -16,7 +16,7 @@ namespace mpay::ca {
 
 class UserCertificateCache {
  public:
-  UserCertificateCache(Bytes ca_der, std::size_t capacity) : ca_der_(std::move(ca_der)), capacity_(capacity) {}
+  UserCertificateCache(Bytes ca_der, std::size_t capacity);
 
   // From the cache when these bytes were verified before (valid now, by the
   // system clock as in the full check), else verified and kept.
@@ -30,6 +30,7 @@ class UserCertificateCache {
  private:
   void keep(const std::string& key, const UserCertificate& cert);
   const Bytes ca_der_;
+  const Validity ca_validity_;  // an unreadable CA: nothing is ever valid, as in the full check
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, UserCertificate> verified_;

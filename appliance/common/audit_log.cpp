@@ -140,7 +140,11 @@ Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
       for (Pending* p : batch) p->result = fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
       return;
     }
-    writeBatch(batch);
+    try {
+      writeBatch(batch);
+    } catch (const std::exception& e) {  // before anything is written: every record keeps its failure
+      log::error(std::string("event=audit_batch_failed detail=\"") + e.what() + "\"");
+    }
   });
   return std::move(mine.result);
 }

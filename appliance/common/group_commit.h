@@ -18,7 +18,9 @@ template <typename Item>
 class GroupCommit {
  public:
   // `flush(take)` must call take() once: it returns the batch (`item`
-  // among it), and the flush must settle every item of it.
+  // among it), and the flush must settle every item of it. Items are made
+  // failed, so that a flush that throws leaves them failed; the leader's
+  // call rethrows.
   template <typename Flush>
   void submit(Item& item, Flush&& flush) {
     Slot mine{&item};
@@ -40,12 +42,22 @@ class GroupCommit {
         for (Slot* s : taken) batch.push_back(s->item);
         return batch;
       };
-      flush(take);
-      lock.lock();
-      for (Slot* s : taken) s->done = true;
-      ++flushes_;
-      leading_ = false;
-      done_.notify_all();
+      // An item the flush did not settle keeps what it was made with (its
+      // failure): an exception fails the batch, it never hangs it.
+      auto finish = [&] {
+        lock.lock();
+        for (Slot* s : taken) s->done = true;
+        ++flushes_;
+        leading_ = false;
+        done_.notify_all();
+      };
+      try {
+        flush(take);
+      } catch (...) {
+        finish();
+        throw;
+      }
+      finish();
     }
   }
 

@@ -218,10 +218,11 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
   };
   if (r.phone != phone) return refuse(apiError(ApiCode::kBadField, "phone differs from the signed one"));
   if (auto fresh = checkFresh(r.timestamp); !fresh.ok()) return refuse(std::move(fresh).error());
-  MPAY_ASSIGN_OR_RETURN(bool stored, store_.finishLogin(Guess::kPassword, phone, r.nonce, now_(), keep_after,
-                                                        SessionRow{r.session_id, phone, r.wrapped_keys,
-                                                                   static_cast<std::int64_t>(r.expires_at), 0}));
-  if (!stored) return refuse(apiError(ApiCode::kReplayedRequest, "login nonce already used"));
+  auto stored = store_.finishLogin(Guess::kPassword, phone, r.nonce, now_(), keep_after,
+                                   SessionRow{r.session_id, phone, r.wrapped_keys,
+                                              static_cast<std::int64_t>(r.expires_at), 0});
+  if (!stored) return refuse(std::move(stored).error());
+  if (!stored.value()) return refuse(apiError(ApiCode::kReplayedRequest, "login nonce already used"));
   JsonPtr o = object();
   o->set("session_id", base64url(r.session_id));
   o->set("sealed_keys", base64url(r.sealed_keys));

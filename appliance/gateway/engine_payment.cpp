@@ -151,10 +151,10 @@ ApiResult<std::optional<wire::OpenPaymentResponse>> Engine::verifyPayment(const 
   request.wrapped_keys = session->wrapped_keys;
   auto opened = signer_.call<wire::OpenPaymentResponse>([&](SignerClient& c) { return c.openPayment(request); });
   if (!opened) {
-    if (claim) MPAY_RETURN_IF_ERROR(store_.dropVerifyingClaim(claim->order_no, claim->request_hash));
     // A wrong PIN keeps its attempt spent; any other refusal never reached the PIN.
     if (opened.error().code != ErrorCode::kBadPin)
       MPAY_RETURN_IF_ERROR(store_.returnAttempt(Guess::kPin, request.phone, config_.lockout_threshold));
+    if (claim) MPAY_RETURN_IF_ERROR(store_.dropVerifyingClaim(claim->order_no, claim->request_hash));
     log::warn("event=signer_refused op=open_payment code=" + std::string(errorName(opened.error().code)));
     return fromSignerError(opened.error());
   }
@@ -170,8 +170,11 @@ ApiResult<JsonPtr> Engine::payVerifiedClaim(const ParsedPayment& parsed, Transac
   row.content = verified.content;
   row.permit = verified.permit;
   row.claimed_until = now_() + claimSeconds();
-  if (auto marked = store_.markVerified(row, now_()); !marked.ok())
+  if (auto marked = store_.markVerified(row, now_()); !marked.ok()) {
+    // The PIN was right: its count is cleared even though the order is not driven.
+    MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPin, row.phone));
     return apiError(ApiCode::kSignerUnavailable, "verification took too long; retry");
+  }
   return driveOrder(std::move(row));
 }
 

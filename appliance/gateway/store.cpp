@@ -141,9 +141,10 @@ ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url, int reques
     if (postgres) {
       auto connection = postgresConnectionString(url);
       if (!connection) return std::move(connection).error();
-      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", connection.value(), 1, most, 60), true));
+      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", connection.value(), 1, most, 60), true,
+                            ""));
     } else {
-      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, most, 60), false));
+      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, most, 60), false, url));
       Session s = store->session();
       s << "PRAGMA journal_mode=WAL", now;  // persistent: set once for the file
     }

@@ -238,9 +238,13 @@ class Store {
   ApiStatus runWrite(const char* where, const Job& job);
   ApiResult<bool> spendRegistrationAttempt(const std::string& statement, const std::string& phone, int limit);
   void commitBatch(const std::vector<PendingWrite*>& batch);
+  Poco::Data::Session& writer();
 
-  Store(std::unique_ptr<Poco::Data::SessionPool> pool, bool postgres)
-      : pool_(std::move(pool)), postgres_(postgres), writes_(std::make_unique<GroupCommit<PendingWrite>>()) {}
+  Store(std::unique_ptr<Poco::Data::SessionPool> pool, bool postgres, std::string url)
+      : pool_(std::move(pool)),
+        postgres_(postgres),
+        url_(std::move(url)),
+        writes_(std::make_unique<GroupCommit<PendingWrite>>()) {}
   ApiStatus migrate();
   Poco::Data::Session session();
   bool spendAttemptIn(Poco::Data::Session& s, Guess guess, const std::string& phone, std::int64_t now,
@@ -251,7 +255,9 @@ class Store {
   std::string sql(const std::string& text) const;  // '?' to '$n' for PostgreSQL
   std::unique_ptr<Poco::Data::SessionPool> pool_;
   bool postgres_;
+  std::string url_;
   std::unique_ptr<GroupCommit<PendingWrite>> writes_;
+  std::optional<Poco::Data::Session> writer_;  // SQLite: the batch leader's only
 };
 
 }  // namespace mpay::gateway

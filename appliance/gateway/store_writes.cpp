@@ -1,9 +1,12 @@
 // How the store writes: a transaction per job on PostgreSQL, a group commit
 // of concurrent jobs on SQLite (store.h, Store::write).
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
+#include <sqlite3.h>
 
 #include <optional>
 
+#include "common/log.h"
 #include "gateway/store.h"
 #include "gateway/store_sql.h"
 
@@ -22,43 +25,50 @@ ApiStatus Store::runWrite(const char* where, const Job& job) {
       return {};  // a session given back inside a transaction is rolled back by the pool
     });
   }
-  PendingWrite mine{where, &job, {}};
+  PendingWrite mine{where, &job, apiError(ApiCode::kDatabaseUnavailable, "database unavailable")};
   writes_->submit(mine, [&](auto take) { commitBatch(take()); });
   return std::move(mine.status);
 }
 
-void Store::commitBatch(const std::vector<PendingWrite*>& batch) {
-  std::optional<Poco::Data::Session> s;
-  try {
-    s.emplace(session());
+// The one connection SQLite writes through, used by one batch at a time.
+Poco::Data::Session& Store::writer() {
+  if (!writer_) {
+    writer_.emplace("SQLite", url_);
     // Every commit reaches the disk before it is acknowledged.
-    *s << "PRAGMA synchronous=FULL", now;
+    *writer_ << "PRAGMA synchronous=FULL", now;
+    sqlite3_busy_timeout(Poco::Data::SQLite::Utility::dbHandle(*writer_), 5000);
+  }
+  return *writer_;
+}
+
+void Store::commitBatch(const std::vector<PendingWrite*>& batch) {
+  std::vector<ApiStatus> outcomes(batch.size());
+  try {
+    Poco::Data::Session& s = writer();
     // IMMEDIATE: the write lock now (another process waits, or we wait
     // busy_timeout for it), not at the first write of some job.
-    *s << "BEGIN IMMEDIATE", now;
-    for (PendingWrite* w : batch) {
-      *s << "SAVEPOINT job", now;
-      Undo undo([&] { *s << "ROLLBACK TO job", now; });
+    s << "BEGIN IMMEDIATE", now;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      s << "SAVEPOINT job", now;
+      Undo undo([&] { s << "ROLLBACK TO job", now; });
       try {
-        (*w->job)(*s, undo);
+        (*batch[i]->job)(s, undo);
       } catch (const Poco::Exception& e) {
-        w->status = dbError(w->where, e);
+        outcomes[i] = dbError(batch[i]->where, e);
         undo();
       }
-      *s << "RELEASE job", now;
+      s << "RELEASE job", now;
     }
-    *s << "COMMIT", now;
-  } catch (const Poco::Exception& e) {
-    // Not committed: nothing of the batch happened.
-    if (s) {
-      try {
-        *s << "ROLLBACK", now;
-      } catch (const Poco::Exception&) {
-      }
-    }
-    for (PendingWrite* w : batch)
-      if (w->status.ok()) w->status = dbError(w->where, e);
+    s << "COMMIT", now;
+  } catch (const std::exception& e) {
+    // Not committed: nothing of the batch happened, and every job keeps its
+    // failure. A connection that may still be inside the transaction is
+    // closed (SQLite rolls back) and opened again by the next batch.
+    log::error(std::string("event=db_error where=write_batch detail=\"") + e.what() + "\"");
+    writer_.reset();
+    return;
   }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->status = std::move(outcomes[i]);
 }
 
 }  // namespace mpay::gateway
