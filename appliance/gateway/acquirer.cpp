@@ -5,7 +5,6 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
 #include "gateway/http_client.h"
@@ -14,6 +13,9 @@
 
 namespace mpay::gateway {
 namespace {
+
+// An authorization answer is a few fields; anything longer is refused unread.
+constexpr std::size_t kMaxAnswer = 4096;
 
 class HttpAcquirer : public AcquirerConnector {
  public:
@@ -36,8 +38,9 @@ class HttpAcquirer : public AcquirerConnector {
       session->sendRequest(req) << text;
       Poco::Net::HTTPResponse resp;
       std::istream& in = session->receiveResponse(resp);
-      std::string answer;
-      Poco::StreamCopier::copyToString(in, answer);
+      auto read = readAtMost(in, kMaxAnswer);
+      if (!read) return fail(ErrorCode::kIo, "acquirer answer longer than " + std::to_string(kMaxAnswer) + " bytes");
+      const std::string answer = std::move(read).value();
       if (resp.getKeepAlive()) sessions_.giveBack(std::move(session));
       if (resp.getStatus() != Poco::Net::HTTPResponse::HTTP_OK)
         return fail(ErrorCode::kIo, "acquirer answered " + std::to_string(resp.getStatus()));

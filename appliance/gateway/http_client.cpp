@@ -12,6 +12,15 @@ std::unique_ptr<Poco::Net::HTTPClientSession> clientSession(const Poco::URI& uri
   return session;
 }
 
+std::optional<std::string> readAtMost(std::istream& in, std::size_t limit) {
+  std::string body(limit + 1, '\0');
+  in.read(body.data(), static_cast<std::streamsize>(body.size()));
+  const auto got = static_cast<std::size_t>(in.gcount());
+  if (got > limit) return std::nullopt;
+  body.resize(got);
+  return body;
+}
+
 std::unique_ptr<Poco::Net::HTTPClientSession> ClientSessionPool::take() {
   {
     std::lock_guard lock(mutex_);

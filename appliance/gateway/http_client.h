@@ -4,13 +4,20 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/URI.h>
 
+#include <istream>
 #include <memory>
+#include <optional>
+#include <string>
 #include <mutex>
 #include <vector>
 
 namespace mpay::gateway {
 
 std::unique_ptr<Poco::Net::HTTPClientSession> clientSession(const Poco::URI& uri, int timeout_ms);
+
+// An answer body of at most `limit` bytes; nothing when it is longer (the
+// peer is broken or hostile: the connection must not be used again).
+std::optional<std::string> readAtMost(std::istream& in, std::size_t limit);
 
 // Connections to one peer kept alive between requests, shared by the
 // gateway's threads: a request takes an idle one (or opens one) and gives it
