@@ -1,7 +1,8 @@
 # Sourced by scripts/bench, scripts/chaos and scripts/soak: builds a release
 # tree and starts a fresh development appliance (SoftHSM2 token, key
 # ceremony, mpayd with signer, gateway and acquirer simulator) configured for
-# a load test. Sets: build, home, config, port, mpayd (its pid); stops it on exit.
+# a load test. Sets: build, home, config, port, mpayd (its pid), socket (the
+# signer's), db_url (the gateway's database), gateway_user; stops it on exit.
 #   MPAY_PORT          gateway port (default 28443; the next two are taken as well)
 #   MPAY_BENCH_DB_URL  a postgresql:// URL of an empty database to use instead of SQLite
 
@@ -22,12 +23,15 @@ config=$("$build"/bin/mpay-admin dev-setup --dir "$home" --port "$port")
 # few a minute per user) would measure themselves, not the appliance. Raised
 # here only; the shipped files keep theirs. The gateway gets one signer
 # connection per signer thread (workers = cores, 4 threads each).
-sed -i "/^\[gateway\]\$/a rate_per_phone = 1000000\nrate_per_source = 1000000\nmax_threads = 32\nsigner_connections = $(( $(nproc) * 4 ))" "$config"
+sed -i "/^\[gateway\]\$/a rate_per_phone = 1000000\nrate_per_source = 1000000\nmax_connections_per_source = 0\nmax_threads = 32\nsigner_connections = $(( $(nproc) * 4 ))" "$config"
 sed -i 's|rate=[0-9]*/s|rate=1000000/s|; s|per_user=[0-9]*/min|per_user=100000000/min|' "$home/policy/signer.ops"
 if [ -n "${MPAY_BENCH_DB_URL:-}" ]; then
   sed -i "s|^db_url = .*|db_url = $MPAY_BENCH_DB_URL|" "$config"
 fi
 
+socket=$(sed -n 's/^socket = //p' "$config")
+db_url=$(sed -n 's/^db_url = //p' "$config")
+gateway_user=$(sed -n '/^\[gateway\]/,/^\[/s/^user = //p' "$config")
 "$build"/bin/mpayd --config "$config" >>"$home/mpayd.log" 2>&1 &
 mpayd=$!
 trap 'kill $mpayd 2>/dev/null; wait $mpayd 2>/dev/null || true' EXIT

@@ -8,11 +8,9 @@
 #include <iostream>
 
 #include "bench/chaos.h"
-#include "bench/floor.h"
 #include "bench/soak.h"
 #include "bench/load.h"
-#include "bench/memory.h"
-#include "common/processes.h"
+#include "bench/throughput.h"
 
 namespace mpay::bench {
 namespace {
@@ -22,11 +20,20 @@ constexpr char kUsageText[] =
     "usage: mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]\n"
     "                  [--floor [--min-floor-ratio X]] [--mpayd-pid PID [--max-worker-mib X] [--max-gateway-mib X]]\n"
     "                  [--open-loop F [--max-open-loop-p99-ms X]]\n"
+    "                  [--signer SOCKET [--min-signer-ratio X]] [--idle-connections N]\n"
+    "                  [--preload N --database URL [--min-preload-ratio X]] [--curve FILE.svg]\n"
     "                  [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X (login, pay)]\n"
     "  --open-loop F: login and pay again on a fixed schedule at F times the rate each reached, latency\n"
     "  from each request's scheduled time\n"
     "  --floor: first the same work in this process on a throwaway token (no HTTP, socket, database or\n"
     "  audit log), then each end-to-end rate as a ratio of it; --mpayd-pid: memory of each process by pid\n"
+    "  --signer: the floor's work through the appliance's signer socket with the gateway's role (run as\n"
+    "  the gateway's user), each rate as a ratio of the floor's\n"
+    "  --idle-connections N: after the phases, N keep-alive connections each answered once and held\n"
+    "  open while the gateway's memory is measured\n"
+    "  --preload N: the pay phase among 1,000 synthetic users (written into the gateway's database at\n"
+    "  URL), then again among N, with the plans of the hot queries\n"
+    "  --curve: both flows in open loop at 0.1 .. 0.9 of their rate, p50/p99 drawn to FILE.svg\n"
     "       mpay-bench --server URL --outbox FILE [--ca FILE] --login-timing N\n"
     "       mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] --chaos-kills N --chaos-seconds S\n"
     "                  --mpayd-pid PID\n"
@@ -41,38 +48,6 @@ constexpr char kUsageText[] =
 double number(const std::map<std::string, std::string>& o, const std::string& key, double fallback) {
   auto it = o.find(key);
   return it == o.end() ? fallback : Poco::NumberParser::parseFloat(it->second);
-}
-
-void print(const PhaseReport& r) {
-  std::printf("%-15s %7llu ok %8.1f/s  p50 %7.2f ms  p95 %7.2f ms  p99 %7.2f ms  max %7.2f ms", r.name.c_str(),
-              static_cast<unsigned long long>(r.ok), r.perSecond(), r.p50_ms, r.p95_ms, r.p99_ms, r.max_ms);
-  if (r.scheduled_per_s > 0) std::printf("  (scheduled %.1f/s)", r.scheduled_per_s);
-  std::printf("\n");
-  for (const auto& [code, n] : r.failures)
-    std::printf("                %7llu failed: %s\n", static_cast<unsigned long long>(n), code.c_str());
-  std::fflush(stdout);
-}
-
-// Resident memory of each of mpayd's processes, by pid (never by name: a
-// second appliance on the machine must not count).
-struct Memory {
-  std::string role;
-  pid_t pid;
-  long kib;
-};
-std::vector<Memory> memoryOf(pid_t mpayd) {
-  std::vector<Memory> out;
-  if (mpayd <= 1) return out;
-  for (const auto& p : applianceProcesses(mpayd)) out.push_back({p.role, p.pid, residentKibOf(p.pid)});
-  return out;
-}
-
-void print(const std::vector<Memory>& memory) {
-  if (memory.empty()) return;
-  std::printf("                rss:");
-  for (const auto& m : memory) std::printf(" %s[%d] %ld KiB", m.role.c_str(), static_cast<int>(m.pid), m.kib);
-  std::printf("\n");
-  std::fflush(stdout);
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -176,8 +151,9 @@ int reportSoak(const SoakReport& r, const SoakOptions& s) {
 
 BenchApp::BenchApp()
     : OptionMapApp({"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s", "min-payments-per-s",
-                    "max-p99-ms", "max-worker-mib", "max-gateway-mib", "min-floor-ratio", "open-loop", "max-open-loop-p99-ms", "login-timing", "chaos-kills",
-                    "chaos-seconds", "mpayd-pid", "soak-minutes"},
+                    "max-p99-ms", "max-worker-mib", "max-gateway-mib", "min-floor-ratio", "signer", "min-signer-ratio",
+                    "open-loop", "max-open-loop-p99-ms", "idle-connections", "preload", "database", "min-preload-ratio",
+                    "curve", "login-timing", "chaos-kills", "chaos-seconds", "mpayd-pid", "soak-minutes"},
                    {"floor"}) {}
 
 int BenchApp::main(const std::vector<std::string>& args) {
@@ -185,10 +161,13 @@ int BenchApp::main(const std::vector<std::string>& args) {
     std::cerr << kUsageText;
     return kUsage;
   }
-  LoadOptions load{options().at("server"), options().contains("ca") ? options().at("ca") : "", options().at("outbox")};
-  double min_logins = 0, min_payments = 0, max_p99 = 0, max_worker_mib = 0, max_gateway_mib = 0, min_floor_ratio = 0,
-         max_open_loop_p99 = 0;
-  int login_tries = 0;
+  LoadOptions load;
+  load.server = options().at("server");
+  load.ca = options().contains("ca") ? options().at("ca") : "";
+  load.outbox = options().at("outbox");
+  Targets targets;
+  int login_tries = 0, idle = 0;
+  std::int64_t preload = 0;
   ChaosOptions chaos;
   SoakOptions soak;
   try {
@@ -201,14 +180,18 @@ int BenchApp::main(const std::vector<std::string>& args) {
     load.phones = static_cast<int>(number(options(), "phones", load.phones));
     load.threads = static_cast<int>(number(options(), "threads", load.threads));
     load.seconds = number(options(), "seconds", load.seconds);
-    min_logins = number(options(), "min-logins-per-s", 0);
-    min_payments = number(options(), "min-payments-per-s", 0);
-    max_p99 = number(options(), "max-p99-ms", 0);
-    max_worker_mib = number(options(), "max-worker-mib", 0);
-    max_gateway_mib = number(options(), "max-gateway-mib", 0);
-    min_floor_ratio = number(options(), "min-floor-ratio", 0);
+    targets.min_logins_per_s = number(options(), "min-logins-per-s", 0);
+    targets.min_payments_per_s = number(options(), "min-payments-per-s", 0);
+    targets.max_p99_ms = number(options(), "max-p99-ms", 0);
+    targets.max_worker_mib = number(options(), "max-worker-mib", 0);
+    targets.max_gateway_mib = number(options(), "max-gateway-mib", 0);
+    targets.min_floor_ratio = number(options(), "min-floor-ratio", 0);
+    targets.min_signer_ratio = number(options(), "min-signer-ratio", 0);
+    targets.min_preload_ratio = number(options(), "min-preload-ratio", 0);
+    targets.max_open_loop_p99_ms = number(options(), "max-open-loop-p99-ms", 0);
     load.open_loop_fraction = number(options(), "open-loop", 0);
-    max_open_loop_p99 = number(options(), "max-open-loop-p99-ms", 0);
+    idle = static_cast<int>(number(options(), "idle-connections", 0));
+    preload = static_cast<std::int64_t>(number(options(), "preload", 0));
   } catch (const Poco::SyntaxException& e) {
     std::cerr << "mpay-bench: not a number: " << e.message() << "\n" << kUsageText;
     return kUsage;
@@ -254,57 +237,22 @@ int BenchApp::main(const std::vector<std::string>& args) {
     }
     return reportTiming(timing.value());
   }
-  std::printf("mpay-bench: %d phones, %d threads, %.1f s a phase, against %s\n", load.phones, load.threads,
-              load.seconds, load.server.c_str());
-  int result = kOk;
-  auto miss = [&](const std::string& what) {
-    std::printf("MISSED: %s\n", what.c_str());
-    std::fflush(stdout);
-    result = kMissed;
-  };
-  std::map<std::string, double> floor_rates;
-  if (options().contains("floor")) {
-    const bool made = runFloor(load, [&](const PhaseReport& r) {
-      print(r);
-      if (r.ok == 0 || !r.failures.empty()) miss(r.name + ": not every step was ok");
-      floor_rates[r.name.substr(0, r.name.find(' '))] = r.perSecond();
-    });
-    if (!made) miss("the floor's token could not be made (mpay-admin dev-setup in a temporary directory)");
+  ThroughputOptions run;
+  run.load = load;
+  run.targets = targets;
+  run.floor = options().contains("floor");
+  run.signer_socket = options().contains("signer") ? options().at("signer") : "";
+  run.mpayd = chaos.mpayd;
+  run.database = options().contains("database") ? options().at("database") : "";
+  run.curve_svg = options().contains("curve") ? options().at("curve") : "";
+  if (!run.curve_svg.empty()) run.load.curve_fractions = {0.1, 0.25, 0.5, 0.75, 0.9};
+  if ((preload > 0 && run.database.empty()) || preload < 0 || preload > 100000000 || idle < 0 || idle > 100000) {
+    std::cerr << "mpay-bench: --preload 1..100000000 goes with --database; --idle-connections 0..100000\n";
+    return kUsage;
   }
-  const pid_t mpayd = chaos.mpayd;
-  int phases = 0;
-  const bool reached = runLoad(load, [&](const PhaseReport& r) {
-    ++phases;
-    print(r);
-    const auto memory = memoryOf(mpayd);
-    print(memory);
-    if (r.ok == 0 || !r.failures.empty()) miss(r.name + ": not every answer was ok");
-    const bool open_loop = r.scheduled_per_s > 0;
-    if (open_loop && max_open_loop_p99 > 0 && r.p99_ms > max_open_loop_p99)
-      miss(r.name + ": p99 " + std::to_string(r.p99_ms) + " ms > " + std::to_string(max_open_loop_p99));
-    // Enrolment is once per phone and dominated by key generation and PBKDF2: no latency target.
-    if (!open_loop && max_p99 > 0 && r.name != "enrol" && r.p99_ms > max_p99) miss(r.name + ": p99 " + std::to_string(r.p99_ms) + " ms > " + std::to_string(max_p99));
-    if (r.name == "login" && r.perSecond() < min_logins)
-      miss("logins " + std::to_string(r.perSecond()) + "/s < " + std::to_string(min_logins));
-    if (r.name == "pay" && r.perSecond() < min_payments)
-      miss("payments " + std::to_string(r.perSecond()) + "/s < " + std::to_string(min_payments));
-    if (auto floor = floor_rates.find(r.name); floor != floor_rates.end() && floor->second > 0) {
-      const double ratio = r.perSecond() / floor->second;
-      std::printf("                %.2f x floor (%.1f/s)\n", ratio, floor->second);
-      if (r.name != "enrol" && ratio < min_floor_ratio)
-        miss(r.name + ": " + std::to_string(ratio) + " x floor < " + std::to_string(min_floor_ratio));
-    }
-    for (const auto& m : memory) {
-      const double mib = static_cast<double>(m.kib) / 1024.0;
-      if (max_worker_mib > 0 && m.role == "signer-worker" && mib > max_worker_mib)
-        miss("signer worker " + std::to_string(m.pid) + " " + std::to_string(mib) + " MiB > " + std::to_string(max_worker_mib));
-      if (max_gateway_mib > 0 && m.role == "gateway" && mib > max_gateway_mib)
-        miss("gateway " + std::to_string(mib) + " MiB > " + std::to_string(max_gateway_mib));
-    }
-  });
-  if (!reached) miss("the platform data could not be fetched from " + load.server);
-  else if (phases != (load.open_loop_fraction > 0 ? 5 : 3)) miss("not every phase ran");
-  return result;
+  run.preload = preload;
+  run.idle_connections = idle;
+  return runThroughput(run);
 }
 
 int runBench(int argc, char** argv) {

@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "hsm/key_policy.h"
 #include "hsm/token.h"
+#include "bench/signer_side.h"
 #include "signer/operations.h"
 #include "suite/primitives.h"
 
@@ -30,22 +31,15 @@ struct FloorPhone {
   std::uint64_t counter = 0;
 };
 
-template <typename Resp, typename Req>
-Result<Resp> call(signer::Handler handler, signer::OpContext& ctx, const Req& request) {
-  MPAY_ASSIGN_OR_RETURN(Bytes answer, handler(ctx, wire::encodeMessage(request)));
-  return wire::parseMessage<Resp>(answer);
-}
-
 class Floor {
  public:
-  Floor(signer::OpContext& ctx, const suite::EcPublicKey& service) : ctx_(ctx), service_(service) {}
+  Floor(SignerSide& signer, const suite::EcPublicKey& service) : signer_(signer), service_(service) {}
 
-  Status enrol(FloorPhone& p) {
+  Status enrol(FloorPhone& p, int t) {
     suite::Info1 info{p.number, "356938035643809", "89860012345678901234", Secret::copyOf(std::string(kPassword)),
                       Secret::copyOf(std::string(kPin)), "mpay-bench", "110101199003070000"};
     MPAY_ASSIGN_OR_RETURN(Bytes sealed, client::sealInfo1(service_, info, client::systemRandom()));
-    MPAY_ASSIGN_OR_RETURN(p.user, (call<wire::OpenRegistrationResponse>(signer::handleOpenRegistration, ctx_,
-                                                                         wire::OpenRegistrationRequest{sealed})));
+    MPAY_ASSIGN_OR_RETURN(p.user, signer_.openRegistration(t, wire::OpenRegistrationRequest{sealed}));
     const Secret info3 = suite::info3Password(p.number, info.imei, info.sim, Secret::copyOf(std::string(kPassword)));
     MPAY_ASSIGN_OR_RETURN(auto credential, client::activate(p.user.registration_file, p.user.registration_code,
                                                             p.user.confirmation_code, info3));
@@ -53,20 +47,20 @@ class Floor {
     return {};
   }
 
-  Status login(FloorPhone& p) {
+  Status login(FloorPhone& p, int t) {
     const Bytes nonce = suite::randomBytes(suite::kNonceLen);
     MPAY_ASSIGN_OR_RETURN(auto message, client::buildLogin(service_, *p.key, p.number,
                                                            Secret::copyOf(std::string(kPassword)), unixNow(), nonce,
                                                            client::systemRandom()));
     wire::OpenLoginRequest req{p.user.certificate, p.user.salt, p.user.password_verifier, message.c1, message.c2};
-    MPAY_ASSIGN_OR_RETURN(auto answer, call<wire::OpenLoginResponse>(signer::handleOpenLogin, ctx_, req));
+    MPAY_ASSIGN_OR_RETURN(auto answer, signer_.openLogin(t, req));
     MPAY_ASSIGN_OR_RETURN(auto keys, client::openLoginKeys(*p.key, answer.sealed_keys, message.k));
     p.keys.emplace(std::move(keys));
     p.wrapped_keys = answer.wrapped_keys;
     return {};
   }
 
-  Status pay(FloorPhone& p, const std::string& order_no, std::uint64_t n) {
+  Status pay(FloorPhone& p, int t, const std::string& order_no, std::uint64_t n) {
     client::PaymentInput in{order_no, p.number, 100 + n % 9900, "CNY", "mpay-bench " + order_no, false, ++p.counter,
                             unixNow()};
     MPAY_ASSIGN_OR_RETURN(auto message, client::buildPayment(in, Secret::copyOf(std::string(kPin)), *p.keys, *p.key,
@@ -87,11 +81,11 @@ class Floor {
     req.counter = f.counter;
     req.timestamp = f.timestamp;
     req.signature = message.signature;
-    MPAY_ASSIGN_OR_RETURN(auto opened, call<wire::OpenPaymentResponse>(signer::handleOpenPayment, ctx_, req));
+    MPAY_ASSIGN_OR_RETURN(auto opened, signer_.openPayment(t, req));
     wire::SignReceiptRequest receipt_req{opened.permit, "FLOOR-" + order_no, 1, order_no, opened.phone,
                                          opened.amount_minor, opened.currency, unixNow()};
-    MPAY_ASSIGN_OR_RETURN(auto receipt, call<wire::SignReceiptResponse>(signer::handleSignReceipt, ctx_, receipt_req));
-    const auto& platform = ctx_.token.platform();
+    MPAY_ASSIGN_OR_RETURN(auto receipt, signer_.signReceipt(t, receipt_req));
+    const auto& platform = signer_.platform();
     MPAY_ASSIGN_OR_RETURN(auto checked, client::verifyReceipt(receipt.receipt, receipt.signature,
                                                               platform.receipt_cert, platform.ca_cert));
     if (checked.order_no != order_no || checked.amount_minor != in.amount_minor)
@@ -100,7 +94,7 @@ class Floor {
   }
 
  private:
-  signer::OpContext& ctx_;
+  SignerSide& signer_;
   const suite::EcPublicKey& service_;
 };
 
@@ -123,6 +117,32 @@ class ScratchDir {
   std::string path_;
 };
 
+// Enrols `o.phones` phones through `side`, then logs them in and pays for
+// `o.seconds` each; the phases are named "<step> <label>".
+bool runPhoneWork(SignerSide& side, const std::string& label, const LoadOptions& o,
+                  const std::function<void(const PhaseReport&)>& done) {
+  auto service = suite::EcPublicKey::fromPoint(side.platform().service_point);
+  if (!service) return false;
+  Floor floor(side, service.value());
+  const std::string run = newRunTag();
+  std::vector<FloorPhone> phones;
+  for (auto& p : newPhones(static_cast<std::size_t>(o.phones), run)) {
+    phones.emplace_back();
+    phones.back().number = p.number;
+  }
+  done(runPhase("enrol " + label, o.threads, phones, 0,
+                [&](FloorPhone& p, int t, std::uint64_t) { return failureName(floor.enrol(p, t)); }));
+  std::erase_if(phones, [](const FloorPhone& p) { return !p.key; });
+  done(runPhase("login " + label, o.threads, phones, o.seconds,
+                [&](FloorPhone& p, int t, std::uint64_t) { return failureName(floor.login(p, t)); }));
+  std::erase_if(phones, [](const FloorPhone& p) { return !p.keys; });
+  done(runPhase("pay " + label, o.threads, phones, o.seconds, [&](FloorPhone& p, int t, std::uint64_t n) {
+    const std::string order = label + "-" + run + "-" + std::to_string(t) + "-" + std::to_string(n);
+    return failureName(floor.pay(p, t, order, n));
+  }));
+  return true;
+}
+
 }  // namespace
 
 bool runFloor(const LoadOptions& o, const std::function<void(const PhaseReport&)>& done) {
@@ -140,26 +160,14 @@ bool runFloor(const LoadOptions& o, const std::function<void(const PhaseReport&)
   if (!token) return false;
   signer::OpContext ctx{*token.value(), unixNow, config->signer.pkcs12_iterations, ""};
   ctx.prepared = std::make_shared<signer::PreparedPlatform>(token.value()->platform());
-  auto service = suite::EcPublicKey::fromPoint(token.value()->platform().service_point);
-  if (!service) return false;
-  Floor floor(ctx, service.value());
-  const std::string run = newRunTag();
-  std::vector<FloorPhone> phones;
-  for (auto& p : newPhones(static_cast<std::size_t>(o.phones), run)) {
-    phones.emplace_back();
-    phones.back().number = p.number;
-  }
+  InProcessSigner side(ctx);
+  return runPhoneWork(side, "floor", o, done);
+}
 
-  done(runPhase("enrol floor", o.threads, phones, 0,
-                [&](FloorPhone& p, int, std::uint64_t) { return failureName(floor.enrol(p)); }));
-  std::erase_if(phones, [](const FloorPhone& p) { return !p.key; });
-  done(runPhase("login floor", o.threads, phones, o.seconds,
-                [&](FloorPhone& p, int, std::uint64_t) { return failureName(floor.login(p)); }));
-  std::erase_if(phones, [](const FloorPhone& p) { return !p.keys; });
-  done(runPhase("pay floor", o.threads, phones, o.seconds, [&](FloorPhone& p, int t, std::uint64_t n) {
-    return failureName(floor.pay(p, "FLOOR-" + run + "-" + std::to_string(t) + "-" + std::to_string(n), n));
-  }));
-  return true;
+bool runSignerSocket(const LoadOptions& o, const std::string& socket_path,
+                     const std::function<void(const PhaseReport&)>& done) {
+  auto side = SocketSigner::connect(socket_path, o.threads);
+  return side.ok() && runPhoneWork(*side.value(), "signer", o, done);
 }
 
 }  // namespace mpay::bench

@@ -5,6 +5,7 @@
 // from this floor (docs/operations.md, "Benchmarks").
 #pragma once
 #include <functional>
+#include <string>
 
 #include "bench/load.h"
 
@@ -16,5 +17,12 @@ namespace mpay::bench {
 // threads. Each report goes to `done` as its phase ends; false if the token
 // could not be made.
 bool runFloor(const LoadOptions& options, const std::function<void(const PhaseReport&)>& done);
+
+// The same phases ("enrol signer", "login signer", "pay signer") with the
+// appliance's signer socket in place of the in-process handlers: the bench
+// takes the gateway's role (its uid must be the gateway's). What the socket,
+// the audit log and the signer's processes add to the floor.
+bool runSignerSocket(const LoadOptions& options, const std::string& socket_path,
+                     const std::function<void(const PhaseReport&)>& done);
 
 }  // namespace mpay::bench

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <memory>
@@ -87,6 +88,16 @@ bool runLoad(const LoadOptions& o, const std::function<void(const PhaseReport&)>
   if (o.open_loop_fraction > 0) {
     done(openLoopPhase("login open-loop", o, phones, o.open_loop_fraction * login.perSecond(), logIn));
     done(openLoopPhase("pay open-loop", o, phones, o.open_loop_fraction * paid.perSecond(), pay("-o")));
+  }
+  for (double f : o.curve_fractions) {
+    char label[32];
+    std::snprintf(label, sizeof label, " curve %.2f", f);
+    done(openLoopPhase(std::string("login") + label, o, phones, f * login.perSecond(), logIn));
+    done(openLoopPhase(std::string("pay") + label, o, phones, f * paid.perSecond(), pay("-c" + std::to_string(static_cast<int>(f * 100)) + "-")));
+  }
+  if (o.grow_data) {
+    if (!o.grow_data()) return false;
+    done(phase("pay " + o.grown_label, o, phones, o.seconds, pay("-g")));
   }
   return true;
 }

@@ -21,6 +21,17 @@ struct LoadOptions {
   // as it has its answer), the same again in open loop at this fraction of
   // the rate each reached; 0: none.
   double open_loop_fraction = 0;
+  // Then, for the latency curve, both flows in open loop at each of these
+  // fractions of their closed-loop rate ("login curve 0.25", "pay curve 0.25").
+  std::vector<double> curve_fractions;
+  // Last, when set: `grow_data` runs (mpay-bench --preload adds users to the
+  // database) and the pay phase runs again, named "pay " + grown_label.
+  std::function<bool()> grow_data;
+  std::string grown_label;
+  // How many phases runLoad reports with these options.
+  int phaseCount() const {
+    return 3 + (open_loop_fraction > 0 ? 2 : 0) + 2 * static_cast<int>(curve_fractions.size()) + (grow_data ? 1 : 0);
+  }
 };
 
 struct PhaseReport {

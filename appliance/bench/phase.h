@@ -2,6 +2,7 @@
 // thread i % threads, so a phone's session and counter are never shared)
 // and run one step after another on them, counting answers and latency.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <atomic>
@@ -62,7 +63,7 @@ PhaseReport runOpenLoop(const std::string& name, int thread_count, std::vector<P
   using Clock = std::chrono::steady_clock;
   std::vector<Tally> tallies(static_cast<std::size_t>(thread_count));
   std::vector<std::mutex> busy(phones.size());
-  const auto total = static_cast<std::uint64_t>(seconds * rate);
+  const auto total = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(seconds * rate));  // a phase is never empty
   std::atomic<std::uint64_t> next{0};
   std::vector<std::thread> threads;
   const auto start = Clock::now();

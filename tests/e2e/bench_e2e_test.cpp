@@ -3,6 +3,11 @@
 // scripts/bench); that concurrent phones all succeed is.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "support/running_appliance.h"
@@ -32,6 +37,33 @@ TEST(BenchE2E, TheFloorRunsTheSameWorkAndEachRateIsShownAgainstIt) {
                            " gateway[", "\nlogin open-loop ", "\npay open-loop ", "(scheduled "})
     EXPECT_NE(run.output.find(line), std::string::npos) << line << "\n" << run.output;
   EXPECT_EQ(run.output.find("failed:"), std::string::npos) << run.output;
+}
+
+// The rest of the bench's measures on a small scale: the floor's work
+// through the signer's socket (as the gateway), the pay phase among 1,000
+// synthetic users and then among more with the hot queries' plans, idle
+// keep-alive connections held while the gateway's memory is read, and the
+// open-loop latency curve drawn. The appliance's own settings stay (64
+// connections from one address), so the idle connections fit under them.
+TEST(BenchE2E, SignerSocketScaleInDataIdleConnectionsAndTheCurveAreMeasured) {
+  test::RunningAppliance app("", false, "", test::raisedBudgets());
+  const std::string curve = "/tmp/mpay-bench-curve-" + std::to_string(getpid()) + ".svg";
+  auto run = app.benchAsGateway("--phones 4 --threads 2 --seconds 0.3 --floor --signer " +
+                                app.dev().config().signer.socket + " --preload 2500 --database " +
+                                app.dev().config().gateway.db_url + " --idle-connections 20 --curve " + curve +
+                                " --mpayd-pid " + std::to_string(app.mpaydPid()));
+  EXPECT_EQ(run.exit_code, 0) << run.output << "\n---- mpayd.log ----\n" << app.log();
+  for (const char* line : {"\nlogin signer ", "\npay signer ", "x in-process (", "\npreload ", "(1000 in all)",
+                           "(2500 in all)", "plan: session by id (payment)", "plan: open orders (completer)",
+                           "\npay among 2500 users ", "x pay among 1000 users", "\nlogin curve 0.10 ",
+                           "\npay curve 0.90 ", "20 keep-alive connections held open (20 answered)", " gateway["})
+    EXPECT_NE(run.output.find(line), std::string::npos) << line << "\n" << run.output;
+  EXPECT_EQ(run.output.find("failed:"), std::string::npos) << run.output;
+  std::ifstream svg(curve);
+  std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.rfind("<svg ", 0), 0u) << text.substr(0, 200);
+  EXPECT_NE(text.find("pay p99"), std::string::npos);
+  std::remove(curve.c_str());
 }
 
 TEST(BenchE2E, AMissedTargetIsNamedAndFailsTheRun) {

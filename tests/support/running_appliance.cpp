@@ -278,6 +278,12 @@ CommandOutput RunningAppliance::bench(const std::string& args) const {
   return run("mpay-bench", "--outbox " + dev_->config().gateway.outbox + " " + args);
 }
 
+CommandOutput RunningAppliance::benchAsGateway(const std::string& args) const {
+  const std::string as = geteuid() == 0 ? "runuser -u " + dev_->config().gateway.user + " -- " : "";
+  return runCommand(as + binDir() + "/mpay-bench --server " + url() + (tls_ ? " --ca " + dev_->config().public_dir + "/ca.pem" : "") +
+                    " --outbox " + dev_->config().gateway.outbox + " " + args);
+}
+
 CommandOutput RunningAppliance::admin(const std::string& args) const {
   return runCommand(binDir() + "/mpay-admin --config " + dev_->configPath() + " " + args);
 }

@@ -43,6 +43,10 @@ class RunningAppliance {
   CommandOutput admin(const std::string& args) const;
   // mpay-bench with --server and the appliance's outbox.
   CommandOutput bench(const std::string& args) const;
+  // The same as the gateway's account when the appliance separates its
+  // users (tests run as root): the bench then has the gateway's role on the
+  // signer socket and may write the gateway's database, as scripts/bench runs it.
+  CommandOutput benchAsGateway(const std::string& args) const;
   // The last confirmation code the outbox holds for `phone`.
   std::string confirmationCode(const std::string& phone) const;
   // Register and activate a device with a standard profile; returns its phone.
