@@ -143,17 +143,24 @@ ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url, int reques
   registerConnectors();
   const int most = request_workers + kBackgroundSessions;
   const bool postgres = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
-  std::unique_ptr<Store> store;
+  std::unique_ptr<Store> store(new Store(postgres, postgres ? "" : url));
+  Store* self = store.get();
+  auto translate = [self](const std::string& text) { return self->sql(text); };
   try {
     if (postgres) {
       auto connection = postgresConnectionString(url);
       if (!connection) return std::move(connection).error();
-      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("PostgreSQL", connection.value(), 1, most, 60), true,
-                            ""));
+      store->connections_ = std::make_unique<DbConnections>("PostgreSQL", connection.value(), most, translate);
     } else {
-      store.reset(new Store(std::make_unique<Poco::Data::SessionPool>("SQLite", url, 1, most, 60), false, url));
-      Session s = store->session();
-      s << "PRAGMA journal_mode=WAL", now;  // persistent: set once for the file
+      // Another process's writer (mpay-admin) is waited for, not failed on:
+      // a C call once per connection, where a PRAGMA would be parsed on
+      // every use. synchronous=FULL is the writer's (commitBatch): reads do
+      // not commit.
+      store->connections_ = std::make_unique<DbConnections>("SQLite", url, most, translate, [](Session& s) {
+        sqlite3_busy_timeout(Poco::Data::SQLite::Utility::dbHandle(s), 5000);
+      });
+      auto lease = store->session();
+      lease->session() << "PRAGMA journal_mode=WAL", now;  // persistent: set once for the file
     }
   } catch (const Poco::Exception& e) {
     return dbError("open", e);
@@ -162,25 +169,16 @@ ApiResult<std::unique_ptr<Store>> Store::open(const std::string& url, int reques
   return store;
 }
 
-Session Store::session() {
-  // The pool is sized for every thread that can ask at once; should one more
-  // ask (a connection being replaced), it waits a moment rather than fail
-  // the request. Poco's pool does not wait by itself.
-  Session s = [&] {
-    for (int waited_ms = 0;; waited_ms += 5) {
-      try {
-        return pool_->get();
-      } catch (const Poco::Data::SessionPoolExhaustedException&) {
-        if (waited_ms >= 2000) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    }
-  }();
-  // Another process's writer (mpay-admin) is waited for, not failed on: a
-  // C call, where a PRAGMA would be parsed on every use of the connection.
-  // synchronous=FULL is the writer's (commitBatch): reads do not commit.
-  if (!postgres_) sqlite3_busy_timeout(Poco::Data::SQLite::Utility::dbHandle(s), 5000);
-  return s;
+// The pool is sized for every thread that can ask at once; should one more
+// ask (a connection being replaced), it waits a moment rather than fail the
+// request.
+DbConnections::Lease Store::session() { return connections_->get(); }
+
+PreparedStatement& Store::prepared(Session& s, const std::string& text, std::string_view params,
+                                   std::string_view results) {
+  DbConnection* connection = connections_->find(s);
+  if (!connection) throw Poco::IllegalStateException("not one of the store's connections");
+  return connection->prepared(text, params, results);
 }
 
 std::string Store::sql(const std::string& text) const {
@@ -196,7 +194,8 @@ std::string Store::sql(const std::string& text) const {
 
 ApiStatus Store::migrate() {
   return guarded("migrate", [&]() -> ApiStatus {
-    Session s = session();
+    auto lease = session();
+    Session& s = lease->session();
     s << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
     int version = 0;
     s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
@@ -221,7 +220,8 @@ ApiStatus Store::migrate() {
 
 int Store::schemaVersion() {
   try {
-    Session s = session();
+    auto lease = session();
+    Session& s = lease->session();
     int version = 0;
     s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
     return version;
@@ -240,7 +240,8 @@ ApiStatus Store::probeWrite(std::int64_t at) {
 
 ApiResult<bool> Store::userExists(const std::string& phone) {
   return guarded("userExists", [&]() -> ApiResult<bool> {
-    Session s = session();
+    auto lease = session();
+    Session& s = lease->session();
     int count = 0;
     std::string p = phone;
     s << sql("SELECT COUNT(*) FROM users WHERE phone = ?"), into(count), use(p), now;
@@ -266,18 +267,21 @@ ApiStatus Store::putRegistration(const PendingRegistration& r) {
 
 ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std::string& phone) {
   return guarded("findRegistration", [&]() -> ApiResult<std::optional<PendingRegistration>> {
-    Session s = session();
-    std::string p = phone, hash, file, cert, salt, pw, pin, identity, proof;
-    int attempts = 0, confirm_attempts = 0;
-    Poco::Int64 expires = 0;
-    Statement st(s);
-    st << sql("SELECT code_hash, registration_file, certificate, salt, password_verifier, pin_verifier, identity,"
-              " attempts, expires_at, proof_hash, confirm_attempts FROM registrations WHERE phone = ?"),
-        into(hash), into(file), into(cert), into(salt), into(pw), into(pin), into(identity), into(attempts),
-        into(expires), into(proof), into(confirm_attempts), use(p);
-    if (st.execute() == 0) return std::optional<PendingRegistration>();
-    PendingRegistration r{phone,    hash,    unb64(file), {unb64(cert), unb64(salt), unb64(pw), unb64(pin), unb64(identity)},
-                          attempts, expires, proof,       confirm_attempts};
+    auto lease = session();
+    Session& s = lease->session();
+    auto& q = prepared(s,
+                       "SELECT code_hash, registration_file, certificate, salt, password_verifier, pin_verifier,"
+                       " identity, attempts, expires_at, proof_hash, confirm_attempts FROM registrations WHERE phone = ?",
+                       "t", "tttttttnntn");
+    if (q.run(phone) == 0) return std::optional<PendingRegistration>();
+    PendingRegistration r{phone,
+                          q.text(0),
+                          unb64(q.text(1)),
+                          {unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4)), unb64(q.text(5)), unb64(q.text(6))},
+                          static_cast<int>(q.number(7)),
+                          q.number(8),
+                          q.text(9),
+                          static_cast<int>(q.number(10))};
     return std::optional<PendingRegistration>(std::move(r));
   });
 }
@@ -320,31 +324,25 @@ ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_
 
 ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
   return guarded("findUser", [&]() -> ApiResult<std::optional<UserRow>> {
-    Session s = session();
-    std::string p = phone, cert, salt, pw, pin, identity;
-    int failed_logins = 0, failed_pins = 0;
-    Poco::Int64 login_locked = 0, pin_locked = 0;
-    Statement st(s);
-    st << sql("SELECT certificate, salt, password_verifier, pin_verifier, identity, failed_logins,"
-              " login_locked_until, failed_pins, pin_locked_until FROM users WHERE phone = ?"),
-        into(cert), into(salt), into(pw), into(pin), into(identity), into(failed_logins), into(login_locked),
-        into(failed_pins), into(pin_locked), use(p);
-    if (st.execute() == 0) return std::optional<UserRow>();
-    return std::optional<UserRow>(UserRow{phone,
-                                          {unb64(cert), unb64(salt), unb64(pw), unb64(pin), unb64(identity)},
-                                          failed_logins, login_locked, failed_pins, pin_locked});
+    auto lease = session();
+    Session& s = lease->session();
+    auto& q = prepared(s,
+                       "SELECT certificate, salt, password_verifier, pin_verifier, identity, failed_logins,"
+                       " login_locked_until, failed_pins, pin_locked_until FROM users WHERE phone = ?",
+                       "t", "tttttnnnn");
+    if (q.run(phone) == 0) return std::optional<UserRow>();
+    return std::optional<UserRow>(
+        UserRow{phone,
+                {unb64(q.text(0)), unb64(q.text(1)), unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4))},
+                static_cast<int>(q.number(5)), q.number(6), static_cast<int>(q.number(7)), q.number(8)});
   });
 }
 
 bool Store::rememberNonceIn(Session& s, const std::string& phone, ByteView nonce, std::int64_t at,
                             std::int64_t keep_after) {
-  std::string p = phone, n = base64url(nonce);
-  Poco::Int64 seen = at, cutoff = keep_after;
-  s << sql("DELETE FROM login_nonces WHERE seen_at < ?"), use(cutoff), now;
-  Statement insert(s);
-  insert << sql("INSERT INTO login_nonces (phone, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"), use(p),
-      use(n), use(seen);
-  return insert.execute() == 1;
+  prepared(s, "DELETE FROM login_nonces WHERE seen_at < ?", "n").run(keep_after);
+  return prepared(s, "INSERT INTO login_nonces (phone, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", "ttn")
+             .run(phone, base64url(nonce), at) == 1;
 }
 
 ApiResult<Store::LoginStart> Store::startLogin(const LoginStartRequest& r) {
@@ -367,25 +365,22 @@ ApiResult<bool> Store::finishLogin(Guess guess, const std::string& phone, ByteVi
       return false;
     }
     clearAttemptsIn(s, guess, phone);
-    std::string id = base64url(r.session_id), owner = r.phone, keys = base64url(r.wrapped_keys);
-    Poco::Int64 expires = r.expires_at;
-    s << sql("INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter) VALUES (?, ?, ?, ?, 0)"),
-        use(id), use(owner), use(keys), use(expires), now;
+    prepared(s, "INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter) VALUES (?, ?, ?, ?, 0)",
+             "tttn")
+        .run(base64url(r.session_id), r.phone, base64url(r.wrapped_keys), r.expires_at);
     return true;
   });
 }
 
 ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
   return guarded("findSession", [&]() -> ApiResult<std::optional<SessionRow>> {
-    Session s = session();
-    std::string id = base64url(session_id), phone, keys;
-    Poco::Int64 expires = 0, counter = 0;
-    Statement st(s);
-    st << sql("SELECT phone, wrapped_keys, expires_at, last_counter FROM sessions WHERE session_id = ?"),
-        into(phone), into(keys), into(expires), into(counter), use(id);
-    if (st.execute() == 0) return std::optional<SessionRow>();
+    auto lease = session();
+    Session& s = lease->session();
+    auto& q = prepared(s, "SELECT phone, wrapped_keys, expires_at, last_counter FROM sessions WHERE session_id = ?", "t",
+                       "ttnn");
+    if (q.run(base64url(session_id)) == 0) return std::optional<SessionRow>();
     return std::optional<SessionRow>(
-        SessionRow{Bytes(session_id.begin(), session_id.end()), phone, unb64(keys), expires, counter});
+        SessionRow{Bytes(session_id.begin(), session_id.end()), q.text(0), unb64(q.text(1)), q.number(2), q.number(3)});
   });
 }
 
@@ -401,7 +396,8 @@ ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
 
 ApiResult<std::vector<OutboxMessage>> Store::pendingOutbox() {
   return guarded("pendingOutbox", [&]() -> ApiResult<std::vector<OutboxMessage>> {
-    Session s = session();
+    auto lease = session();
+    Session& s = lease->session();
     std::vector<std::string> ids, phones, codes;
     s << "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 ORDER BY created_at", into(ids), into(phones),
         into(codes), now;

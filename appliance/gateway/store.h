@@ -6,7 +6,6 @@
 // token key) and ciphertexts under the token's KEK.
 #pragma once
 #include <Poco/Data/Session.h>
-#include <Poco/Data/SessionPool.h>
 
 #include <functional>
 #include <memory>
@@ -16,6 +15,7 @@
 
 #include "common/bytes.h"
 #include "common/group_commit.h"
+#include "gateway/db_connections.h"
 #include "gateway/api_error.h"
 
 namespace mpay::gateway {
@@ -240,24 +240,26 @@ class Store {
   void commitBatch(const std::vector<PendingWrite*>& batch);
   Poco::Data::Session& writer();
 
-  Store(std::unique_ptr<Poco::Data::SessionPool> pool, bool postgres, std::string url)
-      : pool_(std::move(pool)),
-        postgres_(postgres),
-        url_(std::move(url)),
+  Store(bool postgres, std::string url) : postgres_(postgres), url_(std::move(url)),
         writes_(std::make_unique<GroupCommit<PendingWrite>>()) {}
   ApiStatus migrate();
-  Poco::Data::Session session();
+  DbConnections::Lease session();
+  // The statement for `text` kept on the connection `s` is, prepared at its
+  // first use there (gateway/prepared_statement.h: `params` and `results`
+  // one letter each, 't' text or 'n' integer).
+  PreparedStatement& prepared(Poco::Data::Session& s, const std::string& text, std::string_view params,
+                              std::string_view results = "");
   bool spendAttemptIn(Poco::Data::Session& s, Guess guess, const std::string& phone, std::int64_t now,
                       std::int64_t lock_until, int threshold);
   void clearAttemptsIn(Poco::Data::Session& s, Guess guess, const std::string& phone);
   bool rememberNonceIn(Poco::Data::Session& s, const std::string& phone, ByteView nonce, std::int64_t now,
                        std::int64_t keep_after);
   std::string sql(const std::string& text) const;  // '?' to '$n' for PostgreSQL
-  std::unique_ptr<Poco::Data::SessionPool> pool_;
+  std::unique_ptr<DbConnections> connections_;
   bool postgres_;
   std::string url_;
   std::unique_ptr<GroupCommit<PendingWrite>> writes_;
-  std::optional<Poco::Data::Session> writer_;  // SQLite: the batch leader's only
+  std::unique_ptr<DbConnection> writer_;  // SQLite: the batch leader's only
 };
 
 }  // namespace mpay::gateway

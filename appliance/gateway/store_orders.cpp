@@ -35,17 +35,6 @@ constexpr const char* kTransactionColumns =
     "order_no, request_hash, phone, amount_minor, currency, state, transaction_no, receipt, receipt_signature,"
     " content_hash, content, permit, acquirer_result, claimed_until";
 
-struct RowText {
-  std::string order_no, request_hash, phone, currency, state, transaction_no, receipt, signature, content_hash, content,
-      permit, acquirer_result;
-  Poco::Int64 amount = 0, claimed_until = 0;
-  TransactionRow row() const {
-    return TransactionRow{order_no,     request_hash, phone,      amount,    currency,        state,
-                          transaction_no, unb64(receipt), unb64(signature), content_hash, content, acquirer_result,
-                          unb64(permit), claimed_until};
-  }
-};
-
 }  // namespace
 
 // Spends one attempt at `guess` for `phone` unless it is locked: one
@@ -58,21 +47,18 @@ bool Store::spendAttemptIn(Poco::Data::Session& s, Guess guess, const std::strin
   const std::string base = "(CASE WHEN " + locked + " <> 0 THEN 0 ELSE " + count + " END)";
   const std::string set = std::string(c.count) + " = " + base + " + 1, " + c.locked_until + " = CASE WHEN " + base +
                           " + 1 >= ? THEN ? ELSE 0 END";
-  std::string p = phone;
-  Poco::Int64 now_v = now_s, until = lock_until;
-  int limit = threshold;
-  Statement st(s);
+  const std::int64_t limit = threshold;
   if (guess == Guess::kPasswordWithoutUser) {
     // One statement, as for a user's row, so that both cost the same.
-    st << sql("INSERT INTO " + table + " (phone, " + c.count + ", " + c.locked_until +
-              ", created_at) VALUES (?, 1, CASE WHEN 1 >= ? THEN ? ELSE 0 END, ?) ON CONFLICT (phone) DO UPDATE SET " +
-              set + " WHERE " + locked + " <= ?"),
-        use(p), use(limit), use(until), use(now_v), use(limit), use(until), use(now_v);
-  } else {
-    st << sql("UPDATE " + table + " SET " + set + " WHERE phone = ? AND " + locked + " <= ?"), use(limit), use(until),
-        use(p), use(now_v);
+    return prepared(s,
+                    "INSERT INTO " + table + " (phone, " + c.count + ", " + c.locked_until +
+                        ", created_at) VALUES (?, 1, CASE WHEN 1 >= ? THEN ? ELSE 0 END, ?) ON CONFLICT (phone) DO UPDATE SET " +
+                        set + " WHERE " + locked + " <= ?",
+                    "tnnnnnn")
+               .run(phone, limit, lock_until, now_s, limit, lock_until, now_s) == 1;
   }
-  return st.execute() == 1;
+  return prepared(s, "UPDATE " + table + " SET " + set + " WHERE phone = ? AND " + locked + " <= ?", "nntn")
+             .run(limit, lock_until, phone, now_s) == 1;
 }
 
 ApiResult<bool> Store::spendAttempt(Guess guess, const std::string& phone, std::int64_t now_s, std::int64_t lock_until,
@@ -97,10 +83,10 @@ ApiStatus Store::returnAttempt(Guess guess, const std::string& phone, int thresh
 
 void Store::clearAttemptsIn(Poco::Data::Session& s, Guess guess, const std::string& phone) {
   const auto c = columnsOf(guess);
-  std::string p = phone;
-  s << sql(std::string("UPDATE ") + c.table + " SET " + c.count + " = 0, " + c.locked_until + " = 0 WHERE phone = ? AND (" +
-           c.count + " <> 0 OR " + c.locked_until + " <> 0)"),
-      use(p), now;
+  prepared(s, std::string("UPDATE ") + c.table + " SET " + c.count + " = 0, " + c.locked_until + " = 0 WHERE phone = ? AND (" +
+                  c.count + " <> 0 OR " + c.locked_until + " <> 0)",
+           "t")
+      .run(phone);
 }
 
 ApiStatus Store::clearAttempts(Guess guess, const std::string& phone) {
@@ -122,16 +108,14 @@ ApiStatus Store::purgeGuessesWithoutUser(std::int64_t now_s, std::int64_t create
 
 ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::string& order_no) {
   return guarded("findTransaction", [&]() -> ApiResult<std::optional<TransactionRow>> {
-    Poco::Data::Session s = session();
-    RowText t;
-    std::string order = order_no;
-    Statement st(s);
-    st << sql(std::string("SELECT ") + kTransactionColumns + " FROM transactions WHERE order_no = ?"),
-        into(t.order_no), into(t.request_hash), into(t.phone), into(t.amount), into(t.currency), into(t.state),
-        into(t.transaction_no), into(t.receipt), into(t.signature), into(t.content_hash), into(t.content),
-        into(t.permit), into(t.acquirer_result), into(t.claimed_until), use(order);
-    if (st.execute() == 0) return std::optional<TransactionRow>();
-    return std::optional<TransactionRow>(t.row());
+    auto lease = session();
+    Poco::Data::Session& s = lease->session();
+    auto& q = prepared(s, std::string("SELECT ") + kTransactionColumns + " FROM transactions WHERE order_no = ?", "t",
+                       "tttntttttttttn");
+    if (q.run(order_no) == 0) return std::optional<TransactionRow>();
+    return std::optional<TransactionRow>(TransactionRow{
+        q.text(0), q.text(1), q.text(2), q.number(3), q.text(4), q.text(5), q.text(6), unb64(q.text(7)),
+        unb64(q.text(8)), q.text(9), q.text(10), q.text(12), unb64(q.text(11)), q.number(13)});
   });
 }
 
@@ -144,23 +128,18 @@ ApiResult<Store::PaymentStart> Store::startPayment(const PaymentStartRequest& r)
       const TransactionRow& t = *r.claim;
       order = t.order_no;
       hash = t.request_hash;
-      std::string phone = t.phone, currency = t.currency;
-      Poco::Int64 amount = t.amount_minor, created = r.now, claimed = t.claimed_until;
-      Statement claim(s);
-      claim << sql("INSERT INTO transactions (order_no, request_hash, phone, amount_minor, currency, state, created_at,"
-                   " updated_at, claimed_until) VALUES (?, ?, ?, ?, ?, 'verifying', ?, ?, ?) ON CONFLICT DO NOTHING"),
-          use(order), use(hash), use(phone), use(amount), use(currency), use(created), use(created), use(claimed);
-      if (claim.execute() != 1) {
+      auto& claim = prepared(s,
+                             "INSERT INTO transactions (order_no, request_hash, phone, amount_minor, currency, state,"
+                             " created_at, updated_at, claimed_until) VALUES (?, ?, ?, ?, ?, 'verifying', ?, ?, ?)"
+                             " ON CONFLICT DO NOTHING",
+                             "tttntnnn");
+      if (claim.run(order, hash, t.phone, t.amount_minor, t.currency, r.now, r.now, t.claimed_until) != 1) {
         undo();
         return PaymentStart::kOrderTaken;
       }
     }
-    std::string id = base64url(r.session_id);
-    Poco::Int64 counter = r.counter;
-    Statement advance(s);
-    advance << sql("UPDATE sessions SET last_counter = ? WHERE session_id = ? AND last_counter < ?"), use(counter),
-        use(id), use(counter);
-    if (advance.execute() != 1) {
+    auto& advance = prepared(s, "UPDATE sessions SET last_counter = ? WHERE session_id = ? AND last_counter < ?", "ntn");
+    if (advance.run(r.counter, base64url(r.session_id), r.counter) != 1) {
       undo();
       return PaymentStart::kReplayed;
     }
@@ -184,15 +163,14 @@ ApiStatus Store::dropVerifyingClaim(const std::string& order_no, const std::stri
 
 ApiStatus Store::markVerified(const TransactionRow& t, std::int64_t at) {
   return write("markVerified", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
-    std::string order = t.order_no, hash = t.request_hash, content_hash = t.content_hash, content = t.content,
-                permit = base64url(t.permit), phone = t.phone;
-    Poco::Int64 updated = at, claimed = t.claimed_until;
-    Statement st(s);
-    st << sql("UPDATE transactions SET state = 'pending', content_hash = ?, content = ?, permit = ?,"
-              " claimed_until = ?, updated_at = ? WHERE order_no = ? AND request_hash = ? AND state = 'verifying'"),
-        use(content_hash), use(content), use(permit), use(claimed), use(updated), use(order), use(hash);
-    if (st.execute() != 1) return apiError(ApiCode::kInternal, "the order's claim was lost");  // undone
-    s << sql("UPDATE users SET failed_pins = 0, pin_locked_until = 0 WHERE phone = ?"), use(phone), now;
+    auto& verified = prepared(s,
+                              "UPDATE transactions SET state = 'pending', content_hash = ?, content = ?, permit = ?,"
+                              " claimed_until = ?, updated_at = ? WHERE order_no = ? AND request_hash = ?"
+                              " AND state = 'verifying'",
+                              "tttnntt");
+    if (verified.run(t.content_hash, t.content, base64url(t.permit), t.claimed_until, at, t.order_no, t.request_hash) != 1)
+      return apiError(ApiCode::kInternal, "the order's claim was lost");  // undone
+    prepared(s, "UPDATE users SET failed_pins = 0, pin_locked_until = 0 WHERE phone = ?", "t").run(t.phone);
     return {};
   });
 }
@@ -211,20 +189,20 @@ ApiResult<bool> Store::reclaimOpenOrder(const std::string& order_no, std::int64_
 
 ApiStatus Store::recordOutcome(const TransactionRow& t, std::int64_t at) {
   return write("recordOutcome", [&](Poco::Data::Session& s, Undo&) -> ApiStatus {
-    std::string order = t.order_no, state = t.state, txn = t.transaction_no, receipt = base64url(t.receipt),
-                signature = base64url(t.receipt_signature), acquirer = t.acquirer_result;
-    Poco::Int64 updated = at, claimed = t.final() ? 0 : t.claimed_until;
-    s << sql("UPDATE transactions SET state = ?, transaction_no = ?, receipt = ?, receipt_signature = ?,"
-             " acquirer_result = ?, claimed_until = ?, updated_at = ? WHERE order_no = ?"
-             " AND state IN ('pending', 'unknown')"),
-        use(state), use(txn), use(receipt), use(signature), use(acquirer), use(claimed), use(updated), use(order), now;
+    prepared(s,
+             "UPDATE transactions SET state = ?, transaction_no = ?, receipt = ?, receipt_signature = ?,"
+             " acquirer_result = ?, claimed_until = ?, updated_at = ? WHERE order_no = ? AND state IN ('pending', 'unknown')",
+             "tttttnnt")
+        .run(t.state, t.transaction_no, base64url(t.receipt), base64url(t.receipt_signature), t.acquirer_result,
+             t.final() ? std::int64_t{0} : t.claimed_until, at, t.order_no);
     return {};
   });
 }
 
 ApiResult<std::vector<TransactionRow>> Store::unclaimedOpenOrders(std::int64_t at, int limit) {
   return guarded("unclaimedOpenOrders", [&]() -> ApiResult<std::vector<TransactionRow>> {
-    Poco::Data::Session s = session();
+    auto lease = session();
+    Poco::Data::Session& s = lease->session();
     Poco::Int64 now_v = at;
     int most = limit;
     std::vector<std::string> orders;
@@ -242,7 +220,8 @@ ApiResult<std::vector<TransactionRow>> Store::unclaimedOpenOrders(std::int64_t a
 
 ApiResult<std::vector<Store::OpenOrder>> Store::openOrders(int limit) {
   return guarded("openOrders", [&]() -> ApiResult<std::vector<OpenOrder>> {
-    Poco::Data::Session s = session();
+    auto lease = session();
+    Poco::Data::Session& s = lease->session();
     int most = limit;
     std::vector<std::string> orders;
     std::vector<Poco::Int64> created, updated;
@@ -260,7 +239,8 @@ ApiResult<std::vector<Store::OpenOrder>> Store::openOrders(int limit) {
 
 ApiResult<std::vector<std::string>> Store::ordersInState(const std::string& state) {
   return guarded("ordersInState", [&]() -> ApiResult<std::vector<std::string>> {
-    Poco::Data::Session s = session();
+    auto lease = session();
+    Poco::Data::Session& s = lease->session();
     std::string wanted = state;
     std::vector<std::string> orders;
     s << sql("SELECT order_no FROM transactions WHERE state = ? ORDER BY created_at"), into(orders), use(wanted), now;
@@ -270,7 +250,8 @@ ApiResult<std::vector<std::string>> Store::ordersInState(const std::string& stat
 
 ApiResult<Store::OpenOrderCounts> Store::countOpenOrders() {
   return guarded("countOpenOrders", [&]() -> ApiResult<OpenOrderCounts> {
-    Poco::Data::Session s = session();
+    auto lease = session();
+    Poco::Data::Session& s = lease->session();
     Poco::Int64 open = 0, approved = 0;
     s << "SELECT COUNT(*), COALESCE(SUM(CASE WHEN acquirer_result = 'approved' THEN 1 ELSE 0 END), 0)"
          " FROM transactions WHERE state IN ('pending', 'unknown')",

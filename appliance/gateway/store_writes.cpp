@@ -17,7 +17,8 @@ using namespace Poco::Data::Keywords;
 ApiStatus Store::runWrite(const char* where, const Job& job) {
   if (postgres_) {
     return guarded(where, [&]() -> ApiStatus {
-      Poco::Data::Session s = session();
+      auto lease = session();
+      Poco::Data::Session& s = lease->session();
       s.begin();
       Undo undo([&] { s.rollback(); });
       job(s, undo);
@@ -33,12 +34,11 @@ ApiStatus Store::runWrite(const char* where, const Job& job) {
 // The one connection SQLite writes through, used by one batch at a time.
 Poco::Data::Session& Store::writer() {
   if (!writer_) {
-    writer_.emplace("SQLite", url_);
+    writer_ = connections_->open();
     // Every commit reaches the disk before it is acknowledged.
-    *writer_ << "PRAGMA synchronous=FULL", now;
-    sqlite3_busy_timeout(Poco::Data::SQLite::Utility::dbHandle(*writer_), 5000);
+    writer_->session() << "PRAGMA synchronous=FULL", now;
   }
-  return *writer_;
+  return writer_->session();
 }
 
 void Store::commitBatch(const std::vector<PendingWrite*>& batch) {
@@ -65,6 +65,7 @@ void Store::commitBatch(const std::vector<PendingWrite*>& batch) {
     // failure. A connection that may still be inside the transaction is
     // closed (SQLite rolls back) and opened again by the next batch.
     log::error(std::string("event=db_error where=write_batch detail=\"") + e.what() + "\"");
+    connections_->forget(writer_.get());
     writer_.reset();
     return;
   }
