@@ -63,7 +63,8 @@ Result<std::int64_t> preloadUsers(const std::string& url, std::int64_t target) {
              ", " + phone + ", '" + filler(120) + "', " + now_s + " + 3600, 0 FROM seq",
         now;
     s.commit();
-    s << "ANALYZE", now;  // the planner sees the new sizes at once
+    s << "ANALYZE users", now;  // the planner sees the new sizes at once
+    s << "ANALYZE sessions", now;
     return add;
   } catch (const Poco::Exception& e) {
     return fail(ErrorCode::kIo, "preload: " + e.displayText());
