@@ -21,9 +21,9 @@ config=$("$build"/bin/mpay-admin dev-setup --dir "$home" --port "$port")
 # A load test from one address with a few phones: the gateway's per-phone and
 # per-address limits and the signer's budgets (policy/signer.ops, 100/s and a
 # few a minute per user) would measure themselves, not the appliance. Raised
-# here only; the shipped files keep theirs. The gateway gets one signer
-# connection per signer thread (workers = cores, 4 threads each).
-sed -i "/^\[gateway\]\$/a rate_per_phone = 1000000\nrate_per_source = 1000000\nmax_connections_per_source = 0\nmax_threads = 32\nsigner_connections = $(( $(nproc) * 4 ))" "$config"
+# here only; the shipped files keep theirs. The gateway keeps its default of
+# one signer connection per signer thread (workers = cores, 4 threads each).
+sed -i "/^\[gateway\]\$/a rate_per_phone = 1000000\nrate_per_source = 1000000\nmax_connections_per_source = 0\nmax_threads = 32" "$config"
 sed -i 's|rate=[0-9]*/s|rate=1000000/s|; s|per_user=[0-9]*/min|per_user=100000000/min|' "$home/policy/signer.ops"
 if [ -n "${MPAY_BENCH_DB_URL:-}" ]; then
   sed -i "s|^db_url = .*|db_url = $MPAY_BENCH_DB_URL|" "$config"

@@ -82,7 +82,7 @@ Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
       {"gateway.max_queued", &g.max_queued, 1, 4096},
       {"gateway.max_connections", &g.max_connections, 1, 16384},
       {"gateway.max_connections_per_source", &g.max_connections_per_source, 0, 16384},
-      {"gateway.signer_connections", &g.signer_connections, 1, 256},
+      {"gateway.signer_connections", &g.signer_connections, 0, 256},
       {"gateway.signer_timeout_ms", &g.signer_timeout_ms, 100, 120000},
       {"gateway.rate_per_phone", &g.rate_per_phone, 1, 1000000},
       {"gateway.rate_per_source", &g.rate_per_source, 1, 1000000},
@@ -161,6 +161,8 @@ Result<Config> Config::load(const std::string& path) {
   // connection beyond that would wait in the socket's backlog for good, and
   // every call on it would time out as signer_unavailable.
   const int served = c.signer.effectiveWorkers() * c.signer.threads;
+  // Matched to the cores by default: one connection a signer thread.
+  if (c.gateway.signer_connections == 0) c.gateway.signer_connections = served;
   if (c.gateway.signer_connections > served)
     return fail(ErrorCode::kConfig, "gateway.signer_connections (" + std::to_string(c.gateway.signer_connections) +
                                         ") exceeds the connections the signer serves at once: signer.workers (" +

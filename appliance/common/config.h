@@ -49,7 +49,7 @@ struct GatewayConfig {
   int max_queued = 64;               // accepted connections waiting for a connection thread
   int max_connections = 1024;        // open connections, a thread each; more are answered 503 and closed
   int max_connections_per_source = 64;  // open connections from one address (0: no cap, behind a load balancer)
-  int signer_connections = 4;
+  int signer_connections = 0;       // 0: every connection the signer serves at once (signer workers x threads)
   int signer_timeout_ms = 5000;      // one signer call; past it the request gets 503 signer_unavailable
   int rate_per_phone = 30;           // requests per minute per phone number
   int rate_per_source = 120;         // requests per minute per client address

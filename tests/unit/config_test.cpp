@@ -52,6 +52,13 @@ TEST(Config, MissingRequiredKeyAndBadNumbersAreErrors) {
   EXPECT_FALSE(Config::load(dir.path() + "/missing.ini").ok());
 }
 
+TEST(Config, SignerConnectionsDefaultToEveryThreadTheSignerServes) {
+  test::TempDir dir;
+  auto c = Config::load(write(dir, std::string(kValid)));  // 2 workers x 4 threads
+  ASSERT_TRUE(c.ok()) << c.error().detail;
+  EXPECT_EQ(c->gateway.signer_connections, 8);
+}
+
 TEST(Config, MoreSignerConnectionsThanTheSignerServesIsAnError) {
   test::TempDir dir;
   // 2 workers x 4 threads serve 8 connections at once.
