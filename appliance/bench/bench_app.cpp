@@ -246,8 +246,10 @@ int BenchApp::main(const std::vector<std::string>& args) {
   run.database = options().contains("database") ? options().at("database") : "";
   run.curve_svg = options().contains("curve") ? options().at("curve") : "";
   if (!run.curve_svg.empty()) run.load.curve_fractions = {0.1, 0.25, 0.5, 0.75, 0.9};
-  if ((preload > 0 && run.database.empty()) || preload < 0 || preload > 100000000 || idle < 0 || idle > 100000) {
-    std::cerr << "mpay-bench: --preload 1..100000000 goes with --database; --idle-connections 0..100000\n";
+  if ((preload > 0 && run.database.empty()) || preload < 0 || (preload > 0 && preload <= 1000) || preload > 100000000 ||
+      idle < 0 || idle > 100000) {
+    std::cerr << "mpay-bench: --preload 1001..100000000 (the first pay phase runs among 1,000) goes with --database;"
+                 " --idle-connections 0..100000\n";
     return kUsage;
   }
   run.preload = preload;

@@ -63,7 +63,8 @@ PhaseReport runOpenLoop(const std::string& name, int thread_count, std::vector<P
   using Clock = std::chrono::steady_clock;
   std::vector<Tally> tallies(static_cast<std::size_t>(thread_count));
   std::vector<std::mutex> busy(phones.size());
-  const auto total = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(seconds * rate));  // a phase is never empty
+  // A phase is never empty; a rate of 0 (every closed-loop step failed) schedules nothing.
+  const auto total = rate > 0 ? std::max<std::uint64_t>(1, static_cast<std::uint64_t>(seconds * rate)) : 0;
   std::atomic<std::uint64_t> next{0};
   std::vector<std::thread> threads;
   const auto start = Clock::now();

@@ -44,7 +44,7 @@ Result<std::int64_t> preloadUsers(const std::string& url, std::int64_t target) {
     Poco::Int64 have = 0;
     s << "SELECT COUNT(*) FROM users WHERE phone LIKE 'syn-%'", into(have), now;
     const std::int64_t add = target - have;
-    if (add <= 0) return std::int64_t{0};
+    if (add <= 0) return std::int64_t{have};
     const std::string tag = "syn-" + std::to_string(std::time(nullptr)) + "-";
     const std::string from = std::to_string(have + 1), to = std::to_string(have + add);
     const std::string seq = "WITH RECURSIVE seq(n) AS (SELECT " + from + " UNION ALL SELECT n + 1 FROM seq WHERE n < " +
@@ -76,7 +76,7 @@ Result<std::int64_t> preloadUsers(const std::string& url, std::int64_t target) {
         // Only a superuser or pg_checkpoint may: the checkpointer then runs on its own schedule.
       }
     }
-    return add;
+    return target;
   } catch (const Poco::Exception& e) {
     return fail(ErrorCode::kIo, "preload: " + e.displayText());
   }

@@ -16,7 +16,8 @@ namespace mpay::bench {
 
 // Adds users and sessions until the database holds `target` synthetic
 // users (fewer already there: the rest are added; more: nothing). Returns
-// how many were added.
+// how many it holds now, which is more than `target` when an earlier run
+// left more behind.
 Result<std::int64_t> preloadUsers(const std::string& db_url, std::int64_t target);
 
 // The query plans of the lookups a payment and a login make, as the

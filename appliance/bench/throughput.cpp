@@ -86,15 +86,20 @@ class Run {
   // With 1,000 synthetic users first, so that the base pay phase is measured among a thousand.
   bool preload(std::int64_t users) {
     const auto started = std::chrono::steady_clock::now();
-    auto added = preloadUsers(o_.database, users);
-    if (!added) {
-      miss("preload: " + added.error().detail);
+    auto held = preloadUsers(o_.database, users);
+    if (!held) {
+      miss("preload: " + held.error().detail);
       return false;
     }
-    std::printf("preload         %lld synthetic users and sessions added (%lld in all) in %.1f s\n",
-                static_cast<long long>(added.value()), static_cast<long long>(users),
+    std::printf("preload         %lld synthetic users with their sessions in the database (%.1f s)\n",
+                static_cast<long long>(held.value()),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     std::fflush(stdout);
+    // A database an earlier run filled would measure the wrong thing.
+    if (held.value() != users) {
+      miss("the database already held more synthetic users than " + std::to_string(users) + ": use an empty one");
+      return false;
+    }
     return true;
   }
 

@@ -7,6 +7,8 @@
 
 namespace mpay::gateway {
 
+constexpr std::chrono::seconds kIdleLimit{60};
+
 DbConnection::DbConnection(const std::string& connector, const std::string& connect,
                            std::function<std::string(const std::string&)> translate)
     : session_(connector, connect), translate_(std::move(translate)) {}
@@ -27,13 +29,23 @@ DbConnections::DbConnections(std::string connector, std::string connect, int mos
       on_open_(std::move(on_open)) {}
 
 DbConnections::Lease DbConnections::get() {
+  std::vector<Idle> stale;  // closed after the lock is let go
   {
     std::unique_lock lock(mutex_);
     if (!freed_.wait_for(lock, std::chrono::seconds(2), [&] { return !idle_.empty() || out_ < most_; }))
       throw Poco::Data::SessionPoolExhaustedException("every database connection is in use");
     ++out_;
+    // The oldest are at the front: those idle past the limit go.
+    const auto limit = std::chrono::steady_clock::now() - kIdleLimit;
+    std::size_t n = 0;
+    while (n < idle_.size() && idle_[n].since < limit) ++n;
+    for (std::size_t i = 0; i < n; ++i) {
+      by_session_.erase(idle_[i].connection->session().impl());
+      stale.push_back(std::move(idle_[i]));
+    }
+    idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(n));
     if (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
+      auto connection = std::move(idle_.back().connection);
       idle_.pop_back();
       return Lease(*this, std::move(connection));
     }
@@ -74,7 +86,7 @@ void DbConnections::giveBack(std::unique_ptr<DbConnection> connection) {
   }
   std::lock_guard lock(mutex_);
   --out_;
-  if (connection) idle_.push_back(std::move(connection));
+  if (connection) idle_.push_back({std::move(connection), std::chrono::steady_clock::now()});
   freed_.notify_one();
 }
 

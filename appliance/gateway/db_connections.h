@@ -5,6 +5,7 @@
 #pragma once
 #include <Poco/Data/Session.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -62,7 +63,9 @@ class DbConnections {
 
   // Waits up to two seconds for a free connection when all `most` are out
   // (the pool is sized for every thread that can ask at once); then throws
-  // Poco::Data::SessionPoolExhaustedException.
+  // Poco::Data::SessionPoolExhaustedException. A connection idle for a
+  // minute is closed rather than lent (a server may have dropped it), as
+  // Poco's pool did.
   Lease get();
 
   // The connection whose session `s` is (a write job is handed the session
@@ -84,7 +87,11 @@ class DbConnections {
   std::mutex mutex_;
   std::condition_variable freed_;
   int out_ = 0;  // leased
-  std::vector<std::unique_ptr<DbConnection>> idle_;
+  struct Idle {
+    std::unique_ptr<DbConnection> connection;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::vector<Idle> idle_;  // the most recently given back last
   std::unordered_map<const void*, DbConnection*> by_session_;
 };
 

@@ -8,6 +8,7 @@
 #pragma once
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
+#include <Poco/Exception.h>
 
 #include <concepts>
 #include <cstdint>
@@ -30,6 +31,8 @@ class PreparedStatement {
   // rows fetched (a query) or changed.
   template <typename... Values>
   std::size_t run(const Values&... values) {
+    // Too few would leave the last run's values bound.
+    if (sizeof...(Values) != params_.size()) throw Poco::InvalidArgumentException("parameter count");
     std::size_t i = 0;
     (bind(i++, values), ...);
     return execute();
@@ -39,11 +42,6 @@ class PreparedStatement {
   bool broken() const { return broken_; }
   const std::string& text(std::size_t column) const;
   std::int64_t number(std::size_t column) const;
-  // The letters of run()'s arguments, for the cache's check.
-  template <typename... Values>
-  static std::string kinds() {
-    return std::string{(std::is_integral_v<Values> ? 'n' : 't')...};
-  }
 
  private:
   void bind(std::size_t i, const std::string& value);

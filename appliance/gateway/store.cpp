@@ -193,9 +193,7 @@ std::string Store::sql(const std::string& text) const {
 }
 
 ApiStatus Store::migrate() {
-  return guarded("migrate", [&]() -> ApiStatus {
-    auto lease = session();
-    Session& s = lease->session();
+  return read("migrate", [&](Poco::Data::Session& s) -> ApiStatus {
     s << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", now;
     int version = 0;
     s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
@@ -239,9 +237,7 @@ ApiStatus Store::probeWrite(std::int64_t at) {
 }
 
 ApiResult<bool> Store::userExists(const std::string& phone) {
-  return guarded("userExists", [&]() -> ApiResult<bool> {
-    auto lease = session();
-    Session& s = lease->session();
+  return read("userExists", [&](Poco::Data::Session& s) -> ApiResult<bool> {
     int count = 0;
     std::string p = phone;
     s << sql("SELECT COUNT(*) FROM users WHERE phone = ?"), into(count), use(p), now;
@@ -266,9 +262,7 @@ ApiStatus Store::putRegistration(const PendingRegistration& r) {
 }
 
 ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std::string& phone) {
-  return guarded("findRegistration", [&]() -> ApiResult<std::optional<PendingRegistration>> {
-    auto lease = session();
-    Session& s = lease->session();
+  return read("findRegistration", [&](Poco::Data::Session& s) -> ApiResult<std::optional<PendingRegistration>> {
     auto& q = prepared(s,
                        "SELECT code_hash, registration_file, certificate, salt, password_verifier, pin_verifier,"
                        " identity, attempts, expires_at, proof_hash, confirm_attempts FROM registrations WHERE phone = ?",
@@ -323,9 +317,7 @@ ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_
 }
 
 ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
-  return guarded("findUser", [&]() -> ApiResult<std::optional<UserRow>> {
-    auto lease = session();
-    Session& s = lease->session();
+  return read("findUser", [&](Poco::Data::Session& s) -> ApiResult<std::optional<UserRow>> {
     auto& q = prepared(s,
                        "SELECT certificate, salt, password_verifier, pin_verifier, identity, failed_logins,"
                        " login_locked_until, failed_pins, pin_locked_until FROM users WHERE phone = ?",
@@ -373,9 +365,7 @@ ApiResult<bool> Store::finishLogin(Guess guess, const std::string& phone, ByteVi
 }
 
 ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
-  return guarded("findSession", [&]() -> ApiResult<std::optional<SessionRow>> {
-    auto lease = session();
-    Session& s = lease->session();
+  return read("findSession", [&](Poco::Data::Session& s) -> ApiResult<std::optional<SessionRow>> {
     auto& q = prepared(s, "SELECT phone, wrapped_keys, expires_at, last_counter FROM sessions WHERE session_id = ?", "t",
                        "ttnn");
     if (q.run(base64url(session_id)) == 0) return std::optional<SessionRow>();
@@ -395,9 +385,7 @@ ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
 }
 
 ApiResult<std::vector<OutboxMessage>> Store::pendingOutbox() {
-  return guarded("pendingOutbox", [&]() -> ApiResult<std::vector<OutboxMessage>> {
-    auto lease = session();
-    Session& s = lease->session();
+  return read("pendingOutbox", [&](Poco::Data::Session& s) -> ApiResult<std::vector<OutboxMessage>> {
     std::vector<std::string> ids, phones, codes;
     s << "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 ORDER BY created_at", into(ids), into(phones),
         into(codes), now;

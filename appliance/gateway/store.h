@@ -236,6 +236,15 @@ class Store {
     return std::move(*result);
   }
   ApiStatus runWrite(const char* where, const Job& job);
+  // A read on one of the store's connections; a database exception becomes
+  // database_unavailable.
+  template <typename F>
+  auto read(const char* where, F&& query) -> decltype(query(std::declval<Poco::Data::Session&>())) {
+    return guarded(where, [&] {
+      auto lease = session();
+      return query(lease->session());
+    });
+  }
   ApiResult<bool> spendRegistrationAttempt(const std::string& statement, const std::string& phone, int limit);
   void commitBatch(const std::vector<PendingWrite*>& batch);
   Poco::Data::Session& writer();

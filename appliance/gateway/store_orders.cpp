@@ -107,9 +107,7 @@ ApiStatus Store::purgeGuessesWithoutUser(std::int64_t now_s, std::int64_t create
 }
 
 ApiResult<std::optional<TransactionRow>> Store::findTransaction(const std::string& order_no) {
-  return guarded("findTransaction", [&]() -> ApiResult<std::optional<TransactionRow>> {
-    auto lease = session();
-    Poco::Data::Session& s = lease->session();
+  return read("findTransaction", [&](Poco::Data::Session& s) -> ApiResult<std::optional<TransactionRow>> {
     auto& q = prepared(s, std::string("SELECT ") + kTransactionColumns + " FROM transactions WHERE order_no = ?", "t",
                        "tttntttttttttn");
     if (q.run(order_no) == 0) return std::optional<TransactionRow>();
@@ -200,9 +198,7 @@ ApiStatus Store::recordOutcome(const TransactionRow& t, std::int64_t at) {
 }
 
 ApiResult<std::vector<TransactionRow>> Store::unclaimedOpenOrders(std::int64_t at, int limit) {
-  return guarded("unclaimedOpenOrders", [&]() -> ApiResult<std::vector<TransactionRow>> {
-    auto lease = session();
-    Poco::Data::Session& s = lease->session();
+  return read("unclaimedOpenOrders", [&](Poco::Data::Session& s) -> ApiResult<std::vector<TransactionRow>> {
     Poco::Int64 now_v = at;
     int most = limit;
     std::vector<std::string> orders;
@@ -219,9 +215,7 @@ ApiResult<std::vector<TransactionRow>> Store::unclaimedOpenOrders(std::int64_t a
 }
 
 ApiResult<std::vector<Store::OpenOrder>> Store::openOrders(int limit) {
-  return guarded("openOrders", [&]() -> ApiResult<std::vector<OpenOrder>> {
-    auto lease = session();
-    Poco::Data::Session& s = lease->session();
+  return read("openOrders", [&](Poco::Data::Session& s) -> ApiResult<std::vector<OpenOrder>> {
     int most = limit;
     std::vector<std::string> orders;
     std::vector<Poco::Int64> created, updated;
@@ -238,9 +232,7 @@ ApiResult<std::vector<Store::OpenOrder>> Store::openOrders(int limit) {
 }
 
 ApiResult<std::vector<std::string>> Store::ordersInState(const std::string& state) {
-  return guarded("ordersInState", [&]() -> ApiResult<std::vector<std::string>> {
-    auto lease = session();
-    Poco::Data::Session& s = lease->session();
+  return read("ordersInState", [&](Poco::Data::Session& s) -> ApiResult<std::vector<std::string>> {
     std::string wanted = state;
     std::vector<std::string> orders;
     s << sql("SELECT order_no FROM transactions WHERE state = ? ORDER BY created_at"), into(orders), use(wanted), now;
@@ -249,9 +241,7 @@ ApiResult<std::vector<std::string>> Store::ordersInState(const std::string& stat
 }
 
 ApiResult<Store::OpenOrderCounts> Store::countOpenOrders() {
-  return guarded("countOpenOrders", [&]() -> ApiResult<OpenOrderCounts> {
-    auto lease = session();
-    Poco::Data::Session& s = lease->session();
+  return read("countOpenOrders", [&](Poco::Data::Session& s) -> ApiResult<OpenOrderCounts> {
     Poco::Int64 open = 0, approved = 0;
     s << "SELECT COUNT(*), COALESCE(SUM(CASE WHEN acquirer_result = 'approved' THEN 1 ELSE 0 END), 0)"
          " FROM transactions WHERE state IN ('pending', 'unknown')",

@@ -65,7 +65,7 @@ void Store::commitBatch(const std::vector<PendingWrite*>& batch) {
     // failure. A connection that may still be inside the transaction is
     // closed (SQLite rolls back) and opened again by the next batch.
     log::error(std::string("event=db_error where=write_batch detail=\"") + e.what() + "\"");
-    connections_->forget(writer_.get());
+    if (writer_) connections_->forget(writer_.get());  // null when opening it threw
     writer_.reset();
     return;
   }

@@ -53,8 +53,8 @@ TEST(BenchE2E, SignerSocketScaleInDataIdleConnectionsAndTheCurveAreMeasured) {
                                 app.dev().config().gateway.db_url + " --idle-connections 20 --curve " + curve +
                                 " --mpayd-pid " + std::to_string(app.mpaydPid()));
   EXPECT_EQ(run.exit_code, 0) << run.output << "\n---- mpayd.log ----\n" << app.log();
-  for (const char* line : {"\nlogin signer ", "\npay signer ", "x in-process (", "\npreload ", "(1000 in all)",
-                           "(2500 in all)", "plan: session by id (payment)", "plan: open orders (completer)",
+  for (const char* line : {"\nlogin signer ", "\npay signer ", "x in-process (", "\npreload ", "\npreload         1000 synthetic users",
+                           "\npreload         2500 synthetic users", "plan: session by id (payment)", "plan: open orders (completer)",
                            "\npay among 2500 users ", "x pay among 1000 users", "\nlogin curve 0.10 ",
                            "\npay curve 0.90 ", "20 keep-alive connections held open (20 answered)", " gateway["})
     EXPECT_NE(run.output.find(line), std::string::npos) << line << "\n" << run.output;

@@ -57,6 +57,7 @@ TEST_F(PreparedStatementTest, AValueOrAColumnOfTheWrongKindIsRefused) {
   auto& find = lease->prepared("SELECT n FROM t WHERE k = ?", "t", "n");
   EXPECT_THROW(find.run(std::int64_t{1}), Poco::InvalidArgumentException);
   EXPECT_THROW(find.run(std::string("a"), std::string("extra")), Poco::InvalidArgumentException);
+  EXPECT_THROW(find.run(), Poco::InvalidArgumentException);  // too few would run with the last values
   find.run(std::string("a"));
   EXPECT_THROW(find.text(0), Poco::InvalidArgumentException);
   EXPECT_THROW(find.number(1), Poco::InvalidArgumentException);
