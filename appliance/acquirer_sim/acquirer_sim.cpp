@@ -19,12 +19,16 @@
 
 #include <fstream>
 #include <map>
+#include <ctime>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "common/log.h"
 #include "gateway/json_fields.h"
+#include "suite/acquirer_answer.h"
+#include "suite/primitives.h"
 
 namespace mpay::acquirer_sim {
 namespace {
@@ -35,8 +39,10 @@ using Poco::Net::HTTPServerResponse;
 struct Debit {
   bool approved = false;
   std::string transaction_no;
+  std::string phone;  // the payer
   std::uint64_t amount_minor = 0;
   std::string currency;
+  std::uint64_t time = 0;  // when it was decided; every answer for the order carries it
 };
 
 // The ledger as a bank's reconciliation file: one JSON line per order,
@@ -53,7 +59,8 @@ class LedgerFile {
       try {
         auto e = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
         Debit d{e->getValue<std::string>("result") == "approved", e->getValue<std::string>("transaction_no"),
-                e->getValue<std::uint64_t>("amount_minor"), e->getValue<std::string>("currency")};
+                e->optValue<std::string>("phone", ""), e->getValue<std::uint64_t>("amount_minor"), e->getValue<std::string>("currency"),
+                e->optValue<std::uint64_t>("time", 0)};  // older ledgers have none
         orders.emplace(e->getValue<std::string>("order_no"), d);
         ++next_txn;
         complete += static_cast<off_t>(line.size() + 1);
@@ -78,8 +85,10 @@ class LedgerFile {
     e.set("order_no", order);
     e.set("result", d.approved ? "approved" : "declined");
     e.set("transaction_no", d.transaction_no);
+    e.set("phone", d.phone);
     e.set("amount_minor", d.amount_minor);
     e.set("currency", d.currency);
+    e.set("time", d.time);
     return e;
   }
 
@@ -88,6 +97,8 @@ class LedgerFile {
 };
 
 struct Bank {
+  std::optional<suite::EcPrivateKey> key;       // signs every answer
+  std::optional<suite::EcPrivateKey> stranger;  // signs instead while sign_with_another_key is set
   std::mutex mutex;
   LedgerFile file;
   std::map<std::string, Debit> orders;  // the ledger: one entry per order, as first authorised
@@ -137,6 +148,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     Poco::JSON::Parser parser;
     auto in = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
     const std::string order = in->getValue<std::string>("order_no");
+    const std::string phone = in->getValue<std::string>("phone");
     const auto amount = in->getValue<std::uint64_t>("amount_minor");
     const std::string currency = in->getValue<std::string>("currency");
     int delay = 0;
@@ -153,7 +165,8 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         auto it = bank_.orders.find(order);
         if (it == bank_.orders.end()) {  // first time: decide, write down, remember
           const bool approved = !bank_.decline_orders.contains(order) && (bank_.limit == 0 || amount <= bank_.limit);
-          const Debit debit{approved, "SIM" + std::to_string(bank_.next_txn++), amount, currency};
+          const Debit debit{approved, "SIM" + std::to_string(bank_.next_txn++), phone, amount, currency,
+                            static_cast<std::uint64_t>(std::time(nullptr))};
           if (!bank_.file.append(order, debit).ok()) {
             fail_now = true;
           } else {
@@ -163,7 +176,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
         if (!fail_now) {
           result = it->second;
           // Asked again for an order, an acquirer answers only for the same terms.
-          mismatch = result.amount_minor != amount || result.currency != currency;
+          mismatch = result.phone != phone || result.amount_minor != amount || result.currency != currency;
         }
       }
     }
@@ -177,8 +190,29 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       out.set("error", "order_terms_differ");
       return answer(response, 409, out);
     }
+    // Signed, as real acquirers MAC or sign theirs: the signer checks it.
+    const suite::AcquirerAnswer signed_answer{order, result.phone, result.amount_minor, result.currency,
+                                              result.approved ? suite::PaymentResult::kApproved
+                                                              : suite::PaymentResult::kDeclined,
+                                              result.transaction_no, result.time};
+    const suite::EcPrivateKey* signer = &*bank_.key;
+    {
+      std::lock_guard lock(bank_.mutex);
+      if (bank_.stranger) signer = &*bank_.stranger;
+    }
+    auto signature = signer->signDer(suite::acquirerAnswerBytes(signed_answer));
+    if (!signature) {
+      out.set("error", "unavailable");
+      return answer(response, 500, out);
+    }
+    out.set("order_no", order);
+    out.set("phone", result.phone);
+    out.set("amount_minor", result.amount_minor);
+    out.set("currency", result.currency);
     out.set("result", result.approved ? "approved" : "declined");
     out.set("transaction_no", result.transaction_no);
+    out.set("time", result.time);
+    out.set("signature", gateway::base64url(signature.value()));
     answer(response, 200, out);
   }
 
@@ -202,6 +236,14 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     if (in->has("delay_ms")) bank_.delay_ms = in->getValue<int>("delay_ms");
     if (in->has("fail_next")) bank_.fail_next = in->getValue<int>("fail_next");
     if (in->has("limit_minor")) bank_.limit = in->getValue<std::uint64_t>("limit_minor");
+    if (in->has("sign_with_another_key")) {
+      if (!in->getValue<bool>("sign_with_another_key")) {
+        bank_.stranger.reset();
+      } else if (auto stranger = suite::EcPrivateKey::generate(
+                     [](std::size_t n) -> Result<Secret> { return Secret::copyOf(suite::randomBytes(n)); })) {
+        bank_.stranger.emplace(std::move(stranger).value());
+      }
+    }
     if (auto list = in->getArray("decline_orders")) {
       for (std::size_t i = 0; i < list->size(); ++i)
         bank_.decline_orders.insert(list->getElement<std::string>(static_cast<unsigned>(i)));
@@ -229,7 +271,10 @@ SimApp::SimApp() { setUnixOptions(true); }
 
 void SimApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = Poco::Util::OptionCallback<SimApp>(this, &SimApp::takeOption);
-  options.addOption(Poco::Util::Option("port", "p", "port on 127.0.0.1").argument("N").required(true).callback(take));
+  options.addOption(Poco::Util::Option("port", "p", "port on 127.0.0.1").argument("N").callback(take));
+  options.addOption(Poco::Util::Option("signing-key", "", "PEM P-256 key that signs every answer").argument("FILE").callback(take));
+  options.addOption(Poco::Util::Option("make-identity", "", "development: write a new key to KEY and its "
+                                       "self-signed certificate to CERT, then exit").argument("KEY:CERT").callback(take));
   options.addOption(Poco::Util::Option("limit", "l", "decline amounts above (minor units)").argument("N").callback(take));
   options.addOption(Poco::Util::Option("ledger", "", "reconciliation file (JSON lines)").argument("FILE").callback(take));
 }
@@ -238,12 +283,31 @@ void SimApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "port") port_ = Poco::NumberParser::parse(value);
   if (name == "limit") limit_ = Poco::NumberParser::parseUnsigned64(value);
   if (name == "ledger") ledger_ = value;
+  if (name == "signing-key") signing_key_ = value;
+  if (name == "make-identity") make_identity_ = value;
 }
 
 int SimApp::main(const std::vector<std::string>&) {
   log::setProcessName("mpay-acquirer-sim");
+  if (!make_identity_.empty()) {
+    const auto colon = make_identity_.find(':');
+    if (colon == std::string::npos) return 64;
+    auto made = suite::makeAcquirerIdentity(make_identity_.substr(0, colon), make_identity_.substr(colon + 1));
+    if (!made.ok()) log::error("event=acquirer_sim_failed detail=\"" + made.error().detail + "\"");
+    return made.ok() ? 0 : 1;
+  }
+  if (port_ <= 0 || signing_key_.empty()) {
+    log::error("event=acquirer_sim_failed detail=\"--port and --signing-key are required\"");
+    return 64;
+  }
   Bank bank;
   bank.limit = limit_;
+  auto key = suite::loadAcquirerKey(signing_key_);
+  if (!key) {
+    log::error("event=acquirer_sim_failed detail=\"" + key.error().detail + "\"");
+    return 1;
+  }
+  bank.key.emplace(std::move(key).value());
   if (auto opened = bank.file.open(ledger_, bank.orders, bank.next_txn); !opened.ok()) {
     log::error("event=acquirer_sim_failed detail=\"" + opened.error().detail + "\"");
     return 1;

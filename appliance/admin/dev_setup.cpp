@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "hsm/module.h"
 #include "hsm/session.h"
+#include "suite/acquirer_answer.h"
 #include "suite/primitives.h"
 
 namespace mpay::admin {
@@ -61,6 +62,8 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          "workers = 0\n"
          "threads = 4\n"
          "audit_log = " + d + "/audit/audit.log\n"
+         "; The acquirer's certificate: the signer signs no receipt its key did not sign the answer of.\n"
+         "acquirer_certificate = " + d + "/public/acquirer.pem\n"
          "; Started as root, mpayd runs the signer as this user (scripts/create-users).\n"
          "user = mpay-signer\n"
          "admin_uid = " + uid + "\n"
@@ -79,7 +82,8 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          "\n; The development acquirer: mpayd starts it because this section exists.\n"
          "[acquirer_sim]\n"
          "port = " + std::to_string(port + 1) + "\n"
-         "ledger = " + d + "/data/acquirer-ledger.jsonl\n";
+         "ledger = " + d + "/data/acquirer-ledger.jsonl\n"
+         "signing_key = " + d + "/data/acquirer-sim.key\n";
 }
 
 Status initTokenIfMissing(const Config& config, const std::string& so_pin, const std::string& user_pin) {
@@ -147,6 +151,8 @@ Result<std::string> devSetup(const DevSetupOptions& options) {
   std::fill(user_pin.begin(), user_pin.end(), '\0');
   MPAY_ASSIGN_OR_RETURN(CeremonyReport report, runKeyCeremony(config));
   (void)report;
+  // The development acquirer's key and the certificate the signer pins.
+  MPAY_RETURN_IF_ERROR(suite::makeAcquirerIdentity(config.acquirer_sim.signing_key, config.signer.acquirer_certificate));
   if (!fs::exists(dir / "tls" / "gateway.pem"))
     MPAY_RETURN_IF_ERROR(issueGatewayTlsCertificate(config, (dir / "tls" / "gateway.key").string(),
                                                     (dir / "tls" / "gateway.pem").string(),

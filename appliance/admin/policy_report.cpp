@@ -8,6 +8,7 @@
 #include "sandbox/policy_files.h"
 #include "signer/operation_docs.h"
 #include "signer/ops_policy.h"
+#include "signer/signer_limits.h"
 
 namespace mpay::admin {
 namespace {
@@ -51,9 +52,48 @@ std::string grantTable(const signer::OpsPolicy& p) {
   return out;
 }
 
+// The per-user rules and what they add up to: how many guesses at one
+// user's secret reach the check in a day, through any gateway, whatever the
+// per-user budgets of signer.ops would let through.
+std::string limitsTable(const signer::SignerLimits& l, const signer::OpsPolicy& ops) {
+  auto perUserBudget = [&](std::string_view op) -> const signer::Budget* {
+    for (const auto& g : ops.grants)
+      if (g.op->name == op && g.per_user.count) return &g.per_user;
+    return nullptr;
+  };
+  std::string out = "| secret | wrong tries that lock | lock, seconds | wrong tries a day | operation's per-user budget "
+                    "in a lock window | guesses reaching the check per day (per appliance) |\n|---|---|---|---|---|---|\n";
+  const struct {
+    const char* name;
+    std::uint32_t threshold, lock_s, daily;
+    std::string_view op;
+  } rows[] = {{"password", l.password_threshold, l.password_lock_s, l.password_daily, "open_login"},
+              {"PIN", l.pin_threshold, l.pin_lock_s, l.pin_daily, "open_payment"}};
+  for (const auto& r : rows) {
+    const signer::Budget* budget = perUserBudget(r.op);
+    const std::uint64_t budget_calls =
+        budget ? std::uint64_t{budget->count} * r.lock_s / budget->seconds : std::uint64_t{0};
+    const std::uint64_t per_window = budget ? std::min<std::uint64_t>(r.threshold, budget_calls) : r.threshold;
+    const std::uint64_t per_day = std::min<std::uint64_t>(r.daily, per_window * 86400 / r.lock_s);
+    out += std::string("| ") + r.name + " | " + std::to_string(r.threshold) + " | " + std::to_string(r.lock_s) + " | " +
+           std::to_string(r.daily) + " | " +
+           (budget ? std::to_string(budget_calls) + " (" + budget->text + ")" : std::string("none")) + " | " +
+           std::to_string(per_day) + " |\n";
+  }
+  out += "\n| state | value |\n|---|---|\n";
+  out += "| signed login timestamps accepted within, seconds | " + std::to_string(l.timestamp_window_s) + " |\n";
+  out += "| users with recent wrong tries, at once | " + std::to_string(l.users) + " |\n";
+  out += "| numbers held by the key of their first login | " + std::to_string(l.phones) + " |\n";
+  out += "| login nonces remembered | " + std::to_string(l.login_nonces) + " |\n";
+  out += "| sessions (highest payment counter each) | " + std::to_string(l.sessions) + " |\n";
+  out += "| permits remembered (spent or not) | " + std::to_string(l.permits) + " |\n";
+  return out;
+}
+
 struct LoadedPolicy {
   hsm::KeyPolicy keys;
   signer::OpsPolicy ops;
+  signer::SignerLimits limits;
   sandbox::SyscallPolicy signer_syscalls, gateway_syscalls;
   sandbox::FsPolicy signer_fs, gateway_fs;
 };
@@ -63,6 +103,7 @@ Result<LoadedPolicy> loadAll(const Config& c) {
   const std::string dir = c.policy_dir + "/";
   MPAY_ASSIGN_OR_RETURN(p.keys, hsm::KeyPolicy::load(dir + "keys"));
   MPAY_ASSIGN_OR_RETURN(p.ops, signer::OpsPolicy::load(dir + "signer.ops"));
+  MPAY_ASSIGN_OR_RETURN(p.limits, signer::SignerLimits::load(dir + "signer.limits"));
   MPAY_ASSIGN_OR_RETURN(p.signer_syscalls, sandbox::SyscallPolicy::load(dir + "signer.syscalls"));
   MPAY_ASSIGN_OR_RETURN(p.gateway_syscalls, sandbox::SyscallPolicy::load(dir + "gateway.syscalls"));
   MPAY_ASSIGN_OR_RETURN(p.signer_fs, sandbox::FsPolicy::load(dir + "signer.fs", c));
@@ -79,6 +120,8 @@ Result<std::string> explainPolicy(const Config& config) {
   out += "\n## mpay-signer\n\n### Operations it performs (the operation table)\n\n" + signer::renderOperationTable();
   out += "\n### Who may call which operation, and how often (policy/signer.ops; anything else is not_permitted)\n\n" +
          grantTable(p.ops);
+  out += "\n### What it enforces for every user itself (policy/signer.limits; state in signer.state_file)\n\n" +
+         limitsTable(p.limits, p.ops);
   out += "\n### System calls after start-up (policy/signer.syscalls; anything else kills the worker)\n\n" +
          syscallTable(p.signer_syscalls);
   out += "\n### Files it may open after start-up (policy/signer.fs)\n\n" + fsTable(p.signer_fs);

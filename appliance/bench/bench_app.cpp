@@ -20,7 +20,7 @@ constexpr char kUsageText[] =
     "usage: mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]\n"
     "                  [--floor [--min-floor-ratio X]] [--mpayd-pid PID [--max-worker-mib X] [--max-gateway-mib X]]\n"
     "                  [--open-loop F [--max-open-loop-p99-ms X]]\n"
-    "                  [--signer SOCKET [--min-signer-ratio X]] [--idle-connections N]\n"
+    "                  [--signer SOCKET --acquirer-key FILE [--min-signer-ratio X]] [--idle-connections N]\n"
     "                  [--preload N --database URL [--min-preload-ratio X]] [--curve FILE.svg]\n"
     "                  [--min-logins-per-s X] [--min-payments-per-s X] [--max-p99-ms X (login, pay)]\n"
     "  --open-loop F: login and pay again on a fixed schedule at F times the rate each reached, latency\n"
@@ -28,7 +28,8 @@ constexpr char kUsageText[] =
     "  --floor: first the same work in this process on a throwaway token (no HTTP, socket, database or\n"
     "  audit log), then each end-to-end rate as a ratio of it; --mpayd-pid: memory of each process by pid\n"
     "  --signer: the floor's work through the appliance's signer socket with the gateway's role (run as\n"
-    "  the gateway's user), each rate as a ratio of the floor's\n"
+    "  the gateway's user), each rate as a ratio of the floor's; the acquirer's answers signed with\n"
+    "  --acquirer-key (the simulator's key: the one the signer's acquirer_certificate names)\n"
     "  --idle-connections N: after the phases, N keep-alive connections each answered once and held\n"
     "  open while the gateway's memory is measured\n"
     "  --preload N: the pay phase among 1,000 synthetic users (written into the gateway's database at\n"
@@ -151,7 +152,7 @@ int reportSoak(const SoakReport& r, const SoakOptions& s) {
 
 BenchApp::BenchApp()
     : OptionMapApp({"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s", "min-payments-per-s",
-                    "max-p99-ms", "max-worker-mib", "max-gateway-mib", "min-floor-ratio", "signer", "min-signer-ratio",
+                    "max-p99-ms", "max-worker-mib", "max-gateway-mib", "min-floor-ratio", "signer", "acquirer-key", "min-signer-ratio",
                     "open-loop", "max-open-loop-p99-ms", "idle-connections", "preload", "database", "min-preload-ratio",
                     "curve", "login-timing", "chaos-kills", "chaos-seconds", "mpayd-pid", "soak-minutes"},
                    {"floor"}) {}
@@ -242,6 +243,7 @@ int BenchApp::main(const std::vector<std::string>& args) {
   run.targets = targets;
   run.floor = options().contains("floor");
   run.signer_socket = options().contains("signer") ? options().at("signer") : "";
+  run.acquirer_key = options().contains("acquirer-key") ? options().at("acquirer-key") : "";
   run.mpayd = chaos.mpayd;
   run.database = options().contains("database") ? options().at("database") : "";
   run.curve_svg = options().contains("curve") ? options().at("curve") : "";

@@ -15,6 +15,8 @@
 #include "hsm/token.h"
 #include "bench/signer_side.h"
 #include "signer/operations.h"
+#include "signer/signer_state.h"
+#include "suite/acquirer_answer.h"
 #include "suite/primitives.h"
 
 namespace mpay::bench {
@@ -33,7 +35,8 @@ struct FloorPhone {
 
 class Floor {
  public:
-  Floor(SignerSide& signer, const suite::EcPublicKey& service) : signer_(signer), service_(service) {}
+  Floor(SignerSide& signer, const suite::EcPublicKey& service, const suite::EcPrivateKey& acquirer)
+      : signer_(signer), service_(service), acquirer_(acquirer) {}
 
   Status enrol(FloorPhone& p, int t) {
     suite::Info1 info{p.number, "356938035643809", "89860012345678901234", Secret::copyOf(std::string(kPassword)),
@@ -52,7 +55,7 @@ class Floor {
     MPAY_ASSIGN_OR_RETURN(auto message, client::buildLogin(service_, *p.key, p.number,
                                                            Secret::copyOf(std::string(kPassword)), unixNow(), nonce,
                                                            client::systemRandom()));
-    wire::OpenLoginRequest req{p.user.certificate, p.user.salt, p.user.password_verifier, message.c1, message.c2};
+    wire::OpenLoginRequest req{p.user.certificate, p.user.salt, p.user.password_verifier, message.c1, message.c2, 0};
     MPAY_ASSIGN_OR_RETURN(auto answer, signer_.openLogin(t, req));
     MPAY_ASSIGN_OR_RETURN(auto keys, client::openLoginKeys(*p.key, answer.sealed_keys, message.k));
     p.keys.emplace(std::move(keys));
@@ -82,8 +85,12 @@ class Floor {
     req.timestamp = f.timestamp;
     req.signature = message.signature;
     MPAY_ASSIGN_OR_RETURN(auto opened, signer_.openPayment(t, req));
-    wire::SignReceiptRequest receipt_req{opened.permit, "FLOOR-" + order_no, 1, order_no, opened.phone,
-                                         opened.amount_minor, opened.currency, unixNow()};
+    // The acquirer's part: its signed answer.
+    const suite::AcquirerAnswer answer{order_no,          opened.phone, opened.amount_minor, opened.currency,
+                                       suite::PaymentResult::kApproved, "FLOOR-" + order_no, unixNow()};
+    MPAY_ASSIGN_OR_RETURN(Bytes signature, acquirer_.signDer(suite::acquirerAnswerBytes(answer)));
+    wire::SignReceiptRequest receipt_req{opened.permit,       answer.transaction_no, 1, order_no, opened.phone,
+                                         opened.amount_minor, opened.currency,       answer.time, signature};
     MPAY_ASSIGN_OR_RETURN(auto receipt, signer_.signReceipt(t, receipt_req));
     const auto& platform = signer_.platform();
     MPAY_ASSIGN_OR_RETURN(auto checked, client::verifyReceipt(receipt.receipt, receipt.signature,
@@ -96,6 +103,7 @@ class Floor {
  private:
   SignerSide& signer_;
   const suite::EcPublicKey& service_;
+  const suite::EcPrivateKey& acquirer_;
 };
 
 std::string failureName(const Status& status) { return status.ok() ? "" : std::string(errorName(status.error().code)); }
@@ -119,11 +127,11 @@ class ScratchDir {
 
 // Enrols `o.phones` phones through `side`, then logs them in and pays for
 // `o.seconds` each; the phases are named "<step> <label>".
-bool runPhoneWork(SignerSide& side, const std::string& label, const LoadOptions& o,
+bool runPhoneWork(SignerSide& side, const std::string& label, const LoadOptions& o, const suite::EcPrivateKey& acquirer,
                   const std::function<void(const PhaseReport&)>& done) {
   auto service = suite::EcPublicKey::fromPoint(side.platform().service_point);
   if (!service) return false;
-  Floor floor(side, service.value());
+  Floor floor(side, service.value(), acquirer);
   const std::string run = newRunTag();
   std::vector<FloorPhone> phones;
   for (auto& p : newPhones(static_cast<std::size_t>(o.phones), run)) {
@@ -158,16 +166,27 @@ bool runFloor(const LoadOptions& o, const std::function<void(const PhaseReport&)
   if (!policy) return false;
   auto token = hsm::Token::open(config->hsm, policy.value(), o.threads);
   if (!token) return false;
+  // The signer's own state and the acquirer's key pair, as the signer has them (no audit log: no sync).
+  auto limits = signer::SignerLimits::load(config->policy_dir + "/signer.limits");
+  if (!limits) return false;
+  auto state = signer::SignerState::open(config->signer.state_file, limits.value());
+  auto acquirer = suite::loadAcquirerKey(config->acquirer_sim.signing_key);
+  auto acquirer_certificate = suite::loadAcquirerCertificate(config->signer.acquirer_certificate);
+  if (!state || !acquirer || !acquirer_certificate) return false;
   signer::OpContext ctx{*token.value(), unixNow, config->signer.pkcs12_iterations, ""};
   ctx.prepared = std::make_shared<signer::PreparedPlatform>(token.value()->platform());
+  ctx.state = state.value().get();
+  ctx.acquirer_key = std::make_shared<const suite::EcPublicKey>(std::move(acquirer_certificate).value());
   InProcessSigner side(ctx);
-  return runPhoneWork(side, "floor", o, done);
+  return runPhoneWork(side, "floor", o, acquirer.value(), done);
 }
 
-bool runSignerSocket(const LoadOptions& o, const std::string& socket_path,
+bool runSignerSocket(const LoadOptions& o, const std::string& socket_path, const std::string& acquirer_key_path,
                      const std::function<void(const PhaseReport&)>& done) {
+  auto acquirer = suite::loadAcquirerKey(acquirer_key_path);
+  if (!acquirer) return false;
   auto side = SocketSigner::connect(socket_path, o.threads);
-  return side.ok() && runPhoneWork(*side.value(), "signer", o, done);
+  return side.ok() && runPhoneWork(*side.value(), "signer", o, acquirer.value(), done);
 }
 
 }  // namespace mpay::bench

@@ -21,8 +21,9 @@ bool runFloor(const LoadOptions& options, const std::function<void(const PhaseRe
 // The same phases ("enrol signer", "login signer", "pay signer") with the
 // appliance's signer socket in place of the in-process handlers: the bench
 // takes the gateway's role (its uid must be the gateway's). What the socket,
-// the audit log and the signer's processes add to the floor.
-bool runSignerSocket(const LoadOptions& options, const std::string& socket_path,
+// the audit log and the signer's processes add to the floor. The acquirer's
+// answers are signed with the key at `acquirer_key_path` (PEM).
+bool runSignerSocket(const LoadOptions& options, const std::string& socket_path, const std::string& acquirer_key_path,
                      const std::function<void(const PhaseReport&)>& done);
 
 }  // namespace mpay::bench

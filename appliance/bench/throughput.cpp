@@ -189,7 +189,7 @@ int runThroughput(const ThroughputOptions& options) {
   if (o.floor && !runFloor(o.load, [&](const PhaseReport& r) { run.floorPhase(r); }))
     run.miss("the floor's token could not be made (mpay-admin dev-setup in a temporary directory)");
   if (!o.signer_socket.empty() &&
-      !runSignerSocket(o.load, o.signer_socket, [&](const PhaseReport& r) { run.signerPhase(r); }))
+      !runSignerSocket(o.load, o.signer_socket, o.acquirer_key, [&](const PhaseReport& r) { run.signerPhase(r); }))
     run.miss("the signer socket " + o.signer_socket + " could not be used with the gateway's role");
   if (o.preload > 0) {
     if (!run.preload(kBaseUsers)) return run.result();

@@ -23,6 +23,7 @@ struct ThroughputOptions {
   Targets targets;
   bool floor = false;         // the same work in-process first (--floor)
   std::string signer_socket;  // and through the signer's socket (--signer)
+  std::string acquirer_key;   // signs the acquirer's answers there (--acquirer-key)
   pid_t mpayd = 0;            // memory of its processes by pid
   int idle_connections = 0;   // held open after the phases, the gateway's memory measured
   std::int64_t preload = 0;   // users in the database for the last pay phase (1,000 for the first)

@@ -8,6 +8,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -122,7 +123,10 @@ Result<AuditLog> AuditLog::open(const std::string& path) {
   return AuditLog(fd);
 }
 
-AuditLog::AuditLog(AuditLog&& other) noexcept : fd_(other.fd_), group_(std::move(other.group_)) { other.fd_ = -1; }
+AuditLog::AuditLog(AuditLog&& other) noexcept
+    : fd_(other.fd_), sync_first_(std::move(other.sync_first_)), group_(std::move(other.group_)) {
+  other.fd_ = -1;
+}
 
 AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
@@ -167,6 +171,7 @@ std::string recordLine(const AuditEvent& event, std::uint64_t seq, const std::st
   std::string note = event.note;
   if (!extra_note.empty()) note += std::string(note.empty() ? "" : "; ") + extra_note;
   if (!note.empty()) body.set("note", note);
+  if (!event.state.empty()) body.set("state", event.state);
   body.set("prev", prev);
   std::ostringstream text;
   body.stringify(text);
@@ -208,6 +213,12 @@ void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
     lines += line;
   }
   if (written.empty()) return;
+  const bool changes_state =
+      std::any_of(written.begin(), written.end(), [](const auto& w) { return !w.first->event->state.empty(); });
+  if (changes_state && sync_first_ && !sync_first_()) {
+    for (auto& [p, n] : written) p->result = fail(ErrorCode::kAuditUnavailable, "signer state: sync failed");
+    return;
+  }
   const off_t end = lseek(fd_, 0, SEEK_END);
   if (end < 0) return failAll(Error{ErrorCode::kAuditUnavailable, "audit log: seek failed"});
   if (::write(fd_, lines.data(), lines.size()) != static_cast<ssize_t>(lines.size()) || fdatasync(fd_) != 0) {

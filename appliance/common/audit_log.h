@@ -17,6 +17,7 @@
 // operation's result.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@ struct AuditEvent {
   std::vector<std::string> keys;  // names of the token keys the operation used
   std::string result;             // error name, "ok" on success
   std::string note;               // free text without secrets (e.g. the policy hash at start)
+  std::string state;              // what the operation changed in the signer's state (no secrets); see syncFirst
 };
 
 class AuditLog {
@@ -47,6 +49,12 @@ class AuditLog {
   // threads appended at the same time); returns its sequence number.
   Result<std::uint64_t> append(const AuditEvent& event);
 
+  // What the records describe changes of (the signer's state): a batch
+  // holding a record with a `state` calls `sync` before it writes, so a
+  // record on disk implies its change on disk. If it returns false, the
+  // batch fails like a failed write.
+  void syncFirst(std::function<bool()> sync) { sync_first_ = std::move(sync); }
+
   // Flushes so far (one per batch), for the benchmark and the tests.
   std::uint64_t flushes() const;
 
@@ -58,6 +66,7 @@ class AuditLog {
   explicit AuditLog(int fd) : fd_(fd), group_(std::make_unique<GroupCommit<Pending>>()) {}
   void writeBatch(const std::vector<Pending*>& batch);
   int fd_;
+  std::function<bool()> sync_first_;
   std::unique_ptr<GroupCommit<Pending>> group_;
 };
 

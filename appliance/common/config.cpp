@@ -19,7 +19,7 @@ const std::set<std::string>& knownKeys() {
       "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf", "hsm.token_dir",
       "signer.socket", "signer.workers", "signer.threads", "signer.max_frame",
       "signer.audit_log", "signer.user", "signer.admin_uid", "signer.pkcs12_iterations", "signer.restart_backoff_ms",
-      "signer.idle_timeout_s",
+      "signer.idle_timeout_s", "signer.state_file", "signer.acquirer_certificate",
       "gateway.user", "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
       "gateway.outbox", "gateway.webhook_url", "gateway.webhook_secret_file", "gateway.acquirer_url",
       "gateway.acquirer_timeout_ms", "gateway.max_body", "gateway.request_timeout_ms", "gateway.max_threads",
@@ -27,7 +27,7 @@ const std::set<std::string>& knownKeys() {
       "gateway.rate_per_source", "gateway.registration_ttl", "gateway.max_code_attempts",
       "gateway.lockout_threshold", "gateway.lockout_seconds", "gateway.replay_window",
       "gateway.metrics_listen", "gateway.metrics_port",
-      "acquirer_sim.port", "acquirer_sim.limit_minor", "acquirer_sim.ledger",
+      "acquirer_sim.port", "acquirer_sim.limit_minor", "acquirer_sim.ledger", "acquirer_sim.signing_key",
   };
   return keys;
 }
@@ -156,6 +156,10 @@ Result<Config> Config::load(const std::string& path) {
   c.signer.restart_backoff_ms = static_cast<int>(backoff);
   MPAY_ASSIGN_OR_RETURN(long idle, boundedInt(*ini, "signer.idle_timeout_s", 60, 1, 3600));
   c.signer.idle_timeout_s = static_cast<int>(idle);
+  c.signer.state_file = ini->getString("signer.state_file", "");
+  if (c.signer.state_file.empty())
+    c.signer.state_file = c.signer.audit_log.substr(0, c.signer.audit_log.rfind('/') + 1) + "signer.state";
+  c.signer.acquirer_certificate = ini->getString("signer.acquirer_certificate", "");
   MPAY_RETURN_IF_ERROR(loadGateway(*ini, c.gateway));
   // The signer serves workers x threads connections at once; a pooled gateway
   // connection beyond that would wait in the socket's backlog for good, and
@@ -175,6 +179,7 @@ Result<Config> Config::load(const std::string& path) {
     c.acquirer_sim.port = static_cast<int>(sim_port);
     c.acquirer_sim.limit_minor = static_cast<std::uint64_t>(limit);
     c.acquirer_sim.ledger = ini->getString("acquirer_sim.ledger", "");
+    MPAY_ASSIGN_OR_RETURN(c.acquirer_sim.signing_key, requiredString(*ini, "acquirer_sim.signing_key"));
   }
   return c;
 }

@@ -30,6 +30,8 @@ struct SignerConfig {
   int pkcs12_iterations = 200000;  // PBKDF2 iterations in the certificate file
   int restart_backoff_ms = 250;    // first delay before a crashed worker is replaced (doubles, up to 5 s)
   int idle_timeout_s = 60;         // a connection with no request for this long is closed
+  std::string state_file;          // lockouts, nonces, counters, spent permits; default: signer.state next to audit_log
+  std::string acquirer_certificate;  // PEM: the acquirer's certificate; the signer refuses to start without it
 };
 
 struct GatewayConfig {
@@ -67,6 +69,7 @@ struct AcquirerSimConfig {
   int port = 0;
   std::uint64_t limit_minor = 0;  // amounts above are declined; 0 = no limit
   std::string ledger;             // its reconciliation file (JSON lines); empty: in memory only
+  std::string signing_key;        // PEM private key it signs its answers with (signer.acquirer_certificate's)
 };
 
 struct Config {

@@ -23,6 +23,13 @@ std::string_view errorName(ErrorCode code) {
     case ErrorCode::kRateLimited: return "rate_limited";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kSessionExpired: return "session_expired";
+    case ErrorCode::kPasswordLocked: return "password_locked";
+    case ErrorCode::kPinLocked: return "pin_locked";
+    case ErrorCode::kReplayed: return "replayed";
+    case ErrorCode::kStaleTimestamp: return "stale_timestamp";
+    case ErrorCode::kPermitSpent: return "permit_spent";
+    case ErrorCode::kBadAcquirerAnswer: return "bad_acquirer_answer";
+    case ErrorCode::kStateFull: return "state_full";
     case ErrorCode::kConfig: return "config";
     case ErrorCode::kPolicy: return "policy";
     case ErrorCode::kIo: return "io";

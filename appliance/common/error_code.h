@@ -27,6 +27,13 @@ enum class ErrorCode : std::uint16_t {
   kRateLimited = 16,        // caller is over its operation budget
   kInternal = 17,           // a bug or an unexpected library failure
   kSessionExpired = 18,     // login session keys past their expiry
+  kPasswordLocked = 19,     // the signer's own lockout: too many wrong passwords for this user (policy/signer.limits)
+  kPinLocked = 20,          // the signer's own lockout: too many wrong PINs for this user (policy/signer.limits)
+  kReplayed = 21,           // a login nonce or payment counter the signer has already seen
+  kStaleTimestamp = 22,     // a signed timestamp outside the signer's window (policy/signer.limits)
+  kPermitSpent = 23,        // the permit's receipt was already signed for another acquirer answer
+  kBadAcquirerAnswer = 24,  // the acquirer's signature does not verify over the receipt's values
+  kStateFull = 25,          // the signer's state table for this has no free slot; retry later
   // Local errors: never sent on a wire.
   kConfig = 100,            // configuration file invalid
   kPolicy = 101,            // policy file invalid

@@ -19,6 +19,8 @@ namespace mpay::wire {
 inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderLen = 7;
 inline constexpr std::size_t kMaxCertificate = 2048;
+// A permit: u64 number || u64 expires_at || HMAC-SHA256 (suite::permitMacInput).
+inline constexpr std::size_t kPermitLen = 48;
 inline constexpr std::size_t kMaxSealed = 1024;
 
 enum class OpId : std::uint16_t {
@@ -164,12 +166,16 @@ struct OpenRegistrationResponse {
 
 struct OpenLoginRequest {
   Bytes certificate, salt, password_verifier, c1, c2;
+  // 1: check the login of a registration whose SMS proof is still missing:
+  // every check and every count, but no session and no hold on the number.
+  std::uint8_t check_only = 0;
   template <class V> void fields(V& v) {
     v.bytes(certificate, kMaxCertificate);
     v.fixed(salt, 16);
     v.fixed(password_verifier, 32);
     v.bytes(c1, kMaxSealed);
     v.bytes(c2, 256);
+    v.u8(check_only);
   }
 };
 
@@ -234,7 +240,7 @@ struct OpenPaymentResponse {
     v.text(content, 1024);
     v.u64(counter);
     v.u64(timestamp);
-    v.fixed(permit, 40);
+    v.fixed(permit, kPermitLen);
   }
 };
 
@@ -245,9 +251,10 @@ struct SignReceiptRequest {
   std::string order_no, phone;
   std::uint64_t amount_minor = 0;
   std::string currency;
-  std::uint64_t time = 0;
+  std::uint64_t time = 0;    // the acquirer's, as it signed it
+  Bytes acquirer_signature;  // DER ECDSA over suite::acquirerAnswerBytes
   template <class V> void fields(V& v) {
-    v.fixed(permit, 40);
+    v.fixed(permit, kPermitLen);
     v.text(transaction_no, 64);
     v.u8(result);
     v.text(order_no, 64);
@@ -255,6 +262,7 @@ struct SignReceiptRequest {
     v.u64(amount_minor);
     v.text(currency, 3);
     v.u64(time);
+    v.bytes(acquirer_signature, 72);
   }
 };
 

@@ -1,7 +1,6 @@
 #include "gateway/acquirer.h"
 
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -24,6 +23,7 @@ class HttpAcquirer : public AcquirerConnector {
   Result<AuthorizationResult> authorize(const AuthorizationRequest& r) override {
     Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
     body.set("order_no", r.order_no);
+    body.set("phone", r.phone);
     body.set("amount_minor", r.amount_minor);
     body.set("currency", r.currency);
     body.set("content", r.content);
@@ -44,13 +44,25 @@ class HttpAcquirer : public AcquirerConnector {
       if (resp.getKeepAlive()) sessions_.giveBack(std::move(session));
       if (resp.getStatus() != Poco::Net::HTTPResponse::HTTP_OK)
         return fail(ErrorCode::kIo, "acquirer answered " + std::to_string(resp.getStatus()));
-      Poco::JSON::Parser parser;
-      auto o = parser.parse(answer).extract<Poco::JSON::Object::Ptr>();
-      const std::string result = o->getValue<std::string>("result");
-      AuthorizationResult out{result == "approved", o->getValue<std::string>("transaction_no")};
-      if ((result != "approved" && result != "declined") || !suite::validOrderNo(out.transaction_no))
+      auto parsed = JsonFields::parse(answer, {"order_no", "phone", "amount_minor", "currency", "result", "transaction_no",
+                                               "time", "signature"});
+      if (!parsed) return fail(ErrorCode::kIo, "acquirer answer malformed: " + parsed.error().message);
+      const JsonFields& fields = parsed.value();
+      auto result = fields.text("result", 8);
+      auto transaction_no = fields.text("transaction_no", 64);
+      auto order_no = fields.text("order_no", 64);
+      auto phone = fields.text("phone", 16);
+      auto amount = fields.u64("amount_minor");
+      auto currency = fields.text("currency", 3);
+      auto time = fields.u64("time");
+      auto signature = fields.bytes("signature", 72);
+      if (!result || !transaction_no || !order_no || !phone || !amount || !currency || !time || !signature ||
+          (*result != "approved" && *result != "declined") || !suite::validOrderNo(*transaction_no))
         return fail(ErrorCode::kIo, "acquirer answer malformed");
-      return out;
+      // An answer about other terms is no answer to this request.
+      if (*order_no != r.order_no || *phone != r.phone || *amount != r.amount_minor || *currency != r.currency)
+        return fail(ErrorCode::kIo, "acquirer answered for other terms");
+      return AuthorizationResult{*result == "approved", *transaction_no, *time, std::move(signature).value()};
     } catch (const Poco::Exception& e) {
       return fail(ErrorCode::kIo, "acquirer: " + e.displayText());
     }

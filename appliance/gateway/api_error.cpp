@@ -69,6 +69,11 @@ ApiError fromSignerError(const Error& e) {
     case ErrorCode::kMismatch: return apiError(ApiCode::kBadField, "fields contradict each other");
     case ErrorCode::kSessionExpired: return apiError(ApiCode::kSessionExpired, "session expired");
     case ErrorCode::kRateLimited: return apiError(ApiCode::kRateLimited, "too many attempts for this user; retry later");
+    case ErrorCode::kPasswordLocked: return apiError(ApiCode::kAccountLocked, "too many wrong passwords; locked for a while");
+    case ErrorCode::kPinLocked: return apiError(ApiCode::kPinLocked, "too many wrong PINs; locked for a while");
+    case ErrorCode::kReplayed: return apiError(ApiCode::kReplayedRequest, "request already used");
+    case ErrorCode::kStaleTimestamp: return apiError(ApiCode::kStaleRequest, "timestamp outside the allowed window");
+    case ErrorCode::kStateFull: return apiError(ApiCode::kOverloaded, "the signer is at capacity; retry later");
     case ErrorCode::kHsmUnavailable: return apiError(ApiCode::kSignerUnavailable, "the HSM is unavailable");
     case ErrorCode::kAuditUnavailable:
     case ErrorCode::kIo: return apiError(ApiCode::kSignerUnavailable, "signer unavailable");

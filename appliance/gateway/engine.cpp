@@ -131,8 +131,10 @@ ApiResult<JsonPtr> Engine::confirm(const JsonFields& body) {
   return o;
 }
 
-Result<wire::OpenLoginResponse> Engine::openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2) {
-  wire::OpenLoginRequest request{cred.certificate, cred.salt, cred.password_verifier, c1, c2};
+Result<wire::OpenLoginResponse> Engine::openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2,
+                                                 bool check_only) {
+  wire::OpenLoginRequest request{cred.certificate, cred.salt, cred.password_verifier, c1, c2,
+                                 static_cast<std::uint8_t>(check_only ? 1 : 0)};
   return signer_.call<wire::OpenLoginResponse>([&](SignerClient& c) { return c.openLogin(request); });
 }
 
@@ -165,7 +167,9 @@ ApiResult<JsonPtr> Engine::loginWithoutUser(const std::string& phone, const std:
     MPAY_ASSIGN_OR_RETURN(unconfirmed, store_.spendCodeAttempt(phone, config_.max_code_attempts));
   }
   const UserCredentials nobody{{}, Bytes(suite::kSaltLen), Bytes(32), {}, {}};
-  auto opened = openLogin(unconfirmed ? pending->credentials : nobody, c1, c2);
+  // Unconfirmed: the signer checks the login but opens no session and does
+  // not give the number to this key (that waits for the SMS proof).
+  auto opened = openLogin(unconfirmed ? pending->credentials : nobody, c1, c2, true);
   if (!opened) {
     if (opened.error().code != ErrorCode::kBadPassword)
       MPAY_RETURN_IF_ERROR(store_.returnAttempt(Guess::kPasswordWithoutUser, phone, config_.lockout_threshold));
@@ -203,7 +207,7 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
   if (started == Store::LoginStart::kLocked) return apiError(ApiCode::kAccountLocked, "account locked");
   if (!user) return loginWithoutUser(phone, pending, c1, c2);
 
-  auto opened = openLogin(user->credentials, c1, c2);
+  auto opened = openLogin(user->credentials, c1, c2, false);
   if (!opened) {
     // A wrong password keeps its attempt spent; any other refusal never reached the password.
     if (opened.error().code != ErrorCode::kBadPassword)

@@ -60,7 +60,8 @@ class Engine {
  private:
   ApiStatus limitPhone(const std::string& phone);
   ApiStatus checkFresh(std::uint64_t timestamp) const;
-  Result<wire::OpenLoginResponse> openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2);
+  Result<wire::OpenLoginResponse> openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2,
+                                            bool check_only);
   ApiError loginRefusal(const Error& e);
   ApiResult<JsonPtr> loginWithoutUser(const std::string& phone, const std::optional<PendingRegistration>& pending,
                                       const Bytes& c1, const Bytes& c2);

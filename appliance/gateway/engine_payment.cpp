@@ -233,11 +233,12 @@ ApiResult<JsonPtr> Engine::driveOrder(TransactionRow row) {
     log::warn("event=payment_pending order=" + row.order_no + " why=\"" + why + "\"");
     return pending(why);
   };
-  auto authorized = acquirer_.authorize({row.order_no, static_cast<std::uint64_t>(row.amount_minor), row.currency,
-                                         row.content});
+  auto authorized = acquirer_.authorize({row.order_no, row.phone, static_cast<std::uint64_t>(row.amount_minor),
+                                         row.currency, row.content});
   if (!authorized) return release("acquirer did not answer: " + authorized.error().detail);
   row.transaction_no = authorized->transaction_no;
   row.acquirer_result = authorized->approved ? "approved" : "declined";
+  // The acquirer's signed values, as it signed them: the signer checks them.
   wire::SignReceiptRequest receipt_request{row.permit,
                                            row.transaction_no,
                                            static_cast<std::uint8_t>(authorized->approved ? 1 : 2),
@@ -245,7 +246,8 @@ ApiResult<JsonPtr> Engine::driveOrder(TransactionRow row) {
                                            row.phone,
                                            static_cast<std::uint64_t>(row.amount_minor),
                                            row.currency,
-                                           static_cast<std::uint64_t>(now_())};
+                                           authorized->time,
+                                           authorized->signature};
   auto receipt = signer_.call<wire::SignReceiptResponse>([&](SignerClient& c) { return c.signReceipt(receipt_request); });
   if (!receipt) return release("no receipt: " + std::string(errorName(receipt.error().code)));
   row.state = row.acquirer_result;

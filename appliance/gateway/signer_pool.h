@@ -39,6 +39,12 @@ class SignerPool {
       Result<T> r = fn(*lease.value());
       const bool broken = !r.ok() && r.error().code == ErrorCode::kIo;
       release(std::move(lease).value(), broken);
+      // The first connection broke after the signer may have read the
+      // request: it spent the nonce or counter before it could answer, so
+      // the retry is refused as replayed. That is a lost answer, not a
+      // replay: the phone sends a fresh request.
+      if (attempt == 1 && !r.ok() && r.error().code == ErrorCode::kReplayed)
+        return fail(ErrorCode::kIo, "signer connection lost mid-request; the request is spent");
       if (!broken) return r;
     }
     return fail(ErrorCode::kIo, "signer connection lost");

@@ -34,13 +34,14 @@ Bytes Dispatcher::handle(ByteView body, const Caller& caller) {
                    fail(ErrorCode::kUnknownOperation, "op " + std::to_string(header.op)));
   if (auto admitted = admit(*op, payload, caller); !admitted.ok())
     return respond(caller, op->name, "", header.request_id, std::move(admitted).error());
-  Result<Bytes> result = op->handler(ctx_, payload);
+  std::string state_change;
+  Result<Bytes> result = op->handler(ctx_, payload, &state_change);
   std::string note;
   if ((op->flags & kAuditsItsRequest) && result.ok()) {
     note.assign(result.value().begin(), result.value().end());
     result = Bytes{};
   }
-  return respond(caller, op->name, op->keys, header.request_id, std::move(result), note);
+  return respond(caller, op->name, op->keys, header.request_id, std::move(result), note, state_change);
 }
 
 Status Dispatcher::admit(const Operation& op, ByteView payload, const Caller& caller) {
@@ -86,7 +87,7 @@ void Dispatcher::auditRefusedConnection(long uid, ErrorCode code, const std::str
 }
 
 Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
-                          Result<Bytes> result, const std::string& note) {
+                          Result<Bytes> result, const std::string& note, const std::string& state_change) {
   AuditEvent event;
   event.uid = caller.uid;
   event.role = roleNames(caller.roles);
@@ -95,6 +96,7 @@ Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string
   event.keys = splitKeys(keys);
   event.result = std::string(errorName(result.ok() ? ErrorCode::kOk : result.error().code));
   event.note = note;
+  event.state = state_change;
   auto seq = audit_.append(event);
   if (!seq.ok()) {
     log::error("event=audit_failed request=" + std::to_string(request_id) + " detail=\"" + seq.error().detail + "\"");

@@ -22,9 +22,11 @@ struct Caller {
 class Dispatcher {
  public:
   // `budgets` outlives the dispatcher (it is shared with the other workers).
+  // `ctx.state`, when set, outlives the dispatcher too; the audit log syncs it.
   Dispatcher(OpContext ctx, AuditLog audit, OpsPolicy ops, Budgets& budgets)
       : ctx_(std::move(ctx)), audit_(std::move(audit)), ops_(std::move(ops)), budgets_(budgets) {
     if (!ctx_.prepared) ctx_.prepared = std::make_shared<PreparedPlatform>(ctx_.token.platform());
+    if (ctx_.state) audit_.syncFirst([state = ctx_.state] { return state->sync(); });
   }
   // `body` is a request frame without its length prefix; returns a whole response frame.
   Bytes handle(ByteView body, const Caller& caller);
@@ -37,7 +39,7 @@ class Dispatcher {
 
  private:
   Bytes respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
-                Result<Bytes> result, const std::string& note = "");
+                Result<Bytes> result, const std::string& note = "", const std::string& state_change = "");
   Status admit(const Operation& op, ByteView payload, const Caller& caller);
   struct RefusalWindow {
     std::int64_t second = -1;

@@ -1,4 +1,6 @@
 // open_login: patent steps S36-S38 on the platform side.
+#include <utility>
+
 #include "ca/certificate.h"
 #include "signer/decoy.h"
 #include "signer/operations.h"
@@ -21,7 +23,7 @@ Result<suite::LoginC1> openC1(const Secret& k, ByteView c1) {
 }
 
 Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLoginRequest& req,
-                    const ca::UserCertificate& user) {
+                    const ca::UserCertificate& user, StateSteps& steps, std::string* change) {
   // S36: K from C2 (service key), then C1, the login signature and the password.
   MPAY_ASSIGN_OR_RETURN(Secret k, openSealedToService(lane, ctx.token.platform(), label::kLoginKey, req.c2));
   if (k.size() != suite::kKeyLen) return fail(ErrorCode::kBadField, "K must be 32 bytes");
@@ -31,12 +33,35 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   const bool same_phone = c1.phone == user.phone;
   Secret signed_bytes = suite::loginSignedBytes(k, c1.phone, c1.password, c1.timestamp, c1.nonce);
   const bool signed_by_user = user.public_key.verifyDer(signed_bytes.exposeSecret(), c1.signature);
-  MPAY_ASSIGN_OR_RETURN(Bytes verifier,
-                        computeVerifier(lane, label::kPasswordVerifier, c1.phone, req.salt, c1.password));
-  const bool right_password = constantTimeEqual(verifier, req.password_verifier);
+  const ByteView user_key = user.public_key.point();
+  MPAY_ASSIGN_OR_RETURN(Bytes verifier, computeVerifier(lane, label::kPasswordVerifier, c1.phone, user_key, req.salt,
+                                                        c1.password));
   if (!same_phone) return fail(ErrorCode::kMismatch, "C1 phone differs from the certificate");
   if (!signed_by_user) return fail(ErrorCode::kBadSignature, "login signature");
+  // The signer's own rules, whatever the gateway checked: the number is
+  // this key's, the nonce is spent and a try taken before the password's
+  // answer is looked at.
+  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(c1.phone, user_key, ctx.now()));
+  if (!std::exchange(steps.nonce, true))
+    MPAY_RETURN_IF_ERROR(ctx.state->spendLoginNonce(c1.phone, c1.nonce, c1.timestamp, ctx.now(), change));
+  const GuessOf whose{Guess::kPassword, c1.phone, user_key};
+  if (!std::exchange(steps.guess, true)) MPAY_RETURN_IF_ERROR(ctx.state->takeGuess(whose, ctx.now(), change));
+  const bool right_password = constantTimeEqual(verifier, req.password_verifier);
+  ctx.state->settleGuess(whose, right_password, ctx.now(), change);
   if (!right_password) return fail(ErrorCode::kBadPassword, "password");
+  if (req.check_only) {
+    // A registration still waiting for its SMS proof: the caller learns the
+    // login is right, nothing more — no keys, no hold on the number.
+    wire::OpenLoginResponse checked;
+    checked.phone = c1.phone;
+    checked.timestamp = c1.timestamp;
+    checked.nonce = c1.nonce;
+    checked.session_id = Bytes(suite::kSessionIdLen, 0);
+    return wire::encodeMessage(checked);
+  }
+  // The first login holds the number for this key until its certificate expires.
+  MPAY_RETURN_IF_ERROR(ctx.state->bindOwner(c1.phone, user_key, static_cast<std::uint64_t>(user.not_after), ctx.now(),
+                                            change));
 
   // S37: message key, PIN protection key, session id, digest with K.
   suite::LoginKeys keys;
@@ -73,26 +98,30 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
 // An empty certificate: the number has no user. The same checks run against
 // the decoy, whose key nobody holds: once C1 opens, the answer is
 // bad_signature, as for a known number's login signed by a foreign key.
-Result<Bytes> loginAsNobody(OpContext& ctx, const hsm::Lane& lane, wire::OpenLoginRequest req) {
+Result<Bytes> loginAsNobody(OpContext& ctx, const hsm::Lane& lane, wire::OpenLoginRequest req, StateSteps& steps,
+                            std::string* change) {
   MPAY_ASSIGN_OR_RETURN(const DecoyCredential* decoy, decoyCredential(lane));
   MPAY_ASSIGN_OR_RETURN(auto nobody, ca::verifyUserCertificate(decoy->user_certificate, decoy->ca_certificate));
   req.salt = decoy->salt;
   req.password_verifier = decoy->password_verifier;
-  auto refused = login(ctx, lane, req, nobody);
+  auto refused = login(ctx, lane, req, nobody, steps, change);
   if (!refused.ok() && refused.error().code != ErrorCode::kMismatch) return refused;
   return fail(ErrorCode::kBadSignature, "login signature");
 }
 
 }  // namespace
 
-Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload) {
+Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload, std::string* change) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenLoginRequest>(payload));
+  if (req.check_only > 1) return fail(ErrorCode::kBadField, "check_only");
+  if (!ctx.state) return fail(ErrorCode::kInternal, "no signer state");
+  StateSteps steps;
   return ctx.token.call<Bytes>([&](hsm::Lane& lane) -> Result<Bytes> {
-    if (req.certificate.empty()) return loginAsNobody(ctx, lane, req);
+    if (req.certificate.empty()) return loginAsNobody(ctx, lane, req, steps, change);
     // In full every time, as the decoy's is: a certificate seen before must
     // not make a known number's refusal faster than an unknown one's.
     MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates().verifyInFull(req.certificate));
-    return login(ctx, lane, req, user);
+    return login(ctx, lane, req, user, steps, change);
   });
 }
 

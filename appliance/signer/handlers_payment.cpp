@@ -1,5 +1,8 @@
 // open_payment and sign_receipt: patent step S46 on the platform side.
+#include <utility>
+
 #include "ca/certificate.h"
+#include "suite/acquirer_answer.h"
 #include "signer/operations.h"
 #include "signer/signer_crypto.h"
 #include "suite/messages.h"
@@ -28,6 +31,7 @@ Status checkPaymentFields(const wire::OpenPaymentRequest& req) {
 // Session keys: u64 expires_at || iv || GCM(KEK, message key || PIN key).
 struct SessionKeys {
   Secret message_key, pin_key;
+  std::uint64_t expires_at = 0;
 };
 Result<SessionKeys> unwrapSessionKeys(OpContext& ctx, const hsm::Lane& lane, const wire::OpenPaymentRequest& req) {
   ByteReader r(req.wrapped_keys);
@@ -39,7 +43,7 @@ Result<SessionKeys> unwrapSessionKeys(OpContext& ctx, const hsm::Lane& lane, con
                                                suite::sessionKeysAad(req.session_id, req.phone, expires_at), sealed));
   if (both.size() != 2 * suite::kKeyLen) return fail(ErrorCode::kDecryptFailed, "session keys length");
   return SessionKeys{Secret::copyOf(both.exposeSecret().first(suite::kKeyLen)),
-                     Secret::copyOf(both.exposeSecret().subspan(suite::kKeyLen))};
+                     Secret::copyOf(both.exposeSecret().subspan(suite::kKeyLen)), expires_at};
 }
 
 Result<Secret> gcmOpen(const Secret& key, ByteView blob, ByteView aad) {
@@ -47,13 +51,18 @@ Result<Secret> gcmOpen(const Secret& key, ByteView blob, ByteView aad) {
   return suite::aesGcmOpen(key.exposeSecret(), blob.first(suite::kGcmIvLen), aad, blob.subspan(suite::kGcmIvLen));
 }
 
-Result<Bytes> permitMac(const hsm::Lane& lane, std::string_view order_no, std::string_view phone,
-                        std::uint64_t amount, std::string_view currency, std::uint64_t expires_at) {
-  return lane.hmac(lane.keys().permit, suite::permitMacInput(order_no, phone, amount, currency, expires_at));
+struct Permit {
+  std::uint64_t id = 0, expires_at = 0;
+};
+
+Result<Bytes> permitMac(const OpContext& ctx, const hsm::Lane& lane, Permit p, std::string_view order_no,
+                        std::string_view phone, std::uint64_t amount, std::string_view currency) {
+  return lane.hmac(lane.keys().permit, suite::permitMacInput(ctx.state->epoch(), p.id, order_no, phone, amount,
+                                                             currency, p.expires_at));
 }
 
 Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::OpenPaymentRequest& req,
-                          const ca::UserCertificate& user) {
+                          const ca::UserCertificate& user, StateSteps& steps, std::string* change) {
   MPAY_ASSIGN_OR_RETURN(SessionKeys keys, unwrapSessionKeys(ctx, lane, req));
   std::string content = req.content;
   Bytes pin_ciphertext = req.pin_ciphertext;
@@ -68,36 +77,61 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
                               pin_ciphertext, req.session_id, req.counter,      req.timestamp};
   if (!user.public_key.verifyDer(suite::paymentSignedBytes(fields), req.signature))
     return fail(ErrorCode::kBadSignature, "payment signature");
+  // The signer's own rules, whatever the gateway checked: the counter is
+  // spent, then a try taken before the PIN is checked.
+  const ByteView user_key = user.public_key.point();
+  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(req.phone, user_key, ctx.now()));
+  if (!std::exchange(steps.counter, true))
+    MPAY_RETURN_IF_ERROR(ctx.state->advanceCounter(req.session_id, req.counter, keys.expires_at, ctx.now(), change));
   MPAY_ASSIGN_OR_RETURN(Secret pin, gcmOpen(keys.pin_key, pin_ciphertext, suite::pinAad(req.session_id, req.order_no)));
-  if (!suite::validPin(pin.exposeSecretText())) return fail(ErrorCode::kBadPin, "PIN format");
-  MPAY_ASSIGN_OR_RETURN(Bytes verifier, computeVerifier(lane, label::kPinVerifier, req.phone, req.salt, pin));
-  if (!constantTimeEqual(verifier, req.pin_verifier)) return fail(ErrorCode::kBadPin, "PIN");
+  const GuessOf whose{Guess::kPin, req.phone, user_key};
+  if (!std::exchange(steps.guess, true)) MPAY_RETURN_IF_ERROR(ctx.state->takeGuess(whose, ctx.now(), change));
+  bool right_pin = suite::validPin(pin.exposeSecretText());
+  if (right_pin) {
+    auto verifier = computeVerifier(lane, label::kPinVerifier, req.phone, user_key, req.salt, pin);
+    if (!verifier) {  // not checked: the try goes back (and is taken again by the token's retry)
+      ctx.state->returnGuess(whose, ctx.now(), change);
+      steps.guess = false;
+      return std::move(verifier).error();
+    }
+    right_pin = constantTimeEqual(verifier.value(), req.pin_verifier);
+  }
+  ctx.state->settleGuess(whose, right_pin, ctx.now(), change);
+  if (!right_pin) return fail(ErrorCode::kBadPin, "PIN");
 
   wire::OpenPaymentResponse r{req.order_no, req.phone,     req.amount_minor, req.currency,
                               content,      req.counter,   req.timestamp,    {}};
-  const std::uint64_t expires_at = ctx.now() + suite::kPermitLifetimeSeconds;
-  MPAY_ASSIGN_OR_RETURN(Bytes mac, permitMac(lane, r.order_no, r.phone, r.amount_minor, r.currency, expires_at));
+  Permit p;
+  MPAY_ASSIGN_OR_RETURN(p.id, ctx.state->issuePermit(change));
+  p.expires_at = ctx.now() + suite::kPermitLifetimeSeconds;
+  MPAY_ASSIGN_OR_RETURN(Bytes mac, permitMac(ctx, lane, p, r.order_no, r.phone, r.amount_minor, r.currency));
   ByteWriter permit;
-  permit.u64(expires_at).raw(mac);
+  permit.u64(p.id).u64(p.expires_at).raw(mac);
   r.permit = permit.take();
   return wire::encodeMessage(r);
 }
 
-Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::SignReceiptRequest& req) {
-  ByteReader permit(req.permit);
-  std::uint64_t expires_at = 0;
+Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::SignReceiptRequest& req,
+                          std::string* change) {
+  ByteReader reader(req.permit);
+  Permit p;
   ByteView mac;
-  if (!permit.u64(&expires_at) || !permit.raw(suite::kHmacLen, &mac) || !permit.empty())
+  if (!reader.u64(&p.id) || !reader.u64(&p.expires_at) || !reader.raw(suite::kHmacLen, &mac) || !reader.empty())
     return fail(ErrorCode::kBadPermit, "permit does not parse");
-  if (ctx.now() > expires_at) return fail(ErrorCode::kBadPermit, "permit expired");
-  MPAY_ASSIGN_OR_RETURN(Bytes expected,
-                        permitMac(lane, req.order_no, req.phone, req.amount_minor, req.currency, expires_at));
+  if (ctx.now() > p.expires_at) return fail(ErrorCode::kBadPermit, "permit expired");
+  MPAY_ASSIGN_OR_RETURN(Bytes expected, permitMac(ctx, lane, p, req.order_no, req.phone, req.amount_minor, req.currency));
   if (!constantTimeEqual(mac, expected)) return fail(ErrorCode::kBadPermit, "permit is not for this payment");
+  // The acquirer signed exactly these values, or there is no receipt.
+  const suite::AcquirerAnswer answer{req.order_no,     req.phone,          req.amount_minor, req.currency,
+                                     static_cast<suite::PaymentResult>(req.result), req.transaction_no, req.time};
+  const Bytes answer_bytes = suite::acquirerAnswerBytes(answer);
+  if (!ctx.acquirer_key) return fail(ErrorCode::kInternal, "no acquirer certificate");
+  if (!ctx.acquirer_key->verifyDer(answer_bytes, req.acquirer_signature))
+    return fail(ErrorCode::kBadAcquirerAnswer, "the acquirer did not sign these values");
+  MPAY_RETURN_IF_ERROR(ctx.state->spendPermit(p.id, suite::sha256(answer_bytes), change));
 
-  suite::Receipt receipt{req.transaction_no, static_cast<suite::PaymentResult>(req.result),
-                         req.order_no,       req.phone,
-                         req.amount_minor,   req.currency,
-                         req.time};
+  suite::Receipt receipt{req.transaction_no, answer.result, req.order_no, req.phone,
+                         req.amount_minor,   req.currency,  req.time};
   Bytes bytes = suite::receiptBytes(receipt);
   MPAY_ASSIGN_OR_RETURN(Bytes token_signature, lane.signDigest(lane.keys().receipt, suite::sha256(bytes)));
   MPAY_ASSIGN_OR_RETURN(Bytes raw, suite::lowS(token_signature));
@@ -111,21 +145,24 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
 
 }  // namespace
 
-Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload) {
+Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload, std::string* change) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenPaymentRequest>(payload));
   MPAY_RETURN_IF_ERROR(checkPaymentFields(req));
   MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates().verify(req.certificate));
   if (user.phone != req.phone) return fail(ErrorCode::kMismatch, "phone differs from the certificate");
-  return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return openPayment(ctx, lane, req, user); });
+  if (!ctx.state) return fail(ErrorCode::kInternal, "no signer state");
+  StateSteps steps;
+  return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return openPayment(ctx, lane, req, user, steps, change); });
 }
 
-Result<Bytes> handleSignReceipt(OpContext& ctx, ByteView payload) {
+Result<Bytes> handleSignReceipt(OpContext& ctx, ByteView payload, std::string* change) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::SignReceiptRequest>(payload));
   if (req.result != 1 && req.result != 2) return fail(ErrorCode::kBadField, "result");
   if (!suite::validOrderNo(req.order_no) || !suite::validPhone(req.phone) || !suite::validCurrency(req.currency) ||
       req.transaction_no.empty() || !suite::validOrderNo(req.transaction_no))
     return fail(ErrorCode::kBadField, "receipt fields");
-  return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return signReceipt(ctx, lane, req); });
+  if (!ctx.state) return fail(ErrorCode::kInternal, "no signer state");
+  return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return signReceipt(ctx, lane, req, change); });
 }
 
 }  // namespace mpay::signer

@@ -19,14 +19,14 @@ Status expectEmpty(ByteView payload) {
 
 }  // namespace
 
-Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload) {
+Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload, std::string*) {
   MPAY_RETURN_IF_ERROR(expectEmpty(payload));
   const auto& p = ctx.token.platform();
   wire::PlatformInfoResponse r{std::string(suite::kSuiteId), p.service_point, p.ca_cert, p.receipt_cert};
   return wire::encodeMessage(r);
 }
 
-Result<Bytes> handleHealth(OpContext& ctx, ByteView payload) {
+Result<Bytes> handleHealth(OpContext& ctx, ByteView payload, std::string*) {
   MPAY_RETURN_IF_ERROR(expectEmpty(payload));
   // A real round trip to the token, so "healthy" means the token answers now.
   auto probe = ctx.token.call<Secret>([](hsm::Lane& lane) { return lane.random(1); });
@@ -34,13 +34,13 @@ Result<Bytes> handleHealth(OpContext& ctx, ByteView payload) {
   return wire::encodeMessage(wire::HealthResponse{static_cast<std::uint8_t>(ctx.token.health())});
 }
 
-Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload) {
+Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload, std::string*) {
   MPAY_RETURN_IF_ERROR(expectEmpty(payload));
   MPAY_ASSIGN_OR_RETURN(AuditHead head, readAuditHead(ctx.audit_path));
   return wire::encodeMessage(wire::AuditHeadResponse{head.seq, head.hash});
 }
 
-Result<Bytes> handleRecordStart(OpContext&, ByteView payload) {
+Result<Bytes> handleRecordStart(OpContext&, ByteView payload, std::string*) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::RecordStartRequest>(payload));
   const auto lowerName = [](const std::string& s) {
     return !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos;
@@ -56,7 +56,7 @@ Result<Bytes> handleRecordStart(OpContext&, ByteView payload) {
 #ifdef MPAY_TEST_HOOKS
 // Payload: u8 kind (1: a system call outside policy/signer.syscalls; 2: open
 // the file named by the following field). Answers the open's errno (u8).
-Result<Bytes> handleTestProbe(OpContext&, ByteView payload) {
+Result<Bytes> handleTestProbe(OpContext&, ByteView payload, std::string*) {
   ByteReader r(payload);
   std::uint8_t kind = 0;
   if (!r.u8(&kind)) return fail(ErrorCode::kBadFrame, "probe kind");

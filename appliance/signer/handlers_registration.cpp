@@ -35,17 +35,19 @@ Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegi
   MPAY_ASSIGN_OR_RETURN(Secret plaintext, openSealedToService(lane, platform, label::kRegister, req.sealed_info1));
   MPAY_ASSIGN_OR_RETURN(suite::Info1 info, suite::parseInfo1(plaintext));
 
+  // S04: the key pair first: the verifiers name its public key.
+  MPAY_ASSIGN_OR_RETURN(hsm::UserKeyPair pair, lane.generateUserKeyPair(policy.key("user")));
   wire::OpenRegistrationResponse r;
   r.phone = info.phone;
   MPAY_ASSIGN_OR_RETURN(r.salt, randomBytes(lane, suite::kSaltLen));
-  MPAY_ASSIGN_OR_RETURN(r.password_verifier,
-                        computeVerifier(lane, label::kPasswordVerifier, info.phone, r.salt, info.password));
-  MPAY_ASSIGN_OR_RETURN(r.pin_verifier, computeVerifier(lane, label::kPinVerifier, info.phone, r.salt, info.pin));
+  MPAY_ASSIGN_OR_RETURN(r.password_verifier, computeVerifier(lane, label::kPasswordVerifier, info.phone, pair.point,
+                                                             r.salt, info.password));
+  MPAY_ASSIGN_OR_RETURN(r.pin_verifier,
+                        computeVerifier(lane, label::kPinVerifier, info.phone, pair.point, r.salt, info.pin));
   MPAY_ASSIGN_OR_RETURN(r.identity, lane.seal(lane.keys().kek, suite::identityAad(info.phone),
                                               suite::identityPlaintext(info.name, info.id_number)));
 
-  // S04-S06: key pair, certificate, PKCS#12 under info3, then the key object goes.
-  MPAY_ASSIGN_OR_RETURN(hsm::UserKeyPair pair, lane.generateUserKeyPair(policy.key("user")));
+  // S05-S06: certificate, PKCS#12 under info3, then the key object goes.
   MPAY_ASSIGN_OR_RETURN(r.certificate, issueUserCertificate(lane, platform, info, pair.point));
   MPAY_ASSIGN_OR_RETURN(Secret pkcs8, lane.exportPrivateKey(pair.private_key->get(), policy.key("wrap-once")));
   if (CK_RV rv = pair.private_key->destroy(); rv != CKR_OK) return hsm::ckError(rv, "destroy user private key");
@@ -63,7 +65,7 @@ Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegi
 
 }  // namespace
 
-Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload) {
+Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload, std::string*) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenRegistrationRequest>(payload));
   return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return enroll(ctx, lane, req); });
 }

@@ -13,6 +13,8 @@
 #include "common/signer_protocol.h"
 #include "hsm/token.h"
 #include "signer/prepared_platform.h"
+#include "signer/signer_state.h"
+#include "suite/ec.h"
 
 namespace mpay::signer {
 
@@ -34,9 +36,14 @@ struct OpContext {
   int pkcs12_iterations = 200000;
   std::string audit_path;
   std::shared_ptr<PreparedPlatform> prepared = nullptr;  // made by the dispatcher when not given
+  SignerState* state = nullptr;  // shared by every worker; outlives the context
+  std::shared_ptr<const suite::EcPublicKey> acquirer_key = nullptr;  // signer.acquirer_certificate's key
 };
 
-using Handler = Result<Bytes> (*)(OpContext& ctx, ByteView payload);
+// `change`: what the request changed in the signer's state, appended as
+// text without secrets; the dispatcher puts it into the audit record, whose
+// batch syncs the state file before the answer leaves.
+using Handler = Result<Bytes> (*)(OpContext& ctx, ByteView payload, std::string* change);
 // The user a request acts for (bytes that identify them: their certificate),
 // for per-user budgets in policy/signer.ops.
 using UserKey = Result<Bytes> (*)(ByteView payload);
@@ -57,16 +64,16 @@ const Operation* findOperation(std::uint16_t id);
 std::string roleNames(std::uint8_t roles);
 
 // Handlers, one per row.
-Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload);
-Result<Bytes> handleHealth(OpContext& ctx, ByteView payload);
-Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload);
-Result<Bytes> handleRecordStart(OpContext& ctx, ByteView payload);
-Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload);
-Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload);
-Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload);
-Result<Bytes> handleSignReceipt(OpContext& ctx, ByteView payload);
+Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleHealth(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleRecordStart(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleSignReceipt(OpContext& ctx, ByteView payload, std::string* change);
 #ifdef MPAY_TEST_HOOKS
-Result<Bytes> handleTestProbe(OpContext& ctx, ByteView payload);
+Result<Bytes> handleTestProbe(OpContext& ctx, ByteView payload, std::string* change);
 #endif
 
 }  // namespace mpay::signer

@@ -25,6 +25,7 @@
 #include "hsm/key_policy.h"
 #include "sandbox/sandbox.h"
 #include "signer/server.h"
+#include "suite/acquirer_answer.h"
 #include "suite/primitives.h"
 
 namespace mpay::signer {
@@ -42,6 +43,10 @@ struct Startup {
   OpsPolicy ops;
   std::string ops_sha256;  // policy/signer.ops
   std::unique_ptr<Budgets> budgets;  // shared with every worker
+  SignerLimits limits;
+  std::string limits_sha256;  // policy/signer.limits
+  std::unique_ptr<SignerState> state;  // shared with every worker
+  std::shared_ptr<const suite::EcPublicKey> acquirer_key;
   int listen_fd = -1;
   int workers = 1;
   RoleMap roles;
@@ -78,6 +83,14 @@ Result<Startup> prepare(const std::string& config_path) {
   MPAY_ASSIGN_OR_RETURN(s.ops, OpsPolicy::load(ops_path));
   MPAY_ASSIGN_OR_RETURN(s.ops_sha256, fileSha256(ops_path));
   MPAY_ASSIGN_OR_RETURN(s.budgets, Budgets::create(s.ops));
+  const std::string limits_path = s.config.policy_dir + "/signer.limits";
+  MPAY_ASSIGN_OR_RETURN(s.limits, SignerLimits::load(limits_path));
+  MPAY_ASSIGN_OR_RETURN(s.limits_sha256, fileSha256(limits_path));
+  MPAY_ASSIGN_OR_RETURN(s.state, SignerState::open(s.config.signer.state_file, s.limits));
+  if (s.config.signer.acquirer_certificate.empty())
+    return fail(ErrorCode::kConfig, "signer.acquirer_certificate is required: no receipt is signed that the acquirer did not sign");
+  MPAY_ASSIGN_OR_RETURN(auto acquirer, suite::loadAcquirerCertificate(s.config.signer.acquirer_certificate));
+  s.acquirer_key = std::make_shared<const suite::EcPublicKey>(std::move(acquirer));
   MPAY_ASSIGN_OR_RETURN(s.roles, roleMap(s.config));
   MPAY_ASSIGN_OR_RETURN(s.listen_fd, bindUnixSocket(s.config.signer.socket, 0660));
   s.workers = s.config.signer.effectiveWorkers();
@@ -105,6 +118,7 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   start.op = "worker_start";
   start.result = "ok";
   start.note = "policy/keys sha256=" + s.policy_sha256 + " policy/signer.ops sha256=" + s.ops_sha256 +
+               " policy/signer.limits sha256=" + s.limits_sha256 +
                " policy/signer.{fs,syscalls} sha256=" + s.sandbox.digest;
   if (!audit->append(start).ok()) {
     log::error("event=worker_start_failed detail=\"audit log not writable\"");
@@ -116,6 +130,8 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
     _exit(kExitWorkerFailed);
   }
   OpContext ctx{*token.value(), unixNow, s.config.signer.pkcs12_iterations, s.config.signer.audit_log};
+  ctx.state = s.state.get();
+  ctx.acquirer_key = s.acquirer_key;
   Dispatcher dispatcher(std::move(ctx), std::move(audit).value(), s.ops, *s.budgets);
   log::info("event=worker_ready worker=" + std::to_string(index));
   serveForever(s.listen_fd, dispatcher, s.roles, s.config.signer.max_frame, s.config.signer.threads,

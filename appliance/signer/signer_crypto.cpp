@@ -12,9 +12,9 @@ Result<Secret> openSealedToService(const hsm::Lane& lane, const hsm::PlatformInf
   });
 }
 
-Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView salt,
-                              const Secret& secret) {
-  Secret input = suite::verifierInput(label, phone, salt, secret);
+Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView user_key,
+                              ByteView salt, const Secret& secret) {
+  Secret input = suite::verifierInput(label, phone, user_key, salt, secret);
   return lane.hmac(lane.keys().verifier, input.exposeSecret());
 }
 

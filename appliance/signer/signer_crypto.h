@@ -12,9 +12,9 @@ namespace mpay::signer {
 // ECIES open with ECDH against the service key inside the token.
 Result<Secret> openSealedToService(const hsm::Lane& lane, const hsm::PlatformInfo& platform, std::string_view label,
                                    ByteView sealed);
-// HMAC under the verifier key over verifierInput(label, phone, salt, secret).
-Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView salt,
-                              const Secret& secret);
+// HMAC under the verifier key over verifierInput(label, phone, user_key, salt, secret).
+Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView user_key,
+                              ByteView salt, const Secret& secret);
 // `n` decimal digits, uniformly distributed, from the token's RNG.
 Result<std::string> randomDigits(const hsm::Lane& lane, std::size_t n);
 // An ephemeral ECIES key whose scalar comes from the token's RNG.

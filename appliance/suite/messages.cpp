@@ -236,9 +236,10 @@ Result<std::pair<std::string, Bytes>> parseCriticalPlaintext(const Secret& plain
   return std::make_pair(std::move(content), Bytes(pin_ct.begin(), pin_ct.end()));
 }
 
-Secret verifierInput(std::string_view lbl, std::string_view phone, ByteView salt, const Secret& secret) {
+Secret verifierInput(std::string_view lbl, std::string_view phone, ByteView user_key, ByteView salt,
+                     const Secret& secret) {
   ByteWriter w;
-  w.field(lbl).field(phone).field(salt).field(secret.exposeSecret());
+  w.field(lbl).field(phone).field(user_key).field(salt).field(secret.exposeSecret());
   return toSecret(w);
 }
 
@@ -260,10 +261,10 @@ Bytes sessionKeysAad(ByteView session_id, std::string_view phone, std::uint64_t 
   return w.take();
 }
 
-Bytes permitMacInput(std::string_view order_no, std::string_view phone, std::uint64_t amount_minor,
-                     std::string_view currency, std::uint64_t expires_at) {
+Bytes permitMacInput(ByteView epoch, std::uint64_t permit_id, std::string_view order_no, std::string_view phone,
+                     std::uint64_t amount_minor, std::string_view currency, std::uint64_t expires_at) {
   ByteWriter w;
-  w.field(label::kPermit).field(order_no).field(phone).u64(amount_minor).field(currency).u64(expires_at);
+  w.field(label::kPermit).field(epoch).u64(permit_id).field(order_no).field(phone).u64(amount_minor).field(currency).u64(expires_at);
   return w.take();
 }
 

@@ -134,15 +134,19 @@ Bytes encodeCriticalPlaintext(std::string_view content, ByteView pin_ciphertext)
 Result<std::pair<std::string, Bytes>> parseCriticalPlaintext(const Secret& plaintext);
 
 // Verifiers (S03): HMAC(verifier key, field(label) || field(phone) || field(salt) || field(secret)).
-Secret verifierInput(std::string_view label, std::string_view phone, ByteView salt, const Secret& secret);
+// user_key: the user's certified public key (uncompressed point): a verifier
+// checks a secret only for the key pair it was registered with.
+Secret verifierInput(std::string_view label, std::string_view phone, ByteView user_key, ByteView salt,
+                     const Secret& secret);
 
 Bytes identityPlaintext(std::string_view name, std::string_view id_number);
 Bytes identityAad(std::string_view phone);
 Bytes sessionKeysAad(ByteView session_id, std::string_view phone, std::uint64_t expires_at);
 
 // Permit (open payment -> sign receipt).
-Bytes permitMacInput(std::string_view order_no, std::string_view phone, std::uint64_t amount_minor,
-                     std::string_view currency, std::uint64_t expires_at);
+// epoch: the signer state's (SignerState::epoch); permit_id: its number there.
+Bytes permitMacInput(ByteView epoch, std::uint64_t permit_id, std::string_view order_no, std::string_view phone,
+                     std::uint64_t amount_minor, std::string_view currency, std::uint64_t expires_at);
 
 // Receipt (S46), signed by the receipt key.
 enum class PaymentResult : std::uint8_t { kApproved = 1, kDeclined = 2 };

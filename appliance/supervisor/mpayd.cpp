@@ -114,7 +114,8 @@ int run(int argc, char** argv) {
   std::vector<SupervisedChild> children;
   children.push_back(exec("mpay-signer", {"--config", config_path}, signer_account));
   if (config->acquirer_sim.enabled) {
-    std::vector<std::string> args{"--port", std::to_string(config->acquirer_sim.port)};
+    std::vector<std::string> args{"--port", std::to_string(config->acquirer_sim.port), "--signing-key",
+                                  config->acquirer_sim.signing_key};
     if (config->acquirer_sim.limit_minor > 0) {
       args.push_back("--limit");
       args.push_back(std::to_string(config->acquirer_sim.limit_minor));

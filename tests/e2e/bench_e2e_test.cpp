@@ -49,7 +49,8 @@ TEST(BenchE2E, SignerSocketScaleInDataIdleConnectionsAndTheCurveAreMeasured) {
   test::RunningAppliance app("", false, "", test::raisedBudgets());
   const std::string curve = "/tmp/mpay-bench-curve-" + std::to_string(getpid()) + ".svg";
   auto run = app.benchAsGateway("--phones 4 --threads 2 --seconds 0.3 --floor --signer " +
-                                app.dev().config().signer.socket + " --preload 2500 --database " +
+                                app.dev().config().signer.socket + " --acquirer-key " +
+                                app.dev().config().acquirer_sim.signing_key + " --preload 2500 --database " +
                                 app.dev().config().gateway.db_url + " --idle-connections 20 --curve " + curve +
                                 " --mpayd-pid " + std::to_string(app.mpaydPid()));
   EXPECT_EQ(run.exit_code, 0) << run.output << "\n---- mpayd.log ----\n" << app.log();

@@ -63,7 +63,8 @@ TEST(DiskFullE2E, AFullAuditDiskFailsClosedAndHealsWhenSpaceReturns) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root for a private mount namespace (the test command runs as root)";
   const std::string audit = privateTmpfs("mpay-signer");
   ASSERT_FALSE(audit.empty()) << "no private tmpfs: " << std::strerror(errno);
-  test::RunningAppliance app("signer.audit_log = " + audit + "/audit.log\n");
+  // The state file is allocated whole at start (it never grows): it lives beside the small disk.
+  test::RunningAppliance app("signer.audit_log = " + audit + "/audit.log\nsigner.state_file = " + audit + ".state\n");
   app.enroll("phone", "+8613800138060");
   const std::string login = std::string("login --password '") + test::kPassword + "'";
   ASSERT_EQ(app.client("phone", login).exit_code, 0);
@@ -83,6 +84,7 @@ TEST(DiskFullE2E, AFullAuditDiskFailsClosedAndHealsWhenSpaceReturns) {
   // Nothing half-written stayed: the chain verifies to its last record.
   auto verified = verifyAuditLog(audit + "/audit.log");
   EXPECT_TRUE(verified.ok()) << (verified.ok() ? "" : verified.error().detail);
+  std::remove((audit + ".state").c_str());
 }
 
 TEST(DiskFullE2E, AFullDatabaseDiskIs503UntilSpaceReturnsAndTheDatabaseStaysWhole) {

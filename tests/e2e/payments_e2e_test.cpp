@@ -75,6 +75,22 @@ TEST_F(PaymentsE2E, AcquirerTimeoutLeavesTheOrderPendingAndARetryNeverChargesTwi
   EXPECT_EQ(authorizations(), "1");
 }
 
+// An answer the acquirer's key did not sign (a hostile network between the
+// gateway and the acquirer, or a forged front) gets no receipt: the order
+// stays open, and is completed once an authentic answer comes back.
+TEST_F(PaymentsE2E, AnAcquirerAnswerSignedByAnotherKeyGetsNoReceipt) {
+  ASSERT_EQ(app_.acquirerControl(R"({"sign_with_another_key":true})").status, 200);
+  const std::string body = phone_->payBody("FORGED-1", 1);
+  auto first = app_.post("/v1/pay", body);
+  EXPECT_EQ(test::jsonField(first.body, "error"), "payment_pending") << first.body;
+  EXPECT_NE(app_.log().find("no receipt: bad_acquirer_answer"), std::string::npos) << app_.log();
+  ASSERT_EQ(app_.acquirerControl(R"({"sign_with_another_key":false})").status, 200);
+  auto retry = app_.post("/v1/pay", body);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(test::jsonField(retry.body, "result"), "approved");
+  EXPECT_EQ(authorizations(), "1");
+}
+
 TEST_F(PaymentsE2E, AcquirerFailureLeavesTheOrderPendingUntilRetried) {
   ASSERT_EQ(app_.acquirerControl(R"({"fail_next":1})").status, 200);
   const std::string body = phone_->payBody("FAIL-1", 1);

@@ -76,7 +76,7 @@ void signerFrames(const fs::path& dir) {
   frame(out, "record_start", wire::OpId::kRecordStart,
         wire::RecordStartRequest{"gateway", std::string(64, 'a')});
   frame(out, "open_registration", wire::OpId::kOpenRegistration, wire::OpenRegistrationRequest{sealedInfo1()});
-  wire::OpenLoginRequest login{Bytes(300, 0x30), Bytes(16, 1), Bytes(32, 2), Bytes(200, 3), Bytes(97, 4)};
+  wire::OpenLoginRequest login{Bytes(300, 0x30), Bytes(16, 1), Bytes(32, 2), Bytes(200, 3), Bytes(97, 4), 0};
   frame(out, "open_login", wire::OpId::kOpenLogin, login);
   wire::OpenPaymentRequest pay;
   pay.certificate = Bytes(300, 0x30);
@@ -94,7 +94,8 @@ void signerFrames(const fs::path& dir) {
   pay.timestamp = 1700000000;
   pay.signature = Bytes(64, 6);
   frame(out, "open_payment", wire::OpId::kOpenPayment, pay);
-  wire::SignReceiptRequest receipt{Bytes(40, 7), "T-1", 1, "ORDER-1", std::string(kPhone), 150, "CNY", 1700000000};
+  wire::SignReceiptRequest receipt{Bytes(wire::kPermitLen, 7), "T-1", 1, "ORDER-1", std::string(kPhone), 150, "CNY",
+                                   1700000000, Bytes(70, 8)};
   frame(out, "sign_receipt", wire::OpId::kSignReceipt, receipt);
   frame(out, "health_response", wire::OpId::kHealth, wire::HealthResponse{0});
   frame(out, "audit_head_response", wire::OpId::kAuditHead, wire::AuditHeadResponse{9, std::string(64, 'b')});

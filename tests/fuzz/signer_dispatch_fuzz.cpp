@@ -31,6 +31,7 @@ struct Worker {
   test::DevAppliance appliance;
   std::unique_ptr<hsm::Token> token = appliance.openToken(1);
   std::unique_ptr<signer::Budgets> budgets;
+  std::unique_ptr<signer::SignerState> state = appliance.openState();
   std::unique_ptr<signer::Dispatcher> dispatcher;
 };
 Worker* worker = nullptr;  // for the whole process; removed (with its temp dir) at exit
@@ -47,6 +48,8 @@ void start() {
   MPAY_FUZZ_CHECK(audit.ok());
   signer::OpContext ctx{*worker->token, [] { return std::uint64_t{1'800'000'000}; }, 10000,
                         worker->appliance.config().signer.audit_log};
+  ctx.state = worker->state.get();
+  ctx.acquirer_key = worker->appliance.acquirerKey();
   worker->dispatcher = std::make_unique<signer::Dispatcher>(std::move(ctx), std::move(audit).value(),
                                                              std::move(ops).value(), *worker->budgets);
 }

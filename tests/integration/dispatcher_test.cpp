@@ -6,7 +6,9 @@
 
 #include "common/audit_log.h"
 #include "signer/dispatcher.h"
+#include "suite/acquirer_answer.h"
 #include "suite/messages.h"
+#include "suite/primitives.h"
 #include "support/dev_appliance.h"
 
 namespace mpay::signer {
@@ -26,6 +28,9 @@ class DispatcherTest : public ::testing::Test {
     auto audit = AuditLog::open(appliance_.config().signer.audit_log);
     ASSERT_TRUE(audit.ok());
     OpContext ctx{*token_, [this] { return now_; }, 10000, appliance_.config().signer.audit_log};
+    if (!state_) state_ = appliance_.openState();
+    ctx.state = state_.get();
+    ctx.acquirer_key = appliance_.acquirerKey();
     auto budgets = Budgets::create(ops);
     ASSERT_TRUE(budgets.ok());
     budgets_ = std::move(budgets).value();
@@ -53,6 +58,7 @@ class DispatcherTest : public ::testing::Test {
   test::DevAppliance appliance_;
   std::unique_ptr<hsm::Token> token_;
   std::unique_ptr<Budgets> budgets_;
+  std::unique_ptr<SignerState> state_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::uint64_t now_ = 1'800'000'000;
 };
@@ -79,7 +85,7 @@ TEST_F(DispatcherTest, SignerOpsGrantsAndBudgetsAreEnforcedAndAudited) {
   // A user is their certificate: the budget counts before the handler looks
   // at the request (these certificates do not verify).
   auto login = [&](std::uint8_t who) {
-    wire::OpenLoginRequest req{Bytes(300, who), Bytes(16, 1), Bytes(32, 2), Bytes(100, 3), Bytes(40, 4)};
+    wire::OpenLoginRequest req{Bytes(300, who), Bytes(16, 1), Bytes(32, 2), Bytes(100, 3), Bytes(40, 4), 0};
     return call(wire::OpId::kOpenLogin, wire::encodeMessage(req)).status;
   };
   EXPECT_EQ(login(1), ErrorCode::kBadCertificate);
@@ -132,36 +138,87 @@ TEST_F(DispatcherTest, MalformedRequestsGetTheirCodesAndAreAudited) {
   EXPECT_EQ(verified->records, 6u);
 }
 
-TEST_F(DispatcherTest, SignReceiptNeedsAPermitForThatOrderAndAmount) {
-  // A permit as open_payment makes it, for order O-1 / 1234 CNY.
+// As a compromised gateway would try it: a permit as open_payment makes it
+// (for order O-1 / 1234 CNY), then receipts the acquirer did not sign for.
+TEST_F(DispatcherTest, SignReceiptNeedsAPermitForThatOrderAndTheAcquirersSignature) {
+  std::string change;
+  const std::uint64_t id = state_->issuePermit(&change).value();
   const std::uint64_t expires = now_ + 600;
   auto mac = token_->call<Bytes>([&](hsm::Lane& lane) {
-    return lane.hmac(lane.keys().permit, suite::permitMacInput("O-1", "+8613800138000", 1234, "CNY", expires));
+    return lane.hmac(lane.keys().permit,
+                     suite::permitMacInput(state_->epoch(), id, "O-1", "+8613800138000", 1234, "CNY", expires));
   });
   ASSERT_TRUE(mac.ok());
   ByteWriter permit;
-  permit.u64(expires).raw(mac.value());
-  wire::SignReceiptRequest req{permit.take(), "T-1", 1, "O-1", "+8613800138000", 1234, "CNY", now_};
-  EXPECT_EQ(call(wire::OpId::kSignReceipt, wire::encodeMessage(req)).status, ErrorCode::kOk);
+  permit.u64(id).u64(expires).raw(mac.value());
+  wire::SignReceiptRequest req{permit.take(), "T-1", 1, "O-1", "+8613800138000", 1234, "CNY", now_, {}};
+  appliance_.signAsAcquirer(req);
 
-  auto refused = [&](wire::SignReceiptRequest r) { return call(wire::OpId::kSignReceipt, wire::encodeMessage(r)).status; };
+  auto status = [&](wire::SignReceiptRequest r) { return call(wire::OpId::kSignReceipt, wire::encodeMessage(r)).status; };
   auto other_order = req;
   other_order.order_no = "O-2";
-  EXPECT_EQ(refused(other_order), ErrorCode::kBadPermit);
+  appliance_.signAsAcquirer(other_order);
+  EXPECT_EQ(status(other_order), ErrorCode::kBadPermit);
   auto other_amount = req;
   other_amount.amount_minor = 1235;
-  EXPECT_EQ(refused(other_amount), ErrorCode::kBadPermit);
+  appliance_.signAsAcquirer(other_amount);
+  EXPECT_EQ(status(other_amount), ErrorCode::kBadPermit);
   auto forged = req;
   forged.permit.back() ^= 1;
-  EXPECT_EQ(refused(forged), ErrorCode::kBadPermit);
+  EXPECT_EQ(status(forged), ErrorCode::kBadPermit);
   auto none = req;
-  none.permit = Bytes(40, 0);
-  EXPECT_EQ(refused(none), ErrorCode::kBadPermit);
+  none.permit = Bytes(wire::kPermitLen, 0);
+  EXPECT_EQ(status(none), ErrorCode::kBadPermit);
   auto extended = req;  // a later expiry does not match the MAC
-  extended.permit[7] ^= 1;
-  EXPECT_EQ(refused(extended), ErrorCode::kBadPermit);
+  extended.permit[15] ^= 1;
+  EXPECT_EQ(status(extended), ErrorCode::kBadPermit);
+  auto renumbered = req;  // nor another number
+  renumbered.permit[7] ^= 1;
+  EXPECT_EQ(status(renumbered), ErrorCode::kBadPermit);
+
+  // The acquirer's answer: unsigned, signed by someone else, or changed after signing.
+  auto unsigned_answer = req;
+  unsigned_answer.acquirer_signature.clear();
+  EXPECT_EQ(status(unsigned_answer), ErrorCode::kBadAcquirerAnswer);
+  auto foreign = req;
+  auto stranger = suite::EcPrivateKey::generate([](std::size_t n) { return Secret::copyOf(suite::randomBytes(n)); });
+  foreign.acquirer_signature = stranger->signDer(suite::acquirerAnswerBytes(
+      {req.order_no, req.phone, req.amount_minor, req.currency, suite::PaymentResult::kApproved, req.transaction_no,
+       req.time})).value();
+  EXPECT_EQ(status(foreign), ErrorCode::kBadAcquirerAnswer);
+  auto declined = req;  // a decline the acquirer signed, presented as approved
+  declined.result = 2;
+  appliance_.signAsAcquirer(declined);
+  auto turned = declined;
+  turned.result = 1;
+  EXPECT_EQ(status(turned), ErrorCode::kBadAcquirerAnswer);
+  auto other_payer = req;  // what the acquirer signed for another payer of the order
+  other_payer.phone = "+8613900000000";
+  appliance_.signAsAcquirer(other_payer);
+  other_payer.phone = req.phone;
+  EXPECT_EQ(status(other_payer), ErrorCode::kBadAcquirerAnswer);
+  auto later = req;  // another time than the acquirer's
+  later.time += 1;
+  EXPECT_EQ(status(later), ErrorCode::kBadAcquirerAnswer);
+
+  // One permit, one answer: the same answer again signs the same values (a
+  // retry after a lost reply); another answer, even one the acquirer signed, is refused.
+  EXPECT_EQ(status(req), ErrorCode::kOk);
+  EXPECT_EQ(status(req), ErrorCode::kOk);
+  EXPECT_EQ(status(declined), ErrorCode::kPermitSpent);
+  auto second_transaction = req;
+  second_transaction.transaction_no = "T-2";
+  appliance_.signAsAcquirer(second_transaction);
+  EXPECT_EQ(status(second_transaction), ErrorCode::kPermitSpent);
   now_ = expires + 1;
-  EXPECT_EQ(refused(req), ErrorCode::kBadPermit);
+  EXPECT_EQ(status(req), ErrorCode::kBadPermit);
+
+  // Every refusal is in the audit log with its own code.
+  std::ifstream log(appliance_.config().signer.audit_log);
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  for (const char* code : {"\"result\":\"bad_permit\"", "\"result\":\"bad_acquirer_answer\"", "\"result\":\"permit_spent\"",
+                           "\"state\":\"permit=1 spent\""})
+    EXPECT_NE(text.find(code), std::string::npos) << code;
 }
 
 TEST_F(DispatcherTest, FailsClosedWhenTheAuditLogCannotBeWritten) {

@@ -83,7 +83,8 @@ TEST_F(SignerFlows, LoginAndPaymentsWithReceipts) {
     EXPECT_EQ(paid->amount_minor, 1234u);
 
     wire::SignReceiptRequest rr{paid->permit, "TXN-" + order, 1, order, paid->phone, paid->amount_minor,
-                                paid->currency, test::nowSeconds()};
+                                paid->currency, test::nowSeconds(), {}};
+    appliance_.signAsAcquirer(rr);
     auto receipt = client_.signReceipt(rr);
     ASSERT_TRUE(receipt.ok()) << errorName(receipt.error().code);
     auto checked = client::verifyReceipt(receipt->receipt, receipt->signature, phone_.platform().receipt_cert,
@@ -151,7 +152,7 @@ TEST_F(SignerFlows, ForeignCertificatesAndTamperedLoginsAreRefused) {
   ASSERT_TRUE(phone_.enroll().ok());
   // The receipt certificate is issued by the same CA but is not a user certificate.
   wire::OpenLoginRequest req{phone_.platform().receipt_cert, phone_.user().salt, phone_.user().password_verifier,
-                             Bytes(64, 1), Bytes(120, 2)};
+                             Bytes(64, 1), Bytes(120, 2), 0};
   EXPECT_EQ(client_.openLogin(req).error().code, ErrorCode::kBadCertificate);
   // C2 with an ephemeral point off the curve.
   auto message = client::buildLogin(phone_.serviceKey(), phone_.userKey(), phone_.profile().phone,
@@ -159,7 +160,7 @@ TEST_F(SignerFlows, ForeignCertificatesAndTamperedLoginsAreRefused) {
                                     client::systemRandom());
   ASSERT_TRUE(message.ok());
   wire::OpenLoginRequest good{phone_.user().certificate, phone_.user().salt, phone_.user().password_verifier,
-                              message->c1, message->c2};
+                              message->c1, message->c2, 0};
   auto off_curve = good;
   off_curve.c2[64] ^= 1;
   EXPECT_EQ(client_.openLogin(off_curve).error().code, ErrorCode::kDecryptFailed);
@@ -178,7 +179,7 @@ TEST_F(SignerFlows, ALoginForNobodyIsCheckedAgainstTheDecoy) {
                                     Secret::copyOf(phone_.profile().password), test::nowSeconds(), Bytes(16, 9),
                                     client::systemRandom());
   ASSERT_TRUE(message.ok());
-  wire::OpenLoginRequest nobody{{}, Bytes(16), Bytes(32), message->c1, message->c2};
+  wire::OpenLoginRequest nobody{{}, Bytes(16), Bytes(32), message->c1, message->c2, 0};
   EXPECT_EQ(client_.openLogin(nobody).error().code, ErrorCode::kBadSignature);
   EXPECT_EQ(client_.openLogin(nobody).error().code, ErrorCode::kBadSignature);  // the decoy is kept
   auto garbled = nobody;

@@ -1,5 +1,7 @@
 #include "support/dev_appliance.h"
 
+#include "suite/acquirer_answer.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -73,6 +75,28 @@ std::unique_ptr<hsm::Token> DevAppliance::openToken(int lanes) const {
   auto token = hsm::Token::open(config_.hsm, policy.value(), lanes);
   if (!token) throw std::runtime_error("token: " + token.error().detail);
   return std::move(token).value();
+}
+
+std::unique_ptr<signer::SignerState> DevAppliance::openState() const {
+  auto limits = signer::SignerLimits::load(config_.policy_dir + "/signer.limits");
+  if (!limits) throw std::runtime_error(limits.error().detail);
+  auto state = signer::SignerState::open(config_.signer.state_file, limits.value());
+  if (!state) throw std::runtime_error("state: " + state.error().detail);
+  return std::move(state).value();
+}
+
+std::shared_ptr<const suite::EcPublicKey> DevAppliance::acquirerKey() const {
+  auto key = suite::loadAcquirerCertificate(config_.signer.acquirer_certificate);
+  if (!key) throw std::runtime_error(key.error().detail);
+  return std::make_shared<const suite::EcPublicKey>(std::move(key).value());
+}
+
+void DevAppliance::signAsAcquirer(wire::SignReceiptRequest& r) const {
+  auto key = suite::loadAcquirerKey(config_.acquirer_sim.signing_key);
+  if (!key) throw std::runtime_error(key.error().detail);
+  const suite::AcquirerAnswer answer{r.order_no, r.phone, r.amount_minor, r.currency,
+                                     static_cast<suite::PaymentResult>(r.result), r.transaction_no, r.time};
+  r.acquirer_signature = key->signDer(suite::acquirerAnswerBytes(answer)).value();
 }
 
 }  // namespace mpay::test

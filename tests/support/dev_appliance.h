@@ -5,7 +5,10 @@
 #include <string>
 
 #include "common/config.h"
+#include "common/signer_protocol.h"
 #include "hsm/token.h"
+#include "signer/signer_state.h"
+#include "suite/ec.h"
 
 namespace mpay::test {
 
@@ -34,6 +37,12 @@ class DevAppliance {
   const std::string& dir() const { return dir_.path(); }
   // A Token as a signer worker opens it (module loaded in this process).
   std::unique_ptr<hsm::Token> openToken(int lanes = 2) const;
+  // The signer's state as the signer opens it (policy/signer.limits, signer.state_file).
+  std::unique_ptr<signer::SignerState> openState() const;
+  // The acquirer's key as the signer pins it (signer.acquirer_certificate).
+  std::shared_ptr<const suite::EcPublicKey> acquirerKey() const;
+  // Signs the request's values as the development acquirer does (sets acquirer_signature).
+  void signAsAcquirer(wire::SignReceiptRequest& request) const;
 
  private:
   TempDir dir_;

@@ -49,12 +49,19 @@ Result<wire::OpenLoginResponse> PhoneFlow::login(std::optional<std::string> pass
   Bytes nonce = suite::randomBytes(suite::kNonceLen);
   MPAY_ASSIGN_OR_RETURN(auto message, client::buildLogin(*service_, userKey(), profile_.phone, pw, nowSeconds(), nonce,
                                                          client::systemRandom()));
-  wire::OpenLoginRequest req{user_.certificate, user_.salt, user_.password_verifier, message.c1, message.c2};
+  wire::OpenLoginRequest req{user_.certificate, user_.salt, user_.password_verifier, message.c1, message.c2, 0};
   MPAY_ASSIGN_OR_RETURN(auto r, signer_.openLogin(req));
   MPAY_ASSIGN_OR_RETURN(auto keys, client::openLoginKeys(userKey(), r.sealed_keys, message.k));
   keys_.emplace(std::move(keys));
   wrapped_keys_ = r.wrapped_keys;
   return r;
+}
+
+wire::OpenLoginRequest PhoneFlow::loginRequest(const std::string& password) const {
+  auto message = client::buildLogin(*service_, userKey(), profile_.phone, Secret::copyOf(password), nowSeconds(),
+                                    suite::randomBytes(suite::kNonceLen), client::systemRandom());
+  if (!message) throw std::runtime_error("buildLogin: " + message.error().detail);
+  return wire::OpenLoginRequest{user_.certificate, user_.salt, user_.password_verifier, message->c1, message->c2, 0};
 }
 
 client::PaymentInput PhoneFlow::defaultPayment(const std::string& order_no, bool critical) const {

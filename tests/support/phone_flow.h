@@ -34,6 +34,8 @@ class PhoneFlow {
   // Registration and activation in one go.
   Status enroll();
   Result<wire::OpenLoginResponse> login(std::optional<std::string> password = std::nullopt);
+  // A login request as the gateway forwards it, not sent (a fresh nonce each).
+  wire::OpenLoginRequest loginRequest(const std::string& password) const;
   wire::OpenPaymentRequest paymentRequest(const client::PaymentInput& input, const std::string& pin);
   client::PaymentInput defaultPayment(const std::string& order_no, bool critical = false) const;
 

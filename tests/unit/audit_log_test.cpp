@@ -35,7 +35,7 @@ class AuditLogTest : public ::testing::Test {
     auto log = AuditLog::open(path_);
     ASSERT_TRUE(log.ok());
     for (int i = 0; i < 5; ++i) {
-      AuditEvent e{1000, "gateway", "open_login", static_cast<std::uint32_t>(i), {"service", "kek"}, "ok", ""};
+      AuditEvent e{1000, "gateway", "open_login", static_cast<std::uint32_t>(i), {"service", "kek"}, "ok", "", ""};
       auto seq = log->append(e);
       ASSERT_TRUE(seq.ok());
       EXPECT_EQ(seq.value(), static_cast<std::uint64_t>(i + 1));
@@ -68,7 +68,7 @@ TEST_F(AuditLogTest, ThreadsOfTwoProcessesAppendingAtOnceKeepOneChain) {
     for (int t = 0; t < kThreads; ++t)
       threads.emplace_back([&, t] {
         for (int i = 0; i < kEach; ++i) {
-          AuditEvent e{1000, "gateway", "sign_receipt", static_cast<std::uint32_t>(t * kEach + i), {"receipt"}, "ok", ""};
+          AuditEvent e{1000, "gateway", "sign_receipt", static_cast<std::uint32_t>(t * kEach + i), {"receipt"}, "ok", "", ""};
           auto seq = log->append(e);
           std::lock_guard lock(m);
           all_ok = all_ok && seq.ok() && seqs->insert(seq.value()).second;
@@ -133,7 +133,7 @@ TEST_F(AuditLogTest, ATornRecordIsCutBackToTheLastCompleteOne) {
   std::ofstream(path_, std::ios::app) << "0123abcd partial record without newline";
   auto log = AuditLog::open(path_);
   ASSERT_TRUE(log.ok());
-  auto seq = log->append(AuditEvent{1, "gateway", "health", 1, {}, "ok", ""});
+  auto seq = log->append(AuditEvent{1, "gateway", "health", 1, {}, "ok", "", ""});
   ASSERT_TRUE(seq.ok()) << seq.error().detail;
   EXPECT_EQ(seq.value(), 6u);
   auto lines = readLines(path_);
@@ -148,7 +148,7 @@ TEST_F(AuditLogTest, ATornRecordLongerThanAnyRecordStaysFailedClosed) {
   std::ofstream(path_, std::ios::app) << std::string(10000, 'x');
   auto log = AuditLog::open(path_);
   ASSERT_TRUE(log.ok());
-  auto seq = log->append(AuditEvent{1, "gateway", "health", 1, {}, "ok", ""});
+  auto seq = log->append(AuditEvent{1, "gateway", "health", 1, {}, "ok", "", ""});
   ASSERT_FALSE(seq.ok());
   EXPECT_EQ(seq.error().code, ErrorCode::kAuditUnavailable);
 }

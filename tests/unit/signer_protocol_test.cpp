@@ -6,7 +6,7 @@ namespace mpay::wire {
 namespace {
 
 TEST(SignerProtocol, MessagesRoundTrip) {
-  OpenLoginRequest req{Bytes(300, 1), Bytes(16, 2), Bytes(32, 3), Bytes(100, 4), Bytes(120, 5)};
+  OpenLoginRequest req{Bytes(300, 1), Bytes(16, 2), Bytes(32, 3), Bytes(100, 4), Bytes(120, 5), 0};
   auto parsed = parseMessage<OpenLoginRequest>(encodeMessage(req));
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->c2, req.c2);
@@ -14,7 +14,7 @@ TEST(SignerProtocol, MessagesRoundTrip) {
 }
 
 TEST(SignerProtocol, TrailingBytesWrongFixedLengthsAndTruncationAreRefused) {
-  OpenLoginRequest req{Bytes(300, 1), Bytes(16, 2), Bytes(32, 3), Bytes(100, 4), Bytes(120, 5)};
+  OpenLoginRequest req{Bytes(300, 1), Bytes(16, 2), Bytes(32, 3), Bytes(100, 4), Bytes(120, 5), 0};
   Bytes encoded = encodeMessage(req);
   Bytes longer = encoded;
   longer.push_back(0);

@@ -1,0 +1,462 @@
+#include "signer/signer_state.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <new>
+
+#include "suite/primitives.h"
+
+namespace mpay::signer {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'P', 'A', 'Y', 'S', 'T', 'A', '1'};
+constexpr std::uint32_t kVersion = 2;
+constexpr std::size_t kHeaderSize = 4096;
+constexpr std::size_t kProbe = 32;
+constexpr std::size_t kKeyLen = 16;
+
+struct Header {
+  char magic[8];
+  std::uint32_t version;
+  std::uint32_t users, phones, login_nonces, sessions, permits;
+  std::uint8_t epoch[16];
+  std::uint8_t hash_key[32];  // keys the tables' hashes: where an entry lands cannot be chosen from outside
+  std::uint64_t next_permit;  // the number the next permit gets; 1 first
+  ByteView hash_key_view() const { return ByteView(hash_key, sizeof hash_key); }
+};
+static_assert(sizeof(Header) <= kHeaderSize);
+
+// 64 bytes: a slot never straddles a disk sector, so a torn write at a
+// crash tears no slot.
+struct GuessSlot {
+  std::uint8_t key[kKeyLen];  // all zero: never used (ends a probe)
+  std::uint32_t tries;        // wrong (or unsettled) tries in a row
+  std::uint32_t day_tries;    // wrong tries since day_start without a right one
+  std::uint64_t locked_until;
+  std::uint64_t forget_at;  // past it, the slot is free
+  std::uint64_t day_start;  // the first wrong try of the day being counted
+  std::uint8_t padding[16];
+};
+static_assert(sizeof(GuessSlot) == 64);
+
+struct ExpiringSlot {
+  std::uint8_t key[kKeyLen];
+  std::uint64_t value;       // a session's highest counter; unused for nonces
+  std::uint64_t expires_at;  // past it, the slot is free
+};
+static_assert(sizeof(ExpiringSlot) == 32);
+
+struct Key {
+  std::uint8_t bytes[kKeyLen];
+  std::uint64_t home;
+};
+
+// Keys are keyed hashes: a table holds no phone number, nonce or session
+// id, and nobody without the file can aim entries at one neighbourhood.
+Key keyOf(ByteView hash_key, std::string_view table, ByteView a, ByteView b = {}, ByteView c = {}) {
+  ByteWriter w;
+  w.field(hash_key).field(table).field(a).field(b).field(c);
+  const Bytes digest = suite::sha256(w.bytes());
+  Key k{};
+  std::memcpy(k.bytes, digest.data(), kKeyLen);
+  for (int i = 0; i < 8; ++i) k.home = (k.home << 8) | digest[kKeyLen + i];
+  return k;
+}
+
+bool neverUsed(const std::uint8_t* key) {
+  for (std::size_t i = 0; i < kKeyLen; ++i)
+    if (key[i]) return false;
+  return true;
+}
+
+// The slot holding `key` (live), else a free one to take, else none.
+template <class Slot, class IsFree>
+Slot* probe(Slot* table, std::size_t slots, const Key& key, IsFree is_free, bool* found) {
+  Slot* free_slot = nullptr;
+  *found = false;
+  for (std::size_t i = 0; i < kProbe; ++i) {
+    Slot& s = table[(key.home + i) % slots];
+    const bool never = neverUsed(s.key);
+    if (!never && std::memcmp(s.key, key.bytes, kKeyLen) == 0 && !is_free(s)) {
+      *found = true;
+      return &s;
+    }
+    if (!free_slot && (never || is_free(s))) free_slot = &s;
+    if (never) break;  // slots are never emptied again: the key is not further on
+  }
+  return free_slot;
+}
+
+std::string_view guessName(Guess g) { return g == Guess::kPassword ? "password" : "pin"; }
+
+// The first 8 bytes of the key's SHA-256, never 0 (0: no owner).
+std::uint64_t keyFingerprint(ByteView user_key) {
+  const Bytes digest = suite::sha256(user_key);
+  std::uint64_t f = 0;
+  for (int i = 0; i < 8; ++i) f = (f << 8) | digest[i];
+  return f | 1;
+}
+
+// A slot is rewritten whole from a copy whose key is already set, so a
+// worker killed mid-write never leaves an all-zero key (which would end
+// every probe there and hide the entries beyond).
+template <class Slot>
+void rewrite(Slot* slot, Slot fresh, const Key& key) {
+  std::memcpy(fresh.key, key.bytes, kKeyLen);
+  *slot = fresh;
+}
+
+}  // namespace
+
+struct SignerState::Layout {
+  Header* header;
+  GuessSlot* guesses;
+  ExpiringSlot* owners;
+  ExpiringSlot* nonces;
+  ExpiringSlot* sessions;
+  std::uint64_t* permits;
+
+  static std::size_t size(const SignerLimits& l) {
+    return kHeaderSize + std::size_t{l.users} * sizeof(GuessSlot) +
+           (std::size_t{l.phones} + l.login_nonces + l.sessions) * sizeof(ExpiringSlot) +
+           std::size_t{l.permits} * sizeof(std::uint64_t);
+  }
+  Layout(void* map, const SignerLimits& l) {
+    auto* p = static_cast<std::uint8_t*>(map);
+    header = reinterpret_cast<Header*>(p);
+    p += kHeaderSize;
+    guesses = reinterpret_cast<GuessSlot*>(p);
+    p += std::size_t{l.users} * sizeof(GuessSlot);
+    owners = reinterpret_cast<ExpiringSlot*>(p);
+    p += std::size_t{l.phones} * sizeof(ExpiringSlot);
+    nonces = reinterpret_cast<ExpiringSlot*>(p);
+    p += std::size_t{l.login_nonces} * sizeof(ExpiringSlot);
+    sessions = reinterpret_cast<ExpiringSlot*>(p);
+    p += std::size_t{l.sessions} * sizeof(ExpiringSlot);
+    permits = reinterpret_cast<std::uint64_t*>(p);
+  }
+};
+
+struct SignerState::Shared {
+  pthread_mutex_t mutex;
+  std::atomic<bool> poisoned;  // a sync failed: see sync()
+};
+
+// Holds the shared mutex; a worker that died holding it left plain numbers.
+struct SignerState::Locked {
+  explicit Locked(Shared* shared) : mutex(&shared->mutex) {
+    const int rc = pthread_mutex_lock(mutex);
+    if (rc == EOWNERDEAD) pthread_mutex_consistent(mutex);
+    locked = rc == 0 || rc == EOWNERDEAD;
+    if (!locked) status = fail(ErrorCode::kInternal, "state lock");
+    else if (shared->poisoned.load()) status = fail(ErrorCode::kAuditUnavailable, "signer state could not be synced; restart the signer");
+  }
+  ~Locked() {
+    if (locked) pthread_mutex_unlock(mutex);
+  }
+  bool ok() const { return status.ok(); }
+  pthread_mutex_t* mutex;
+  bool locked = false;
+  Status status;
+};
+
+namespace {
+
+Status sysError(const std::string& what) { return fail(ErrorCode::kIo, what + ": " + std::strerror(errno)); }
+
+Status createFile(int fd, const std::string& path, const SignerLimits& limits, std::size_t size) {
+  if (int rc = posix_fallocate(fd, 0, static_cast<off_t>(size)); rc != 0)
+    return fail(ErrorCode::kIo, "cannot allocate " + path + ": " + std::strerror(rc));
+  Header h{};
+  std::memcpy(h.magic, kMagic, sizeof kMagic);
+  h.version = kVersion;
+  h.users = limits.users;
+  h.phones = limits.phones;
+  h.login_nonces = limits.login_nonces;
+  h.sessions = limits.sessions;
+  h.permits = limits.permits;
+  const Bytes epoch = suite::randomBytes(sizeof h.epoch);
+  std::memcpy(h.epoch, epoch.data(), sizeof h.epoch);
+  const Bytes hash_key = suite::randomBytes(sizeof h.hash_key);
+  std::memcpy(h.hash_key, hash_key.data(), sizeof h.hash_key);
+  h.next_permit = 1;
+  if (pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) || fdatasync(fd) != 0)
+    return sysError("cannot write " + path);
+  // The new name must survive a crash too.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return sysError("cannot open " + dir);
+  const int synced = fsync(dir_fd);
+  ::close(dir_fd);
+  if (synced != 0) return sysError("cannot sync " + dir);
+  return {};
+}
+
+Status checkHeader(int fd, const std::string& path, const SignerLimits& limits, std::size_t size) {
+  struct stat st{};
+  if (fstat(fd, &st) != 0) return sysError("cannot stat " + path);
+  Header h{};
+  if (pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) || std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 ||
+      h.version != kVersion)
+    return fail(ErrorCode::kConfig, path + " is not a signer state file of this version");
+  if (h.users != limits.users || h.phones != limits.phones || h.login_nonces != limits.login_nonces || h.sessions != limits.sessions ||
+      h.permits != limits.permits || static_cast<std::size_t>(st.st_size) != size)
+    return fail(ErrorCode::kConfig, path + " was made for other capacities than policy/signer.limits names; see "
+                                           "docs/operations.md, \"Signer state\"");
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SignerState>> SignerState::open(const std::string& path, const SignerLimits& limits) {
+  const std::size_t size = Layout::size(limits);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return sysError("cannot open the signer state " + path).error();
+  auto closeFd = [fd](Error e) -> Error {
+    ::close(fd);
+    return e;
+  };
+  // One signer per file: two would keep two mutexes over one table.
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+    return closeFd(Error{ErrorCode::kConfig, path + " is in use by another signer"});
+  struct stat st{};
+  if (fstat(fd, &st) != 0) return closeFd(sysError("cannot stat " + path).error());
+  Status ready = st.st_size == 0 ? createFile(fd, path, limits, size) : checkHeader(fd, path, limits, size);
+  if (!ready.ok()) return closeFd(std::move(ready).error());
+  void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) return closeFd(sysError("cannot map " + path).error());
+  void* page = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) {
+    munmap(map, size);
+    return closeFd(sysError("cannot map the state mutex").error());
+  }
+  auto* shared = new (page) Shared{};
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  const int rc = pthread_mutex_init(&shared->mutex, &attr);
+  pthread_mutexattr_destroy(&attr);
+  if (rc != 0) {
+    munmap(page, sizeof(Shared));
+    munmap(map, size);
+    return closeFd(Error{ErrorCode::kInternal, "state mutex: " + std::string(std::strerror(rc))});
+  }
+  return std::unique_ptr<SignerState>(new SignerState(fd, map, size, shared, limits));
+}
+
+SignerState::~SignerState() {
+  munmap(shared_, sizeof(Shared));
+  munmap(map_, size_);
+  ::close(fd_);
+}
+
+bool SignerState::sync() {
+  if (shared_->poisoned.load()) return false;
+  if (fdatasync(fd_) == 0) return true;
+  shared_->poisoned.store(true);
+  return false;
+}
+
+ByteView SignerState::epoch() const {
+  const Layout l(map_, limits_);
+  return ByteView(l.header->epoch, sizeof l.header->epoch);
+}
+
+namespace {
+
+struct GuessRule {
+  std::uint32_t threshold, lock_s, daily;
+  ErrorCode locked;
+};
+
+GuessRule ruleOf(const SignerLimits& l, Guess g) {
+  if (g == Guess::kPassword)
+    return {l.password_threshold, l.password_lock_s, l.password_daily, ErrorCode::kPasswordLocked};
+  return {l.pin_threshold, l.pin_lock_s, l.pin_daily, ErrorCode::kPinLocked};
+}
+
+bool guessFree(const GuessSlot& g, std::uint64_t now) { return g.forget_at <= now; }
+
+}  // namespace
+
+Status SignerState::takeGuess(const GuessOf& whose, std::uint64_t now, std::string* change) {
+  const GuessRule rule = ruleOf(limits_, whose.guess);
+  const std::string name(guessName(whose.guess));
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  const Key key = keyOf(l.header->hash_key_view(), "guess", asBytes(name), asBytes(whose.phone), whose.user_key);
+  bool found = false;
+  GuessSlot* s = probe(l.guesses, limits_.users, key, [now](const GuessSlot& g) { return guessFree(g, now); }, &found);
+  if (!s) return fail(ErrorCode::kStateFull, "no free slot for a user's tries");
+  GuessSlot g = found ? *s : GuessSlot{};
+  if (g.locked_until > now) return fail(rule.locked, name + " locked");
+  // A lock that ran out starts the count again; the day's count runs on.
+  if (g.locked_until != 0) {
+    g.locked_until = 0;
+    g.tries = 0;
+  }
+  if (now >= g.day_start + 86400) {
+    g.day_start = now;
+    g.day_tries = 0;
+  }
+  if (g.tries >= rule.threshold) return fail(rule.locked, name + " tries in flight reach the threshold");
+  if (g.day_tries >= rule.daily) return fail(rule.locked, name + " tries in flight reach the day's limit");
+  ++g.tries;
+  ++g.day_tries;
+  g.forget_at = std::max(now + rule.lock_s, g.day_start + 86400);
+  rewrite(s, g, key);
+  *change += std::string(change->empty() ? "" : " ") + name + "_tries=" + std::to_string(g.tries) + "/" +
+             std::to_string(rule.threshold) + " day=" + std::to_string(g.day_tries) + "/" + std::to_string(rule.daily);
+  return {};
+}
+
+void SignerState::settleGuess(const GuessOf& whose, bool right, std::uint64_t now, std::string* change) {
+  const GuessRule rule = ruleOf(limits_, whose.guess);
+  const std::string name(guessName(whose.guess));
+  Locked lock(shared_);
+  if (!lock.ok()) return;  // the try stays counted: fail closed
+  const Layout l(map_, limits_);
+  const Key key = keyOf(l.header->hash_key_view(), "guess", asBytes(name), asBytes(whose.phone), whose.user_key);
+  bool found = false;
+  GuessSlot* s = probe(l.guesses, limits_.users, key, [now](const GuessSlot& g) { return guessFree(g, now); }, &found);
+  if (!found) return;
+  GuessSlot g = *s;
+  if (right) {
+    rewrite(s, GuessSlot{}, key);  // free again; the key stays so that probes pass it
+    *change += " " + name + "_tries=0";
+    return;
+  }
+  if (g.locked_until > now || (g.tries < rule.threshold && g.day_tries < rule.daily)) return;
+  // The day's limit locks until the day is over, the threshold for lock_s.
+  g.locked_until = g.day_tries >= rule.daily ? std::max(now + rule.lock_s, g.day_start + 86400) : now + rule.lock_s;
+  g.forget_at = std::max(g.forget_at, g.locked_until);
+  rewrite(s, g, key);
+  *change += " " + name + "_locked_until=" + std::to_string(g.locked_until);
+}
+
+void SignerState::returnGuess(const GuessOf& whose, std::uint64_t now, std::string* change) {
+  const std::string name(guessName(whose.guess));
+  Locked lock(shared_);
+  if (!lock.ok()) return;
+  const Layout l(map_, limits_);
+  const Key key = keyOf(l.header->hash_key_view(), "guess", asBytes(name), asBytes(whose.phone), whose.user_key);
+  bool found = false;
+  GuessSlot* s = probe(l.guesses, limits_.users, key, [now](const GuessSlot& g) { return guessFree(g, now); }, &found);
+  if (!found || s->tries == 0 || s->locked_until > now) return;
+  GuessSlot g = *s;
+  --g.tries;
+  if (g.day_tries > 0) --g.day_tries;
+  rewrite(s, g, key);
+  *change += " " + name + "_tries=" + std::to_string(g.tries) + " (returned)";
+}
+
+Status SignerState::checkOwner(std::string_view phone, ByteView user_key, std::uint64_t now) {
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  const Key key = keyOf(l.header->hash_key_view(), "owner", asBytes(phone));
+  bool found = false;
+  ExpiringSlot* s = probe(l.owners, limits_.phones, key, [now](const ExpiringSlot& e) { return e.expires_at <= now; },
+                          &found);
+  if (found && s->value != keyFingerprint(user_key))
+    return fail(ErrorCode::kBadCertificate, "the number is held by the key of its first login");
+  return {};
+}
+
+Status SignerState::bindOwner(std::string_view phone, ByteView user_key, std::uint64_t not_after, std::uint64_t now,
+                              std::string* change) {
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  const Key key = keyOf(l.header->hash_key_view(), "owner", asBytes(phone));
+  bool found = false;
+  ExpiringSlot* s = probe(l.owners, limits_.phones, key, [now](const ExpiringSlot& e) { return e.expires_at <= now; },
+                          &found);
+  const std::uint64_t fingerprint = keyFingerprint(user_key);
+  if (found) {
+    if (s->value != fingerprint) return fail(ErrorCode::kBadCertificate, "the number is held by another key");
+    return {};
+  }
+  if (!s) return fail(ErrorCode::kStateFull, "no free slot for a number's owner");
+  rewrite(s, ExpiringSlot{{}, fingerprint, not_after}, key);
+  *change += " owner=bound";
+  return {};
+}
+
+Status SignerState::spendLoginNonce(std::string_view phone, ByteView nonce, std::uint64_t timestamp,
+                                    std::uint64_t now, std::string* change) {
+  const std::uint64_t window = limits_.timestamp_window_s;
+  if (timestamp + window < now || timestamp > now + window)
+    return fail(ErrorCode::kStaleTimestamp, "login timestamp outside the signer's window");
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  const Key key = keyOf(l.header->hash_key_view(), "nonce", asBytes(phone), nonce);
+  bool found = false;
+  ExpiringSlot* s = probe(l.nonces, limits_.login_nonces, key,
+                          [now](const ExpiringSlot& e) { return e.expires_at <= now; }, &found);
+  if (found) return fail(ErrorCode::kReplayed, "login nonce already used");
+  if (!s) return fail(ErrorCode::kStateFull, "no free slot for a login nonce");
+  rewrite(s, ExpiringSlot{{}, 0, timestamp + window + 1}, key);  // a replay cannot be fresh any later
+  *change += std::string(change->empty() ? "" : " ") + "login_nonce=spent";
+  return {};
+}
+
+Status SignerState::advanceCounter(ByteView session_id, std::uint64_t counter, std::uint64_t session_expires_at,
+                                   std::uint64_t now, std::string* change) {
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  const Key key = keyOf(l.header->hash_key_view(), "session", session_id);
+  bool found = false;
+  ExpiringSlot* s = probe(l.sessions, limits_.sessions, key,
+                          [now](const ExpiringSlot& e) { return e.expires_at <= now; }, &found);
+  if (found && counter <= s->value) return fail(ErrorCode::kReplayed, "payment counter not above the session's highest");
+  if (!s) return fail(ErrorCode::kStateFull, "no free slot for a session");
+  rewrite(s, ExpiringSlot{{}, counter, session_expires_at}, key);
+  *change += std::string(change->empty() ? "" : " ") + "session_counter=" + std::to_string(counter);
+  return {};
+}
+
+Result<std::uint64_t> SignerState::issuePermit(std::string* change) {
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status.error();
+  const Layout l(map_, limits_);
+  const std::uint64_t id = l.header->next_permit++;
+  l.permits[id % limits_.permits] = 0;  // the slot's previous permit is now too old to spend
+  *change += std::string(change->empty() ? "" : " ") + "permit=" + std::to_string(id) + " issued";
+  return id;
+}
+
+Status SignerState::spendPermit(std::uint64_t id, ByteView answer_fingerprint, std::string* change) {
+  std::uint64_t fingerprint = 0;
+  for (std::size_t i = 0; i < 8 && i < answer_fingerprint.size(); ++i) fingerprint = (fingerprint << 8) | answer_fingerprint[i];
+  fingerprint |= 1;  // 0 marks an unspent permit
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  const std::uint64_t next = l.header->next_permit;
+  if (id == 0 || id >= next) return fail(ErrorCode::kBadPermit, "no such permit number");
+  if (id + limits_.permits <= next) return fail(ErrorCode::kBadPermit, "permit older than the signer remembers");
+  std::uint64_t& slot = l.permits[id % limits_.permits];
+  if (slot != 0 && slot != fingerprint) return fail(ErrorCode::kPermitSpent, "permit already used for another acquirer answer");
+  // The same answer again is answered from what may not be on disk yet
+  // (another worker's batch): it is named, so this batch syncs it too.
+  *change += std::string(change->empty() ? "" : " ") + "permit=" + std::to_string(id) + (slot ? " signed again" : " spent");
+  slot = fingerprint;
+  return {};
+}
+
+}  // namespace mpay::signer
