@@ -9,6 +9,7 @@
 #include <cstring>
 #include <new>
 
+#include "signer/robust_mutex.h"
 #include "suite/primitives.h"
 
 namespace mpay::signer {
@@ -74,15 +75,9 @@ Result<std::unique_ptr<Budgets>> Budgets::create(const OpsPolicy& policy) {
   void* memory = mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return fail(ErrorCode::kIo, std::string("mmap budgets: ") + std::strerror(errno));
   auto* shared = new (memory) Shared{};
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  const int rc = pthread_mutex_init(&shared->mutex, &attr);
-  pthread_mutexattr_destroy(&attr);
-  if (rc != 0) {
+  if (auto made = initRobustMutex(&shared->mutex); !made.ok()) {
     munmap(memory, sizeof(Shared));
-    return fail(ErrorCode::kInternal, "budget mutex: " + std::string(std::strerror(rc)));
+    return std::move(made).error();
   }
   // Every bucket starts full.
   const std::int64_t now = monotonicNanos();
@@ -94,10 +89,8 @@ Budgets::~Budgets() { munmap(shared_, sizeof(Shared)); }
 
 bool Budgets::take(std::size_t grant_index, ByteView user, std::int64_t now_ns) {
   const OpsGrant& grant = grants_.at(grant_index);
-  int rc = pthread_mutex_lock(&shared_->mutex);
-  // A worker died holding the lock: the buckets are plain numbers, still usable.
-  if (rc == EOWNERDEAD) pthread_mutex_consistent(&shared_->mutex);
-  else if (rc != 0) return false;  // fail closed
+  RobustLock lock(&shared_->mutex);
+  if (!lock.locked()) return false;  // fail closed
 
   Bucket& role_bucket = shared_->grants[grant_index];
   const Bucket role_before = role_bucket;
@@ -124,7 +117,6 @@ bool Budgets::take(std::size_t grant_index, ByteView user, std::int64_t now_ns) 
     allowed = takeFrom(slot->bucket, grant.per_user, now_ns);
     if (!allowed) role_bucket = role_before;  // a refused call costs the role nothing
   }
-  pthread_mutex_unlock(&shared_->mutex);
   return allowed;
 }
 

@@ -13,7 +13,9 @@
 #include <cstring>
 #include <filesystem>
 #include <new>
+#include <optional>
 
+#include "signer/robust_mutex.h"
 #include "suite/primitives.h"
 
 namespace mpay::signer {
@@ -152,21 +154,15 @@ struct SignerState::Shared {
   std::atomic<bool> poisoned;  // a sync failed: see sync()
 };
 
-// Holds the shared mutex; a worker that died holding it left plain numbers.
+// Holds the shared mutex, and says whether the state may be used at all.
 struct SignerState::Locked {
-  explicit Locked(Shared* shared) : mutex(&shared->mutex) {
-    const int rc = pthread_mutex_lock(mutex);
-    if (rc == EOWNERDEAD) pthread_mutex_consistent(mutex);
-    locked = rc == 0 || rc == EOWNERDEAD;
-    if (!locked) status = fail(ErrorCode::kInternal, "state lock");
-    else if (shared->poisoned.load()) status = fail(ErrorCode::kAuditUnavailable, "signer state could not be synced; restart the signer");
-  }
-  ~Locked() {
-    if (locked) pthread_mutex_unlock(mutex);
+  explicit Locked(Shared* shared) : lock(&shared->mutex) {
+    if (!lock.locked()) status = fail(ErrorCode::kInternal, "state lock");
+    else if (shared->poisoned.load())
+      status = fail(ErrorCode::kAuditUnavailable, "signer state could not be synced; restart the signer");
   }
   bool ok() const { return status.ok(); }
-  pthread_mutex_t* mutex;
-  bool locked = false;
+  RobustLock lock;
   Status status;
 };
 
@@ -241,16 +237,10 @@ Result<std::unique_ptr<SignerState>> SignerState::open(const std::string& path, 
     return closeFd(sysError("cannot map the state mutex").error());
   }
   auto* shared = new (page) Shared{};
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  const int rc = pthread_mutex_init(&shared->mutex, &attr);
-  pthread_mutexattr_destroy(&attr);
-  if (rc != 0) {
+  if (auto made = initRobustMutex(&shared->mutex); !made.ok()) {
     munmap(page, sizeof(Shared));
     munmap(map, size);
-    return closeFd(Error{ErrorCode::kInternal, "state mutex: " + std::string(std::strerror(rc))});
+    return closeFd(std::move(made).error());
   }
   return std::unique_ptr<SignerState>(new SignerState(fd, map, size, shared, limits));
 }
@@ -363,20 +353,16 @@ void SignerState::returnGuess(const GuessOf& whose, std::uint64_t now, std::stri
 }
 
 Status SignerState::checkOwner(std::string_view phone, ByteView user_key, std::uint64_t now) {
-  Locked lock(shared_);
-  if (!lock.ok()) return lock.status;
-  const Layout l(map_, limits_);
-  const Key key = keyOf(l.header->hash_key_view(), "owner", asBytes(phone));
-  bool found = false;
-  ExpiringSlot* s = probe(l.owners, limits_.phones, key, [now](const ExpiringSlot& e) { return e.expires_at <= now; },
-                          &found);
-  if (found && s->value != keyFingerprint(user_key))
-    return fail(ErrorCode::kBadCertificate, "the number is held by the key of its first login");
-  return {};
+  return holdNumber(phone, user_key, now, std::nullopt, nullptr);
 }
 
 Status SignerState::bindOwner(std::string_view phone, ByteView user_key, std::uint64_t not_after, std::uint64_t now,
                               std::string* change) {
+  return holdNumber(phone, user_key, now, not_after, change);
+}
+
+Status SignerState::holdNumber(std::string_view phone, ByteView user_key, std::uint64_t now,
+                               std::optional<std::uint64_t> bind_until, std::string* change) {
   Locked lock(shared_);
   if (!lock.ok()) return lock.status;
   const Layout l(map_, limits_);
@@ -385,11 +371,11 @@ Status SignerState::bindOwner(std::string_view phone, ByteView user_key, std::ui
   ExpiringSlot* s = probe(l.owners, limits_.phones, key, [now](const ExpiringSlot& e) { return e.expires_at <= now; },
                           &found);
   const std::uint64_t fingerprint = keyFingerprint(user_key);
-  if (found) {
-    if (s->value != fingerprint) return fail(ErrorCode::kBadCertificate, "the number is held by another key");
-    return {};
-  }
+  if (found && s->value != fingerprint)
+    return fail(ErrorCode::kBadCertificate, "the number is held by the key of its first login");
+  if (found || !bind_until) return {};
   if (!s) return fail(ErrorCode::kStateFull, "no free slot for a number's owner");
+  const std::uint64_t not_after = *bind_until;
   rewrite(s, ExpiringSlot{{}, fingerprint, not_after}, key);
   *change += " owner=bound";
   return {};

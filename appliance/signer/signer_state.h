@@ -23,6 +23,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/bytes.h"
@@ -105,6 +106,8 @@ class SignerState {
   struct Layout;
   struct Locked;
   struct Shared;
+  Status holdNumber(std::string_view phone, ByteView user_key, std::uint64_t now,
+                    std::optional<std::uint64_t> bind_until, std::string* change);
   SignerState(int fd, void* map, std::size_t size, Shared* shared, SignerLimits limits)
       : fd_(fd), map_(map), size_(size), shared_(shared), limits_(limits) {}
   int fd_;

@@ -37,6 +37,21 @@ class CompromisedGateway : public ::testing::Test {
   }
   ErrorCode code(const Result<wire::OpenLoginResponse>& r) { return r.ok() ? ErrorCode::kOk : r.error().code; }
   ErrorCode code(const Result<wire::OpenPaymentResponse>& r) { return r.ok() ? ErrorCode::kOk : r.error().code; }
+  // Each request sent on a connection of its own, all released at once.
+  template <class Request, class Send>
+  std::vector<ErrorCode> together(const std::vector<Request>& requests, Send send) {
+    std::vector<ErrorCode> codes(requests.size());
+    std::barrier start(static_cast<std::ptrdiff_t>(requests.size()));
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      threads.emplace_back([&, i] {
+        auto client = signer_->connect();
+        start.arrive_and_wait();
+        codes[i] = code(send(client, requests[i]));
+      });
+    for (auto& t : threads) t.join();
+    return codes;
+  }
   ErrorCode pay(const std::string& order, const std::string& pin) {
     return code(client_->openPayment(phone_.paymentRequest(phone_.defaultPayment(order), pin)));
   }
@@ -60,16 +75,7 @@ TEST_F(CompromisedGateway, ParallelWrongPasswordsGetNoMoreThanTheThresholdOfAnsw
   constexpr int kParallel = 12;
   std::vector<wire::OpenLoginRequest> requests;
   for (int i = 0; i < kParallel; ++i) requests.push_back(phone_.loginRequest("not the password " + std::to_string(i)));
-  std::vector<ErrorCode> codes(kParallel);
-  std::barrier start(kParallel);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kParallel; ++i)
-    threads.emplace_back([&, i] {
-      auto client = signer_->connect();
-      start.arrive_and_wait();
-      codes[i] = code(client.openLogin(requests[i]));
-    });
-  for (auto& t : threads) t.join();
+  const auto codes = together(requests, [](gateway::SignerClient& c, const auto& r) { return c.openLogin(r); });
   EXPECT_EQ(std::count(codes.begin(), codes.end(), ErrorCode::kBadPassword), kThreshold);
   EXPECT_EQ(std::count(codes.begin(), codes.end(), ErrorCode::kPasswordLocked), kParallel - kThreshold);
 }
@@ -81,16 +87,7 @@ TEST_F(CompromisedGateway, ParallelWrongPinsGetNoMoreThanTheThresholdOfAnswers) 
     ASSERT_TRUE(phone_.login().ok());
     requests.push_back(phone_.paymentRequest(phone_.defaultPayment("PAR-" + std::to_string(i)), "111111"));
   }
-  std::vector<ErrorCode> codes(kParallel);
-  std::barrier start(kParallel);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kParallel; ++i)
-    threads.emplace_back([&, i] {
-      auto client = signer_->connect();
-      start.arrive_and_wait();
-      codes[i] = code(client.openPayment(requests[i]));
-    });
-  for (auto& t : threads) t.join();
+  const auto codes = together(requests, [](gateway::SignerClient& c, const auto& r) { return c.openPayment(r); });
   EXPECT_EQ(std::count(codes.begin(), codes.end(), ErrorCode::kBadPin), kThreshold);
   EXPECT_EQ(std::count(codes.begin(), codes.end(), ErrorCode::kPinLocked), kParallel - kThreshold);
 }
