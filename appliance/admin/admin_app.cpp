@@ -13,8 +13,9 @@
 #include "admin/dev_setup.h"
 #include "admin/key_ceremony.h"
 #include "admin/open_orders.h"
-#include "admin/reconcile.h"
 #include "admin/policy_report.h"
+#include "admin/reconcile.h"
+#include "admin/signer_state_admin.h"
 #include "common/audit_log.h"
 #include "common/config.h"
 #include "common/identity.h"
@@ -43,7 +44,8 @@ constexpr char kUsage[] =
     "       mpay-admin reconcile --ledger FILE --config FILE\n"
     "       mpay-admin operations\n"
     "       mpay-admin policy check --config FILE\n"
-    "       mpay-admin policy explain --config FILE\n";
+    "       mpay-admin policy explain --config FILE\n"
+    "       mpay-admin state new --config FILE\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -122,6 +124,15 @@ int AdminApp::main(const std::vector<std::string>& args) {
     for (const auto& m : mismatches.value()) std::cout << "MISMATCH " << m << "\n";
     if (!mismatches->empty()) return kExitFailure;
     std::cout << "policy ok: every file parses and every platform key matches policy/keys\n";
+    return kExitOk;
+  }
+  if (args == std::vector<std::string>{"state", "new"}) {
+    if (config_.empty()) return usageError("state new needs --config");
+    auto config = Config::load(config_);
+    if (!config) return failWith(config.error());
+    auto made = newSignerState(config.value());
+    if (!made) return failWith(made.error());
+    std::cout << made.value();
     return kExitOk;
   }
   if (args == std::vector<std::string>{"operations"}) {

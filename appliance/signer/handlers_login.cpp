@@ -41,13 +41,14 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   // The signer's own rules, whatever the gateway checked: the number is
   // this key's, the nonce is spent and a try taken before the password's
   // answer is looked at.
-  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(c1.phone, user_key, ctx.now()));
+  const ByteView platform = ctx.token.platform().ca_cert;
+  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(c1.phone, platform, user_key, ctx.now()));
   if (!std::exchange(steps.nonce, true))
     MPAY_RETURN_IF_ERROR(ctx.state->spendLoginNonce(c1.phone, c1.nonce, c1.timestamp, ctx.now(), change));
   const GuessOf whose{Guess::kPassword, c1.phone, user_key};
   if (!std::exchange(steps.guess, true)) MPAY_RETURN_IF_ERROR(ctx.state->takeGuess(whose, ctx.now(), change));
   const bool right_password = constantTimeEqual(verifier, req.password_verifier);
-  ctx.state->settleGuess(whose, right_password, ctx.now(), change);
+  if (!std::exchange(steps.settled, true)) ctx.state->settleGuess(whose, right_password, ctx.now(), change);
   if (!right_password) return fail(ErrorCode::kBadPassword, "password");
   if (req.check_only) {
     // A registration still waiting for its SMS proof: the caller learns the
@@ -60,8 +61,8 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
     return wire::encodeMessage(checked);
   }
   // The first login holds the number for this key until its certificate expires.
-  MPAY_RETURN_IF_ERROR(ctx.state->bindOwner(c1.phone, user_key, static_cast<std::uint64_t>(user.not_after), ctx.now(),
-                                            change));
+  MPAY_RETURN_IF_ERROR(ctx.state->bindOwner(c1.phone, platform, user_key, static_cast<std::uint64_t>(user.not_after),
+                                            ctx.now(), change));
 
   // S37: message key, PIN protection key, session id, digest with K.
   suite::LoginKeys keys;

@@ -80,23 +80,29 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
   // The signer's own rules, whatever the gateway checked: the counter is
   // spent, then a try taken before the PIN is checked.
   const ByteView user_key = user.public_key.point();
-  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(req.phone, user_key, ctx.now()));
+  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(req.phone, ctx.token.platform().ca_cert, user_key, ctx.now()));
   if (!std::exchange(steps.counter, true))
-    MPAY_RETURN_IF_ERROR(ctx.state->advanceCounter(req.session_id, req.counter, keys.expires_at, ctx.now(), change));
+    MPAY_RETURN_IF_ERROR(ctx.state->advanceCounter(req.session_id, req.counter,
+                                                   keys.expires_at - suite::kSessionLifetimeSeconds, keys.expires_at,
+                                                   ctx.now(), change));
   MPAY_ASSIGN_OR_RETURN(Secret pin, gcmOpen(keys.pin_key, pin_ciphertext, suite::pinAad(req.session_id, req.order_no)));
   const GuessOf whose{Guess::kPin, req.phone, user_key};
   if (!std::exchange(steps.guess, true)) MPAY_RETURN_IF_ERROR(ctx.state->takeGuess(whose, ctx.now(), change));
   bool right_pin = suite::validPin(pin.exposeSecretText());
   if (right_pin) {
     auto verifier = computeVerifier(lane, label::kPinVerifier, req.phone, user_key, req.salt, pin);
-    if (!verifier) {  // not checked: the try goes back (and is taken again by the token's retry)
-      ctx.state->returnGuess(whose, ctx.now(), change);
-      steps.guess = false;
+    if (!verifier) {
+      // Not checked: the try goes back (the token's retry takes it again) —
+      // unless an earlier attempt of this request already settled it.
+      if (!steps.settled) {
+        ctx.state->returnGuess(whose, ctx.now(), change);
+        steps.guess = false;
+      }
       return std::move(verifier).error();
     }
     right_pin = constantTimeEqual(verifier.value(), req.pin_verifier);
   }
-  ctx.state->settleGuess(whose, right_pin, ctx.now(), change);
+  if (!std::exchange(steps.settled, true)) ctx.state->settleGuess(whose, right_pin, ctx.now(), change);
   if (!right_pin) return fail(ErrorCode::kBadPin, "PIN");
 
   wire::OpenPaymentResponse r{req.order_no, req.phone,     req.amount_minor, req.currency,

@@ -86,7 +86,10 @@ Result<Startup> prepare(const std::string& config_path) {
   const std::string limits_path = s.config.policy_dir + "/signer.limits";
   MPAY_ASSIGN_OR_RETURN(s.limits, SignerLimits::load(limits_path));
   MPAY_ASSIGN_OR_RETURN(s.limits_sha256, fileSha256(limits_path));
-  MPAY_ASSIGN_OR_RETURN(s.state, SignerState::open(s.config.signer.state_file, s.limits));
+  // The first start makes the state file; later ones need it (a lost file is an operator's decision).
+  const auto audit_head = readAuditHead(s.config.signer.audit_log);
+  const bool served_before = audit_head.ok() && audit_head->seq > 0;
+  MPAY_ASSIGN_OR_RETURN(s.state, SignerState::open(s.config.signer.state_file, s.limits, !served_before));
   if (s.config.signer.acquirer_certificate.empty())
     return fail(ErrorCode::kConfig, "signer.acquirer_certificate is required: no receipt is signed that the acquirer did not sign");
   MPAY_ASSIGN_OR_RETURN(auto acquirer, suite::loadAcquirerCertificate(s.config.signer.acquirer_certificate));
@@ -118,7 +121,7 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   start.op = "worker_start";
   start.result = "ok";
   start.note = "policy/keys sha256=" + s.policy_sha256 + " policy/signer.ops sha256=" + s.ops_sha256 +
-               " policy/signer.limits sha256=" + s.limits_sha256 +
+               " policy/signer.limits sha256=" + s.limits_sha256 + " state epoch=" + hexEncode(s.state->epoch()) +
                " policy/signer.{fs,syscalls} sha256=" + s.sandbox.digest;
   if (!audit->append(start).ok()) {
     log::error("event=worker_start_failed detail=\"audit log not writable\"");

@@ -19,7 +19,7 @@ namespace mpay::signer {
 struct SignerLimits {
   std::uint32_t password_threshold = 0;  // wrong passwords in a row that lock the user's login
   std::uint32_t password_lock_s = 0;     // how long that lock lasts; wrong tries older than this are forgotten
-  std::uint32_t password_daily = 0;      // wrong passwords without a right one that lock for the rest of a day
+  std::uint32_t password_daily = 0;      // wrong passwords in a day that lock for the rest of it
   std::uint32_t pin_threshold = 0;       // the same for payment PINs
   std::uint32_t pin_lock_s = 0;
   std::uint32_t pin_daily = 0;

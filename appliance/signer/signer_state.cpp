@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <new>
 #include <optional>
@@ -22,7 +23,7 @@ namespace mpay::signer {
 namespace {
 
 constexpr char kMagic[8] = {'M', 'P', 'A', 'Y', 'S', 'T', 'A', '1'};
-constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kVersion = 3;
 constexpr std::size_t kHeaderSize = 4096;
 constexpr std::size_t kProbe = 32;
 constexpr std::size_t kKeyLen = 16;
@@ -34,6 +35,7 @@ struct Header {
   std::uint8_t epoch[16];
   std::uint8_t hash_key[32];  // keys the tables' hashes: where an entry lands cannot be chosen from outside
   std::uint64_t next_permit;  // the number the next permit gets; 1 first
+  std::uint64_t created_at;   // seconds since the epoch: nothing signed before it is known here
   ByteView hash_key_view() const { return ByteView(hash_key, sizeof hash_key); }
 };
 static_assert(sizeof(Header) <= kHeaderSize);
@@ -43,7 +45,7 @@ static_assert(sizeof(Header) <= kHeaderSize);
 struct GuessSlot {
   std::uint8_t key[kKeyLen];  // all zero: never used (ends a probe)
   std::uint32_t tries;        // wrong (or unsettled) tries in a row
-  std::uint32_t day_tries;    // wrong tries since day_start without a right one
+  std::uint32_t day_tries;    // wrong (or unsettled) tries since day_start
   std::uint64_t locked_until;
   std::uint64_t forget_at;  // past it, the slot is free
   std::uint64_t day_start;  // the first wrong try of the day being counted
@@ -186,6 +188,7 @@ Status createFile(int fd, const std::string& path, const SignerLimits& limits, s
   const Bytes hash_key = suite::randomBytes(sizeof h.hash_key);
   std::memcpy(h.hash_key, hash_key.data(), sizeof h.hash_key);
   h.next_permit = 1;
+  h.created_at = static_cast<std::uint64_t>(std::time(nullptr));
   if (pwrite(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h) || fdatasync(fd) != 0)
     return sysError("cannot write " + path);
   // The new name must survive a crash too.
@@ -214,8 +217,16 @@ Status checkHeader(int fd, const std::string& path, const SignerLimits& limits, 
 
 }  // namespace
 
-Result<std::unique_ptr<SignerState>> SignerState::open(const std::string& path, const SignerLimits& limits) {
+Result<std::unique_ptr<SignerState>> SignerState::open(const std::string& path, const SignerLimits& limits,
+                                                       bool may_create) {
   const std::size_t size = Layout::size(limits);
+  if (!may_create) {
+    struct stat existing{};
+    if (::stat(path.c_str(), &existing) != 0 || existing.st_size == 0)
+      return fail(ErrorCode::kConfig, path + " is missing, but the audit log shows this signer served before: a new "
+                                             "file forgets spent permits, who holds each number and recent nonces. "
+                                             "Make one deliberately: mpay-admin state new --config FILE");
+  }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return sysError("cannot open the signer state " + path).error();
   auto closeFd = [fd](Error e) -> Error {
@@ -257,6 +268,8 @@ bool SignerState::sync() {
   shared_->poisoned.store(true);
   return false;
 }
+
+std::uint64_t SignerState::createdAt() const { return Layout(map_, limits_).header->created_at; }
 
 ByteView SignerState::epoch() const {
   const Layout l(map_, limits_);
@@ -324,8 +337,13 @@ void SignerState::settleGuess(const GuessOf& whose, bool right, std::uint64_t no
   if (!found) return;
   GuessSlot g = *s;
   if (right) {
-    rewrite(s, GuessSlot{}, key);  // free again; the key stays so that probes pass it
-    *change += " " + name + "_tries=0";
+    // The run of wrong tries ends; the day's wrong tries stay counted (this
+    // try was not one of them).
+    g.tries = 0;
+    if (g.day_tries > 0) --g.day_tries;
+    if (g.day_tries == 0 && g.locked_until <= now) g = GuessSlot{};  // free again; the key stays so that probes pass it
+    rewrite(s, g, key);
+    *change += " " + name + "_tries=0 day=" + std::to_string(g.day_tries);
     return;
   }
   if (g.locked_until > now || (g.tries < rule.threshold && g.day_tries < rule.daily)) return;
@@ -352,21 +370,22 @@ void SignerState::returnGuess(const GuessOf& whose, std::uint64_t now, std::stri
   *change += " " + name + "_tries=" + std::to_string(g.tries) + " (returned)";
 }
 
-Status SignerState::checkOwner(std::string_view phone, ByteView user_key, std::uint64_t now) {
-  return holdNumber(phone, user_key, now, std::nullopt, nullptr);
+Status SignerState::checkOwner(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t now) {
+  return holdNumber(phone, platform, user_key, now, std::nullopt, nullptr);
 }
 
-Status SignerState::bindOwner(std::string_view phone, ByteView user_key, std::uint64_t not_after, std::uint64_t now,
-                              std::string* change) {
-  return holdNumber(phone, user_key, now, not_after, change);
+Status SignerState::bindOwner(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t not_after,
+                              std::uint64_t now, std::string* change) {
+  return holdNumber(phone, platform, user_key, now, not_after, change);
 }
 
-Status SignerState::holdNumber(std::string_view phone, ByteView user_key, std::uint64_t now,
+Status SignerState::holdNumber(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t now,
                                std::optional<std::uint64_t> bind_until, std::string* change) {
+  const Bytes platform_id = suite::sha256(platform);
   Locked lock(shared_);
   if (!lock.ok()) return lock.status;
   const Layout l(map_, limits_);
-  const Key key = keyOf(l.header->hash_key_view(), "owner", asBytes(phone));
+  const Key key = keyOf(l.header->hash_key_view(), "owner", asBytes(phone), platform_id);
   bool found = false;
   ExpiringSlot* s = probe(l.owners, limits_.phones, key, [now](const ExpiringSlot& e) { return e.expires_at <= now; },
                           &found);
@@ -389,6 +408,8 @@ Status SignerState::spendLoginNonce(std::string_view phone, ByteView nonce, std:
   Locked lock(shared_);
   if (!lock.ok()) return lock.status;
   const Layout l(map_, limits_);
+  if (timestamp < l.header->created_at)
+    return fail(ErrorCode::kStaleTimestamp, "login signed before the signer's state was made");
   const Key key = keyOf(l.header->hash_key_view(), "nonce", asBytes(phone), nonce);
   bool found = false;
   ExpiringSlot* s = probe(l.nonces, limits_.login_nonces, key,
@@ -400,11 +421,13 @@ Status SignerState::spendLoginNonce(std::string_view phone, ByteView nonce, std:
   return {};
 }
 
-Status SignerState::advanceCounter(ByteView session_id, std::uint64_t counter, std::uint64_t session_expires_at,
-                                   std::uint64_t now, std::string* change) {
+Status SignerState::advanceCounter(ByteView session_id, std::uint64_t counter, std::uint64_t session_opened_at,
+                                   std::uint64_t session_expires_at, std::uint64_t now, std::string* change) {
   Locked lock(shared_);
   if (!lock.ok()) return lock.status;
   const Layout l(map_, limits_);
+  if (session_opened_at < l.header->created_at)
+    return fail(ErrorCode::kSessionExpired, "session opened before the signer's state was made");
   const Key key = keyOf(l.header->hash_key_view(), "session", session_id);
   bool found = false;
   ExpiringSlot* s = probe(l.sessions, limits_.sessions, key,

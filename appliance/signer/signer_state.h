@@ -37,7 +37,7 @@ enum class Guess : std::uint8_t { kPassword = 1, kPin = 2 };
 // What one request has already spent or taken, so that the token's one
 // retry after a lost session (hsm/token.h) does not spend it twice.
 struct StateSteps {
-  bool nonce = false, counter = false, guess = false;
+  bool nonce = false, counter = false, guess = false, settled = false;
 };
 
 // Whose tries: one number's secret as registered with one key (a verifier
@@ -51,7 +51,10 @@ struct GuessOf {
 
 class SignerState {
  public:
-  static Result<std::unique_ptr<SignerState>> open(const std::string& path, const SignerLimits& limits);
+  // `may_create` false: a missing or empty file is an error (the signer
+  // served before: a new file would forget what the old one knew).
+  static Result<std::unique_ptr<SignerState>> open(const std::string& path, const SignerLimits& limits,
+                                                   bool may_create = true);
   ~SignerState();
   SignerState(const SignerState&) = delete;
   SignerState& operator=(const SignerState&) = delete;
@@ -65,6 +68,7 @@ class SignerState {
   // Random at the file's creation: permits name it, so a permit outlives
   // neither the file that remembers whether it was spent nor this signer.
   ByteView epoch() const;
+  std::uint64_t createdAt() const;
 
   // Each call that changes the state appends a short description (no
   // secret) to `change`, for the audit record that makes it durable.
@@ -81,18 +85,22 @@ class SignerState {
 
   // A number belongs to the key of its first login until that certificate
   // expires: bad_certificate for any other key (a compromised gateway can
-  // mint a certificate for a number, not take over one in use).
-  Status checkOwner(std::string_view phone, ByteView user_key, std::uint64_t now);
-  Status bindOwner(std::string_view phone, ByteView user_key, std::uint64_t not_after, std::uint64_t now,
-                   std::string* change);
+  // mint a certificate for a number, not take over one in use). `platform`
+  // (the CA certificate) scopes it: after new-platform every number is free.
+  Status checkOwner(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t now);
+  Status bindOwner(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t not_after,
+                   std::uint64_t now, std::string* change);
 
   // A login's nonce, spent once: replayed the second time; stale_timestamp
-  // outside the window.
+  // outside the window, or signed before this file was made (a new file
+  // knows no nonce of before).
   Status spendLoginNonce(std::string_view phone, ByteView nonce, std::uint64_t timestamp, std::uint64_t now,
                          std::string* change);
-  // A payment's counter must be above the session's highest so far.
-  Status advanceCounter(ByteView session_id, std::uint64_t counter, std::uint64_t session_expires_at,
-                        std::uint64_t now, std::string* change);
+  // A payment's counter must be above the session's highest so far; a
+  // session opened before this file was made is expired (its counters are
+  // not known here).
+  Status advanceCounter(ByteView session_id, std::uint64_t counter, std::uint64_t session_opened_at,
+                        std::uint64_t session_expires_at, std::uint64_t now, std::string* change);
 
   // A new permit's number.
   Result<std::uint64_t> issuePermit(std::string* change);
@@ -106,7 +114,7 @@ class SignerState {
   struct Layout;
   struct Locked;
   struct Shared;
-  Status holdNumber(std::string_view phone, ByteView user_key, std::uint64_t now,
+  Status holdNumber(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t now,
                     std::optional<std::uint64_t> bind_until, std::string* change);
   SignerState(int fd, void* map, std::size_t size, Shared* shared, SignerLimits limits)
       : fd_(fd), map_(map), size_(size), shared_(shared), limits_(limits) {}

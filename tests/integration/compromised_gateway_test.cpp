@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "admin/signer_state_admin.h"
 #include "suite/primitives.h"
 #include "support/phone_flow.h"
 #include "support/signer_process.h"
@@ -62,9 +63,11 @@ class CompromisedGateway : public ::testing::Test {
   test::PhoneFlow phone_{*client_};
 };
 
-TEST_F(CompromisedGateway, WrongPasswordsPastTheThresholdAreRefusedEvenTheRightOne) {
+TEST_F(CompromisedGateway, WrongPasswordsPastTheThresholdAreRefusedEvenTheRightOneAndAfterARestart) {
   for (int i = 0; i < kThreshold; ++i) EXPECT_EQ(code(client_->openLogin(phone_.loginRequest("not the password"))), ErrorCode::kBadPassword);
   EXPECT_EQ(code(client_->openLogin(phone_.loginRequest("not the password"))), ErrorCode::kPasswordLocked);
+  EXPECT_EQ(code(client_->openLogin(phone_.loginRequest(phone_.profile().password))), ErrorCode::kPasswordLocked);
+  restartSigner();  // the lock is on disk
   EXPECT_EQ(code(client_->openLogin(phone_.loginRequest(phone_.profile().password))), ErrorCode::kPasswordLocked);
   const std::string log = auditLog();
   EXPECT_NE(log.find("\"result\":\"password_locked\""), std::string::npos);
@@ -164,6 +167,23 @@ TEST_F(CompromisedGateway, ACheckOnlyLoginOpensNoSessionAndHoldsNoNumber) {
   check = pending.loginRequest(phone_.profile().password);
   check.check_only = 2;
   EXPECT_EQ(code(client_->openLogin(check)), ErrorCode::kBadField);
+}
+
+// A signer that served before does not make a lost state file anew by
+// itself: that would forget spent permits and who holds each number.
+TEST_F(CompromisedGateway, ALostStateFileStopsTheSignerUntilAnOperatorMakesANewOne) {
+  ASSERT_EQ(code(client_->openLogin(phone_.loginRequest(phone_.profile().password))), ErrorCode::kOk);
+  signer_->stop();
+  signer_.reset();
+  ASSERT_EQ(std::remove(appliance_.config().signer.state_file.c_str()), 0);
+  EXPECT_THROW(test::SignerProcess{appliance_}, std::runtime_error);
+  auto made = admin::newSignerState(appliance_.config());
+  ASSERT_TRUE(made.ok()) << made.error().detail;
+  EXPECT_FALSE(admin::newSignerState(appliance_.config()).ok());  // never over an existing file
+  signer_.emplace(appliance_);
+  client_.emplace(signer_->connect());
+  EXPECT_EQ(code(client_->openLogin(phone_.loginRequest(phone_.profile().password))), ErrorCode::kOk);
+  EXPECT_NE(auditLog().find("state epoch="), std::string::npos);
 }
 
 TEST_F(CompromisedGateway, AStaleLoginIsRefused) {

@@ -51,8 +51,13 @@ TEST_F(SignerStateTest, TheThresholdLocksForItsTimeAndTheDayLimitForTheDay) {
   now_ = 1'800'000'000 + 86400;
   EXPECT_EQ(guess(*s, true), ErrorCode::kOk);
   for (int i = 0; i < 2; ++i) EXPECT_EQ(guess(*s, false), ErrorCode::kBadPin);
-  EXPECT_EQ(guess(*s, true), ErrorCode::kOk);  // a right one clears both counts
+  EXPECT_EQ(guess(*s, true), ErrorCode::kOk);  // a right one ends the run, not the day's count
   for (int i = 0; i < 2; ++i) EXPECT_EQ(guess(*s, false), ErrorCode::kBadPin);
+  EXPECT_EQ(guess(*s, true), ErrorCode::kOk);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(guess(*s, false), ErrorCode::kBadPin);
+  EXPECT_EQ(guess(*s, true), ErrorCode::kOk);
+  EXPECT_EQ(guess(*s, false), ErrorCode::kBadPin);  // the 7th wrong of the day, right ones between
+  EXPECT_EQ(guess(*s, true), ErrorCode::kPinLocked);
   EXPECT_NE(change_.find("pin_locked_until="), std::string::npos);
 }
 
@@ -76,13 +81,16 @@ TEST_F(SignerStateTest, CountsArePerKeyAndANumberIsHeldByTheKeyOfItsFirstLogin) 
   EXPECT_EQ(guess(*s, false, mine), ErrorCode::kBadPin);
   EXPECT_EQ(guess(*s, true, mine), ErrorCode::kPinLocked);
 
-  EXPECT_TRUE(s->checkOwner("+86138", kOtherKey, now_).ok());  // nobody holds it yet
-  EXPECT_TRUE(s->bindOwner("+86138", kKey, now_ + 1000, now_, &change_).ok());
-  EXPECT_TRUE(s->checkOwner("+86138", kKey, now_).ok());
-  EXPECT_EQ(s->checkOwner("+86138", kOtherKey, now_).error().code, ErrorCode::kBadCertificate);
-  EXPECT_EQ(s->bindOwner("+86138", kOtherKey, now_ + 1000, now_, &change_).error().code, ErrorCode::kBadCertificate);
+  const Bytes platform = Bytes(400, 7), next_platform = Bytes(400, 8);
+  EXPECT_TRUE(s->checkOwner("+86138", platform, kOtherKey, now_).ok());  // nobody holds it yet
+  EXPECT_TRUE(s->bindOwner("+86138", platform, kKey, now_ + 1000, now_, &change_).ok());
+  EXPECT_TRUE(s->checkOwner("+86138", platform, kKey, now_).ok());
+  EXPECT_EQ(s->checkOwner("+86138", platform, kOtherKey, now_).error().code, ErrorCode::kBadCertificate);
+  EXPECT_EQ(s->bindOwner("+86138", platform, kOtherKey, now_ + 1000, now_, &change_).error().code,
+            ErrorCode::kBadCertificate);
+  EXPECT_TRUE(s->checkOwner("+86138", next_platform, kOtherKey, now_).ok());  // after new-platform, nobody holds it
   now_ += 1000;  // the owner's certificate expired: the number is free again
-  EXPECT_TRUE(s->checkOwner("+86138", kOtherKey, now_).ok());
+  EXPECT_TRUE(s->checkOwner("+86138", platform, kOtherKey, now_).ok());
 }
 
 TEST_F(SignerStateTest, EverythingSurvivesReopeningTheFile) {
@@ -91,15 +99,15 @@ TEST_F(SignerStateTest, EverythingSurvivesReopeningTheFile) {
     auto s = open(smallLimits());
     for (int i = 0; i < 3; ++i) EXPECT_EQ(guess(*s, false), ErrorCode::kBadPin);
     EXPECT_TRUE(s->spendLoginNonce("+86138", Bytes(16, 1), now_, now_, &change_).ok());
-    EXPECT_TRUE(s->advanceCounter(Bytes(16, 2), 5, now_ + 900, now_, &change_).ok());
+    EXPECT_TRUE(s->advanceCounter(Bytes(16, 2), 5, now_, now_ + 900, now_, &change_).ok());
     permit = s->issuePermit(&change_).value();
     EXPECT_TRUE(s->spendPermit(permit, Bytes(32, 3), &change_).ok());
   }
   auto s = open(smallLimits());
   EXPECT_EQ(guess(*s, true), ErrorCode::kPinLocked);
   EXPECT_EQ(s->spendLoginNonce("+86138", Bytes(16, 1), now_, now_, &change_).error().code, ErrorCode::kReplayed);
-  EXPECT_EQ(s->advanceCounter(Bytes(16, 2), 5, now_ + 900, now_, &change_).error().code, ErrorCode::kReplayed);
-  EXPECT_TRUE(s->advanceCounter(Bytes(16, 2), 6, now_ + 900, now_, &change_).ok());
+  EXPECT_EQ(s->advanceCounter(Bytes(16, 2), 5, now_, now_ + 900, now_, &change_).error().code, ErrorCode::kReplayed);
+  EXPECT_TRUE(s->advanceCounter(Bytes(16, 2), 6, now_, now_ + 900, now_, &change_).ok());
   EXPECT_TRUE(s->spendPermit(permit, Bytes(32, 3), &change_).ok());  // the same answer
   EXPECT_EQ(s->spendPermit(permit, Bytes(32, 4), &change_).error().code, ErrorCode::kPermitSpent);
   EXPECT_EQ(s->issuePermit(&change_).value(), permit + 1);  // numbers are never given twice
@@ -127,7 +135,7 @@ TEST_F(SignerStateTest, PermitsOlderThanTheTableAreRefusedAndAFullTableSaysSo) {
   int full = 0;
   for (std::uint8_t i = 0; i < 255 && full == 0; ++i)
     for (std::uint8_t j = 0; j < 8; ++j) {
-      auto r = s->advanceCounter(Bytes{i, j}, 1, now_ + 900, now_, &change_);
+      auto r = s->advanceCounter(Bytes{i, j}, 1, now_, now_ + 900, now_, &change_);
       if (!r.ok()) {
         EXPECT_EQ(r.error().code, ErrorCode::kStateFull);
         ++full;
@@ -136,7 +144,26 @@ TEST_F(SignerStateTest, PermitsOlderThanTheTableAreRefusedAndAFullTableSaysSo) {
     }
   EXPECT_EQ(full, 1);
   now_ += 901;  // expired sessions free their slots
-  EXPECT_TRUE(s->advanceCounter(Bytes{9, 9, 9}, 1, now_ + 900, now_, &change_).ok());
+  EXPECT_TRUE(s->advanceCounter(Bytes{9, 9, 9}, 1, now_, now_ + 900, now_, &change_).ok());
+}
+
+// A new file knows nothing of before: logins signed and sessions opened
+// before it was made are refused, not replayable.
+TEST_F(SignerStateTest, NothingFromBeforeTheFileWasMadeIsAccepted) {
+  auto s = open(smallLimits());
+  const std::uint64_t made = s->createdAt();
+  EXPECT_EQ(s->spendLoginNonce("+86138", Bytes(16, 1), made - 1, made, &change_).error().code,
+            ErrorCode::kStaleTimestamp);
+  EXPECT_TRUE(s->spendLoginNonce("+86138", Bytes(16, 1), made, made, &change_).ok());
+  EXPECT_EQ(s->advanceCounter(Bytes(16, 2), 1, made - 1, made + 899, made, &change_).error().code,
+            ErrorCode::kSessionExpired);
+  EXPECT_TRUE(s->advanceCounter(Bytes(16, 2), 1, made, made + 900, made, &change_).ok());
+}
+
+TEST_F(SignerStateTest, AFileThatMustExistIsNotMadeAnew) {
+  auto refused = SignerState::open(dir_.path() + "/signer.state", smallLimits(), false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().detail.find("mpay-admin state new"), std::string::npos);
 }
 
 TEST_F(SignerStateTest, AFileForOtherCapacitiesOrInUseIsRefused) {
