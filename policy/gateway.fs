@@ -1,7 +1,20 @@
 # policy/gateway.fs — what mpay-gateway may open once its listening socket is
-# open (Landlock). Never the token directory, the PIN file or the audit log.
+# open (Landlock). Its configuration, TLS key and webhook secret are read
+# before; after, nothing in /etc/mpay, not the token directory, the PIN
+# files or the audit log: Landlock refuses them whatever their file modes.
 # One rule a line: <read|write|readwrite|create> <path>   # why
-read   /etc                          # resolver configuration, TLS trust store, PostgreSQL client settings
-read   /usr                          # libraries loaded on demand (name service, GSSAPI for libpq), certificates
+# A fixed path this machine lacks gets no rule (nothing there to open). A
+# file replaced after start (a new inode) is not covered: restart the gateway
+# after changing the resolver configuration (docs/operations.md).
+read   /etc/hosts                    # glibc's resolver: local names (acquirer, webhook, PostgreSQL host)
+read   /etc/resolv.conf              # glibc's resolver: name servers
+read   /etc/nsswitch.conf            # glibc's resolver: which sources to ask
+read   /etc/host.conf                # glibc's resolver: its options
+read   /etc/gai.conf                 # glibc's getaddrinfo: address ordering
+read   /etc/ld.so.cache              # glibc loads name-service modules on demand (nsswitch.conf names them)
+read   /etc/localtime                # glibc's time zone, read at the first local time
+read   /etc/ssl/certs                # OpenSSL: the trust store for the acquirer's and the webhook's TLS
+read   /etc/ssl/openssl.cnf          # OpenSSL reads its configuration when a TLS context is made
+read   /usr                          # glibc and libpq load libraries on demand (name service, GSSAPI)
 create ${dir:gateway.db_url}         # SQLite: the database and its -wal, -shm and -journal files (no rule for PostgreSQL)
 create ${dir:gateway.outbox}         # development notifier: the JSON-lines outbox

@@ -16,9 +16,13 @@ namespace {
 std::string yesNo(bool v) { return v ? "yes" : "no"; }
 
 std::string syscallTable(const sandbox::SyscallPolicy& p) {
-  std::string out = "| system call | only when | why |\n|---|---|---|\n";
-  for (const auto& r : p.allowed)
-    out += "| `" + r.name + "` | " + (r.condition.empty() ? "-" : "`" + r.condition + "`") + " | " + r.reason + " |\n";
+  std::string out = "| system call | answer | why |\n|---|---|---|\n";
+  for (const auto& r : p.allowed) {
+    const std::string answer = r.refuse_errno ? "fails with " + r.refuse_name
+                               : r.condition.empty() ? "allowed"
+                                                     : "allowed only when `" + r.condition + "`";
+    out += "| `" + r.name + "` | " + answer + " | " + r.reason + " |\n";
+  }
   return out;
 }
 

@@ -104,7 +104,11 @@ int Supervisor::run() {
         slot.pid = -1;
         slot.restart_at = now() + backoff;
         log::warn("event=child_exited name=" + children_[i].name + " pid=" + std::to_string(dead) +
-                  " status=" + std::to_string(status) + " restart_in_ms=" + std::to_string(backoff.count()));
+                  " status=" + std::to_string(status) +
+                  (WIFSIGNALED(status) ? " signal=" + std::to_string(WTERMSIG(status)) +
+                                             (WCOREDUMP(status) ? " core_dumped=yes" : " core_dumped=no")
+                                       : "") +
+                  " restart_in_ms=" + std::to_string(backoff.count()));
       }
     }
     for (std::size_t i = 0; i < slots.size(); ++i) {

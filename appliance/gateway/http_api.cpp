@@ -15,6 +15,9 @@
 #include <ctime>
 
 #include "common/log.h"
+#ifdef MPAY_TEST_HOOKS
+#include "sandbox/probes.h"
+#endif
 
 namespace mpay::gateway {
 namespace {
@@ -95,6 +98,23 @@ class Request {
     if (path == "/test/probe/syscall") {
       ::syscall(SYS_ptrace, 0, 0, 0, 0);  // seccomp kills the gateway here
       return apiError(ApiCode::kInternal, "still alive");
+    }
+    if (path == "/test/probe/self") {
+      const sandbox::SelfReport report = sandbox::selfReport();
+      JsonPtr o = new Poco::JSON::Object;
+      o->set("thread_started", report.thread_started);
+      o->set("clone3_errno", report.clone3_errno);
+      o->set("pid", report.pid);
+      return o;
+    }
+    if (path == "/test/probe/fork") {
+      sandbox::tryFork();  // seccomp kills the gateway here
+      return apiError(ApiCode::kInternal, "still alive");
+    }
+    if (path.rfind("/test/probe/connect?path=", 0) == 0) {
+      JsonPtr o = new Poco::JSON::Object;
+      o->set("errno", sandbox::tryConnectUnix(path.substr(std::string("/test/probe/connect?path=").size())));
+      return o;
     }
     if (path.rfind("/test/probe/open?path=", 0) == 0) {
       const std::string target = path.substr(std::string("/test/probe/open?path=").size());

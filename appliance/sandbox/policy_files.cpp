@@ -2,6 +2,8 @@
 
 #include <seccomp.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <map>
 #include <set>
@@ -44,15 +46,30 @@ Result<SyscallPolicy> SyscallPolicy::parse(const std::string& text, const std::s
   std::set<std::string> seen;
   for (const auto& line : policyLines(text)) {
     const std::string where = file + ":" + std::to_string(line.number);
-    if (line.words[0] != "allow") return policyError(where, "unknown directive '" + line.words[0] + "' (expected 'allow')");
-    if (line.words.size() != 2 && line.words.size() != 3)
-      return policyError(where, "expected 'allow <syscall> [argN=VALUE]'");
-    const std::string& name = line.words[1];
+    std::string name;
+    SyscallRule rule;
+    if (line.words[0] == "errno") {
+      static const std::map<std::string, int> kErrnos = {{"ENOSYS", ENOSYS}, {"EACCES", EACCES}, {"EPERM", EPERM}};
+      if (line.words.size() != 3) return policyError(where, "expected 'errno <ENOSYS|EACCES|EPERM> <syscall>'");
+      auto e = kErrnos.find(line.words[1]);
+      if (e == kErrnos.end()) return policyError(where, "unknown errno '" + line.words[1] + "'");
+      rule.refuse_errno = e->second;
+      rule.refuse_name = e->first;
+      name = line.words[2];
+    } else if (line.words[0] == "allow") {
+      if (line.words.size() != 2 && line.words.size() != 3)
+        return policyError(where, "expected 'allow <syscall> [argN=VALUE]'");
+      name = line.words[1];
+    } else {
+      return policyError(where, "unknown directive '" + line.words[0] + "' (expected 'allow' or 'errno')");
+    }
     const int number = seccomp_syscall_resolve_name(name.c_str());
     if (number == __NR_SCMP_ERROR) return policyError(where, "unknown system call '" + name + "'");
     if (!seen.insert(name).second) return policyError(where, "duplicate system call '" + name + "'");
-    SyscallRule rule{name, number, -1, 0, "", line.reason};
-    if (line.words.size() == 3) {
+    rule.name = name;
+    rule.number = number;
+    rule.reason = line.reason;
+    if (line.words[0] == "allow" && line.words.size() == 3) {
       const std::string& cond = line.words[2];
       static const std::map<std::string, std::uint64_t> kConstants = {
           {"AF_UNIX", 1}, {"AF_INET", 2}, {"AF_INET6", 10}};
@@ -73,6 +90,13 @@ Result<SyscallPolicy> SyscallPolicy::parse(const std::string& text, const std::s
   }
   if (policy.allowed.empty()) return policyError(file, "empty allow-list: a process with no system calls cannot run");
   return policy;
+}
+
+void SyscallPolicy::merge(const SyscallPolicy& overlay) {
+  for (const auto& rule : overlay.allowed) {
+    const bool present = std::any_of(allowed.begin(), allowed.end(), [&](const SyscallRule& r) { return r.name == rule.name; });
+    if (!present) allowed.push_back(rule);
+  }
 }
 
 std::string accessName(FsAccess access) {

@@ -4,8 +4,11 @@
 // "allow everything").
 //
 //   <process>.syscalls   allow <syscall-name> [argN=VALUE]    # why
+//                        errno <ERRNO> <syscall-name>          # why
 //       VALUE: a number, or AF_UNIX / AF_INET / AF_INET6; the call is allowed
-//       only when argument N (0..5) equals it
+//       only when argument N (0..5) equals it. An errno rule makes the call
+//       fail with that error (ENOSYS, EACCES or EPERM) instead of killing
+//       the process: for calls a library tries and copes without.
 //   <process>.fs         <access> <path>                      # why
 //       access: read | write | readwrite | create
 //       path:   an absolute path, or ${section.key} (a path from the config),
@@ -25,6 +28,8 @@ struct SyscallRule {
   int arg_index = -1;  // -1: any arguments; else argument arg_index must equal arg_value
   std::uint64_t arg_value = 0;
   std::string condition;  // as written, e.g. "arg0=AF_UNIX"
+  int refuse_errno = 0;   // 0: allowed; else the call fails with this errno
+  std::string refuse_name;  // as written, e.g. "ENOSYS"
   std::string reason;
 };
 
@@ -33,6 +38,9 @@ struct SyscallPolicy {
   std::vector<SyscallRule> allowed;
   static Result<SyscallPolicy> load(const std::string& path);
   static Result<SyscallPolicy> parse(const std::string& text, const std::string& file);
+  // Adds the overlay's rules (a test build's sanitizer runtime); a call
+  // both files name keeps this policy's rule.
+  void merge(const SyscallPolicy& overlay);
 };
 
 enum class FsAccess { kRead, kWrite, kReadWrite, kCreate };

@@ -4,6 +4,7 @@
 #include <linux/landlock.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +19,16 @@ constexpr __u64 kFileRights =
     LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE;
 constexpr __u64 kTruncate = 1ULL << 14;  // LANDLOCK_ACCESS_FS_TRUNCATE (ABI 3)
 constexpr __u64 kRefer = 1ULL << 13;     // LANDLOCK_ACCESS_FS_REFER (ABI 2)
+// ABI 6 (Linux 6.12) scopes: no connecting to abstract UNIX sockets made
+// outside this sandbox, no signals to processes outside it. Debian 12's
+// headers predate the field, hence the local layout.
+constexpr __u64 kScopeAbstractUnixSocket = 1ULL << 0;
+constexpr __u64 kScopeSignal = 1ULL << 1;
+struct RulesetAttrV6 {
+  __u64 handled_access_fs;
+  __u64 handled_access_net;
+  __u64 scoped;
+};
 
 __u64 handledRights(int abi) {
   __u64 rights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
@@ -62,12 +73,17 @@ Error sandboxError(const std::string& what) {
 Status applyLandlock(const FsPolicy& policy) {
   const int abi = static_cast<int>(syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION));
   if (abi < 1) return sandboxError("Landlock is not available in this kernel");
-  landlock_ruleset_attr attr{};
+  RulesetAttrV6 attr{};
   attr.handled_access_fs = handledRights(abi);
-  Fd ruleset(static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0)));
+  if (abi >= 6) attr.scoped = kScopeAbstractUnixSocket | kScopeSignal;
+  const std::size_t attr_size = abi >= 6 ? sizeof attr : sizeof(landlock_ruleset_attr);
+  Fd ruleset(static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0)));
   if (ruleset.get() < 0) return sandboxError("landlock_create_ruleset");
   for (const auto& rule : policy.rules) {
     Fd path(open(rule.path.c_str(), O_PATH | O_CLOEXEC));
+    // A fixed path this machine lacks (say /etc/gai.conf) needs no rule:
+    // nothing is there to open. Paths from the configuration must exist.
+    if (path.get() < 0 && errno == ENOENT && rule.path_expression.front() == '/') continue;
     if (path.get() < 0) return sandboxError(policy.file + ": cannot open " + rule.path);
     struct stat st{};
     if (fstat(path.get(), &st) != 0) return sandboxError("fstat " + rule.path);
@@ -97,8 +113,10 @@ Status applySeccomp(const SyscallPolicy& policy) {
     equals.arg = static_cast<unsigned>(rule.arg_index);
     equals.op = SCMP_CMP_EQ;
     equals.datum_a = rule.arg_value;
-    const int rc = rule.arg_index < 0 ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, rule.number, 0)
-                                      : seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, rule.number, 1, &equals);
+    const std::uint32_t action = rule.refuse_errno ? SCMP_ACT_ERRNO(static_cast<std::uint32_t>(rule.refuse_errno))
+                                                   : SCMP_ACT_ALLOW;
+    const int rc = rule.arg_index < 0 ? seccomp_rule_add(ctx, action, rule.number, 0)
+                                      : seccomp_rule_add_array(ctx, action, rule.number, 1, &equals);
     if (rc != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp rule for " + rule.name);
   }
   if (seccomp_load(ctx) != 0) return fail(ErrorCode::kPolicy, "sandbox: seccomp_load failed");
@@ -113,11 +131,27 @@ Result<Policy> loadPolicy(const Config& config, const std::string& process) {
   const std::string sys_path = config.policy_dir + "/" + process + ".syscalls";
   MPAY_ASSIGN_OR_RETURN(p.fs, FsPolicy::load(fs_path, config));
   MPAY_ASSIGN_OR_RETURN(p.syscalls, SyscallPolicy::load(sys_path));
-  MPAY_ASSIGN_OR_RETURN(p.digest, policyDigest({fs_path, sys_path}));
+  std::vector<std::string> digested = {fs_path, sys_path};
+#ifdef MPAY_SANITIZER_SYSCALLS
+  // Sanitizer builds only: the runtime's own calls, from the source tree
+  // (tests/sandbox/), never from an installed policy directory.
+  const std::string overlay_path = std::string(MPAY_SANITIZER_SYSCALLS) + "/" + process + ".syscalls";
+  MPAY_ASSIGN_OR_RETURN(SyscallPolicy overlay, SyscallPolicy::load(overlay_path));
+  p.syscalls.merge(overlay);
+  digested.push_back(overlay_path);
+#endif
+  MPAY_ASSIGN_OR_RETURN(p.digest, policyDigest(digested));
   return p;
 }
 
 Status apply(const Policy& policy) {
+  // The last moment either can change: after the filter neither prctl nor
+  // setrlimit is allowed. A process that could dump core does not start.
+  rlimit core{};
+  if (getrlimit(RLIMIT_CORE, &core) != 0 || core.rlim_cur != 0 || core.rlim_max != 0)
+    return fail(ErrorCode::kPolicy, "sandbox: RLIMIT_CORE is not 0 (core dumps would carry secrets)");
+  if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
+    return fail(ErrorCode::kPolicy, "sandbox: the process is dumpable (core dumps would carry secrets)");
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return sandboxError("no_new_privs");
   MPAY_RETURN_IF_ERROR(applyLandlock(policy.fs));
   return applySeccomp(policy.syscalls);

@@ -6,6 +6,9 @@
 #include <cerrno>
 
 #include "common/audit_log.h"
+#ifdef MPAY_TEST_HOOKS
+#include "sandbox/probes.h"
+#endif
 #include "signer/operations.h"
 #include "suite/messages.h"
 
@@ -54,8 +57,12 @@ Result<Bytes> handleRecordStart(OpContext&, ByteView payload, std::string*) {
 }
 
 #ifdef MPAY_TEST_HOOKS
-// Payload: u8 kind (1: a system call outside policy/signer.syscalls; 2: open
-// the file named by the following field). Answers the open's errno (u8).
+// Payload: u8 kind, then a field for kinds 2 and 5.
+//   1: a system call outside policy/signer.syscalls (the worker dies)
+//   2: open the named file; answers its errno (u8)
+//   3: sandbox::selfReport(): u8 thread started, u8 clone3's errno, u32 pid
+//   4: fork (the worker dies)
+//   5: connect an AF_UNIX socket to the named path ('@': abstract); answers its errno (u8)
 Result<Bytes> handleTestProbe(OpContext&, ByteView payload, std::string*) {
   ByteReader r(payload);
   std::uint8_t kind = 0;
@@ -64,8 +71,20 @@ Result<Bytes> handleTestProbe(OpContext&, ByteView payload, std::string*) {
     ::syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0);  // seccomp kills the worker here
     return Bytes{0};
   }
+  if (kind == 3) {
+    const sandbox::SelfReport report = sandbox::selfReport();
+    ByteWriter w;
+    w.u8(report.thread_started ? 1 : 0).u8(static_cast<std::uint8_t>(report.clone3_errno));
+    w.u32(static_cast<std::uint32_t>(report.pid));
+    return w.take();
+  }
+  if (kind == 4) {
+    sandbox::tryFork();  // seccomp kills the worker here
+    return Bytes{0};
+  }
   std::string path;
   if (!r.text(&path, 4096) || !r.empty()) return fail(ErrorCode::kBadFrame, "probe path");
+  if (kind == 5) return Bytes{static_cast<std::uint8_t>(sandbox::tryConnectUnix(path))};
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   const int err = fd < 0 ? errno : 0;
   if (fd >= 0) ::close(fd);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <Poco/Exception.h>
@@ -127,6 +128,9 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
     log::error("event=worker_start_failed detail=\"audit log not writable\"");
     _exit(kExitWorkerFailed);
   }
+  // SoftHSM2 logs failed operations with syslog(3): connect /dev/log now,
+  // while the worker may still make sockets (policy/signer.syscalls).
+  openlog("mpay-signer", LOG_NDELAY | LOG_PID, LOG_DAEMON);
   // Everything a worker needs is open: from here on, only what policy/ allows.
   if (auto sandboxed = sandbox::apply(s.sandbox); !sandboxed.ok()) {
     log::error("event=worker_start_failed detail=\"" + sandboxed.error().detail + "\"");

@@ -4,13 +4,21 @@
 
 #include <Poco/Exception.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "gateway/signer_client.h"
+#include "sandbox/probes.h"
 #include "sandbox/sandbox.h"
 #include "support/running_appliance.h"
 
@@ -20,8 +28,51 @@ namespace {
 Bytes probe(std::uint8_t kind, const std::string& path = "") {
   ByteWriter w;
   w.u8(kind);
-  if (kind == 2) w.field(path);
+  if (kind == 2 || kind == 5) w.field(path);
   return w.take();
+}
+
+int landlockAbi() {
+  return static_cast<int>(syscall(SYS_landlock_create_ruleset, nullptr, 0, 1 /* LANDLOCK_CREATE_RULESET_VERSION */));
+}
+
+// An abstract UNIX socket that listens while the test runs.
+class AbstractListener {
+ public:
+  explicit AbstractListener(const std::string& name) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path + 1, name.data(), name.size());
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0 && ::listen(fd_, 8) == 0;
+  }
+  ~AbstractListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
+// Seen from outside: RLIMIT_CORE 0 (/proc/<pid>/limits), and not dumpable —
+// the kernel then gives /proc/<pid>/mem to root instead of the process's user.
+void expectNoCoreDumps(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  std::string line, core;
+  while (std::getline(in, line))
+    if (line.rfind("Max core file size", 0) == 0) core = line;
+  EXPECT_NE(core.find("Max core file size        0                    0"), std::string::npos) << core;
+  struct stat st{};
+  ASSERT_EQ(::stat(("/proc/" + std::to_string(pid) + "/mem").c_str(), &st), 0);
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string uid_line;
+  while (std::getline(status, line))
+    if (line.rfind("Uid:", 0) == 0) uid_line = line;
+  if (uid_line.find("\t0\t") == std::string::npos) {
+    EXPECT_EQ(st.st_uid, 0u) << "/proc/" << pid << "/mem of a non-dumpable process";
+  }
 }
 
 class SandboxE2E : public ::testing::Test {
@@ -57,6 +108,32 @@ TEST_F(SandboxE2E, ASignerSystemCallOutsidePolicyKillsTheWorkerAndItIsReplaced) 
   EXPECT_FALSE(killed.ok()) << "the worker must die on ptrace";
   EXPECT_TRUE(app_.healthyWithin(10));
   EXPECT_NE(app_.log().find("status=31"), std::string::npos) << "a worker exited by SIGSYS (31)";
+}
+
+// Under mpayd, where no systemd RestrictNamespaces= answers clone3 for us.
+TEST_F(SandboxE2E, ASignerWorkerStartsThreadsButClone3AnswersEnosysAndItCannotDumpCore) {
+  auto report = signerProbe(probe(3));
+  ASSERT_TRUE(report.ok()) << report.error().detail;
+  ASSERT_EQ(report->size(), 6u);
+  EXPECT_EQ(report->at(0), 1) << "a thread starts (clone with a thread's flags)";
+  EXPECT_EQ(report->at(1), ENOSYS) << "clone3 answers ENOSYS so that glibc falls back to clone";
+  ByteReader r(ByteView(*report).subspan(2));
+  std::uint32_t pid = 0;
+  ASSERT_TRUE(r.u32(&pid));
+  expectNoCoreDumps(static_cast<int>(pid));
+}
+
+TEST_F(SandboxE2E, ASignerWorkerThatForksIsKilledBySigsysWithoutACoreDump) {
+  EXPECT_FALSE(signerProbe(probe(4)).ok()) << "fork (clone without CLONE_THREAD) kills the worker";
+  EXPECT_TRUE(app_.healthyWithin(10));
+  EXPECT_NE(app_.log().find("signal=31 core_dumped=no"), std::string::npos) << app_.log();
+}
+
+TEST_F(SandboxE2E, ASignerWorkerCannotOpenAnySocket) {
+  // Even its own socket: syslog's connection is made before the filter; nothing after.
+  auto own = signerProbe(probe(5, app_.dev().config().signer.socket));
+  ASSERT_TRUE(own.ok()) << own.error().detail;
+  EXPECT_EQ(own->at(0), EACCES);
 }
 
 // One worker and a long restart delay make the outage long enough to watch:
@@ -109,6 +186,53 @@ TEST_F(SandboxE2E, GatewayFilesOutsidePolicyCannotBeOpened) {
   }
   auto allowed = app_.get("/test/probe/open?path=/etc/hosts");
   EXPECT_EQ(test::jsonField(allowed.body, "errno"), "0");
+}
+
+TEST_F(SandboxE2E, TheGatewayCannotOpenAPinFileUnderEtcEvenWorldReadable) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to write under /etc";
+  const std::string dir = "/etc/mpay-sandbox-test-" + std::to_string(getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  const std::string pin = dir + "/hsm.pin";
+  std::ofstream(pin) << "1234\n";
+  ASSERT_EQ(::chmod(pin.c_str(), 0644), 0);
+  // The development appliance's own PIN file, made world-readable too.
+  const auto& c = app_.dev().config();
+  ASSERT_EQ(::chmod(c.hsm.pin_file.c_str(), 0644), 0);
+  ::chmod(c.hsm.pin_file.substr(0, c.hsm.pin_file.rfind('/')).c_str(), 0755);
+  for (const std::string& forbidden : {pin, c.hsm.pin_file, std::string("/etc/shadow"), std::string("/etc/ssl/private")}) {
+    auto a = app_.get("/test/probe/open?path=" + forbidden);
+    EXPECT_EQ(test::jsonField(a.body, "errno"), std::to_string(EACCES)) << forbidden << ": " << a.body;
+  }
+  EXPECT_EQ(test::jsonField(app_.get("/test/probe/open?path=/etc/resolv.conf").body, "errno"), "0");
+  ::unlink(pin.c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST_F(SandboxE2E, TheGatewayStartsThreadsButClone3AnswersEnosysAndItCannotDumpCore) {
+  auto a = app_.get("/test/probe/self");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(test::jsonField(a.body, "thread_started"), "true");
+  EXPECT_EQ(test::jsonField(a.body, "clone3_errno"), std::to_string(ENOSYS));
+  expectNoCoreDumps(std::stoi(test::jsonField(a.body, "pid")));
+}
+
+TEST_F(SandboxE2E, TheGatewayIsKilledWhenItForksAndMpaydRestartsIt) {
+  EXPECT_THROW(app_.get("/test/probe/fork"), Poco::Exception);
+  EXPECT_TRUE(app_.healthyWithin(10));
+  EXPECT_NE(app_.log().find("name=mpay-gateway"), std::string::npos);
+  EXPECT_NE(app_.log().find("signal=31 core_dumped=no"), std::string::npos) << app_.log();
+}
+
+TEST_F(SandboxE2E, TheGatewayCannotReachAnAbstractSocketMadeOutsideIt) {
+  if (landlockAbi() < 6) GTEST_SKIP() << "Landlock ABI " << landlockAbi() << ": abstract socket scoping needs 6 (Linux 6.12)";
+  const std::string name = "mpay-sandbox-test-" + std::to_string(getpid());
+  AbstractListener listener(name);
+  ASSERT_TRUE(listener.ok());
+  EXPECT_EQ(sandbox::tryConnectUnix("@" + name), 0) << "the test itself reaches it";
+  auto a = app_.get("/test/probe/connect?path=@" + name);
+  EXPECT_EQ(test::jsonField(a.body, "errno"), std::to_string(EPERM)) << a.body;
+  auto signer = app_.get("/test/probe/connect?path=" + app_.dev().config().signer.socket);
+  EXPECT_EQ(test::jsonField(signer.body, "errno"), "0") << "the signer's socket stays reachable";
 }
 
 TEST_F(SandboxE2E, AGatewaySystemCallOutsidePolicyKillsItAndMpaydRestartsIt) {

@@ -1,6 +1,7 @@
 // Positive and negative fixtures for policy/*.syscalls and policy/*.fs.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -38,10 +39,44 @@ TEST(PolicyFiles, ShippedSyscallListsParseWithAReasonOnEveryLine) {
   for (const auto& rule : signer.allowed) {
     EXPECT_NE(rule.name, "execve") << "the signer never executes programs";
     EXPECT_NE(rule.name, "ptrace");
-    if (rule.name == "socket") {
-      EXPECT_EQ(rule.condition, "arg0=AF_UNIX") << "the signer gets no network socket";
+    if (rule.name == "socket" || rule.name == "connect") {
+      EXPECT_EQ(rule.refuse_errno, EACCES) << "the signer makes no socket and no connection after start-up";
     }
   }
+}
+
+TEST(PolicyFiles, ShippedListsNameNoSanitizerCallAndAnswerClone3WithEnosys) {
+  for (const char* name : {"signer.syscalls", "gateway.syscalls"}) {
+    auto p = SyscallPolicy::parse(shipped(name), name).value();
+    bool clone3 = false, clone_for_threads = false;
+    for (const auto& rule : p.allowed) {
+      for (const char* sanitizer_only : {"sigaltstack", "pipe2", "sched_getaffinity", "gettid"})
+        EXPECT_NE(rule.name, sanitizer_only) << name << ": belongs in tests/sandbox/";
+      EXPECT_EQ(rule.reason.find("sanitizer"), std::string::npos) << name << ": " << rule.name;
+      if (rule.name == "clone3") clone3 = rule.refuse_errno == ENOSYS;
+      if (rule.name == "clone") clone_for_threads = rule.condition == "arg0=4001536" && rule.refuse_errno == 0;
+      EXPECT_NE(rule.name, "fork");
+      EXPECT_NE(rule.name, "vfork");
+    }
+    EXPECT_TRUE(clone3) << name;
+    EXPECT_TRUE(clone_for_threads) << name;
+  }
+}
+
+TEST(PolicyFiles, AnErrnoRuleRefusesWithThatErrorAndAnOverlayAddsOnlyNewCalls) {
+  auto p = SyscallPolicy::parse("allow read\nerrno ENOSYS clone3  # why\n", "x.syscalls");
+  ASSERT_TRUE(p.ok()) << p.error().detail;
+  EXPECT_EQ(p->allowed[1].refuse_errno, ENOSYS);
+  EXPECT_EQ(p->allowed[1].refuse_name, "ENOSYS");
+  auto e = SyscallPolicy::parse("errno EIO read\n", "x.syscalls");
+  EXPECT_NE(e.error().detail.find("unknown errno 'EIO'"), std::string::npos);
+  e = SyscallPolicy::parse("errno ENOSYS\n", "x.syscalls");
+  EXPECT_FALSE(e.ok());
+  auto overlay = SyscallPolicy::parse("allow read # other reason\nallow pipe2 # runtime\n", "o.syscalls").value();
+  p->merge(overlay);
+  ASSERT_EQ(p->allowed.size(), 3u);
+  EXPECT_EQ(p->allowed[0].reason, "") << "the shipped rule stays";
+  EXPECT_EQ(p->allowed[2].name, "pipe2");
 }
 
 TEST(PolicyFiles, SyscallListErrorsNameFileAndLine) {
