@@ -2,15 +2,17 @@
 
 #include <openssl/crypto.h>
 
+#include "common/secret_arena.h"
+
 #include <cstring>
 
 namespace mpay {
 
-Secret::Secret(std::size_t size) : data_(new std::uint8_t[size == 0 ? 1 : size]()), size_(size) {}
+Secret::Secret(std::size_t size) : data_(secret_arena::allocate(size == 0 ? 1 : size)), size_(size) {}
 
 Secret Secret::copyOf(std::span<const std::uint8_t> bytes) {
   Secret s(bytes.size());
-  if (!bytes.empty()) std::memcpy(s.data_.get(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(s.data_, bytes.data(), bytes.size());
   return s;
 }
 
@@ -20,23 +22,28 @@ Secret Secret::copyOf(std::string_view text) {
 
 Secret::~Secret() { wipe(); }
 
-Secret::Secret(Secret&& other) noexcept : data_(std::move(other.data_)), size_(other.size_) {
+Secret::Secret(Secret&& other) noexcept : data_(other.data_), size_(other.size_) {
+  other.data_ = nullptr;
   other.size_ = 0;
 }
 
 Secret& Secret::operator=(Secret&& other) noexcept {
   if (this != &other) {
     wipe();
-    data_ = std::move(other.data_);
+    data_ = other.data_;
     size_ = other.size_;
+    other.data_ = nullptr;
     other.size_ = 0;
   }
   return *this;
 }
 
 void Secret::wipe() {
-  if (data_) OPENSSL_cleanse(data_.get(), size_);
-  data_.reset();
+  if (data_) {
+    OPENSSL_cleanse(data_, size_);
+    secret_arena::release(data_, size_ == 0 ? 1 : size_);
+  }
+  data_ = nullptr;
   size_ = 0;
 }
 

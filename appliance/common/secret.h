@@ -1,11 +1,11 @@
 // Secret: bytes that must not outlive their use (passwords, PINs, K, session
-// keys, ECDH shared secrets). Fixed size, zeroized on destruction, move-only.
+// keys, ECDH shared secrets). Fixed size, zeroized on destruction, move-only,
+// kept in memory excluded from core dumps (common/secret_arena.h).
 // The bytes are reachable only through exposeSecret(), so every place that
 // touches a secret in clear can be found with one grep.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string_view>
 
@@ -27,15 +27,15 @@ class Secret {
   bool empty() const { return size_ == 0; }
 
   // The one accessor. Callers must not copy the bytes into non-Secret storage.
-  std::span<const std::uint8_t> exposeSecret() const { return {data_.get(), size_}; }
-  std::span<std::uint8_t> exposeSecretMutable() { return {data_.get(), size_}; }
+  std::span<const std::uint8_t> exposeSecret() const { return {data_, size_}; }
+  std::span<std::uint8_t> exposeSecretMutable() { return {data_, size_}; }
   std::string_view exposeSecretText() const {
-    return {reinterpret_cast<const char*>(data_.get()), size_};
+    return {reinterpret_cast<const char*>(data_), size_};
   }
 
  private:
   void wipe();
-  std::unique_ptr<std::uint8_t[]> data_;
+  std::uint8_t* data_ = nullptr;  // from secret_arena; null only when moved from or default
   std::size_t size_ = 0;
 };
 
