@@ -128,6 +128,9 @@ Status recordStart(SignerPool& signer, const std::string& policy_sha256, const s
     auto recorded = signer.call<void>([&](SignerClient& c) { return c.recordStart("mpay-gateway", policy_sha256); });
     if (recorded.ok()) return {};
     const ErrorCode code = recorded.error().code;
+    // The signer records a start once per process: `replayed` means an
+    // earlier attempt of this one was written and its answer lost.
+    if (code == ErrorCode::kReplayed) return {};
     const bool retry = code == ErrorCode::kIo || code == ErrorCode::kRateLimited ||
                        code == ErrorCode::kHsmUnavailable || code == ErrorCode::kAuditUnavailable;
     if (!retry || stopping) return recorded;

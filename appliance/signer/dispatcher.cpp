@@ -36,6 +36,12 @@ Bytes Dispatcher::handle(ByteView body, const Caller& caller) {
     return respond(caller, op->name, "", header.request_id, std::move(admitted).error());
   std::string state_change;
   Result<Bytes> result = op->handler(ctx_, payload, &state_change);
+  if ((op->flags & kOncePerProcess) && result.ok()) {
+    // After the handler checked the request: a malformed one spends nothing.
+    Status once = ctx_.state ? ctx_.state->recordGatewayStart(caller.pid, &state_change)
+                             : fail(ErrorCode::kInternal, "no signer state to remember the caller in");
+    if (!once.ok()) result = std::move(once).error();
+  }
   std::string note;
   if ((op->flags & kAuditsItsRequest) && result.ok()) {
     note.assign(result.value().begin(), result.value().end());

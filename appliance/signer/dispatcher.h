@@ -17,6 +17,7 @@ namespace mpay::signer {
 struct Caller {
   long uid = -1;
   std::uint8_t roles = 0;
+  std::uint32_t pid = 0;  // SO_PEERCRED: the process at the other end
 };
 
 class Dispatcher {

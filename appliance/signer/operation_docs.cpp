@@ -20,6 +20,7 @@ std::string flagNames(std::uint8_t flags) {
   add(kNeedsPermit, "needs permit");
   add(kUsesTokenKey, "uses token key");
   add(kAuditsItsRequest, "audits its request");
+  add(kOncePerProcess, "once per calling process");
   return out.empty() ? "-" : out;
 }
 

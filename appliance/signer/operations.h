@@ -28,6 +28,7 @@ enum OpFlag : std::uint8_t {
   kUsesTokenKey = 8,  // uses a long-term private or secret key in the token
   kTestOnly = 16,     // compiled into test builds only; never in docs or production
   kAuditsItsRequest = 32,  // the handler's answer is the audit record's note; the caller gets an empty answer
+  kOncePerProcess = 64,    // once per calling process (SO_PEERCRED pid), remembered in the signer's state
 };
 
 struct OpContext {

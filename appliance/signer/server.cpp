@@ -50,7 +50,8 @@ void serveConnection(int fd, Dispatcher& dispatcher, const RoleMap& roles, std::
     ::close(fd);
     return;
   }
-  const Caller caller{static_cast<long>(cred.uid), roles.rolesOf(static_cast<long>(cred.uid))};
+  const Caller caller{static_cast<long>(cred.uid), roles.rolesOf(static_cast<long>(cred.uid)),
+                      static_cast<std::uint32_t>(cred.pid)};
   if (caller.roles == 0) {
     log::warn("event=connection_refused uid=" + std::to_string(cred.uid) + " pid=" + std::to_string(cred.pid));
     dispatcher.auditRefusedConnection(caller.uid, ErrorCode::kNotPermitted,

@@ -36,6 +36,10 @@ struct Header {
   std::uint8_t hash_key[32];  // keys the tables' hashes: where an entry lands cannot be chosen from outside
   std::uint64_t next_permit;  // the number the next permit gets; 1 first
   std::uint64_t created_at;   // seconds since the epoch: nothing signed before it is known here
+  // The last gateway processes that recorded their start (record_start, once
+  // each). Zero in a file made before this field: no pid is ever 0.
+  std::uint32_t started_gateways[256];
+  std::uint32_t next_started;
   ByteView hash_key_view() const { return ByteView(hash_key, sizeof hash_key); }
 };
 static_assert(sizeof(Header) <= kHeaderSize);
@@ -447,6 +451,20 @@ Result<std::uint64_t> SignerState::issuePermit(std::string* change) {
   l.permits[id % limits_.permits] = 0;  // the slot's previous permit is now too old to spend
   *change += std::string(change->empty() ? "" : " ") + "permit=" + std::to_string(id) + " issued";
   return id;
+}
+
+Status SignerState::recordGatewayStart(std::uint32_t pid, std::string* change) {
+  if (pid == 0) return fail(ErrorCode::kBadField, "no process id");
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  Header& h = *l.header;
+  constexpr std::size_t n = sizeof h.started_gateways / sizeof h.started_gateways[0];
+  for (std::uint32_t seen : h.started_gateways)
+    if (seen == pid) return fail(ErrorCode::kReplayed, "this gateway process (pid " + std::to_string(pid) + ") already recorded its start");
+  h.started_gateways[h.next_started++ % n] = pid;
+  *change += std::string(change->empty() ? "" : " ") + "gateway_pid=" + std::to_string(pid) + " started";
+  return {};
 }
 
 Status SignerState::spendPermit(std::uint64_t id, ByteView answer_fingerprint, std::string* change) {

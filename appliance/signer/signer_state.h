@@ -102,6 +102,10 @@ class SignerState {
   Status advanceCounter(ByteView session_id, std::uint64_t counter, std::uint64_t session_opened_at,
                         std::uint64_t session_expires_at, std::uint64_t now, std::string* change);
 
+  // A gateway process records its start once: replayed for the same pid
+  // again (the last 256 are remembered; a gateway cannot fork, so only a
+  // restart, which is a new start, gives it a new pid).
+  Status recordGatewayStart(std::uint32_t pid, std::string* change);
   // A new permit's number.
   Result<std::uint64_t> issuePermit(std::string* change);
   // Binds permit `id` to one acquirer answer (its fingerprint): the same

@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const ByteView body(data, size);
-  const Bytes answer = worker->dispatcher->handle(body, signer::Caller{1000, signer::kRoleGateway});
+  const Bytes answer = worker->dispatcher->handle(body, signer::Caller{1000, signer::kRoleGateway, 4242});
   ByteReader reader(answer);
   std::uint32_t length = 0, request_id = 0;
   std::uint8_t version = 0;

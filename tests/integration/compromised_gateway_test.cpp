@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <chrono>
 #include <thread>
 
 #include "admin/signer_state_admin.h"
@@ -226,6 +227,34 @@ TEST_F(CompromisedGateway, ReceiptsOnlyForWhatTheAcquirerSignedAndOncePerPermit)
   const std::string log = auditLog();
   for (const char* code : {"\"result\":\"bad_acquirer_answer\"", "\"result\":\"permit_spent\"", "\"result\":\"bad_permit\""})
     EXPECT_NE(log.find(code), std::string::npos) << code;
+}
+
+
+TEST_F(CompromisedGateway, RecordsItsStartOnceAProcessEvenOnAnotherConnectionAndAfterASignerRestart) {
+  // policy/signer.ops grants record_start 1/s: each try waits out the budget,
+  // so what refuses it is the once-a-process rule.
+  const auto afterBudget = [] { std::this_thread::sleep_for(std::chrono::milliseconds(1100)); };
+  const std::string digest(64, 'a');
+  ASSERT_TRUE(client_->recordStart("mpay-gateway", digest).ok());
+  afterBudget();
+  auto again = client_->recordStart("mpay-gateway", digest);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kReplayed);
+  afterBudget();
+  auto other = signer_->connect();
+  EXPECT_EQ(other.recordStart("mpay-gateway", std::string(64, 'b')).error().code, ErrorCode::kReplayed)
+      << "another connection of the same process";
+  restartSigner();
+  EXPECT_EQ(client_->recordStart("mpay-gateway", digest).error().code, ErrorCode::kReplayed)
+      << "the signer's state remembers the process across its restart";
+  const std::string log = auditLog();
+  std::size_t recorded = 0;
+  for (auto at = log.find("started, policy sha256="); at != std::string::npos; at = log.find("started, policy sha256=", at + 1))
+    ++recorded;
+  EXPECT_EQ(recorded, 1u) << "one start record for this process";
+  afterBudget();
+  EXPECT_EQ(client_->recordStart("mpay-gateway", "not a digest").error().code, ErrorCode::kBadField)
+      << "a malformed request is refused for itself";
 }
 
 }  // namespace

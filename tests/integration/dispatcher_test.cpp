@@ -1,6 +1,8 @@
 // The dispatcher in-process, with a controllable clock and caller roles.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -43,7 +45,7 @@ class DispatcherTest : public ::testing::Test {
     Bytes payload;
   };
   Reply send(ByteView frame_with_length, std::uint8_t roles = kRoleGateway) {
-    Bytes out = dispatcher_->handle(frame_with_length.subspan(4), Caller{1000, roles});
+    Bytes out = dispatcher_->handle(frame_with_length.subspan(4), Caller{1000, roles, static_cast<std::uint32_t>(getpid())});
     ByteReader r(ByteView(out).subspan(4));
     std::uint8_t version = 0;
     std::uint16_t status = 0;
