@@ -17,13 +17,15 @@ const std::map<std::string, CK_MECHANISM_TYPE>& mechanismsByName() {
 }
 
 const std::set<std::string>& knownKeys() {
-  static const std::set<std::string> k = {"service", "ca", "receipt", "kek", "verifier", "permit", "user", "wrap-once"};
+  static const std::set<std::string> k = {"service", "ca",   "receipt",   "kek",        "verifier",
+                                          "permit",  "user", "wrap-once", "ecdh-secret"};
   return k;
 }
 
 const std::set<std::string>& requiredAttributes() {
-  static const std::set<std::string> a = {"label", "type", "token", "sensitive", "extractable", "sign",
-                                          "derive", "encrypt", "decrypt", "wrap", "unwrap", "mechanisms"};
+  static const std::set<std::string> a = {"label",  "type",    "token",   "private", "modifiable",
+                                          "copyable", "destroyable", "sensitive", "extractable", "sign",
+                                          "derive", "encrypt", "decrypt", "wrap",    "unwrap",  "mechanisms"};
   return a;
 }
 
@@ -40,7 +42,11 @@ Result<bool> parseBool(const std::string& value, const std::string& where) {
 Status applyAttribute(KeyTemplate& t, const std::string& attr, const std::vector<std::string>& values,
                       const std::string& where) {
   if (attr == "mechanisms") {
-    if (values.empty()) return policyError(where, "empty mechanism list (a key nothing may use is a mistake)");
+    if (values.empty()) return policyError(where, "empty mechanism list (write 'none' for an object no operation uses)");
+    if (values.front() == "none") {
+      if (values.size() != 1) return policyError(where, "'none' stands alone");
+      return {};
+    }
     for (const auto& v : values) {
       auto it = mechanismsByName().find(v);
       if (it == mechanismsByName().end()) return policyError(where, "unknown mechanism '" + v + "'");
@@ -58,11 +64,14 @@ Status applyAttribute(KeyTemplate& t, const std::string& attr, const std::vector
     if (v == "ec-p256") t.kind = KeyKind::kEcP256;
     else if (v == "aes-256") t.kind = KeyKind::kAes256;
     else if (v == "hmac-256") t.kind = KeyKind::kHmac256;
+    else if (v == "generic-256") t.kind = KeyKind::kGeneric256;
     else return policyError(where, "unknown key type '" + v + "'");
     return {};
   }
   std::map<std::string, bool*> flags = {
-      {"token", &t.token},     {"sensitive", &t.sensitive}, {"extractable", &t.extractable},
+      {"token", &t.token},     {"private", &t.private_object}, {"modifiable", &t.modifiable},
+      {"copyable", &t.copyable}, {"destroyable", &t.destroyable},
+      {"sensitive", &t.sensitive}, {"extractable", &t.extractable},
       {"sign", &t.sign},       {"derive", &t.derive},       {"encrypt", &t.encrypt},
       {"decrypt", &t.decrypt}, {"wrap", &t.wrap},           {"unwrap", &t.unwrap}};
   auto it = flags.find(attr);
@@ -74,14 +83,23 @@ Status applyAttribute(KeyTemplate& t, const std::string& attr, const std::vector
 // Invariants the file cannot relax.
 Status checkInvariants(const KeyTemplate& t, const std::string& file) {
   const std::string where = file + ": key '" + t.name + "'";
+  if (!t.private_object) return policyError(where, "every object is private (login needed)");
+  if ((t.name == "user" || t.name == "wrap-once") && t.modifiable)
+    return policyError(where, "the user key and the one-time wrapping key are not modifiable");
   if (t.name == "user") {
-    if (t.token || !t.sensitive || t.kind != KeyKind::kEcP256)
-      return policyError(where, "user keys must be sensitive P-256 session objects");
+    if (t.token || !t.sensitive || t.kind != KeyKind::kEcP256 || t.copyable || t.sign || t.derive)
+      return policyError(where, "user keys must be sensitive P-256 session objects, not copyable, that sign and derive nothing");
     return {};
   }
   if (t.name == "wrap-once") {
-    if (t.token || t.extractable || t.kind != KeyKind::kAes256 || !t.wrap)
-      return policyError(where, "the one-time wrapping key must be a non-extractable AES session key that wraps");
+    if (t.token || t.extractable || t.kind != KeyKind::kAes256 || !t.wrap || t.copyable)
+      return policyError(where, "the one-time wrapping key must be a non-extractable, non-copyable AES session key that wraps");
+    return {};
+  }
+  if (t.name == "ecdh-secret") {
+    if (t.token || t.kind != KeyKind::kGeneric256 || t.copyable || t.sign || t.derive || t.encrypt || t.decrypt ||
+        t.wrap || t.unwrap || !t.destroyable)
+      return policyError(where, "the ECDH output must be a destroyable session object that nothing can use or copy");
     return {};
   }
   if (!t.token || !t.sensitive || t.extractable)
@@ -93,6 +111,11 @@ Status checkInvariants(const KeyTemplate& t, const std::string& file) {
 
 const std::vector<std::string>& KeyPolicy::platformKeyNames() {
   static const std::vector<std::string> n = {"service", "ca", "receipt", "kek", "verifier", "permit"};
+  return n;
+}
+
+const std::vector<std::string>& KeyPolicy::transientObjectNames() {
+  static const std::vector<std::string> n = {"user", "wrap-once", "ecdh-secret"};
   return n;
 }
 

@@ -13,15 +13,16 @@
 
 namespace mpay::hsm {
 
-enum class KeyKind { kEcP256, kAes256, kHmac256 };
+enum class KeyKind { kEcP256, kAes256, kHmac256, kGeneric256 };
 
 struct KeyTemplate {
-  std::string name;   // the policy's name for it: service, ca, receipt, kek, verifier, permit, user, wrap-once
+  std::string name;   // the policy's name for it: service, ca, receipt, kek, verifier, permit, user, wrap-once, ecdh-secret
   std::string label;  // CKA_LABEL
   KeyKind kind = KeyKind::kAes256;
-  bool token = false, sensitive = true, extractable = false;
+  bool token = false, private_object = true, modifiable = false, copyable = false, destroyable = true;
+  bool sensitive = true, extractable = false;
   bool sign = false, derive = false, encrypt = false, decrypt = false, wrap = false, unwrap = false;
-  std::vector<CK_MECHANISM_TYPE> mechanisms;  // CKA_ALLOWED_MECHANISMS
+  std::vector<CK_MECHANISM_TYPE> mechanisms;  // CKA_ALLOWED_MECHANISMS; empty: "none" (no operation uses it)
 };
 
 class KeyPolicy {
@@ -33,6 +34,8 @@ class KeyPolicy {
   const std::map<std::string, KeyTemplate>& keys() const { return keys_; }
   // The long-term platform keys, in ceremony order.
   static const std::vector<std::string>& platformKeyNames();
+  // The objects that live only inside one operation (session objects).
+  static const std::vector<std::string>& transientObjectNames();
 
  private:
   std::map<std::string, KeyTemplate> keys_;

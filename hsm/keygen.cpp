@@ -53,17 +53,26 @@ class Attributes {
   std::vector<Pending> pending_;
 };
 
-void commonPrivate(Attributes& a, const KeyTemplate& t) {
+void storage(Attributes& a, const KeyTemplate& t) {
   a.bytes(CKA_LABEL, asBytes(t.label));
   a.flag(CKA_TOKEN, t.token);
-  a.flag(CKA_PRIVATE, true);
+  a.flag(CKA_MODIFIABLE, t.modifiable);
+  a.flag(CKA_COPYABLE, t.copyable);
+  a.flag(CKA_DESTROYABLE, t.destroyable);
+}
+
+void commonPrivate(Attributes& a, const KeyTemplate& t) {
+  storage(a, t);
+  a.flag(CKA_PRIVATE, t.private_object);
   a.flag(CKA_SENSITIVE, t.sensitive);
   a.flag(CKA_EXTRACTABLE, t.extractable);
   a.flag(CKA_SIGN, t.sign);
   a.flag(CKA_DERIVE, t.derive);
   a.flag(CKA_DECRYPT, t.decrypt);
   a.flag(CKA_UNWRAP, t.unwrap);
-  a.mechanisms(t.mechanisms);
+  // Without the attribute SoftHSM2 allows any mechanism: "none" leaves the
+  // usage flags above (all false) to refuse every operation.
+  if (!t.mechanisms.empty()) a.mechanisms(t.mechanisms);
 }
 
 void secretKeyAttributes(Attributes& a, const KeyTemplate& t) {
@@ -86,8 +95,12 @@ Result<KeyPairHandles> generateKeyPair(const Session& session, const KeyTemplate
   Attributes pub;
   pub.ulong(CKA_CLASS, CKO_PUBLIC_KEY);
   pub.ulong(CKA_KEY_TYPE, CKK_EC);
-  pub.bytes(CKA_LABEL, asBytes(t.label));
-  pub.flag(CKA_TOKEN, t.token);
+  // The public half: the private key's storage attributes, readable without
+  // login (it is public), never copied.
+  KeyTemplate public_half = t;
+  public_half.copyable = false;
+  storage(pub, public_half);
+  pub.flag(CKA_PRIVATE, false);
   pub.bytes(CKA_EC_PARAMS, p256EcParams());
   pub.flag(CKA_VERIFY, false);  // verification happens in OpenSSL on public data
   pub.flag(CKA_ENCRYPT, false);
@@ -131,6 +144,23 @@ Result<CK_OBJECT_HANDLE> createSecretKey(const Session& session, const KeyTempla
     if (attr.type == CKA_VALUE) OPENSSL_cleanse(attr.pValue, attr.ulValueLen);
   if (rv != CKR_OK) return ckError(rv, "C_CreateObject " + t.name);
   return key;
+}
+
+Result<CK_OBJECT_HANDLE> deriveEcdhSecret(const Session& session, CK_OBJECT_HANDLE private_key, ByteView peer_point,
+                                          const KeyTemplate& t) {
+  CK_ECDH1_DERIVE_PARAMS params{};
+  params.kdf = CKD_NULL;
+  params.pPublicData = const_cast<std::uint8_t*>(peer_point.data());
+  params.ulPublicDataLen = peer_point.size();
+  CK_MECHANISM mech = {CKM_ECDH1_DERIVE, &params, sizeof params};
+  Attributes a;
+  secretKeyAttributes(a, t);
+  a.ulong(CKA_VALUE_LEN, 32);
+  auto tmpl = a.build();
+  CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
+  CK_RV rv = session.fn()->C_DeriveKey(session.handle(), &mech, private_key, tmpl.data(), tmpl.size(), &derived);
+  if (rv != CKR_OK) return ckError(rv, "C_DeriveKey ECDH");
+  return derived;
 }
 
 Result<bool> ensureKey(const Session& session, const KeyTemplate& t) {

@@ -18,6 +18,11 @@ Result<CK_OBJECT_HANDLE> generateSecretKey(const Session& session, const KeyTemp
 // An AES key object from a value the signer chose (the one-time wrapping key).
 Result<CK_OBJECT_HANDLE> createSecretKey(const Session& session, const KeyTemplate& t, const Secret& value);
 
+// ECDH with the peer's uncompressed point: a session object made from the
+// ecdh-secret template, which the caller reads and destroys.
+Result<CK_OBJECT_HANDLE> deriveEcdhSecret(const Session& session, CK_OBJECT_HANDLE private_key, ByteView peer_point,
+                                          const KeyTemplate& t);
+
 // The private (or secret) object class a template produces.
 CK_OBJECT_CLASS keyClass(const KeyTemplate& t);
 

@@ -66,7 +66,7 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
   MPAY_ASSIGN_OR_RETURN(k.kek, sessionCopy(s, policy.key("kek")));
   MPAY_ASSIGN_OR_RETURN(k.verifier, sessionCopy(s, policy.key("verifier")));
   MPAY_ASSIGN_OR_RETURN(k.permit, sessionCopy(s, policy.key("permit")));
-  return std::unique_ptr<Lane>(new Lane(std::move(s), k));
+  return std::unique_ptr<Lane>(new Lane(std::move(s), k, policy.key("ecdh-secret")));
 }
 
 void Lane::abandon() {
@@ -82,28 +82,16 @@ Result<Secret> Lane::random(std::size_t n) const {
   return out;
 }
 
-Result<Secret> ecdhDerive(const Session& session, CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) {
-  CK_ECDH1_DERIVE_PARAMS params{};
-  params.kdf = CKD_NULL;
-  params.pPublicData = const_cast<std::uint8_t*>(peer.point().data());
-  params.ulPublicDataLen = peer.point().size();
-  CK_MECHANISM mech = {CKM_ECDH1_DERIVE, &params, sizeof params};
-  CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-  CK_KEY_TYPE type = CKK_GENERIC_SECRET;
-  CK_ULONG len = suite::kScalarLen;
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  // Non-sensitive and extractable so the signer can read Z for HKDF (SoftHSM2
-  // has no HKDF); it exists only until the guard below destroys it.
-  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},         {CKA_KEY_TYPE, &type, sizeof type},
-                         {CKA_TOKEN, &no, sizeof no},           {CKA_SENSITIVE, &no, sizeof no},
-                         {CKA_EXTRACTABLE, &yes, sizeof yes},   {CKA_VALUE_LEN, &len, sizeof len}};
-  CK_OBJECT_HANDLE derived = CK_INVALID_HANDLE;
-  CK_RV rv = session.fn()->C_DeriveKey(session.handle(), &mech, private_key, tmpl, 6, &derived);
-  if (rv != CKR_OK) return ckError(rv, "C_DeriveKey ECDH");
+Result<Secret> ecdhDerive(const Session& session, CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer,
+                          const KeyTemplate& secret) {
+  // Non-sensitive and extractable (policy/keys, ecdh-secret) so the signer
+  // can read Z for HKDF (SoftHSM2 has no HKDF); it exists only until the
+  // guard below destroys it.
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE derived, deriveEcdhSecret(session, private_key, peer.point(), secret));
   ObjectGuard guard(session, derived);
   Secret z(suite::kScalarLen);
   CK_ATTRIBUTE value = {CKA_VALUE, z.exposeSecretMutable().data(), z.size()};
-  rv = session.fn()->C_GetAttributeValue(session.handle(), derived, &value, 1);
+  const CK_RV rv = session.fn()->C_GetAttributeValue(session.handle(), derived, &value, 1);
   if (rv != CKR_OK || value.ulValueLen != suite::kScalarLen) return ckError(rv, "read ECDH secret");
   return z;
 }

@@ -29,7 +29,8 @@ struct UserKeyPair {
 Result<Bytes> ecdsaSignDigest(const Session& session, CK_OBJECT_HANDLE key, ByteView digest);
 // ECDH with a validated peer point; the shared X coordinate is read out of a
 // short-lived derived object that is destroyed before returning.
-Result<Secret> ecdhDerive(const Session& session, CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer);
+Result<Secret> ecdhDerive(const Session& session, CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer,
+                          const KeyTemplate& secret);
 // CKM_SHA256_HMAC with a secret key object; the full 32-byte tag.
 Result<Bytes> hmacSha256(const Session& session, CK_OBJECT_HANDLE key, ByteView data);
 
@@ -46,7 +47,7 @@ class Lane {
 
   Result<Secret> random(std::size_t n) const;
   Result<Secret> ecdh(CK_OBJECT_HANDLE private_key, const suite::EcPublicKey& peer) const {
-    return ecdhDerive(session_, private_key, peer);
+    return ecdhDerive(session_, private_key, peer, ecdh_secret_);
   }
   Result<Bytes> signDigest(CK_OBJECT_HANDLE key, ByteView digest) const {
     return ecdsaSignDigest(session_, key, digest);
@@ -62,9 +63,11 @@ class Lane {
   Result<Secret> exportPrivateKey(CK_OBJECT_HANDLE private_key, const KeyTemplate& wrap_once) const;
 
  private:
-  Lane(Session session, PlatformKeys keys) : session_(std::move(session)), keys_(keys) {}
+  Lane(Session session, PlatformKeys keys, KeyTemplate ecdh_secret)
+      : session_(std::move(session)), keys_(keys), ecdh_secret_(std::move(ecdh_secret)) {}
   Session session_;
   PlatformKeys keys_;
+  KeyTemplate ecdh_secret_;
 };
 
 }  // namespace mpay::hsm

@@ -139,10 +139,12 @@ Result<std::vector<CK_MECHANISM_TYPE>> Session::allowedMechanisms(CK_OBJECT_HAND
 }
 
 Result<CK_OBJECT_HANDLE> Session::copyToSession(CK_OBJECT_HANDLE object) const {
+  // A session object that cannot be changed (the token object may have to
+  // be modifiable for SoftHSM2 to copy it: policy/keys).
   CK_BBOOL no = CK_FALSE;
-  CK_ATTRIBUTE tmpl[] = {{CKA_TOKEN, &no, sizeof no}};
+  CK_ATTRIBUTE tmpl[] = {{CKA_TOKEN, &no, sizeof no}, {CKA_MODIFIABLE, &no, sizeof no}};
   CK_OBJECT_HANDLE copy = CK_INVALID_HANDLE;
-  CK_RV rv = fn_->C_CopyObject(handle_, object, tmpl, 1, &copy);
+  CK_RV rv = fn_->C_CopyObject(handle_, object, tmpl, 2, &copy);
   if (rv != CKR_OK) return ckError(rv, "C_CopyObject");
   return copy;
 }

@@ -33,17 +33,33 @@ std::string fsTable(const sandbox::FsPolicy& p) {
   return out;
 }
 
+const char* typeName(hsm::KeyKind kind) {
+  switch (kind) {
+    case hsm::KeyKind::kEcP256: return "ec-p256";
+    case hsm::KeyKind::kAes256: return "aes-256";
+    case hsm::KeyKind::kHmac256: return "hmac-256";
+    case hsm::KeyKind::kGeneric256: return "generic-256";
+  }
+  return "?";
+}
+
+std::string mechanismList(const hsm::KeyTemplate& t) {
+  std::string mechs;
+  for (auto m : t.mechanisms) mechs += (mechs.empty() ? "" : ", ") + hsm::mechanismName(m);
+  return mechs.empty() ? "none" : mechs;
+}
+
 std::string keyTable(const hsm::KeyPolicy& keys) {
   std::string out =
-      "| key | label | type | token | sensitive | extractable | sign | derive | encrypt | decrypt | wrap | unwrap | "
-      "mechanisms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+      "| object | label | type | token | private | modifiable | copyable | destroyable | sensitive | extractable | "
+      "sign | derive | encrypt | decrypt | wrap | unwrap | mechanisms |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& [name, t] : keys.keys()) {
-    std::string mechs;
-    for (auto m : t.mechanisms) mechs += (mechs.empty() ? "" : ", ") + hsm::mechanismName(m);
-    const char* type = t.kind == hsm::KeyKind::kEcP256 ? "ec-p256" : t.kind == hsm::KeyKind::kAes256 ? "aes-256" : "hmac-256";
-    out += "| " + name + " | " + t.label + " | " + type + " | " + yesNo(t.token) + " | " + yesNo(t.sensitive) + " | " +
-           yesNo(t.extractable) + " | " + yesNo(t.sign) + " | " + yesNo(t.derive) + " | " + yesNo(t.encrypt) + " | " +
-           yesNo(t.decrypt) + " | " + yesNo(t.wrap) + " | " + yesNo(t.unwrap) + " | " + mechs + " |\n";
+    out += "| " + name + " | " + t.label + " | " + typeName(t.kind) + " | " + yesNo(t.token) + " | " +
+           yesNo(t.private_object) + " | " + yesNo(t.modifiable) + " | " + yesNo(t.copyable) + " | " +
+           yesNo(t.destroyable) + " | " + yesNo(t.sensitive) + " | " + yesNo(t.extractable) + " | " + yesNo(t.sign) +
+           " | " + yesNo(t.derive) + " | " + yesNo(t.encrypt) + " | " + yesNo(t.decrypt) + " | " + yesNo(t.wrap) +
+           " | " + yesNo(t.unwrap) + " | " + mechanismList(t) + " |\n";
   }
   return out;
 }
@@ -136,6 +152,65 @@ Result<std::string> explainPolicy(const Config& config) {
   return out;
 }
 
+namespace {
+
+// Every attribute policy/keys states, read back from one live object.
+void compareObject(const hsm::Session& s, CK_OBJECT_HANDLE object, const hsm::KeyTemplate& t,
+                   std::vector<std::string>& mismatches) {
+  const std::pair<CK_ATTRIBUTE_TYPE, std::pair<const char*, bool>> flags[] = {
+      {CKA_TOKEN, {"token", t.token}},
+      {CKA_PRIVATE, {"private", t.private_object}},
+      {CKA_MODIFIABLE, {"modifiable", t.modifiable}},
+      {CKA_COPYABLE, {"copyable", t.copyable}},
+      {CKA_DESTROYABLE, {"destroyable", t.destroyable}},
+      {CKA_SENSITIVE, {"sensitive", t.sensitive}},
+      {CKA_EXTRACTABLE, {"extractable", t.extractable}},
+      {CKA_SIGN, {"sign", t.sign}},
+      {CKA_DERIVE, {"derive", t.derive}},
+      {CKA_DECRYPT, {"decrypt", t.decrypt}},
+      {CKA_UNWRAP, {"unwrap", t.unwrap}}};
+  for (const auto& [attribute, expected] : flags) {
+    auto actual = s.attributeBool(object, attribute);
+    if (!actual || actual.value() != expected.second)
+      mismatches.push_back(t.name + ": " + expected.first + " is " + (actual ? yesNo(actual.value()) : "unreadable") +
+                           " in the token, " + yesNo(expected.second) + " in policy/keys");
+  }
+  if (t.kind != hsm::KeyKind::kEcP256) {
+    for (const auto& [attribute, label, expected] : {std::tuple{CKA_ENCRYPT, "encrypt", t.encrypt},
+                                                     std::tuple{CKA_WRAP, "wrap", t.wrap}}) {
+      auto actual = s.attributeBool(object, attribute);
+      if (!actual || actual.value() != expected)
+        mismatches.push_back(t.name + ": " + label + " is " + (actual ? yesNo(actual.value()) : "unreadable") +
+                             " in the token, " + yesNo(expected) + " in policy/keys");
+    }
+  }
+  auto mechanisms = s.allowedMechanisms(object);
+  if (!mechanisms || mechanisms.value() != t.mechanisms)
+    mismatches.push_back(t.name + ": allowed mechanisms differ between the token and policy/keys (" + mechanismList(t) +
+                         " in the file)");
+}
+
+// The objects that live inside one operation are made here, in a session,
+// by the code the signer uses, read back and destroyed.
+Status compareTransientObjects(const hsm::Session& s, const hsm::KeyPolicy& keys, std::vector<std::string>& mismatches) {
+  MPAY_ASSIGN_OR_RETURN(hsm::KeyPairHandles user, hsm::generateKeyPair(s, keys.key("user")));
+  hsm::ObjectGuard user_private(s, user.private_key), user_public(s, user.public_key);
+  compareObject(s, user.private_key, keys.key("user"), mismatches);
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE wrap_once,
+                        hsm::createSecretKey(s, keys.key("wrap-once"), Secret(32)));
+  hsm::ObjectGuard wrap_guard(s, wrap_once);
+  compareObject(s, wrap_once, keys.key("wrap-once"), mismatches);
+  MPAY_ASSIGN_OR_RETURN(Bytes point_attribute, s.attributeBytes(user.public_key, CKA_EC_POINT));
+  MPAY_ASSIGN_OR_RETURN(Bytes point, hsm::ecPointFromAttribute(point_attribute));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE service, s.findOne(CKO_PRIVATE_KEY, keys.key("service").label));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE secret, hsm::deriveEcdhSecret(s, service, point, keys.key("ecdh-secret")));
+  hsm::ObjectGuard secret_guard(s, secret);
+  compareObject(s, secret, keys.key("ecdh-secret"), mismatches);
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> checkPolicy(const Config& config) {
   MPAY_ASSIGN_OR_RETURN(LoadedPolicy p, loadAll(config));
   if (!config.hsm.softhsm2_conf.empty()) setenv("SOFTHSM2_CONF", config.hsm.softhsm2_conf.c_str(), 1);
@@ -152,29 +227,10 @@ Result<std::vector<std::string>> checkPolicy(const Config& config) {
       mismatches.push_back(name + ": not in the token (" + key.error().detail + ")");
       continue;
     }
-    const std::pair<CK_ATTRIBUTE_TYPE, std::pair<const char*, bool>> flags[] = {
-        {CKA_TOKEN, {"token", t.token}},       {CKA_SENSITIVE, {"sensitive", t.sensitive}},
-        {CKA_EXTRACTABLE, {"extractable", t.extractable}}, {CKA_SIGN, {"sign", t.sign}},
-        {CKA_DERIVE, {"derive", t.derive}},    {CKA_DECRYPT, {"decrypt", t.decrypt}},
-        {CKA_UNWRAP, {"unwrap", t.unwrap}}};
-    for (const auto& [attribute, expected] : flags) {
-      auto actual = s.attributeBool(key.value(), attribute);
-      if (!actual || actual.value() != expected.second)
-        mismatches.push_back(name + ": " + expected.first + " is " + (actual ? yesNo(actual.value()) : "unreadable") +
-                             " in the token, " + yesNo(expected.second) + " in policy/keys");
-    }
-    if (t.kind != hsm::KeyKind::kEcP256) {
-      for (const auto& [attribute, label, expected] : {std::tuple{CKA_ENCRYPT, "encrypt", t.encrypt},
-                                                       std::tuple{CKA_WRAP, "wrap", t.wrap}}) {
-        auto actual = s.attributeBool(key.value(), attribute);
-        if (!actual || actual.value() != expected)
-          mismatches.push_back(name + ": " + label + " differs between the token and policy/keys");
-      }
-    }
-    auto mechanisms = s.allowedMechanisms(key.value());
-    if (!mechanisms || mechanisms.value() != t.mechanisms)
-      mismatches.push_back(name + ": allowed mechanisms differ between the token and policy/keys");
+    compareObject(s, key.value(), t, mismatches);
   }
+  if (auto transient = compareTransientObjects(s, p.keys, mismatches); !transient.ok())
+    mismatches.push_back("session objects could not be made to compare: " + transient.error().detail);
   return mismatches;
 }
 

@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include "admin/policy_report.h"
+#include "hsm/keygen.h"
+#include "hsm/module.h"
+#include "hsm/session.h"
 #include "support/dev_appliance.h"
 
 namespace mpay::admin {
@@ -42,6 +45,34 @@ TEST(PolicyReport, CheckAgreesWithAFreshTokenAndFindsADifference) {
   ASSERT_TRUE(differs.ok()) << differs.error().detail;
   ASSERT_EQ(differs->size(), 1u);
   EXPECT_NE(differs->front().find("kek: decrypt"), std::string::npos) << differs->front();
+}
+
+// A platform key replaced in the token by one made with other storage
+// attributes than policy/keys names: the check reads them back and says so.
+TEST(PolicyReport, CheckFindsAKeyWhoseModifiableOrCopyableDiffersFromTheFile) {
+  test::DevAppliance appliance;
+  const auto& c = appliance.config();
+  auto keys = hsm::KeyPolicy::load(c.policy_dir + "/keys").value();
+  {
+    setenv("SOFTHSM2_CONF", c.hsm.softhsm2_conf.c_str(), 1);
+    auto module = hsm::Module::load(c.hsm.module).value();
+    auto session = hsm::Session::open(module->fn(), module->findSlot(c.hsm.token_uri).value()).value();
+    ASSERT_TRUE(session.loginUser(hsm::readPinFile(c.hsm.pin_file).value()).ok());
+    hsm::KeyTemplate permit = keys.key("permit");
+    ASSERT_EQ(session.destroyAll(CKO_SECRET_KEY, permit.label).value(), 1);
+    permit.copyable = false;  // the file says true
+    ASSERT_TRUE(hsm::generateSecretKey(session, permit).ok());
+    hsm::KeyTemplate kek = keys.key("kek");
+    ASSERT_EQ(session.destroyAll(CKO_SECRET_KEY, kek.label).value(), 1);
+    kek.modifiable = false;  // the file says true
+    ASSERT_TRUE(hsm::generateSecretKey(session, kek).ok());
+  }
+  auto differs = checkPolicy(c);
+  ASSERT_TRUE(differs.ok()) << differs.error().detail;
+  ASSERT_EQ(differs->size(), 2u) << (differs->empty() ? "" : differs->front());
+  std::string all = differs->at(0) + "\n" + differs->at(1);
+  EXPECT_NE(all.find("permit: copyable is no in the token, yes in policy/keys"), std::string::npos) << all;
+  EXPECT_NE(all.find("kek: modifiable is no in the token, yes in policy/keys"), std::string::npos) << all;
 }
 
 TEST(PolicyReport, CheckRefusesABrokenFile) {

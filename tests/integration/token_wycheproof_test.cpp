@@ -13,6 +13,12 @@
 namespace mpay {
 namespace {
 
+// The ECDH output's template, as the signer makes it (policy/keys).
+const hsm::KeyTemplate& ecdhSecret() {
+  static const hsm::KeyPolicy keys = hsm::KeyPolicy::load(test::sourceDir() + "/policy/keys").value();
+  return keys.key("ecdh-secret");
+}
+
 using hsm::Session;
 
 class TokenWycheproof : public ::testing::Test {
@@ -78,7 +84,7 @@ TEST_F(TokenWycheproof, EcdhInTheTokenMatchesAndInvalidPointsNeverReachIt) {
     ASSERT_TRUE(peer.ok()) << "tc " << c.id;
     CK_OBJECT_HANDLE key = importEcPrivate(scalar32(c.bytes("private")));
     hsm::ObjectGuard guard(session_, key);
-    auto shared = hsm::ecdhDerive(session_, key, peer.value());
+    auto shared = hsm::ecdhDerive(session_, key, peer.value(), ecdhSecret());
     ASSERT_TRUE(shared.ok()) << "tc " << c.id << " " << shared.error().detail;
     EXPECT_EQ(hexEncode(shared->exposeSecret()), c.hex("shared")) << "tc " << c.id;
     ++derived;
