@@ -1,7 +1,8 @@
 # policy/gateway.fs — what mpay-gateway may open once its listening socket is
 # open (Landlock). Its configuration, TLS key and webhook secret are read
-# before; after, nothing in /etc/mpay, not the token directory, the PIN
-# files or the audit log: Landlock refuses them whatever their file modes.
+# before; after, nothing in /etc/mpay but its PostgreSQL password file, not
+# the token directory, the PIN files or the audit log: Landlock refuses them
+# whatever their file modes.
 # One rule a line: <read|write|readwrite|create> <path>   # why
 # A fixed path this machine lacks gets no rule (nothing there to open). A
 # file replaced after start (a new inode) is not covered: restart the gateway
@@ -16,5 +17,6 @@ read   /etc/localtime                # glibc's time zone, read at the first loca
 read   /etc/ssl/certs                # OpenSSL: the trust store for the acquirer's and the webhook's TLS
 read   /etc/ssl/openssl.cnf          # OpenSSL reads its configuration when a TLS context is made
 read   /usr                          # glibc and libpq load libraries on demand (name service, GSSAPI)
+read   ${gateway.db_passfile}         # libpq reads PostgreSQL's password file (passfile= in gateway.db_url) at every new connection
 create ${dir:gateway.db_url}         # SQLite: the database and its -wal, -shm and -journal files (no rule for PostgreSQL)
 create ${dir:gateway.outbox}         # development notifier: the JSON-lines outbox

@@ -15,8 +15,25 @@
 namespace mpay::sandbox {
 namespace {
 
+// The passfile= parameter of a postgresql:// URL ("" without one).
+std::string passfileOf(const std::string& db_url) {
+  if (db_url.rfind("postgres", 0) != 0) return "";
+  const auto query = db_url.find('?');
+  if (query == std::string::npos) return "";
+  std::string params = db_url.substr(query + 1);
+  for (std::size_t at = 0; at <= params.size();) {
+    const auto end = std::min(params.find('&', at), params.size());
+    const std::string param = params.substr(at, end - at);
+    if (param.rfind("passfile=", 0) == 0) return param.substr(9);
+    at = end + 1;
+  }
+  return "";
+}
+
 // Config keys a path rule may name.
 Result<std::string> configPath(const Config& c, const std::string& key) {
+  // libpq reads the password file at every new connection, after the sandbox.
+  if (key == "gateway.db_passfile") return passfileOf(c.gateway.db_url);
   const std::map<std::string, std::string> paths = {
       {"paths.public_dir", c.public_dir},         {"paths.policy_dir", c.policy_dir},
       {"hsm.module", c.hsm.module},               {"hsm.pin_file", c.hsm.pin_file},

@@ -1,7 +1,10 @@
 // docs/protocol.md carries tables generated from the code; they must match.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include "common/config.h"
@@ -24,6 +27,49 @@ std::string protocolDoc() {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string readSource(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Every test the test sources define, as "Suite.Name".
+std::set<std::string> definedTests() {
+  std::set<std::string> tests;
+  const std::regex definition(R"(TEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\))");
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(test::sourceDir() + "/tests")) {
+    if (entry.path().extension() != ".cpp") continue;
+    const std::string text = readSource(entry.path().string());
+    for (std::sregex_iterator it(text.begin(), text.end(), definition), end; it != end; ++it)
+      tests.insert((*it)[1].str() + "." + (*it)[2].str());
+  }
+  return tests;
+}
+
+// docs/policy-review.md lists each claim with the tests that prove it: a
+// renamed or deleted test must not leave a claim unproven.
+TEST(DocsSync, EveryClaimNamesATestThatExists) {
+  const std::string claims = section(readSource(test::sourceDir() + "/docs/policy-review.md"), "claims");
+  const std::set<std::string> tests = definedTests();
+  ASSERT_GT(tests.size(), 100u);
+  const std::regex named(R"(`([A-Z]\w+)\.([A-Z]\w+)`)");
+  std::istringstream rows(claims);
+  std::string row;
+  int claimed = 0;
+  while (std::getline(rows, row)) {
+    if (row.rfind("| ", 0) != 0 || row.rfind("| claim", 0) == 0) continue;
+    int named_here = 0;
+    for (std::sregex_iterator it(row.begin(), row.end(), named), end; it != end; ++it, ++named_here) {
+      const std::string name = (*it)[1].str() + "." + (*it)[2].str();
+      EXPECT_TRUE(tests.contains(name)) << name << " (docs/policy-review.md) is not a test in tests/";
+    }
+    EXPECT_GT(named_here, 0) << "a claim without a test: " << row;
+    ++claimed;
+  }
+  EXPECT_GT(claimed, 20);
 }
 
 // docs/operations.md's configuration table names every key the loader takes.
