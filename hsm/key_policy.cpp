@@ -18,7 +18,7 @@ const std::map<std::string, CK_MECHANISM_TYPE>& mechanismsByName() {
 
 const std::set<std::string>& knownKeys() {
   static const std::set<std::string> k = {"service", "ca",   "receipt",   "kek",        "verifier",
-                                          "permit",  "user", "wrap-once", "ecdh-secret"};
+                                          "permit",  "audit", "user", "wrap-once", "ecdh-secret"};
   return k;
 }
 
@@ -110,7 +110,7 @@ Status checkInvariants(const KeyTemplate& t, const std::string& file) {
 }  // namespace
 
 const std::vector<std::string>& KeyPolicy::platformKeyNames() {
-  static const std::vector<std::string> n = {"service", "ca", "receipt", "kek", "verifier", "permit"};
+  static const std::vector<std::string> n = {"service", "ca", "receipt", "kek", "verifier", "permit", "audit"};
   return n;
 }
 

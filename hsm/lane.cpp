@@ -66,6 +66,7 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
   MPAY_ASSIGN_OR_RETURN(k.kek, sessionCopy(s, policy.key("kek")));
   MPAY_ASSIGN_OR_RETURN(k.verifier, sessionCopy(s, policy.key("verifier")));
   MPAY_ASSIGN_OR_RETURN(k.permit, sessionCopy(s, policy.key("permit")));
+  MPAY_ASSIGN_OR_RETURN(k.audit, sessionCopy(s, policy.key("audit")));
   return std::unique_ptr<Lane>(new Lane(std::move(s), k, policy.key("ecdh-secret")));
 }
 

@@ -16,6 +16,7 @@ struct PlatformKeys {
   CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;       // AES-GCM
   CK_OBJECT_HANDLE verifier = CK_INVALID_HANDLE;  // HMAC-SHA256
   CK_OBJECT_HANDLE permit = CK_INVALID_HANDLE;    // HMAC-SHA256
+  CK_OBJECT_HANDLE audit = CK_INVALID_HANDLE;     // ECDSA (audit checkpoints)
 };
 
 // A per-registration user key pair; both halves are destroyed with it.

@@ -18,5 +18,6 @@ read   /etc/ssl/certs                # OpenSSL: the trust store for the acquirer
 read   /etc/ssl/openssl.cnf          # OpenSSL reads its configuration when a TLS context is made
 read   /usr                          # glibc and libpq load libraries on demand (name service, GSSAPI)
 read   ${gateway.db_passfile}         # libpq reads PostgreSQL's password file (passfile= in gateway.db_url) at every new connection
+read   ${signer.checkpoint_file}      # the signer's latest signed audit checkpoint, published as mpay_audit_checkpoint_sequence
 create ${dir:gateway.db_url}         # SQLite: the database and its -wal, -shm and -journal files (no rule for PostgreSQL)
 create ${dir:gateway.outbox}         # development notifier: the JSON-lines outbox

@@ -8,6 +8,7 @@
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <fstream>
 #include <iostream>
 
 #include "admin/dev_setup.h"
@@ -20,6 +21,7 @@
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/ownership.h"
+#include "suite/acquirer_answer.h"
 #include "gateway/api_error.h"
 #include "gateway/signer_client.h"
 #include "signer/operation_docs.h"
@@ -38,7 +40,7 @@ constexpr char kUsage[] =
     "usage: mpay-admin init --config FILE\n"
     "       mpay-admin new-platform --config FILE --every-phone-registers-again\n"
     "       mpay-admin dev-setup --dir DIR [--port N]\n"
-    "       mpay-admin audit verify --config FILE\n"
+    "       mpay-admin audit verify --config FILE [--public-key audit.pem [--checkpoint FILE]]\n"
     "       mpay-admin status --config FILE\n"
     "       mpay-admin orders [complete] --config FILE\n"
     "       mpay-admin reconcile --ledger FILE --config FILE\n"
@@ -67,6 +69,8 @@ void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
   options.addOption(Option("dir", "d", "directory for dev-setup").argument("DIR").callback(take));
   options.addOption(Option("ledger", "", "reconcile: the acquirer's reconciliation file").argument("FILE").callback(take));
   options.addOption(Option("port", "p", "gateway port for dev-setup").argument("N").callback(take));
+  options.addOption(Option("public-key", "", "audit verify: the audit key's certificate (audit.pem)").argument("FILE").callback(take));
+  options.addOption(Option("checkpoint", "", "audit verify: an exported checkpoint kept elsewhere").argument("FILE").callback(take));
   options.addOption(Option("every-phone-registers-again", "", "new-platform: destroy the platform's keys and make new ones")
                         .callback(take));
 }
@@ -75,6 +79,8 @@ void AdminApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "config") config_ = value;
   if (name == "dir") dir_ = value;
   if (name == "ledger") ledger_ = value;
+  if (name == "public-key") public_key_ = value;
+  if (name == "checkpoint") checkpoint_ = value;
   if (name == "every-phone-registers-again") new_platform_confirmed_ = true;
   if (name == "port") {
     int port = 0;
@@ -157,6 +163,7 @@ int AdminApp::initCommand(bool new_platform) {
     std::cout << (key.created ? "created  " : "present  ") << key.name << "  " << key.uri << "\n";
   std::cout << (report->ca_cert_created ? "created  " : "present  ") << "ca certificate\n";
   std::cout << (report->receipt_cert_created ? "created  " : "present  ") << "receipt certificate\n";
+  std::cout << (report->audit_cert_created ? "created  " : "present  ") << "audit certificate (audit.pem: checks the audit log's checkpoints)\n";
   for (const auto& file : report->exported) std::cout << "exported " << file << "\n";
   // The ceremony may have added token files as root: hand them back.
   if (geteuid() == 0) {
@@ -186,9 +193,32 @@ int AdminApp::auditVerifyCommand() {
   if (config_.empty()) return usageError("audit verify needs --config");
   auto config = Config::load(config_);
   if (!config) return failWith(config.error());
-  auto result = verifyAuditLog(config->signer.audit_log);
+  if (public_key_.empty()) {
+    if (!checkpoint_.empty()) return usageError("--checkpoint needs --public-key");
+    auto result = verifyAuditLog(config->signer.audit_log);
+    if (!result) return failWith(result.error());
+    std::cout << "audit log ok: " << result->records << " records, head " << result->head_hash
+              << " (chain only: without --public-key nothing is proven against a rewrite)\n";
+    return kExitOk;
+  }
+  auto key = suite::loadAcquirerCertificate(public_key_);  // any P-256 certificate
+  if (!key) return failWith(key.error());
+  std::string anchor;
+  if (!checkpoint_.empty()) {
+    std::ifstream in(checkpoint_);
+    if (!in) return failWith(fail(ErrorCode::kIo, "cannot read " + checkpoint_));
+    std::getline(in, anchor);
+  }
+  auto result = verifyAuditLog(config->signer.audit_log, key.value(), anchor);
   if (!result) return failWith(result.error());
-  std::cout << "audit log ok: " << result->records << " records, head " << result->head_hash << "\n";
+  std::cout << "audit log ok: " << result->records << " records, " << result->checkpoints
+            << " signed checkpoints, the last covering record " << result->last_covered;
+  if (result->anchor_seq) std::cout << ", the exported checkpoint " << result->anchor_seq << " is in it";
+  std::cout << "\n";
+  // The last checkpoint is record last_covered + 1; what follows it is not signed yet.
+  if (result->records > result->last_covered + 1)
+    std::cout << "not yet signed: " << result->records - result->last_covered - 1
+              << " records after the last checkpoint (a rewrite or cut-off there cannot be detected)\n";
   return kExitOk;
 }
 

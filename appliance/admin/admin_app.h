@@ -32,6 +32,8 @@ class AdminApp : public Poco::Util::Application {
 
   std::string config_;
   std::string dir_;
+  std::string public_key_;
+  std::string checkpoint_;
   std::string ledger_;
   bool new_platform_confirmed_ = false;
   int port_ = 8443;

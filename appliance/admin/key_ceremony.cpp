@@ -118,7 +118,8 @@ Status exportPublicParts(const Session& s, const Config& config, const hsm::KeyP
   MPAY_ASSIGN_OR_RETURN(Bytes service_point, publicPoint(s, policy.key("service")));
   MPAY_ASSIGN_OR_RETURN(auto service_key, suite::EcPublicKey::fromPoint(service_point));
   MPAY_RETURN_IF_ERROR(writePublicFile(config.public_dir, "service.pem", ca::publicKeyPem(service_key), report));
-  for (const auto& [name, file] : {std::pair{"ca", "ca.pem"}, std::pair{"receipt", "receipt.pem"}}) {
+  for (const auto& [name, file] :
+       {std::pair{"ca", "ca.pem"}, std::pair{"receipt", "receipt.pem"}, std::pair{"audit", "audit.pem"}}) {
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, policy.key(name).label));
     MPAY_ASSIGN_OR_RETURN(Bytes der, s.attributeBytes(cert, CKA_VALUE));
     MPAY_RETURN_IF_ERROR(writePublicFile(config.public_dir, file, ca::certificatePem(der), report));
@@ -199,7 +200,15 @@ std::vector<std::pair<CK_OBJECT_CLASS, std::string>> platformObjects(const hsm::
   }
   out.emplace_back(CKO_CERTIFICATE, policy.key("ca").label);
   out.emplace_back(CKO_CERTIFICATE, policy.key("receipt").label);
+  out.emplace_back(CKO_CERTIFICATE, policy.key("audit").label);
   return out;
+}
+
+// The audit key and its certificate bind no user: a platform made before
+// they existed gets them from the next ceremony instead of counting as part
+// of a platform.
+bool addableToAPlatform(const std::string& label, const hsm::KeyPolicy& policy) {
+  return label == policy.key("audit").label;
 }
 
 std::string className(CK_OBJECT_CLASS cls) {
@@ -217,6 +226,7 @@ std::string className(CK_OBJECT_CLASS cls) {
 Status refusePartialPlatform(const Session& s, const hsm::KeyPolicy& policy) {
   std::vector<std::string> present, missing;
   for (const auto& [cls, label] : platformObjects(policy)) {
+    if (addableToAPlatform(label, policy)) continue;
     auto found = s.exists(cls, label);
     if (!found)
       return fail(ErrorCode::kHsmUnavailable, "the token's " + className(cls) + " " + label +
@@ -254,6 +264,9 @@ Result<CeremonyReport> runKeyCeremony(const Config& config) {
   MPAY_ASSIGN_OR_RETURN(report.receipt_cert_created,
                         ensureCertificate(s, policy.key("receipt"), policy.key("ca"), ca::Profile::kReceiptSigner,
                                           "mpay receipt signer", kReceiptValidityDays));
+  MPAY_ASSIGN_OR_RETURN(report.audit_cert_created,
+                        ensureCertificate(s, policy.key("audit"), policy.key("ca"), ca::Profile::kReceiptSigner,
+                                          "mpay audit signer", kReceiptValidityDays));
   MPAY_RETURN_IF_ERROR(exportPublicParts(s, config, policy, report));
   return report;
 }

@@ -22,6 +22,7 @@ struct CeremonyReport {
   std::vector<CeremonyKey> keys;
   bool ca_cert_created = false;
   bool receipt_cert_created = false;
+  bool audit_cert_created = false;
   std::vector<std::string> exported;  // files written in the public directory
 };
 

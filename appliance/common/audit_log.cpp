@@ -2,13 +2,20 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <ctime>
+#include <memory>
+#include <new>
+#include <optional>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -42,6 +49,9 @@ struct Record {
   std::string hash, body;
   std::uint64_t seq = 0;
   std::string prev;
+  bool is_checkpoint = false;
+  std::uint64_t covers = 0;
+  std::string head, signature;  // hex
 };
 
 Result<Record> parseRecord(const std::string& line) {
@@ -54,6 +64,12 @@ Result<Record> parseRecord(const std::string& line) {
     auto obj = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>();
     r.seq = obj->getValue<std::uint64_t>("seq");
     r.prev = obj->getValue<std::string>("prev");
+    if (auto cp = obj->getObject("checkpoint")) {
+      r.is_checkpoint = true;
+      r.covers = cp->getValue<std::uint64_t>("covers");
+      r.head = cp->getValue<std::string>("head");
+      r.signature = cp->getValue<std::string>("signature");
+    }
   } catch (const Poco::Exception& e) {
     return fail(ErrorCode::kIo, "record body is not valid: " + e.displayText());
   }
@@ -124,7 +140,10 @@ Result<AuditLog> AuditLog::open(const std::string& path) {
 }
 
 AuditLog::AuditLog(AuditLog&& other) noexcept
-    : fd_(other.fd_), sync_first_(std::move(other.sync_first_)), group_(std::move(other.group_)) {
+    : fd_(other.fd_),
+      sync_first_(std::move(other.sync_first_)),
+      checkpoints_(std::move(other.checkpoints_)),
+      group_(std::move(other.group_)) {
   other.fd_ = -1;
 }
 
@@ -134,8 +153,15 @@ AuditLog::~AuditLog() {
 
 std::uint64_t AuditLog::flushes() const { return group_->flushes(); }
 
-Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
-  Pending mine{&event, fail(ErrorCode::kAuditUnavailable, "audit log: not written")};
+Result<std::uint64_t> AuditLog::append(const AuditEvent& event) { return submit(&event); }
+
+void AuditLog::checkpointIfDue() {
+  if (!checkpoints_.sign) return;
+  if (auto r = submit(nullptr); !r.ok()) log::error("event=audit_checkpoint_failed detail=\"" + r.error().detail + "\"");
+}
+
+Result<std::uint64_t> AuditLog::submit(const AuditEvent* event) {
+  Pending mine{event, fail(ErrorCode::kAuditUnavailable, "audit log: not written")};
   group_->submit(mine, [&](auto take) {
     // flock does not exclude this process's threads; the group commit does.
     FileLock file_lock(fd_);
@@ -155,7 +181,13 @@ Result<std::uint64_t> AuditLog::append(const AuditEvent& event) {
 
 namespace {
 
-std::string recordLine(const AuditEvent& event, std::uint64_t seq, const std::string& prev, const std::string& extra_note) {
+struct CheckpointFields {
+  std::uint64_t covers = 0;
+  std::string head, signature;  // hex
+};
+
+std::string recordLine(const AuditEvent& event, std::uint64_t seq, const std::string& prev, const std::string& extra_note,
+                       const CheckpointFields* checkpoint = nullptr) {
   Poco::JSON::Object body(Poco::JSON_PRESERVE_KEY_ORDER);
   body.set("seq", seq);
   body.set("time", nowRfc3339());
@@ -172,6 +204,13 @@ std::string recordLine(const AuditEvent& event, std::uint64_t seq, const std::st
   if (!extra_note.empty()) note += std::string(note.empty() ? "" : "; ") + extra_note;
   if (!note.empty()) body.set("note", note);
   if (!event.state.empty()) body.set("state", event.state);
+  if (checkpoint) {
+    Poco::JSON::Object c(Poco::JSON_PRESERVE_KEY_ORDER);
+    c.set("covers", checkpoint->covers);
+    c.set("head", checkpoint->head);
+    c.set("signature", checkpoint->signature);
+    body.set("checkpoint", c);
+  }
   body.set("prev", prev);
   std::ostringstream text;
   body.stringify(text);
@@ -201,7 +240,13 @@ void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
   std::string lines;
   std::vector<std::pair<Pending*, std::uint64_t>> written;
   std::string extra = cut.value() > 0 ? "cut a torn record of " + std::to_string(cut.value()) + " bytes" : "";
+  bool timer = false;
   for (Pending* p : batch) {
+    if (!p->event) {  // checkpointIfDue: no record of its own
+      timer = true;
+      p->result = std::uint64_t{0};
+      continue;
+    }
     std::string line = recordLine(*p->event, seq, prev, extra);
     if (line.size() > kMaxRecord) {
       p->result = fail(ErrorCode::kAuditUnavailable, "audit record too long");
@@ -212,7 +257,27 @@ void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
     written.emplace_back(p, seq++);
     lines += line;
   }
-  if (written.empty()) return;
+  std::optional<std::uint64_t> checkpoint_seq;
+  std::string checkpoint_line;
+  if (checkpoints_.sign && checkpointDue(seq - 1, timer)) {
+    const Bytes digest = suite::sha256(checkpointMessage(seq - 1, prev));
+    auto signature = checkpoints_.sign(digest);
+    if (signature.ok()) {
+      AuditEvent event;
+      event.uid = checkpoints_.uid;
+      event.role = "signer";
+      event.op = "checkpoint";
+      event.keys = {"audit"};
+      event.result = "ok";
+      const CheckpointFields fields{seq - 1, prev, hexEncode(signature.value())};
+      checkpoint_line = recordLine(event, seq, prev, "", &fields);
+      checkpoint_seq = seq;
+      lines += checkpoint_line;
+    } else {
+      log::error("event=audit_checkpoint_failed detail=\"" + signature.error().detail + "\"");
+    }
+  }
+  if (written.empty() && !checkpoint_seq) return;
   const bool changes_state =
       std::any_of(written.begin(), written.end(), [](const auto& w) { return !w.first->event->state.empty(); });
   if (changes_state && sync_first_ && !sync_first_()) {
@@ -229,6 +294,58 @@ void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
     return;
   }
   for (auto& [p, n] : written) p->result = n;
+  if (checkpoint_seq) exportCheckpoint(*checkpoint_seq, checkpoint_line);
+}
+
+bool AuditLog::checkpointDue(std::uint64_t last_seq, bool timer) const {
+  const AuditCheckpointClock* clock = checkpoints_.clock;
+  if (!clock || last_seq == 0 || last_seq <= clock->covered_seq) return false;
+  if (last_seq - clock->covered_seq >= checkpoints_.every_records) return true;
+  (void)timer;  // a batch of records and the timer alike: the time rule
+  return std::time(nullptr) - clock->at >= static_cast<std::int64_t>(checkpoints_.every_seconds);
+}
+
+// Under the flock, after the checkpoint is on disk: the shared clock, and the
+// exported file rewritten whole (a reader that catches it half-written sees
+// a line that does not parse or verify, and reads again).
+void AuditLog::exportCheckpoint(std::uint64_t seq, const std::string& line) {
+  auto record = parseRecord(line.substr(0, line.size() - 1));
+  if (!record) return;
+  // The checkpoint record itself needs no checkpoint: records after it do.
+  checkpoints_.clock->covered_seq = seq;
+  checkpoints_.clock->at = std::time(nullptr);
+  checkpoints_.clock->checkpoint_seq = seq;
+  if (checkpoints_.export_fd < 0) return;
+  Poco::JSON::Object anchor(Poco::JSON_PRESERVE_KEY_ORDER);
+  anchor.set("seq", seq);
+  anchor.set("record_hash", record->hash);
+  anchor.set("covers", record->covers);
+  anchor.set("head", record->head);
+  anchor.set("signature", record->signature);
+  std::ostringstream text;
+  anchor.stringify(text);
+  const std::string out = text.str() + "\n";
+  if (pwrite(checkpoints_.export_fd, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()) ||
+      ftruncate(checkpoints_.export_fd, static_cast<off_t>(out.size())) != 0)
+    log::error("event=audit_checkpoint_export_failed seq=" + std::to_string(seq));
+}
+
+Bytes checkpointMessage(std::uint64_t covers, const std::string& head_hash_hex) {
+  const std::string label = "mpay-v1/audit-checkpoint";
+  Bytes message(label.begin(), label.end());
+  message.push_back(0);
+  for (int shift = 56; shift >= 0; shift -= 8) message.push_back(static_cast<std::uint8_t>(covers >> shift));
+  long len = 0;
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> head(OPENSSL_hexstr2buf(head_hash_hex.c_str(), &len),
+                                                                [](unsigned char* p) { OPENSSL_free(p); });
+  if (head && len == 32) message.insert(message.end(), head.get(), head.get() + len);
+  return message;
+}
+
+AuditCheckpointClock* AuditCheckpointClock::createShared() {
+  void* p = mmap(nullptr, sizeof(AuditCheckpointClock), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  return new (p) AuditCheckpointClock();
 }
 
 Result<AuditHead> readAuditHead(const std::string& path) {
@@ -242,7 +359,22 @@ Result<AuditHead> readAuditHead(const std::string& path) {
   return AuditHead{r.seq, r.hash};
 }
 
-Result<AuditVerification> verifyAuditLog(const std::string& path) {
+namespace {
+
+Result<AuditVerification> verifyChain(const std::string& path, const suite::EcPublicKey* audit_key,
+                                      const std::string& anchor_text) {
+  std::uint64_t anchor_seq = 0;
+  std::string anchor_hash;
+  if (!anchor_text.empty()) {
+    try {
+      Poco::JSON::Parser parser;
+      auto obj = parser.parse(anchor_text).extract<Poco::JSON::Object::Ptr>();
+      anchor_seq = obj->getValue<std::uint64_t>("seq");
+      anchor_hash = obj->getValue<std::string>("record_hash");
+    } catch (const Poco::Exception& e) {
+      return fail(ErrorCode::kIo, "the exported checkpoint does not parse: " + e.displayText());
+    }
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(ErrorCode::kIo, "cannot read " + path);
   AuditVerification v;
@@ -256,12 +388,43 @@ Result<AuditVerification> verifyAuditLog(const std::string& path) {
                                                                " where " + std::to_string(number) + " belongs");
     if (record->prev != expected_prev)
       return fail(ErrorCode::kIo, where + "prev does not match the record before (deleted or reordered)");
+    if (audit_key && record->is_checkpoint) {
+      auto signature = Bytes();
+      long len = 0;
+      std::unique_ptr<unsigned char, void (*)(unsigned char*)> raw(OPENSSL_hexstr2buf(record->signature.c_str(), &len),
+                                                                   [](unsigned char* p) { OPENSSL_free(p); });
+      if (raw) signature.assign(raw.get(), raw.get() + len);
+      if (record->covers + 1 != record->seq || record->head != record->prev ||
+          !audit_key->verifyP1363(checkpointMessage(record->covers, record->head), signature))
+        return fail(ErrorCode::kIo, where + "checkpoint signature does not verify (the records before it were "
+                                            "rewritten, or it was not made with this audit key)");
+      ++v.checkpoints;
+      v.last_covered = record->covers;
+    }
+    if (anchor_seq && record->seq == anchor_seq) {
+      if (record->hash != anchor_hash)
+        return fail(ErrorCode::kIo, where + "is not the exported checkpoint (the log was rewritten before it)");
+      v.anchor_seq = anchor_seq;
+    }
     expected_prev = record->hash;
     v.records = number;
   }
   if (in.bad()) return fail(ErrorCode::kIo, "read error in " + path);
   v.head_hash = expected_prev;
+  if (audit_key && v.checkpoints == 0) return fail(ErrorCode::kIo, path + ": no signed checkpoint: nothing in it is proven");
+  if (anchor_seq && v.anchor_seq == 0)
+    return fail(ErrorCode::kIo, path + ": ends at record " + std::to_string(v.records) +
+                                    ", before the exported checkpoint " + std::to_string(anchor_seq) + " (cut off)");
   return v;
+}
+
+}  // namespace
+
+Result<AuditVerification> verifyAuditLog(const std::string& path) { return verifyChain(path, nullptr, ""); }
+
+Result<AuditVerification> verifyAuditLog(const std::string& path, const suite::EcPublicKey& audit_key,
+                                         const std::string& anchor) {
+  return verifyChain(path, &audit_key, anchor);
 }
 
 }  // namespace mpay

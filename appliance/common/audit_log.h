@@ -15,6 +15,15 @@
 // write or the sync fails, every record of that batch is cut off again and
 // every caller of the batch gets kAuditUnavailable and must not release the
 // operation's result.
+//
+// Checkpoints: the hash chain alone is unkeyed — whoever can write the file
+// can rewrite everything after the last head kept elsewhere. So every N
+// records, or T seconds after the last checkpoint when records came since
+// (policy/signer.limits), the batch ends with a checkpoint record: the
+// covered record's sequence and hash, signed with the token's audit key
+// (ECDSA P-256 over SHA-256 of checkpointMessage()). The latest checkpoint
+// is also written, whole, to a file in the public directory for an external
+// anchor. A failed signature skips the checkpoint (logged), never a record.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -24,6 +33,7 @@
 
 #include "common/group_commit.h"
 #include "common/result.h"
+#include "suite/ec.h"
 
 namespace mpay {
 
@@ -37,6 +47,30 @@ struct AuditEvent {
   std::string note;               // free text without secrets (e.g. the policy hash at start)
   std::string state;              // what the operation changed in the signer's state (no secrets); see syncFirst
 };
+
+// When the last checkpoint was written, shared by every process that
+// appends to one log (mapped before they fork); read and written under the
+// log's flock.
+struct AuditCheckpointClock {
+  std::uint64_t covered_seq = 0;  // the last checkpoint record (it covers everything before it)
+  std::int64_t at = 0;            // when (seconds since the epoch)
+  std::uint64_t checkpoint_seq = 0;  // the checkpoint record's own sequence
+  // A shared anonymous mapping; never unmapped (it lives as long as the processes).
+  static AuditCheckpointClock* createShared();
+};
+
+struct AuditCheckpoints {
+  std::uint32_t every_records = 0, every_seconds = 0;
+  // ECDSA (r || s, 64 bytes) over a SHA-256 digest, with the audit key.
+  std::function<Result<Bytes>(ByteView digest)> sign;
+  AuditCheckpointClock* clock = nullptr;
+  int export_fd = -1;  // the latest checkpoint, rewritten whole; -1: none
+  long uid = -1;       // the signer's uid, for the checkpoint records
+};
+
+// What an audit checkpoint signs: "mpay-v1/audit-checkpoint" || 0x00 ||
+// u64 big-endian covered sequence || the covered record's hash (32 bytes).
+Bytes checkpointMessage(std::uint64_t covers, const std::string& head_hash_hex);
 
 class AuditLog {
  public:
@@ -55,6 +89,12 @@ class AuditLog {
   // batch fails like a failed write.
   void syncFirst(std::function<bool()> sync) { sync_first_ = std::move(sync); }
 
+  // Signed checkpoints from now on (see above).
+  void checkpoints(AuditCheckpoints c) { checkpoints_ = std::move(c); }
+  // For a timer: a checkpoint now if records came since the last one and
+  // every_seconds have passed.
+  void checkpointIfDue();
+
   // Flushes so far (one per batch), for the benchmark and the tests.
   std::uint64_t flushes() const;
 
@@ -65,8 +105,12 @@ class AuditLog {
   };
   explicit AuditLog(int fd) : fd_(fd), group_(std::make_unique<GroupCommit<Pending>>()) {}
   void writeBatch(const std::vector<Pending*>& batch);
+  Result<std::uint64_t> submit(const AuditEvent* event);  // null: checkpointIfDue
+  bool checkpointDue(std::uint64_t last_seq, bool timer) const;
+  void exportCheckpoint(std::uint64_t seq, const std::string& line);
   int fd_;
   std::function<bool()> sync_first_;
+  AuditCheckpoints checkpoints_;
   std::unique_ptr<GroupCommit<Pending>> group_;
 };
 
@@ -80,8 +124,17 @@ Result<AuditHead> readAuditHead(const std::string& path);
 struct AuditVerification {
   std::uint64_t records = 0;
   std::string head_hash;  // hash of the last record: anchor it elsewhere to detect truncation
+  std::uint64_t checkpoints = 0;      // checkpoint records whose signature was checked
+  std::uint64_t last_covered = 0;     // the last record a checked checkpoint covers
+  std::uint64_t anchor_seq = 0;       // the exported checkpoint found in the log (0: none given)
 };
 // Checks the whole chain; the error names the first bad record (line number).
+// With `audit_key`, every checkpoint's signature too, and a log without
+// one is an error; with `anchor` (the exported checkpoint file's text), the
+// log must still hold that exact checkpoint record — a log cut or rewritten
+// before it fails.
 Result<AuditVerification> verifyAuditLog(const std::string& path);
+Result<AuditVerification> verifyAuditLog(const std::string& path, const suite::EcPublicKey& audit_key,
+                                         const std::string& anchor = "");
 
 }  // namespace mpay

@@ -19,7 +19,7 @@ const std::set<std::string>& knownKeys() {
       "hsm.module", "hsm.token_uri", "hsm.pin_file", "hsm.softhsm2_conf", "hsm.token_dir",
       "signer.socket", "signer.workers", "signer.threads", "signer.max_frame",
       "signer.audit_log", "signer.user", "signer.admin_uid", "signer.pkcs12_iterations", "signer.restart_backoff_ms",
-      "signer.idle_timeout_s", "signer.state_file", "signer.acquirer_certificate",
+      "signer.idle_timeout_s", "signer.state_file", "signer.acquirer_certificate", "signer.checkpoint_file",
       "gateway.user", "gateway.listen", "gateway.port", "gateway.tls_cert", "gateway.tls_key", "gateway.db_url",
       "gateway.outbox", "gateway.webhook_url", "gateway.webhook_secret_file", "gateway.acquirer_url",
       "gateway.acquirer_timeout_ms", "gateway.max_body", "gateway.request_timeout_ms", "gateway.max_threads",
@@ -160,6 +160,7 @@ Result<Config> Config::load(const std::string& path) {
   if (c.signer.state_file.empty())
     c.signer.state_file = c.signer.audit_log.substr(0, c.signer.audit_log.rfind('/') + 1) + "signer.state";
   c.signer.acquirer_certificate = ini->getString("signer.acquirer_certificate", "");
+  c.signer.checkpoint_file = ini->getString("signer.checkpoint_file", c.public_dir + "/audit-checkpoint.json");
   MPAY_RETURN_IF_ERROR(loadGateway(*ini, c.gateway));
   // The signer serves workers x threads connections at once; a pooled gateway
   // connection beyond that would wait in the socket's backlog for good, and

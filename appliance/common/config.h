@@ -31,6 +31,7 @@ struct SignerConfig {
   int restart_backoff_ms = 250;    // first delay before a crashed worker is replaced (doubles, up to 5 s)
   int idle_timeout_s = 60;         // a connection with no request for this long is closed
   std::string state_file;          // lockouts, nonces, counters, spent permits; default: signer.state next to audit_log
+  std::string checkpoint_file;     // the latest signed audit checkpoint; default: audit-checkpoint.json in public_dir
   std::string acquirer_certificate;  // PEM: the acquirer's certificate; the signer refuses to start without it
 };
 

@@ -183,6 +183,13 @@ Status assignOwnership(const Config& config, const Account& signer, const Accoun
   // Development: mpayd runs the acquirer simulator as the gateway's user.
   if (config.acquirer_sim.enabled) MPAY_RETURN_IF_ERROR(ownFileIfSet(config.acquirer_sim.signing_key, gateway));
   if (fs::exists(config.signer.state_file, ec)) MPAY_RETURN_IF_ERROR(ownFileIfSet(config.signer.state_file, signer));
+  // The exported audit checkpoint: the signer's to rewrite, everyone's to read.
+  if (!config.signer.checkpoint_file.empty()) {
+    const int fd = ::open(config.signer.checkpoint_file.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return fail(ErrorCode::kIo, "cannot make " + config.signer.checkpoint_file + ": " + std::strerror(errno));
+    ::close(fd);
+    MPAY_RETURN_IF_ERROR(ownPath(config.signer.checkpoint_file, false, signer.uid, signer.gid, 0644));
+  }
   return {};
 }
 

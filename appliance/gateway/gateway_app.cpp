@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/TCPServer.h>
@@ -19,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -158,10 +161,27 @@ void waitForStop(const sigset_t& stop_signals, const std::atomic<bool>& failed) 
   }
 }
 
+// The sequence number of the signer's latest exported audit checkpoint
+// (signer.checkpoint_file), for the metric an external anchor watches; 0
+// while there is none or it is being rewritten.
+std::uint64_t latestAuditCheckpoint(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) return 0;
+  try {
+    Poco::JSON::Parser parser;
+    return parser.parse(line).extract<Poco::JSON::Object::Ptr>()->getValue<std::uint64_t>("seq");
+  } catch (const Poco::Exception&) {
+    return 0;
+  }
+}
+
 // Until `stopping`: completes open orders every 2 s (and publishes how many
-// are open), retries undelivered confirmation codes every 5 s, and forgets
-// stale login counts of numbers without a user every minute.
-void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomic<bool>& stopping) {
+// are open, and the latest audit checkpoint), retries undelivered
+// confirmation codes every 5 s, and forgets stale login counts of numbers
+// without a user every minute.
+void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::string& checkpoint_file,
+                       const std::atomic<bool>& stopping) {
   for (int tick = 1; !stopping; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (stopping) break;
@@ -169,6 +189,7 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::atomi
     if (tick % 20 == 0) {
       if (auto open = engine.completeOpenOrders(); open.ok())
         metrics.openOrders(open->open, open->approved_without_receipt);
+      if (const std::uint64_t seq = latestAuditCheckpoint(checkpoint_file)) metrics.auditCheckpoint(seq);
     }
     if (tick % 50 == 0) engine.retryOutbox();
     if (tick % 600 == 0) engine.purgeGuessesWithoutUser();
@@ -244,7 +265,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
       failed = true;
     }
   });
-  std::thread background([&] { runBackgroundWork(engine, metrics, stopping); });
+  std::thread background([&] { runBackgroundWork(engine, metrics, config->signer.checkpoint_file, stopping); });
   waitForStop(stop_signals, failed);
   stopping = true;
   starter.join();

@@ -64,7 +64,12 @@ GatewayMetrics::GatewayMetrics(std::string_view version)
                                     .Name("mpay_orders_approved_without_receipt")
                                     .Help("Orders the acquirer approved that have no signed receipt yet")
                                     .Register(*registry_)
-                                    .Add({})) {
+                                    .Add({})),
+      audit_checkpoint_(prometheus::BuildGauge()
+                            .Name("mpay_audit_checkpoint_sequence")
+                            .Help("Audit record number of the signer's latest signed checkpoint (signer.checkpoint_file)")
+                            .Register(*registry_)
+                            .Add({})) {
   prometheus::BuildGauge()
       .Name("mpay_build_info")
       .Help("Always 1; the version label says which mpay build answers")
@@ -90,6 +95,8 @@ void GatewayMetrics::openOrders(std::int64_t open, std::int64_t approved_without
   open_orders_.Set(static_cast<double>(open));
   approved_without_receipt_.Set(static_cast<double>(approved_without_receipt));
 }
+
+void GatewayMetrics::auditCheckpoint(std::uint64_t seq) { audit_checkpoint_.Set(static_cast<double>(seq)); }
 
 std::string GatewayMetrics::render() const {
   std::ostringstream out;

@@ -27,6 +27,8 @@ class GatewayMetrics {
   // Orders whose outcome is still open, and those the acquirer approved that
   // have no receipt yet (the appliance completes them; both return to 0).
   void openOrders(std::int64_t open, std::int64_t approved_without_receipt);
+  // The sequence number of the signer's latest signed audit checkpoint.
+  void auditCheckpoint(std::uint64_t seq);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -40,6 +42,7 @@ class GatewayMetrics {
   prometheus::Histogram& signer_seconds_;
   prometheus::Gauge& open_orders_;
   prometheus::Gauge& approved_without_receipt_;
+  prometheus::Gauge& audit_checkpoint_;
 };
 
 }  // namespace mpay::gateway

@@ -39,7 +39,7 @@ Result<std::string> configPath(const Config& c, const std::string& key) {
       {"hsm.module", c.hsm.module},               {"hsm.pin_file", c.hsm.pin_file},
       {"hsm.softhsm2_conf", c.hsm.softhsm2_conf}, {"hsm.token_dir", c.hsm.token_dir},
       {"signer.socket", c.signer.socket},
-      {"signer.audit_log", c.signer.audit_log},   {"gateway.db_url", c.gateway.db_url},
+      {"signer.audit_log", c.signer.audit_log},   {"signer.checkpoint_file", c.signer.checkpoint_file},   {"gateway.db_url", c.gateway.db_url},
       {"gateway.outbox", c.gateway.outbox},       {"gateway.tls_cert", c.gateway.tls_cert},
       {"gateway.tls_key", c.gateway.tls_key},     {"gateway.webhook_secret_file", c.gateway.webhook_secret_file},
   };

@@ -32,6 +32,7 @@ class Dispatcher {
   // `body` is a request frame without its length prefix; returns a whole response frame.
   Bytes handle(ByteView body, const Caller& caller);
   OpContext& context() { return ctx_; }
+  AuditLog& audit() { return audit_; }
   // A refusal before any request could be read (a connection without a
   // role, a frame over the maximum) goes into the audit log too: the first
   // of each kind in a second is recorded, with how many of that kind the

@@ -1,5 +1,6 @@
 #include "signer/signer_app.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -11,6 +12,7 @@
 #include <Poco/Util/OptionSet.h>
 
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -48,6 +50,8 @@ struct Startup {
   std::string limits_sha256;  // policy/signer.limits
   std::unique_ptr<SignerState> state;  // shared with every worker
   std::shared_ptr<const suite::EcPublicKey> acquirer_key;
+  AuditCheckpointClock* audit_clock = nullptr;  // shared with every worker
+  int checkpoint_fd = -1;  // signer.checkpoint_file, opened before the workers fork
   int listen_fd = -1;
   int workers = 1;
   RoleMap roles;
@@ -95,6 +99,13 @@ Result<Startup> prepare(const std::string& config_path) {
     return fail(ErrorCode::kConfig, "signer.acquirer_certificate is required: no receipt is signed that the acquirer did not sign");
   MPAY_ASSIGN_OR_RETURN(auto acquirer, suite::loadAcquirerCertificate(s.config.signer.acquirer_certificate));
   s.acquirer_key = std::make_shared<const suite::EcPublicKey>(std::move(acquirer));
+  s.audit_clock = AuditCheckpointClock::createShared();
+  if (!s.audit_clock) return fail(ErrorCode::kIo, "cannot map the audit checkpoint clock");
+  // The latest signed checkpoint, for an external anchor (public directory).
+  s.checkpoint_fd = ::open(s.config.signer.checkpoint_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (s.checkpoint_fd < 0)
+    return fail(ErrorCode::kConfig, "cannot open signer.checkpoint_file " + s.config.signer.checkpoint_file + ": " +
+                                        std::strerror(errno) + " (the image's tmpfiles.d makes it, owned by the signer)");
   MPAY_ASSIGN_OR_RETURN(s.roles, roleMap(s.config));
   MPAY_ASSIGN_OR_RETURN(s.listen_fd, bindUnixSocket(s.config.signer.socket, 0660));
   s.workers = s.config.signer.effectiveWorkers();
@@ -116,6 +127,16 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
     log::error("event=worker_start_failed detail=\"" + audit.error().detail + "\"");
     _exit(kExitWorkerFailed);
   }
+  AuditCheckpoints checkpoints;
+  checkpoints.every_records = s.limits.audit_checkpoint_records;
+  checkpoints.every_seconds = s.limits.audit_checkpoint_seconds;
+  checkpoints.clock = s.audit_clock;
+  checkpoints.export_fd = s.checkpoint_fd;
+  checkpoints.uid = static_cast<long>(getuid());
+  checkpoints.sign = [token = token->get()](ByteView digest) {
+    return token->call<Bytes>([&](hsm::Lane& lane) { return lane.signDigest(lane.keys().audit, digest); });
+  };
+  audit->checkpoints(std::move(checkpoints));
   AuditEvent start;
   start.uid = static_cast<long>(getuid());
   start.role = "signer";
@@ -140,6 +161,15 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
   ctx.state = s.state.get();
   ctx.acquirer_key = s.acquirer_key;
   Dispatcher dispatcher(std::move(ctx), std::move(audit).value(), s.ops, *s.budgets);
+  // Records that arrive and then stop are still signed within about a
+  // checkpoint interval: the timer asks for a checkpoint when one is due.
+  std::thread([&dispatcher, interval = s.limits.audit_checkpoint_seconds] {
+    const auto tick = std::chrono::milliseconds(std::max<std::uint32_t>(250, interval * 1000 / 4));
+    for (;;) {
+      std::this_thread::sleep_for(tick);
+      dispatcher.audit().checkpointIfDue();
+    }
+  }).detach();
   log::info("event=worker_ready worker=" + std::to_string(index));
   serveForever(s.listen_fd, dispatcher, s.roles, s.config.signer.max_frame, s.config.signer.threads,
                s.config.signer.idle_timeout_s);

@@ -240,6 +240,37 @@ TEST_F(SandboxE2E, AGatewaySystemCallOutsidePolicyKillsItAndMpaydRestartsIt) {
   EXPECT_TRUE(app_.healthyWithin(10));
 }
 
+// The running signer signs the audit chain's head with the token's audit
+// key, exports the latest checkpoint, and the gateway publishes its number.
+TEST(AuditE2E, TheRunningApplianceSignsCheckpointsThatVerifyOfflineAndPublishesTheLatest) {
+  test::RunningAppliance app("signer.workers = 1");
+  app.enroll("phone", "+8613800138088");
+  const auto& c = app.dev().config();
+  std::string exported;
+  for (int i = 0; i < 100 && exported.empty(); ++i) {
+    std::ifstream in(c.signer.checkpoint_file);
+    std::getline(in, exported);
+    if (exported.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(exported.empty()) << "no checkpoint exported";
+  const std::string admin = test::binDir() + "/mpay-admin audit verify --config " + app.dev().configPath() +
+                            " --public-key " + c.public_dir + "/audit.pem --checkpoint " + c.signer.checkpoint_file;
+  auto verified = app.runCommand(admin);
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_NE(verified.output.find("signed checkpoints"), std::string::npos) << verified.output;
+  auto other_key = app.runCommand(test::binDir() + "/mpay-admin audit verify --config " + app.dev().configPath() +
+                                  " --public-key " + c.public_dir + "/receipt.pem");
+  EXPECT_NE(other_key.exit_code, 0) << "the receipt key did not sign the checkpoints: " << other_key.output;
+  bool published = false;
+  for (int i = 0; i < 50 && !published; ++i) {
+    const std::string text = app.metrics().body;
+    published = text.find("\nmpay_audit_checkpoint_sequence ") != std::string::npos &&
+                text.find("\nmpay_audit_checkpoint_sequence 0\n") == std::string::npos;
+    if (!published) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(published) << app.metrics().body;
+}
+
 TEST(SandboxStartup, ABrokenPolicyFileStopsTheProcessAtStart) {
   for (const std::string file : {"signer.syscalls", "gateway.fs"}) {
     test::DevAppliance dev;

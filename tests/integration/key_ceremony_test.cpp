@@ -87,7 +87,7 @@ TEST(KeyCeremony, SecondRunChangesNothing) {
     TokenView t = openSession(appliance.config());
     before = snapshot(t.session);
   }
-  EXPECT_EQ(before.size(), 6u + 3u + 2u);  // 6 keys, 3 public halves, 2 certificates
+  EXPECT_EQ(before.size(), 7u + 4u + 3u);  // 7 keys, 4 public halves, 3 certificates
   auto report = admin::runKeyCeremony(appliance.config());
   ASSERT_TRUE(report.ok()) << report.error().detail;
   for (const auto& key : report->keys) {

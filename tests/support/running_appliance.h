@@ -74,11 +74,12 @@ class RunningAppliance {
   bool healthyWithin(int seconds) const;
   // The appliance's mpayd.log so far.
   std::string log() const;
+  // Any command line; stdout and stderr together.
+  CommandOutput runCommand(const std::string& command_line) const;
 
  private:
   // A tool of the build's bin/ with --server (and --ca with TLS); stdout and stderr together.
   CommandOutput run(const std::string& binary, const std::string& args) const;
-  CommandOutput runCommand(const std::string& command_line) const;
 
   std::unique_ptr<DevAppliance> dev_;
   std::string pg_database_;  // created for this appliance, dropped with it
