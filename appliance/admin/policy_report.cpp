@@ -186,6 +186,11 @@ void compareObject(const hsm::Session& s, CK_OBJECT_HANDLE object, const hsm::Ke
                              " in the token, " + yesNo(expected) + " in policy/keys");
     }
   }
+  const CK_ULONG expected_type = t.kind == hsm::KeyKind::kEcP256   ? CKK_EC
+                                : t.kind == hsm::KeyKind::kAes256 ? CKK_AES
+                                                                  : CKK_GENERIC_SECRET;
+  if (auto type = s.attributeUlong(object, CKA_KEY_TYPE); !type || type.value() != expected_type)
+    mismatches.push_back(t.name + ": key type differs between the token and policy/keys (" + typeName(t.kind) + ")");
   auto mechanisms = s.allowedMechanisms(object);
   if (!mechanisms || mechanisms.value() != t.mechanisms)
     mismatches.push_back(t.name + ": allowed mechanisms differ between the token and policy/keys (" + mechanismList(t) +

@@ -33,7 +33,12 @@ std::string passfileOf(const std::string& db_url) {
 // Config keys a path rule may name.
 Result<std::string> configPath(const Config& c, const std::string& key) {
   // libpq reads the password file at every new connection, after the sandbox.
-  if (key == "gateway.db_passfile") return passfileOf(c.gateway.db_url);
+  if (key == "gateway.db_passfile") {
+    const std::string passfile = passfileOf(c.gateway.db_url);
+    if (!passfile.empty() && (passfile.front() != '/' || passfile.back() == '/'))
+      return fail(ErrorCode::kPolicy, "passfile= in gateway.db_url must be an absolute path to a file");
+    return passfile;
+  }
   const std::map<std::string, std::string> paths = {
       {"paths.public_dir", c.public_dir},         {"paths.policy_dir", c.policy_dir},
       {"hsm.module", c.hsm.module},               {"hsm.pin_file", c.hsm.pin_file},
@@ -134,6 +139,7 @@ Result<FsPolicy> FsPolicy::load(const std::string& path, const Config& config) {
 Result<FsPolicy> FsPolicy::parse(const std::string& text, const std::string& file, const Config& config) {
   FsPolicy policy;
   policy.file = file;
+  std::set<std::string> seen;
   for (const auto& line : policyLines(text)) {
     const std::string where = file + ":" + std::to_string(line.number);
     if (line.words.size() != 2) return policyError(where, "expected '<access> <path>'");
@@ -146,6 +152,7 @@ Result<FsPolicy> FsPolicy::parse(const std::string& text, const std::string& fil
     else return policyError(where, "unknown access '" + access + "'");
     rule.path_expression = line.words[1];
     rule.reason = line.reason;
+    if (!seen.insert(rule.path_expression).second) return policyError(where, "duplicate path '" + rule.path_expression + "'");
     const std::string& expr = rule.path_expression;
     if (expr.rfind("${", 0) == 0 && expr.back() == '}') {
       std::string key = expr.substr(2, expr.size() - 3);

@@ -11,6 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <string>
 
 namespace mpay::sandbox {
 namespace {
@@ -87,6 +89,13 @@ Status applyLandlock(const FsPolicy& policy) {
     if (path.get() < 0) return sandboxError(policy.file + ": cannot open " + rule.path);
     struct stat st{};
     if (fstat(path.get(), &st) != 0) return sandboxError("fstat " + rule.path);
+    // A config key that names a file (say passfile= in gateway.db_url) must
+    // not turn into a rule for a whole directory.
+    static const std::set<std::string> kDirectoryKeys = {"${hsm.token_dir}", "${paths.public_dir}", "${paths.policy_dir}"};
+    if (S_ISDIR(st.st_mode) && rule.path_expression.rfind("${", 0) == 0 &&
+        rule.path_expression.find("dir:") == std::string::npos && !kDirectoryKeys.contains(rule.path_expression))
+      return fail(ErrorCode::kPolicy, "sandbox: " + policy.file + ": " + rule.path_expression + " names a directory (" +
+                                          rule.path + "), not a file");
     __u64 rights = rightsFor(rule.access) & attr.handled_access_fs;
     if (!S_ISDIR(st.st_mode)) rights &= (kFileRights | kTruncate);  // directory rights do not apply to a file
     landlock_path_beneath_attr beneath{};

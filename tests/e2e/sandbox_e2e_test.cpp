@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
@@ -107,7 +108,13 @@ TEST_F(SandboxE2E, ASignerSystemCallOutsidePolicyKillsTheWorkerAndItIsReplaced) 
   auto killed = signerProbe(probe(1));
   EXPECT_FALSE(killed.ok()) << "the worker must die on ptrace";
   EXPECT_TRUE(app_.healthyWithin(10));
-  EXPECT_NE(app_.log().find("status=31"), std::string::npos) << "a worker exited by SIGSYS (31)";
+  EXPECT_NE(app_.log().find("status=31 signal=31 core_dumped=no"), std::string::npos) << "a worker exited by SIGSYS (31)";
+  bool replaced = false;
+  for (int i = 0; i < 100 && !replaced; ++i) {
+    replaced = app_.log().find("event=child_restarted name=worker-") != std::string::npos;
+    if (!replaced) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(replaced) << "the dead worker is replaced: " << app_.log();
 }
 
 // Under mpayd, where no systemd RestrictNamespaces= answers clone3 for us.
@@ -238,6 +245,9 @@ TEST_F(SandboxE2E, TheGatewayCannotReachAnAbstractSocketMadeOutsideIt) {
 TEST_F(SandboxE2E, AGatewaySystemCallOutsidePolicyKillsItAndMpaydRestartsIt) {
   EXPECT_THROW(app_.get("/test/probe/syscall"), Poco::Exception);
   EXPECT_TRUE(app_.healthyWithin(10));
+  const std::string log = app_.log();
+  EXPECT_NE(log.find("event=child_exited name=mpay-gateway"), std::string::npos) << log;
+  EXPECT_NE(log.find("signal=31 core_dumped=no"), std::string::npos) << "killed by SIGSYS: " << log;
 }
 
 // The running signer signs the audit chain's head with the token's audit

@@ -11,7 +11,7 @@ namespace {
 SignerLimits smallLimits() {
   auto limits = SignerLimits::parse(
       "password_threshold 3\npassword_lock_s 600\npassword_daily 7\npin_threshold 3\npin_lock_s 600\npin_daily 7\n"
-      "timestamp_window_s 300\nusers 1024\nphones 1024\nlogin_nonces 1024\nsessions 1024\npermits 1024\n",
+      "timestamp_window_s 300\nusers 1024\nphones 1024\nlogin_nonces 1024\nsessions 1024\npermits 1024\naudit_checkpoint_records 1000\naudit_checkpoint_seconds 60\n",
       "test.limits");
   EXPECT_TRUE(limits.ok()) << limits.error().detail;
   return limits.value();
