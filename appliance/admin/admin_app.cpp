@@ -21,6 +21,7 @@
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/ownership.h"
+#include "signer/signer_limits.h"
 #include "suite/acquirer_answer.h"
 #include "gateway/api_error.h"
 #include "gateway/signer_client.h"
@@ -208,6 +209,7 @@ int AdminApp::auditVerifyCommand() {
     std::ifstream in(checkpoint_);
     if (!in) return failWith(fail(ErrorCode::kIo, "cannot read " + checkpoint_));
     std::getline(in, anchor);
+    if (anchor.empty()) return failWith(fail(ErrorCode::kIo, checkpoint_ + " is empty: no checkpoint to check against"));
   }
   auto result = verifyAuditLog(config->signer.audit_log, key.value(), anchor);
   if (!result) return failWith(result.error());
@@ -216,9 +218,21 @@ int AdminApp::auditVerifyCommand() {
   if (result->anchor_seq) std::cout << ", the exported checkpoint " << result->anchor_seq << " is in it";
   std::cout << "\n";
   // The last checkpoint is record last_covered + 1; what follows it is not signed yet.
-  if (result->records > result->last_covered + 1)
-    std::cout << "not yet signed: " << result->records - result->last_covered - 1
+  const std::uint64_t unsigned_tail = result->records - (result->last_covered + 1);
+  if (unsigned_tail > 0)
+    std::cout << "not yet signed: " << unsigned_tail
               << " records after the last checkpoint (a rewrite or cut-off there cannot be detected)\n";
+  // The signer checkpoints at least every audit_checkpoint_records records: a
+  // much longer tail means checkpoints were cut away (or signing failed).
+  auto limits = signer::SignerLimits::load(config->policy_dir + "/signer.limits");
+  if (!limits) return failWith(limits.error());
+  if (unsigned_tail > 2 * std::uint64_t{limits->audit_checkpoint_records})
+    return failWith(fail(ErrorCode::kIo, "more records after the last checkpoint than two checkpoint intervals: "
+                                         "checkpoints were removed, or the signer could not sign "
+                                         "(event=audit_checkpoint_failed in its log)"));
+  if (checkpoint_.empty())
+    std::cout << "without --checkpoint (a copy kept off the appliance), a log cut back to an earlier checkpoint "
+                 "and rewritten after it cannot be told apart\n";
   return kExitOk;
 }
 

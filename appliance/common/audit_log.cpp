@@ -274,6 +274,8 @@ void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
       checkpoint_seq = seq;
       lines += checkpoint_line;
     } else {
+      // Not again for an interval: every answer waits for this lock.
+      checkpoints_.clock->failed_at = std::time(nullptr);
       log::error("event=audit_checkpoint_failed detail=\"" + signature.error().detail + "\"");
     }
   }
@@ -300,6 +302,7 @@ void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
 bool AuditLog::checkpointDue(std::uint64_t last_seq, bool timer) const {
   const AuditCheckpointClock* clock = checkpoints_.clock;
   if (!clock || last_seq == 0 || last_seq <= clock->covered_seq) return false;
+  if (std::time(nullptr) - clock->failed_at < static_cast<std::int64_t>(checkpoints_.every_seconds)) return false;
   if (last_seq - clock->covered_seq >= checkpoints_.every_records) return true;
   (void)timer;  // a batch of records and the timer alike: the time rule
   return std::time(nullptr) - clock->at >= static_cast<std::int64_t>(checkpoints_.every_seconds);
@@ -394,7 +397,7 @@ Result<AuditVerification> verifyChain(const std::string& path, const suite::EcPu
       std::unique_ptr<unsigned char, void (*)(unsigned char*)> raw(OPENSSL_hexstr2buf(record->signature.c_str(), &len),
                                                                    [](unsigned char* p) { OPENSSL_free(p); });
       if (raw) signature.assign(raw.get(), raw.get() + len);
-      if (record->covers + 1 != record->seq || record->head != record->prev ||
+      if (record->covers + 1 != record->seq || record->head != record->prev || record->head.size() != 64 ||
           !audit_key->verifyP1363(checkpointMessage(record->covers, record->head), signature))
         return fail(ErrorCode::kIo, where + "checkpoint signature does not verify (the records before it were "
                                             "rewritten, or it was not made with this audit key)");

@@ -55,6 +55,7 @@ struct AuditCheckpointClock {
   std::uint64_t covered_seq = 0;  // the last checkpoint record (it covers everything before it)
   std::int64_t at = 0;            // when (seconds since the epoch)
   std::uint64_t checkpoint_seq = 0;  // the checkpoint record's own sequence
+  std::int64_t failed_at = 0;        // the last failed signature: no new try for every_seconds
   // A shared anonymous mapping; never unmapped (it lives as long as the processes).
   static AuditCheckpointClock* createShared();
 };

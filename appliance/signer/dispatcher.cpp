@@ -47,7 +47,10 @@ Bytes Dispatcher::handle(ByteView body, const Caller& caller) {
     note.assign(result.value().begin(), result.value().end());
     result = Bytes{};
   }
-  return respond(caller, op->name, op->keys, header.request_id, std::move(result), note, state_change);
+  bool audited = false;
+  Bytes response = respond(caller, op->name, op->keys, header.request_id, std::move(result), note, state_change, &audited);
+  if ((op->flags & kOncePerProcess) && !audited && ctx_.state) ctx_.state->forgetGatewayStart(caller.pid);
+  return response;
 }
 
 Status Dispatcher::admit(const Operation& op, ByteView payload, const Caller& caller) {
@@ -93,7 +96,8 @@ void Dispatcher::auditRefusedConnection(long uid, ErrorCode code, const std::str
 }
 
 Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
-                          Result<Bytes> result, const std::string& note, const std::string& state_change) {
+                          Result<Bytes> result, const std::string& note, const std::string& state_change,
+                          bool* audited) {
   AuditEvent event;
   event.uid = caller.uid;
   event.role = roleNames(caller.roles);
@@ -104,6 +108,7 @@ Bytes Dispatcher::respond(const Caller& caller, std::string_view op, std::string
   event.note = note;
   event.state = state_change;
   auto seq = audit_.append(event);
+  if (audited) *audited = seq.ok();
   if (!seq.ok()) {
     log::error("event=audit_failed request=" + std::to_string(request_id) + " detail=\"" + seq.error().detail + "\"");
     return wire::encodeResponse(ErrorCode::kAuditUnavailable, request_id, {});

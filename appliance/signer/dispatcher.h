@@ -41,7 +41,8 @@ class Dispatcher {
 
  private:
   Bytes respond(const Caller& caller, std::string_view op, std::string_view keys, std::uint32_t request_id,
-                Result<Bytes> result, const std::string& note = "", const std::string& state_change = "");
+                Result<Bytes> result, const std::string& note = "", const std::string& state_change = "",
+                bool* audited = nullptr);
   Status admit(const Operation& op, ByteView payload, const Caller& caller);
   struct RefusalWindow {
     std::int64_t second = -1;

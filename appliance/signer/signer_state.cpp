@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <ctime>
 #include <filesystem>
 #include <new>
@@ -40,6 +41,7 @@ struct Header {
   // each). Zero in a file made before this field: no pid is ever 0.
   std::uint32_t started_gateways[256];
   std::uint32_t next_started;
+  char started_boot[37];  // the kernel's boot_id the pids above belong to (pids repeat after a reboot)
   ByteView hash_key_view() const { return ByteView(hash_key, sizeof hash_key); }
 };
 static_assert(sizeof(Header) <= kHeaderSize);
@@ -250,6 +252,20 @@ Result<std::unique_ptr<SignerState>> SignerState::open(const std::string& path, 
   if (page == MAP_FAILED) {
     munmap(map, size);
     return closeFd(sysError("cannot map the state mutex").error());
+  }
+  {
+    // Process ids mean nothing across a reboot: forget the started gateways of another boot.
+    std::ifstream boot("/proc/sys/kernel/random/boot_id");
+    std::string boot_id;
+    std::getline(boot, boot_id);
+    auto* header = static_cast<Header*>(map);
+    if (boot_id.size() >= sizeof header->started_boot ||
+        std::strncmp(header->started_boot, boot_id.c_str(), sizeof header->started_boot) != 0) {
+      std::memset(header->started_gateways, 0, sizeof header->started_gateways);
+      header->next_started = 0;
+      std::memset(header->started_boot, 0, sizeof header->started_boot);
+      std::memcpy(header->started_boot, boot_id.data(), std::min(boot_id.size(), sizeof header->started_boot - 1));
+    }
   }
   auto* shared = new (page) Shared{};
   if (auto made = initRobustMutex(&shared->mutex); !made.ok()) {
@@ -465,6 +481,14 @@ Status SignerState::recordGatewayStart(std::uint32_t pid, std::string* change) {
   h.started_gateways[h.next_started++ % n] = pid;
   *change += std::string(change->empty() ? "" : " ") + "gateway_pid=" + std::to_string(pid) + " started";
   return {};
+}
+
+void SignerState::forgetGatewayStart(std::uint32_t pid) {
+  Locked lock(shared_);
+  if (!lock.ok()) return;
+  const Layout l(map_, limits_);
+  for (std::uint32_t& seen : l.header->started_gateways)
+    if (seen == pid) seen = 0;
 }
 
 Status SignerState::spendPermit(std::uint64_t id, ByteView answer_fingerprint, std::string* change) {

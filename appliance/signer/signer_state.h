@@ -105,7 +105,11 @@ class SignerState {
   // A gateway process records its start once: replayed for the same pid
   // again (the last 256 are remembered; a gateway cannot fork, so only a
   // restart, which is a new start, gives it a new pid).
+  // Pids are remembered for the kernel's current boot only.
   Status recordGatewayStart(std::uint32_t pid, std::string* change);
+  // The start record was not written after all (the audit log failed): the
+  // gateway's retry must be able to write it.
+  void forgetGatewayStart(std::uint32_t pid);
   // A new permit's number.
   Result<std::uint64_t> issuePermit(std::string* change);
   // Binds permit `id` to one acquirer answer (its fingerprint): the same

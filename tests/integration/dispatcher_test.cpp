@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <iterator>
+
 #include <fstream>
 #include <sstream>
 
@@ -230,6 +232,26 @@ TEST_F(DispatcherTest, FailsClosedWhenTheAuditLogCannotBeWritten) {
   auto reply = call(wire::OpId::kPlatformInfo, {});
   EXPECT_EQ(reply.status, ErrorCode::kAuditUnavailable);
   EXPECT_TRUE(reply.payload.empty());
+}
+
+// A start record that never reached the log does not count as taken: the
+// gateway's retry writes it (a gateway must not serve without one).
+TEST_F(DispatcherTest, AStartRecordTheAuditLogRefusedCanBeWrittenByTheRetry) {
+  auto ops = OpsPolicy::parse("gateway record_start rate=100/s\n", "signer.ops");
+  ASSERT_TRUE(ops.ok());
+  start(ops.value());
+  const Bytes request = wire::encodeMessage(wire::RecordStartRequest{"mpay-gateway", std::string(64, 'a')});
+  const std::string log = appliance_.config().signer.audit_log;
+  std::string good;
+  {
+    std::ifstream in(log);
+    good.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(log, std::ios::app) << "not a record\n";
+  EXPECT_EQ(call(wire::OpId::kRecordStart, request, kRoleGateway).status, ErrorCode::kAuditUnavailable);
+  std::ofstream(log, std::ios::trunc) << good;
+  EXPECT_EQ(call(wire::OpId::kRecordStart, request, kRoleGateway).status, ErrorCode::kOk) << "the retry is written";
+  EXPECT_EQ(call(wire::OpId::kRecordStart, request, kRoleGateway).status, ErrorCode::kReplayed) << "and only once";
 }
 
 TEST_F(DispatcherTest, OperationsRecoverAfterAllSessionsClose) {
