@@ -234,6 +234,9 @@ void AuditLog::writeBatch(const std::vector<Pending*>& batch) {
   if (!last->empty()) {
     auto record = parseRecord(last.value());
     if (!record) return failAll(Error{ErrorCode::kAuditUnavailable, "audit log: last record unreadable"});
+    // An edited last record is not continued (the next checkpoint would sign over it): fail closed.
+    if (hashHex(record->body) != record->hash)
+      return failAll(Error{ErrorCode::kAuditUnavailable, "audit log: last record does not match its hash (edited)"});
     seq = record->seq + 1;
     prev = record->hash;
   }

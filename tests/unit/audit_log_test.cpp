@@ -45,6 +45,21 @@ class AuditLogTest : public ::testing::Test {
   std::string path_;
 };
 
+TEST_F(AuditLogTest, AnEditedLastRecordIsNotContinued) {
+  auto lines = readLines(path_);
+  const auto at = lines.back().find("\"open_login\"");
+  ASSERT_NE(at, std::string::npos);
+  lines.back().replace(at, 12, "\"open_pay_x\"");
+  writeLines(path_, lines);
+  auto log = AuditLog::open(path_);
+  ASSERT_TRUE(log.ok());
+  AuditEvent e{1000, "gateway", "health", 9, {}, "ok", "", ""};
+  auto seq = log->append(e);
+  ASSERT_FALSE(seq.ok());
+  EXPECT_EQ(seq.error().code, ErrorCode::kAuditUnavailable);
+  EXPECT_EQ(readLines(path_).size(), 5u) << "nothing appended after the edit";
+}
+
 TEST_F(AuditLogTest, ChainVerifiesAndHeadMatches) {
   auto v = verifyAuditLog(path_);
   ASSERT_TRUE(v.ok()) << v.error().detail;
