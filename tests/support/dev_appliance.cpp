@@ -15,6 +15,18 @@ namespace mpay::test {
 
 // MPAY_SOURCE_DIR in the environment points the tests at another copy of the
 // sources (tests/fresh-copy-test runs them from one with nothing beside it).
+std::vector<std::string> readLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+void writeLines(const std::string& path, const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::trunc);
+  for (const auto& l : lines) out << l << "\n";
+}
+
 std::string sourceDir() {
   const char* other = getenv("MPAY_SOURCE_DIR");
   return other && *other ? other : MPAY_SOURCE_DIR;

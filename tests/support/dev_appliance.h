@@ -3,6 +3,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/signer_protocol.h"
@@ -13,6 +14,10 @@
 namespace mpay::test {
 
 std::string sourceDir();
+
+// A text file as lines (without their newlines), and back.
+std::vector<std::string> readLines(const std::string& path);
+void writeLines(const std::string& path, const std::vector<std::string>& lines);
 std::string binDir();
 std::string vectorsDir();  // tests/vectors: third-party test vectors kept in the repository
 

@@ -25,12 +25,7 @@ suite::EcPrivateKey newKey() {
          }).value();
 }
 
-std::vector<std::string> readLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
+using test::readLines;
 
 // What anyone who can write the file can do: edit, then recompute every
 // hash and link after the edit so that the chain verifies again.
@@ -45,8 +40,7 @@ void rewriteAndRechain(const std::string& path, std::size_t index, const std::st
     prev = hexEncode(suite::sha256(asBytes(body)));
     lines[i] = prev + " " + body;
   }
-  std::ofstream out(path, std::ios::trunc);
-  for (const auto& l : lines) out << l << "\n";
+  test::writeLines(path, lines);
 }
 
 class AuditCheckpointsTest : public ::testing::Test {

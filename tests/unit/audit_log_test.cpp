@@ -16,17 +16,8 @@
 namespace mpay {
 namespace {
 
-std::vector<std::string> readLines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
-
-void writeLines(const std::string& path, const std::vector<std::string>& lines) {
-  std::ofstream out(path, std::ios::trunc);
-  for (const auto& l : lines) out << l << "\n";
-}
+using test::readLines;
+using test::writeLines;
 
 class AuditLogTest : public ::testing::Test {
  protected:
