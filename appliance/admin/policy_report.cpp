@@ -107,6 +107,7 @@ std::string limitsTable(const signer::SignerLimits& l, const signer::OpsPolicy& 
   out += "| login nonces remembered | " + std::to_string(l.login_nonces) + " |\n";
   out += "| sessions (highest payment counter each) | " + std::to_string(l.sessions) + " |\n";
   out += "| permits remembered (spent or not) | " + std::to_string(l.permits) + " |\n";
+  out += "| other appliances' permits spent here, within a day | " + std::to_string(l.foreign_permits) + " |\n";
   out += "| audit checkpoint (signed head) at least every, records | " + std::to_string(l.audit_checkpoint_records) + " |\n";
   out += "| audit checkpoint within, seconds of any record | " + std::to_string(l.audit_checkpoint_seconds) + " |\n";
   return out;

@@ -20,7 +20,7 @@ inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderLen = 7;
 inline constexpr std::size_t kMaxCertificate = 2048;
 // A permit: u64 number || u64 expires_at || HMAC-SHA256 (suite::permitMacInput).
-inline constexpr std::size_t kPermitLen = 48;
+inline constexpr std::size_t kPermitLen = 64;  // epoch || number || expires_at || MAC
 inline constexpr std::size_t kMaxSealed = 1024;
 
 enum class OpId : std::uint16_t {

@@ -51,14 +51,18 @@ Result<Secret> gcmOpen(const Secret& key, ByteView blob, ByteView aad) {
   return suite::aesGcmOpen(key.exposeSecret(), blob.first(suite::kGcmIvLen), aad, blob.subspan(suite::kGcmIvLen));
 }
 
+// The issuing state's epoch travels with the permit: every signer of a
+// cluster holds the permit key, so an order one appliance left open can be
+// completed by another (spent there in its table of foreign permits).
 struct Permit {
+  ByteView epoch;
   std::uint64_t id = 0, expires_at = 0;
 };
 
-Result<Bytes> permitMac(const OpContext& ctx, const hsm::Lane& lane, Permit p, std::string_view order_no,
-                        std::string_view phone, std::uint64_t amount, std::string_view currency) {
-  return lane.hmac(lane.keys().permit, suite::permitMacInput(ctx.state->epoch(), p.id, order_no, phone, amount,
-                                                             currency, p.expires_at));
+Result<Bytes> permitMac(const hsm::Lane& lane, Permit p, std::string_view order_no, std::string_view phone,
+                        std::uint64_t amount, std::string_view currency) {
+  return lane.hmac(lane.keys().permit,
+                   suite::permitMacInput(p.epoch, p.id, order_no, phone, amount, currency, p.expires_at));
 }
 
 Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::OpenPaymentRequest& req,
@@ -107,12 +111,12 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
 
   wire::OpenPaymentResponse r{req.order_no, req.phone,     req.amount_minor, req.currency,
                               content,      req.counter,   req.timestamp,    {}};
-  Permit p;
+  Permit p{ctx.state->epoch()};
   MPAY_ASSIGN_OR_RETURN(p.id, ctx.state->issuePermit(change));
   p.expires_at = ctx.now() + suite::kPermitLifetimeSeconds;
-  MPAY_ASSIGN_OR_RETURN(Bytes mac, permitMac(ctx, lane, p, r.order_no, r.phone, r.amount_minor, r.currency));
+  MPAY_ASSIGN_OR_RETURN(Bytes mac, permitMac(lane, p, r.order_no, r.phone, r.amount_minor, r.currency));
   ByteWriter permit;
-  permit.u64(p.id).u64(p.expires_at).raw(mac);
+  permit.raw(p.epoch).u64(p.id).u64(p.expires_at).raw(mac);
   r.permit = permit.take();
   return wire::encodeMessage(r);
 }
@@ -122,10 +126,11 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
   ByteReader reader(req.permit);
   Permit p;
   ByteView mac;
-  if (!reader.u64(&p.id) || !reader.u64(&p.expires_at) || !reader.raw(suite::kHmacLen, &mac) || !reader.empty())
+  if (!reader.raw(ctx.state->epoch().size(), &p.epoch) || !reader.u64(&p.id) || !reader.u64(&p.expires_at) ||
+      !reader.raw(suite::kHmacLen, &mac) || !reader.empty())
     return fail(ErrorCode::kBadPermit, "permit does not parse");
   if (ctx.now() > p.expires_at) return fail(ErrorCode::kBadPermit, "permit expired");
-  MPAY_ASSIGN_OR_RETURN(Bytes expected, permitMac(ctx, lane, p, req.order_no, req.phone, req.amount_minor, req.currency));
+  MPAY_ASSIGN_OR_RETURN(Bytes expected, permitMac(lane, p, req.order_no, req.phone, req.amount_minor, req.currency));
   if (!constantTimeEqual(mac, expected)) return fail(ErrorCode::kBadPermit, "permit is not for this payment");
   // The acquirer signed exactly these values, or there is no receipt.
   const suite::AcquirerAnswer answer{req.order_no,     req.phone,          req.amount_minor, req.currency,
@@ -134,7 +139,12 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
   if (!ctx.acquirer_key) return fail(ErrorCode::kInternal, "no acquirer certificate");
   if (!ctx.acquirer_key->verifyDer(answer_bytes, req.acquirer_signature))
     return fail(ErrorCode::kBadAcquirerAnswer, "the acquirer did not sign these values");
-  MPAY_RETURN_IF_ERROR(ctx.state->spendPermit(p.id, suite::sha256(answer_bytes), change));
+  const Bytes answer_fingerprint = suite::sha256(answer_bytes);
+  if (constantTimeEqual(p.epoch, ctx.state->epoch()))
+    MPAY_RETURN_IF_ERROR(ctx.state->spendPermit(p.id, answer_fingerprint, change));
+  else
+    MPAY_RETURN_IF_ERROR(
+        ctx.state->spendForeignPermit(p.epoch, p.id, p.expires_at, answer_fingerprint, ctx.now(), change));
 
   suite::Receipt receipt{req.transaction_no, answer.result, req.order_no, req.phone,
                          req.amount_minor,   req.currency,  req.time};

@@ -28,6 +28,7 @@ constexpr std::array kRules = {
     Rule{"login_nonces", &SignerLimits::login_nonces, 1024, 1u << 24},
     Rule{"sessions", &SignerLimits::sessions, 1024, 1u << 24},
     Rule{"permits", &SignerLimits::permits, 1024, 1u << 26},
+    Rule{"foreign_permits", &SignerLimits::foreign_permits, 1024, 1u << 24},
     Rule{"audit_checkpoint_records", &SignerLimits::audit_checkpoint_records, 1, 1000000},
     Rule{"audit_checkpoint_seconds", &SignerLimits::audit_checkpoint_seconds, 1, 86400},
 };

@@ -30,6 +30,7 @@ struct SignerLimits {
   std::uint32_t login_nonces = 0;  // logins within twice the timestamp window
   std::uint32_t sessions = 0;      // sessions alive at once (each keeps its highest payment counter)
   std::uint32_t permits = 0;       // permits issued within a permit's lifetime (a day)
+  std::uint32_t foreign_permits = 0;  // other appliances' permits spent here within a permit's lifetime
   // A signed checkpoint of the audit chain after this many records, or this
   // many seconds after the last one when records came since.
   std::uint32_t audit_checkpoint_records = 0;

@@ -24,7 +24,7 @@ namespace mpay::signer {
 namespace {
 
 constexpr char kMagic[8] = {'M', 'P', 'A', 'Y', 'S', 'T', 'A', '1'};
-constexpr std::uint32_t kVersion = 3;
+constexpr std::uint32_t kVersion = 4;  // 4: the table of other appliances' permits
 constexpr std::size_t kHeaderSize = 4096;
 constexpr std::size_t kProbe = 32;
 constexpr std::size_t kKeyLen = 16;
@@ -42,6 +42,7 @@ struct Header {
   std::uint32_t started_gateways[256];
   std::uint32_t next_started;
   char started_boot[37];  // the kernel's boot_id the pids above belong to (pids repeat after a reboot)
+  std::uint32_t foreign_permits;
   ByteView hash_key_view() const { return ByteView(hash_key, sizeof hash_key); }
 };
 static_assert(sizeof(Header) <= kHeaderSize);
@@ -135,11 +136,12 @@ struct SignerState::Layout {
   ExpiringSlot* nonces;
   ExpiringSlot* sessions;
   std::uint64_t* permits;
+  ExpiringSlot* foreign_permits;
 
   static std::size_t size(const SignerLimits& l) {
     return kHeaderSize + std::size_t{l.users} * sizeof(GuessSlot) +
            (std::size_t{l.phones} + l.login_nonces + l.sessions) * sizeof(ExpiringSlot) +
-           std::size_t{l.permits} * sizeof(std::uint64_t);
+           std::size_t{l.permits} * sizeof(std::uint64_t) + std::size_t{l.foreign_permits} * sizeof(ExpiringSlot);
   }
   Layout(void* map, const SignerLimits& l) {
     auto* p = static_cast<std::uint8_t*>(map);
@@ -154,6 +156,8 @@ struct SignerState::Layout {
     sessions = reinterpret_cast<ExpiringSlot*>(p);
     p += std::size_t{l.sessions} * sizeof(ExpiringSlot);
     permits = reinterpret_cast<std::uint64_t*>(p);
+    p += std::size_t{l.permits} * sizeof(std::uint64_t);
+    foreign_permits = reinterpret_cast<ExpiringSlot*>(p);
   }
 };
 
@@ -189,6 +193,7 @@ Status createFile(int fd, const std::string& path, const SignerLimits& limits, s
   h.login_nonces = limits.login_nonces;
   h.sessions = limits.sessions;
   h.permits = limits.permits;
+  h.foreign_permits = limits.foreign_permits;
   const Bytes epoch = suite::randomBytes(sizeof h.epoch);
   std::memcpy(h.epoch, epoch.data(), sizeof h.epoch);
   const Bytes hash_key = suite::randomBytes(sizeof h.hash_key);
@@ -215,7 +220,7 @@ Status checkHeader(int fd, const std::string& path, const SignerLimits& limits, 
       h.version != kVersion)
     return fail(ErrorCode::kConfig, path + " is not a signer state file of this version");
   if (h.users != limits.users || h.phones != limits.phones || h.login_nonces != limits.login_nonces || h.sessions != limits.sessions ||
-      h.permits != limits.permits || static_cast<std::size_t>(st.st_size) != size)
+      h.permits != limits.permits || h.foreign_permits != limits.foreign_permits || static_cast<std::size_t>(st.st_size) != size)
     return fail(ErrorCode::kConfig, path + " was made for other capacities than policy/signer.limits names; see "
                                            "docs/operations.md, \"Signer state\"");
   return {};
@@ -491,10 +496,39 @@ void SignerState::forgetGatewayStart(std::uint32_t pid) {
     if (seen == pid) seen = 0;
 }
 
-Status SignerState::spendPermit(std::uint64_t id, ByteView answer_fingerprint, std::string* change) {
+namespace {
+
+std::uint64_t answerFingerprint(ByteView answer_fingerprint) {
   std::uint64_t fingerprint = 0;
   for (std::size_t i = 0; i < 8 && i < answer_fingerprint.size(); ++i) fingerprint = (fingerprint << 8) | answer_fingerprint[i];
-  fingerprint |= 1;  // 0 marks an unspent permit
+  return fingerprint | 1;  // 0 marks an unspent permit
+}
+
+}  // namespace
+
+Status SignerState::spendForeignPermit(ByteView epoch, std::uint64_t id, std::uint64_t expires_at,
+                                       ByteView answer_fingerprint, std::uint64_t now, std::string* change) {
+  const std::uint64_t fingerprint = answerFingerprint(answer_fingerprint);
+  Locked lock(shared_);
+  if (!lock.ok()) return lock.status;
+  const Layout l(map_, limits_);
+  ByteWriter number;
+  number.u64(id);
+  const Key key = keyOf(l.header->hash_key_view(), "foreign_permit", epoch, number.bytes());
+  bool found = false;
+  ExpiringSlot* s = probe(l.foreign_permits, limits_.foreign_permits, key,
+                          [now](const ExpiringSlot& e) { return e.expires_at < now; }, &found);
+  if (found && s->value != fingerprint)
+    return fail(ErrorCode::kPermitSpent, "another appliance's permit already used here for another acquirer answer");
+  if (!s) return fail(ErrorCode::kStateFull, "no free slot for another appliance's permit");
+  *change += std::string(change->empty() ? "" : " ") + "foreign_permit=" + hexEncode(epoch.first(4)) + ":" +
+             std::to_string(id) + (found ? " signed again" : " spent");
+  if (!found) rewrite(s, ExpiringSlot{{}, fingerprint, expires_at}, key);
+  return {};
+}
+
+Status SignerState::spendPermit(std::uint64_t id, ByteView answer_fingerprint, std::string* change) {
+  const std::uint64_t fingerprint = answerFingerprint(answer_fingerprint);
   Locked lock(shared_);
   if (!lock.ok()) return lock.status;
   const Layout l(map_, limits_);

@@ -7,6 +7,8 @@
 //   nonces    per user and login nonce, until its timestamp leaves the window
 //   sessions  per session, the highest payment counter used
 //   permits   per permit, the acquirer answer its receipt was signed for
+//   foreign permits  the same for permits another appliance of the cluster
+//             issued (an order it left open, completed here)
 //
 // One file (signer.state_file), mapped shared by every worker before they
 // fork, sized once by policy/signer.limits; a process-shared robust mutex
@@ -117,6 +119,11 @@ class SignerState {
   // values), another one is permit_spent; a permit older than the table
   // remembers is bad_permit.
   Status spendPermit(std::uint64_t id, ByteView answer_fingerprint, std::string* change);
+  // The same for a permit another signer of the cluster issued (its state's
+  // `epoch`), kept until the permit expires: one acquirer answer per permit
+  // at this signer too.
+  Status spendForeignPermit(ByteView epoch, std::uint64_t id, std::uint64_t expires_at, ByteView answer_fingerprint,
+                            std::uint64_t now, std::string* change);
 
  private:
   struct Layout;

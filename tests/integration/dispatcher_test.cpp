@@ -154,7 +154,7 @@ TEST_F(DispatcherTest, SignReceiptNeedsAPermitForThatOrderAndTheAcquirersSignatu
   });
   ASSERT_TRUE(mac.ok());
   ByteWriter permit;
-  permit.u64(id).u64(expires).raw(mac.value());
+  permit.raw(state_->epoch()).u64(id).u64(expires).raw(mac.value());
   wire::SignReceiptRequest req{permit.take(), "T-1", 1, "O-1", "+8613800138000", 1234, "CNY", now_, {}};
   appliance_.signAsAcquirer(req);
 
@@ -174,11 +174,14 @@ TEST_F(DispatcherTest, SignReceiptNeedsAPermitForThatOrderAndTheAcquirersSignatu
   none.permit = Bytes(wire::kPermitLen, 0);
   EXPECT_EQ(status(none), ErrorCode::kBadPermit);
   auto extended = req;  // a later expiry does not match the MAC
-  extended.permit[15] ^= 1;
+  extended.permit[31] ^= 1;
   EXPECT_EQ(status(extended), ErrorCode::kBadPermit);
   auto renumbered = req;  // nor another number
-  renumbered.permit[7] ^= 1;
+  renumbered.permit[23] ^= 1;
   EXPECT_EQ(status(renumbered), ErrorCode::kBadPermit);
+  auto other_state = req;  // nor another signer state's epoch
+  other_state.permit[0] ^= 1;
+  EXPECT_EQ(status(other_state), ErrorCode::kBadPermit);
 
   // The acquirer's answer: unsigned, signed by someone else, or changed after signing.
   auto unsigned_answer = req;
@@ -214,8 +217,28 @@ TEST_F(DispatcherTest, SignReceiptNeedsAPermitForThatOrderAndTheAcquirersSignatu
   second_transaction.transaction_no = "T-2";
   appliance_.signAsAcquirer(second_transaction);
   EXPECT_EQ(status(second_transaction), ErrorCode::kPermitSpent);
+
+  // A permit another appliance of the cluster issued (its state's epoch, the
+  // same permit key) for an order it left open: signed here for one answer.
+  const Bytes other_epoch(16, 0x5a);
+  auto other_mac = token_->call<Bytes>([&](hsm::Lane& lane) {
+    return lane.hmac(lane.keys().permit,
+                     suite::permitMacInput(other_epoch, id, "O-1", "+8613800138000", 1234, "CNY", expires));
+  });
+  ASSERT_TRUE(other_mac.ok());
+  ByteWriter other_permit;
+  other_permit.raw(other_epoch).u64(id).u64(expires).raw(other_mac.value());
+  auto elsewhere = req;
+  elsewhere.permit = other_permit.take();
+  EXPECT_EQ(status(elsewhere), ErrorCode::kOk);
+  EXPECT_EQ(status(elsewhere), ErrorCode::kOk);
+  auto elsewhere_declined = declined;
+  elsewhere_declined.permit = elsewhere.permit;
+  EXPECT_EQ(status(elsewhere_declined), ErrorCode::kPermitSpent);
+
   now_ = expires + 1;
   EXPECT_EQ(status(req), ErrorCode::kBadPermit);
+  EXPECT_EQ(status(elsewhere), ErrorCode::kBadPermit);
 
   // Every refusal is in the audit log with its own code.
   std::ifstream log(appliance_.config().signer.audit_log);

@@ -11,7 +11,7 @@ namespace {
 SignerLimits smallLimits() {
   auto limits = SignerLimits::parse(
       "password_threshold 3\npassword_lock_s 600\npassword_daily 7\npin_threshold 3\npin_lock_s 600\npin_daily 7\n"
-      "timestamp_window_s 300\nusers 1024\nphones 1024\nlogin_nonces 1024\nsessions 1024\npermits 1024\naudit_checkpoint_records 1000\naudit_checkpoint_seconds 60\n",
+      "timestamp_window_s 300\nusers 1024\nphones 1024\nlogin_nonces 1024\nsessions 1024\npermits 1024\nforeign_permits 1024\naudit_checkpoint_records 1000\naudit_checkpoint_seconds 60\n",
       "test.limits");
   EXPECT_TRUE(limits.ok()) << limits.error().detail;
   return limits.value();
@@ -123,6 +123,24 @@ TEST_F(SignerStateTest, NoncesAreKeptForTheirWindowAndStaleTimestampsRefused) {
   EXPECT_EQ(s->spendLoginNonce("+86138", Bytes(16, 1), now_ + 300, now_ + 600, &change_).error().code,
             ErrorCode::kReplayed);  // as long as the timestamp is fresh, the nonce is remembered
   EXPECT_TRUE(s->spendLoginNonce("+86139", Bytes(16, 1), now_, now_, &change_).ok());  // per user
+}
+
+TEST_F(SignerStateTest, AnotherAppliancesPermitBindsOneAnswerHereUntilItExpiresAcrossReopening) {
+  const Bytes other_epoch(16, 9), third_epoch(16, 10);
+  {
+    auto s = open(smallLimits());
+    EXPECT_TRUE(s->spendForeignPermit(other_epoch, 7, now_ + 100, Bytes(32, 3), now_, &change_).ok());
+    EXPECT_NE(change_.find("foreign_permit="), std::string::npos) << change_;
+  }
+  auto s = open(smallLimits());
+  EXPECT_TRUE(s->spendForeignPermit(other_epoch, 7, now_ + 100, Bytes(32, 3), now_, &change_).ok());  // same answer
+  EXPECT_EQ(s->spendForeignPermit(other_epoch, 7, now_ + 100, Bytes(32, 4), now_, &change_).error().code,
+            ErrorCode::kPermitSpent);
+  // Another number, or the same number of another appliance, is another permit.
+  EXPECT_TRUE(s->spendForeignPermit(other_epoch, 8, now_ + 100, Bytes(32, 4), now_, &change_).ok());
+  EXPECT_TRUE(s->spendForeignPermit(third_epoch, 7, now_ + 100, Bytes(32, 4), now_, &change_).ok());
+  // Past its expiry the slot is free again (the handler refuses an expired permit before it gets here).
+  EXPECT_TRUE(s->spendForeignPermit(other_epoch, 7, now_ + 300, Bytes(32, 5), now_ + 101, &change_).ok());
 }
 
 TEST_F(SignerStateTest, PermitsOlderThanTheTableAreRefusedAndAFullTableSaysSo) {
