@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "common/log.h"
@@ -99,11 +100,22 @@ Bytes unb64(const std::string& s) {
   return r.ok() ? r.value() : Bytes{};
 }
 
+// postgresql://[user[:password]@]host[:port][,host[:port]...]/db[?param=value&...]
+// A list of hosts is libpq's multi-host form: with target_session_attrs=
+// read-write a new connection goes to whichever of them is the primary, so
+// a gateway follows a promoted standby by reconnecting (docs/operations.md,
+// "A cluster"). Poco::URI takes one host only: the authority is split here
+// and each part decoded by Poco.
 ApiResult<std::string> postgresConnectionString(const std::string& url) {
   try {
-    Poco::URI uri(url);
-    if (uri.getScheme() != "postgresql" && uri.getScheme() != "postgres")
-      return apiError(ApiCode::kInternal, "not a postgresql:// URL");
+    const auto scheme_end = url.find("://");
+    const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+    if (scheme != "postgresql" && scheme != "postgres") return apiError(ApiCode::kInternal, "not a postgresql:// URL");
+    const std::string rest = url.substr(scheme_end + 3);
+    const auto path_at = rest.find_first_of("/?");
+    const std::string authority = rest.substr(0, path_at);
+    // What follows the authority parses as a one-host URL: path and query.
+    Poco::URI tail("postgresql://h" + (path_at == std::string::npos ? std::string() : rest.substr(path_at)));
     // Values are quoted for libpq: backslash and single quote escaped.
     auto quote = [](const std::string& v) {
       std::string out = "'";
@@ -113,19 +125,38 @@ ApiResult<std::string> postgresConnectionString(const std::string& url) {
       }
       return out + "'";
     };
-    std::string user, password;
-    const std::string info = uri.getUserInfo();
-    auto colon = info.find(':');
+    std::string user, password, hosts, ports;
+    const auto at = authority.rfind('@');
+    const std::string info = at == std::string::npos ? "" : authority.substr(0, at);
+    const auto colon = info.find(':');
     Poco::URI::decode(info.substr(0, colon), user);
     if (colon != std::string::npos) Poco::URI::decode(info.substr(colon + 1), password);
-    std::string out = "host=" + quote(uri.getHost()) + " port=" + std::to_string(uri.getPort()) +
-                      " dbname=" + quote(uri.getPath().substr(uri.getPath().empty() ? 0 : 1));
+    std::istringstream list(at == std::string::npos ? authority : authority.substr(at + 1));
+    for (std::string entry; std::getline(list, entry, ',');) {
+      std::string host = entry, port = "5432";
+      const auto bracket = entry.find(']');
+      const auto port_at = entry.find(':', bracket == std::string::npos ? 0 : bracket);
+      if (port_at != std::string::npos) {
+        host = entry.substr(0, port_at);
+        port = entry.substr(port_at + 1);
+      }
+      if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      const bool numeric = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+      if (host.empty() || host.find_first_of(" '\\,") != std::string::npos || !numeric || std::stoi(port) == 0 ||
+          std::stoi(port) > 65535)
+        return apiError(ApiCode::kInternal, "bad PostgreSQL host in URL: '" + entry + "'");
+      hosts += (hosts.empty() ? "" : ",") + host;
+      ports += (ports.empty() ? "" : ",") + port;
+    }
+    if (hosts.empty()) return apiError(ApiCode::kInternal, "no host in the PostgreSQL URL");
+    std::string out = "host=" + quote(hosts) + " port=" + quote(ports) +
+                      " dbname=" + quote(tail.getPath().substr(tail.getPath().empty() ? 0 : 1));
     if (!user.empty()) out += " user=" + quote(user);
     if (!password.empty()) out += " password=" + quote(password);
     bool gss_set = false;
-    for (const auto& [key, value] : uri.getQueryParameters()) {
+    for (const auto& [key, value] : tail.getQueryParameters()) {
       if (key != "sslmode" && key != "connect_timeout" && key != "sslrootcert" && key != "gssencmode" &&
-          key != "passfile")
+          key != "passfile" && key != "target_session_attrs")
         return apiError(ApiCode::kInternal, "unsupported PostgreSQL URL parameter " + key);
       gss_set = gss_set || key == "gssencmode";
       out += " " + key + "=" + quote(value);
