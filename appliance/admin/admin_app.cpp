@@ -17,6 +17,7 @@
 #include "admin/policy_report.h"
 #include "admin/reconcile.h"
 #include "admin/signer_state_admin.h"
+#include "admin/token_clone.h"
 #include "common/audit_log.h"
 #include "common/config.h"
 #include "common/identity.h"
@@ -48,7 +49,8 @@ constexpr char kUsage[] =
     "       mpay-admin operations\n"
     "       mpay-admin policy check --config FILE\n"
     "       mpay-admin policy explain --config FILE\n"
-    "       mpay-admin state new --config FILE\n";
+    "       mpay-admin state new --config FILE\n"
+    "       mpay-admin token clone --from FIRST.ini --config FILE   (SoftHSM2: a second appliance's token)\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -68,6 +70,7 @@ void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = OptionCallback<AdminApp>(this, &AdminApp::takeOption);
   options.addOption(Option("config", "c", "configuration file").argument("FILE").callback(take));
   options.addOption(Option("dir", "d", "directory for dev-setup").argument("DIR").callback(take));
+  options.addOption(Option("from", "", "token clone: the first appliance's configuration").argument("FILE").callback(take));
   options.addOption(Option("ledger", "", "reconcile: the acquirer's reconciliation file").argument("FILE").callback(take));
   options.addOption(Option("port", "p", "gateway port for dev-setup").argument("N").callback(take));
   options.addOption(Option("public-key", "", "audit verify: the audit key's certificate (audit.pem)").argument("FILE").callback(take));
@@ -80,6 +83,7 @@ void AdminApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "config") config_ = value;
   if (name == "dir") dir_ = value;
   if (name == "ledger") ledger_ = value;
+  if (name == "from") from_ = value;
   if (name == "public-key") public_key_ = value;
   if (name == "checkpoint") checkpoint_ = value;
   if (name == "every-phone-registers-again") new_platform_confirmed_ = true;
@@ -126,11 +130,25 @@ int AdminApp::main(const std::vector<std::string>& args) {
       std::cout << report.value();
       return kExitOk;
     }
-    auto mismatches = checkPolicy(config.value());
+    std::vector<std::string> fingerprints;
+    auto mismatches = checkPolicy(config.value(), &fingerprints);
     if (!mismatches) return failWith(mismatches.error());
     for (const auto& m : mismatches.value()) std::cout << "MISMATCH " << m << "\n";
+    std::cout << "platform keys (the same on every appliance of one cluster):\n";
+    for (const auto& f : fingerprints) std::cout << "  " << f << "\n";
     if (!mismatches->empty()) return kExitFailure;
     std::cout << "policy ok: every file parses and every platform key matches policy/keys\n";
+    return kExitOk;
+  }
+  if (args == std::vector<std::string>{"token", "clone"}) {
+    if (config_.empty() || from_.empty()) return usageError("token clone needs --from and --config");
+    auto from = Config::load(from_);
+    if (!from) return failWith(from.error());
+    auto to = Config::load(config_);
+    if (!to) return failWith(to.error());
+    auto done = cloneSoftHsmToken(from.value(), to.value());
+    if (!done) return failWith(done.error());
+    std::cout << done.value();
     return kExitOk;
   }
   if (args == std::vector<std::string>{"state", "new"}) {

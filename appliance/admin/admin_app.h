@@ -7,6 +7,7 @@
 //   mpay-admin reconcile --ledger FILE --config FILE  (the acquirer's file against the orders)
 //   mpay-admin operations                (the signer's operation table, Markdown)
 //   mpay-admin policy check|explain --config FILE
+//   mpay-admin token clone --from FILE --config FILE  (SoftHSM2 only)
 #pragma once
 #include <Poco/Util/Application.h>
 
@@ -35,6 +36,7 @@ class AdminApp : public Poco::Util::Application {
   std::string public_key_;
   std::string checkpoint_;
   std::string ledger_;
+  std::string from_;
   bool new_platform_confirmed_ = false;
   int port_ = 8443;
 };

@@ -9,6 +9,7 @@
 #include "signer/operation_docs.h"
 #include "signer/ops_policy.h"
 #include "signer/signer_limits.h"
+#include "suite/primitives.h"
 
 namespace mpay::admin {
 namespace {
@@ -219,7 +220,32 @@ Status compareTransientObjects(const hsm::Session& s, const hsm::KeyPolicy& keys
 
 }  // namespace
 
-Result<std::vector<std::string>> checkPolicy(const Config& config) {
+namespace {
+
+// What an operator compares between the appliances of one cluster: the
+// SHA-256 of each EC key's public point, and each secret key's check value
+// (CKA_CHECK_VALUE, which the token computes: an encryption or MAC of
+// zeros, never the key).
+std::string fingerprintOf(const hsm::Session& s, const hsm::KeyTemplate& t) {
+  if (t.kind == hsm::KeyKind::kEcP256) {
+    auto pub = s.findOne(CKO_PUBLIC_KEY, t.label);
+    if (!pub) return "no public key object (" + pub.error().detail + ")";
+    auto attr = s.attributeBytes(pub.value(), CKA_EC_POINT);
+    if (!attr) return "CKA_EC_POINT unreadable (" + attr.error().detail + ")";
+    auto point = hsm::ecPointFromAttribute(attr.value());
+    if (!point) return "CKA_EC_POINT does not parse";
+    return "public-point-sha256 " + hexEncode(suite::sha256(point.value()));
+  }
+  auto key = s.findOne(CKO_SECRET_KEY, t.label);
+  if (!key) return "not in the token";
+  auto kcv = s.attributeBytes(key.value(), CKA_CHECK_VALUE);
+  if (!kcv || kcv->empty()) return "no check value (the token keeps no CKA_CHECK_VALUE: compare by the HSM's own tools)";
+  return "check-value " + hexEncode(kcv.value());
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> checkPolicy(const Config& config, std::vector<std::string>* fingerprints) {
   MPAY_ASSIGN_OR_RETURN(LoadedPolicy p, loadAll(config));
   if (!config.hsm.softhsm2_conf.empty()) setenv("SOFTHSM2_CONF", config.hsm.softhsm2_conf.c_str(), 1);
   MPAY_ASSIGN_OR_RETURN(Secret pin, hsm::readPinFile(config.hsm.pin_file));
@@ -236,6 +262,7 @@ Result<std::vector<std::string>> checkPolicy(const Config& config) {
       continue;
     }
     compareObject(s, key.value(), t, mismatches);
+    if (fingerprints) fingerprints->push_back(name + " " + fingerprintOf(s, t));
   }
   if (auto transient = compareTransientObjects(s, p.keys, mismatches); !transient.ok())
     mismatches.push_back("session objects could not be made to compare: " + transient.error().detail);

@@ -15,7 +15,9 @@ namespace mpay::admin {
 Result<std::string> explainPolicy(const Config& config);
 
 // Validates every policy file, then compares each platform key in the token
-// with policy/keys. Returns the mismatches (empty: all agree).
-Result<std::vector<std::string>> checkPolicy(const Config& config);
+// with policy/keys. Returns the mismatches (empty: all agree). With
+// `fingerprints`, one line per platform key ("<name> <kind> <hex>"): the
+// same on every appliance that holds the same platform.
+Result<std::vector<std::string>> checkPolicy(const Config& config, std::vector<std::string>* fingerprints = nullptr);
 
 }  // namespace mpay::admin
