@@ -38,7 +38,11 @@ constexpr char kUsageText[] =
     "       mpay-bench --server URL --outbox FILE [--ca FILE] --login-timing N\n"
     "       mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] --chaos-kills N --chaos-seconds S\n"
     "                  --mpayd-pid PID\n"
+    "       mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] --kill-appliance MPAYD_PID --chaos-seconds S\n"
     "  --chaos-kills: phones pay while N of mpayd's children are killed (SIGKILL) at random over S seconds;\n"
+    "       mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] --chaos-command CMD --chaos-seconds S\n"
+    "  --chaos-command: CMD (a database failover, say) runs a third into S; the time to the next successful payment is printed;\n"
+    "  --kill-appliance: through a cluster's load balancer, one appliance (mpayd and all it started) is killed a third into S;\n"
     "  prints every answer by code, each kill and the time to the next successful payment (scripts/chaos)\n"
     "       mpay-bench --server URL --outbox FILE [--ca FILE] [--threads N] --soak-minutes M --mpayd-pid PID\n"
     "  --soak-minutes: payments at half the peak rate measured first, for M minutes; 0 errors and each\n"
@@ -96,6 +100,7 @@ int reportChaos(const ChaosReport& r, const ChaosOptions& c) {
   std::printf("\n");
   int slow = 0;
   for (double ms : r.recovery_ms) slow += ms > 2000;
+  std::printf("longest stretch without a successful payment: %.0f ms\n", r.longest_gap_ms);
   std::printf("kill to next successful payment: p50 %.0f ms, max %.0f ms, %d of %zu over 2 s (target: none)\n",
               quantile(r.recovery_ms, 0.5), r.recovery_ms.empty() ? 0.0 : quantile(r.recovery_ms, 1.0), slow,
               r.recovery_ms.size());
@@ -154,7 +159,7 @@ BenchApp::BenchApp()
     : OptionMapApp({"server", "outbox", "ca", "phones", "threads", "seconds", "min-logins-per-s", "min-payments-per-s",
                     "max-p99-ms", "max-worker-mib", "max-gateway-mib", "min-floor-ratio", "signer", "acquirer-key", "min-signer-ratio",
                     "open-loop", "max-open-loop-p99-ms", "idle-connections", "preload", "database", "min-preload-ratio",
-                    "curve", "login-timing", "chaos-kills", "chaos-seconds", "mpayd-pid", "soak-minutes"},
+                    "curve", "login-timing", "chaos-kills", "chaos-seconds", "mpayd-pid", "kill-appliance", "chaos-command", "soak-minutes"},
                    {"floor"}) {}
 
 int BenchApp::main(const std::vector<std::string>& args) {
@@ -177,6 +182,15 @@ int BenchApp::main(const std::vector<std::string>& args) {
     chaos.kills = static_cast<int>(number(options(), "chaos-kills", 0));
     chaos.seconds = number(options(), "chaos-seconds", 20);
     chaos.mpayd = static_cast<pid_t>(number(options(), "mpayd-pid", 0));
+    if (options().contains("kill-appliance")) {
+      chaos.whole_appliance = true;
+      chaos.kills = 1;
+      chaos.mpayd = static_cast<pid_t>(number(options(), "kill-appliance", 0));
+    }
+    if (options().contains("chaos-command")) {
+      chaos.command = options().at("chaos-command");
+      chaos.kills = 1;
+    }
     soak.mpayd = chaos.mpayd;
     load.phones = static_cast<int>(number(options(), "phones", load.phones));
     load.threads = static_cast<int>(number(options(), "threads", load.threads));
@@ -214,8 +228,8 @@ int BenchApp::main(const std::vector<std::string>& args) {
     }
     return reportSoak(report.value(), soak);
   }
-  if (options().contains("chaos-kills")) {
-    if (chaos.kills < 1 || chaos.seconds <= 0 || chaos.mpayd <= 1) {
+  if (options().contains("chaos-kills") || chaos.whole_appliance || !chaos.command.empty()) {
+    if (chaos.kills < 1 || chaos.seconds <= 0 || (chaos.mpayd <= 1 && chaos.command.empty())) {
       std::cerr << "mpay-bench: --chaos-kills >= 1, --chaos-seconds > 0 and --mpayd-pid are needed\n";
       return kUsage;
     }

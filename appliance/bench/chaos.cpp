@@ -1,9 +1,12 @@
 #include "bench/chaos.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <set>
@@ -67,8 +70,11 @@ void payUntilStopped(const LoadOptions& o, const client::PlatformData& platform,
     auto receipt = client::pay(api, platform, *open, Secret::copyOf(kPin), phone.session->keys, *phone.key);
     if (receipt) {
       shared.answer("ok");
-      shared.last_success_ns = nowNs();
+      const std::int64_t now = nowNs();
+      const std::int64_t before = shared.last_success_ns.exchange(now);
       std::lock_guard lock(shared.mutex);
+      if (before > 0 && now > before)
+        shared.report.longest_gap_ms = std::max(shared.report.longest_gap_ms, static_cast<double>(now - before) / 1e6);
       ++shared.report.payments;
       open.reset();
       continue;
@@ -86,7 +92,48 @@ void payUntilStopped(const LoadOptions& o, const client::PlatformData& platform,
 
 using Target = ApplianceProcess;
 
+// The time from `killed_at` to the next successful payment, or a note that
+// there was none within 30 s.
+std::string recoveryAfter(std::int64_t killed_at, Shared& shared) {
+  const auto give_up = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < give_up) {
+    if (shared.last_success_ns > killed_at) {
+      const double ms = static_cast<double>(shared.last_success_ns - killed_at) / 1e6;
+      std::lock_guard lock(shared.mutex);
+      shared.report.recovery_ms.push_back(ms);
+      return " recovered in " + std::to_string(static_cast<long>(ms)) + " ms";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return " no successful payment within 30 s";
+}
+
+// One disruption a third into the run: a whole appliance killed, or the command run.
+void disruptOnce(const ChaosOptions& c, Shared& shared) {
+  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.seconds));
+  std::this_thread::sleep_for(std::chrono::duration<double>(c.seconds / 3));
+  std::string line;
+  const std::int64_t started_at = nowNs();
+  if (c.whole_appliance) {
+    std::vector<Target> all = applianceProcesses(c.mpayd);
+    ::kill(c.mpayd, SIGKILL);  // first, so that it restarts nothing
+    for (const auto& t : all) ::kill(t.pid, SIGKILL);
+    line = "appliance mpayd " + std::to_string(c.mpayd) + " and its " + std::to_string(all.size()) + " processes";
+  } else {
+    const int status = std::system(c.command.c_str());
+    line = "command '" + c.command + "' (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+           ", took " + std::to_string((nowNs() - started_at) / 1000000) + " ms)";
+  }
+  line += recoveryAfter(started_at, shared);
+  {
+    std::lock_guard lock(shared.mutex);
+    shared.report.kills.push_back(line);
+  }
+  std::this_thread::sleep_until(end);
+}
+
 void killAtRandom(const ChaosOptions& c, Shared& shared) {
+  if (c.whole_appliance || !c.command.empty()) return disruptOnce(c, shared);
   std::mt19937_64 rng(std::random_device{}());
   const auto every = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.seconds / c.kills));
   for (int k = 0; k < c.kills; ++k) {
@@ -129,9 +176,11 @@ void killAtRandom(const ChaosOptions& c, Shared& shared) {
 }  // namespace
 
 bool retryable(const std::string& code) {
+  // appliance_unavailable: a cluster's load balancer lost the appliance
+  // that had the request, or has none (docs/protocol.md §7.7).
   static const std::set<std::string> kRetryable = {"no_answer",       "signer_unavailable", "database_unavailable",
                                                    "overloaded",      "acquirer_unavailable", "payment_pending",
-                                                   "request_timeout", "rate_limited"};
+                                                   "request_timeout", "rate_limited",         "appliance_unavailable"};
   return kRetryable.contains(code);
 }
 

@@ -22,6 +22,13 @@ struct ChaosOptions {
   pid_t mpayd = 0;
   int kills = 10;
   double seconds = 20;  // the kills are spread over this
+  // One appliance of a cluster dies instead: mpayd and every process it
+  // started, SIGKILL, a third into `seconds`; the phones go on through the
+  // load balancer until `seconds` are over.
+  bool whole_appliance = false;
+  // Or a command (/bin/sh -c) run a third into `seconds` — a database
+  // failover, say: the report says how long payments stopped succeeding.
+  std::string command;
 };
 
 struct ChaosReport {
@@ -31,6 +38,7 @@ struct ChaosReport {
   std::vector<double> recovery_ms;                  // kill to the next successful payment
   std::uint64_t payments = 0;                       // orders that reached an outcome
   std::uint64_t pending_at_end = 0;                 // orders still without one when the run ended
+  double longest_gap_ms = 0;                        // the longest time between two successful payments: the outage
 };
 
 std::optional<ChaosReport> runChaos(const LoadOptions& load, const ChaosOptions& chaos);

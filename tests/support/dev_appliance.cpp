@@ -61,6 +61,14 @@ DevAppliance::DevAppliance(const std::string& extra_signer_settings, int port) {
     std::istringstream extra(settings);
     std::string line;
     while (std::getline(extra, line)) {
+      if (line.size() > 3 && line.rfind("-[", 0) == 0 && line.back() == ']') {  // "-[section]": drop it
+        const std::string header = line.substr(1);
+        auto at = content.find(header + "\n");
+        if (at == std::string::npos) continue;
+        auto end = content.find("\n[", at + header.size());
+        content.erase(at, end == std::string::npos ? std::string::npos : end + 1 - at);
+        continue;
+      }
       auto dot = line.find('.');
       if (dot == std::string::npos) continue;
       const std::string header = "[" + line.substr(0, dot) + "]\n";

@@ -34,7 +34,7 @@ class TempDir {
 class DevAppliance {
  public:
   // Runs dev-setup; extra INI lines (e.g. "signer.pkcs12_iterations = 10000")
-  // are merged into their sections.
+  // are merged into their sections; a line "-[section]" drops that section.
   explicit DevAppliance(const std::string& extra_signer_settings = "signer.pkcs12_iterations = 10000",
                         int port = 18443);
   const Config& config() const { return config_; }

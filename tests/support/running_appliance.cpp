@@ -2,6 +2,7 @@
 
 #include "common/processes.h"
 
+#include "admin/token_clone.h"
 #include "common/identity.h"
 #include "gateway/store.h"
 
@@ -59,6 +60,8 @@ bool portFree(int port) {
 // client connection never takes one between the check and the bind.
 // Three in a row: the gateway, the acquirer simulator, the metrics listener
 // (dev-setup's layout).
+}  // namespace
+
 int threeFreePorts() {
   constexpr int kFirst = 20000, kTriples = 4000;  // 20000..31999
   const int fd = ::open("/tmp/mpay-test-ports", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -77,6 +80,8 @@ int threeFreePorts() {
   if (port < 0 || !saved) throw std::runtime_error("no free ports");
   return port;
 }
+
+namespace {
 
 HttpAnswer exchange(int port, const std::string& method, const std::string& path, const std::string* body,
                     const std::string& ca_file = "") {
@@ -138,7 +143,7 @@ std::string RunningAppliance::backend() {
 void RunningAppliance::sql(const std::string& statement) const {
   const std::string& url = dev_->config().gateway.db_url;
   (void)gateway::Store::open(":memory:");
-  const bool pg = backend() == "postgresql";
+  const bool pg = url.rfind("postgresql://", 0) == 0;
   Poco::Data::Session s(pg ? "PostgreSQL" : "SQLite", pg ? gateway::postgresConnectionString(url).value() : url);
   s << statement, Poco::Data::Keywords::now;
 }
@@ -163,12 +168,38 @@ RunningAppliance::RunningAppliance(const std::string& settings, bool tls, const 
     adminSql("CREATE DATABASE " + pg_database_);
     db_setting = "gateway.db_url = " + withDatabase(pgAdminUrl(), pg_database_) + "\n";
   }
-  dev_ = std::make_unique<DevAppliance>(
+  dev_ = std::make_shared<DevAppliance>(
       "signer.pkcs12_iterations = 10000\ngateway.acquirer_timeout_ms = 1000\n"
       "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n" + db_setting +
           (tls ? "gateway.tls_cert = ${DIR}/tls/gateway.pem\ngateway.tls_key = ${DIR}/tls/gateway.key\n" : "") + settings,
       port_);
   if (!signer_ops.empty()) std::ofstream(dev_->config().policy_dir + "/signer.ops", std::ios::trunc) << signer_ops;
+  start(run_as);
+}
+
+RunningAppliance::RunningAppliance(const ClusterMembership& member, const std::string& settings,
+                                   const std::string& signer_ops) {
+  port_ = threeFreePorts();
+  dev_ = std::make_shared<DevAppliance>(
+      "signer.pkcs12_iterations = 10000\ngateway.acquirer_timeout_ms = 1000\n"
+      "gateway.rate_per_phone = 1000\ngateway.rate_per_source = 100000\n"
+      "gateway.db_url = " + member.db_url + "\n-[acquirer_sim]\n" + settings,
+      port_);
+  if (member.token_from) {
+    // A second appliance starts from an empty token directory.
+    for (const auto& entry : std::filesystem::directory_iterator(dev_->config().hsm.token_dir))
+      std::filesystem::remove_all(entry.path());
+    auto cloned = admin::cloneSoftHsmToken(member.token_from->dev().config(), dev_->config());
+    if (!cloned) throw std::runtime_error("token clone: " + cloned.error().detail);
+  }
+  if (!signer_ops.empty()) std::ofstream(dev_->config().policy_dir + "/signer.ops", std::ios::trunc) << signer_ops;
+  start("");
+}
+
+RunningAppliance::RunningAppliance(const RunningAppliance& shape, int port)
+    : dev_(shape.dev_), port_(port), tls_(shape.tls_) {}
+
+void RunningAppliance::start(const std::string& run_as) {
   const std::string binary = binDir() + "/mpayd";
   const std::string log = dev_->dir() + "/mpayd.log";
   std::optional<Account> account;

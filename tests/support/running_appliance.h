@@ -20,6 +20,12 @@ struct HttpAnswer {
   std::string body;
 };
 
+// How an appliance of a cluster differs from a lone one (support/cluster.h).
+struct ClusterMembership {
+  std::string db_url;                               // a database the cluster shares
+  const class RunningAppliance* token_from = nullptr;  // clone the platform from it (mpay-admin token clone)
+};
+
 class RunningAppliance {
  public:
   // `settings`: extra "section.key = value" lines for the config.
@@ -31,6 +37,13 @@ class RunningAppliance {
   // policy/signer.ops (load tests raise its budgets, as scripts/bench does).
   explicit RunningAppliance(const std::string& settings = "", bool tls = false, const std::string& run_as = "",
                             const std::string& signer_ops = "");
+  // An appliance of a cluster: no acquirer simulator of its own (the
+  // settings name the cluster's), the shared database, and with
+  // `token_from` the first appliance's platform in a copy of its token.
+  RunningAppliance(const ClusterMembership& member, const std::string& settings, const std::string& signer_ops);
+  // The same appliance (its files, devices and config) reached through
+  // another port — a load balancer in front of it. Owns no process.
+  RunningAppliance(const RunningAppliance& shape, int port);
   ~RunningAppliance();
 
   const DevAppliance& dev() const { return *dev_; }
@@ -81,12 +94,17 @@ class RunningAppliance {
   // A tool of the build's bin/ with --server (and --ca with TLS); stdout and stderr together.
   CommandOutput run(const std::string& binary, const std::string& args) const;
 
-  std::unique_ptr<DevAppliance> dev_;
+  void start(const std::string& run_as);
+
+  std::shared_ptr<DevAppliance> dev_;
   std::string pg_database_;  // created for this appliance, dropped with it
   int port_ = 0;
   bool tls_ = false;
   pid_t pid_ = -1;
 };
+
+// Three free loopback ports in a row (p, p+1, p+2), never handed to two tests at once.
+int threeFreePorts();
 
 // policy/signer.ops with every budget raised, as scripts/bench runs it: the
 // shipped budgets (20 registrations and 100 logins a second, a few a minute

@@ -1,0 +1,232 @@
+// The cluster of docs/operations.md ("A cluster"), in the test command:
+// HAProxy in front of two appliances (the second's token cloned from the
+// first's), one PostgreSQL primary with a synchronous standby, one acquirer.
+// Phones run the four flows through the balancer and land on both; one
+// order sent to both appliances at once gives one debit and one receipt;
+// guesses spread over both reach the check at most the threshold; an
+// appliance killed under load and a database failover under load lose no
+// money and the books balance. The long forms: scripts/cluster.
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "support/cluster.h"
+#include "support/raw_phone.h"
+#include "support/together.h"
+
+namespace mpay {
+namespace {
+
+using test::countErrors;
+using test::describe;
+using test::kPassword;
+using test::kPin;
+
+constexpr char kOpenLimits[] =
+    "gateway.rate_per_phone = 100000\ngateway.rate_per_source = 100000\ngateway.max_connections_per_source = 0\n"
+    "gateway.max_threads = 32\ngateway.max_queued = 256\ngateway.signer_timeout_ms = 2000\n"
+    "gateway.acquirer_timeout_ms = 2000\n";
+
+int seconds(const char* variable, int fallback) {
+  const char* v = std::getenv(variable);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+std::map<std::string, std::string> ledgerResults(const test::RunningAppliance& app) {
+  Poco::JSON::Parser parser;
+  auto entries = parser.parse(app.acquirerLedger().body).extract<Poco::JSON::Object::Ptr>()->getArray("ledger");
+  std::map<std::string, std::string> out;
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    auto e = entries->getObject(static_cast<unsigned>(i));
+    out[e->getValue<std::string>("order_no")] = e->getValue<std::string>("result");
+  }
+  return out;
+}
+
+std::string platformKeys(const test::CommandOutput& check) {
+  const auto at = check.output.find("platform keys");
+  const auto end = check.output.find("policy ok");
+  return at == std::string::npos || end == std::string::npos ? "" : check.output.substr(at, end - at);
+}
+
+// Waits for the surviving appliance's completer, then checks the books.
+void expectBooksBalance(const test::RunningAppliance& survivor, const test::RunningAppliance& ledger_holder) {
+  std::string open;
+  for (int i = 0; i < 90; ++i) {
+    open = survivor.admin("orders").output;
+    if (open.find("open: 0 ") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_NE(open.find("open: 0 "), std::string::npos) << open;
+  auto books = survivor.admin("reconcile --ledger " + ledger_holder.dev().dir() + "/data/acquirer-ledger.jsonl");
+  std::printf("%s", books.output.c_str());
+  EXPECT_EQ(books.exit_code, 0) << books.output;
+  EXPECT_NE(books.output.find("discrepancies: 0"), std::string::npos) << books.output;
+}
+
+class ClusterE2E : public ::testing::Test {
+ protected:
+  test::Cluster cluster_{kOpenLimits};
+};
+
+TEST_F(ClusterE2E, PhonesRunTheFourFlowsThroughTheBalancerOnBothAppliancesOfOnePlatform) {
+  auto& front = cluster_.front();
+  for (int i = 0; i < 4; ++i) {
+    const std::string device = "phone" + std::to_string(i);
+    front.enroll(device, "+86138001390" + std::to_string(i));
+    ASSERT_EQ(front.client(device, std::string("login --password '") + kPassword + "'").exit_code, 0);
+    for (int j = 0; j < 2; ++j) {
+      auto paid = front.client(device, std::string("pay --password '") + kPassword + "' --pin " + kPin +
+                                           " --order FLOW-" + std::to_string(i) + "-" + std::to_string(j) +
+                                           " --amount 12.34 --currency CNY --json");
+      EXPECT_EQ(paid.exit_code, 0) << paid.output;
+    }
+  }
+  const long on_a = cluster_.requestsServed(cluster_.a()), on_b = cluster_.requestsServed(cluster_.b());
+  std::printf("API requests served: appliance a %ld, appliance b %ld\n", on_a, on_b);
+  EXPECT_GT(on_a, 5);
+  EXPECT_GT(on_b, 5);
+  // One platform: the same fingerprints on both, as an operator compares them.
+  auto check_a = cluster_.a().admin("policy check"), check_b = cluster_.b().admin("policy check");
+  EXPECT_EQ(check_a.exit_code, 0) << check_a.output;
+  EXPECT_EQ(check_b.exit_code, 0) << check_b.output;
+  EXPECT_NE(platformKeys(check_a).find("permit check-value "), std::string::npos) << check_a.output;
+  EXPECT_EQ(platformKeys(check_a), platformKeys(check_b));
+}
+
+TEST_F(ClusterE2E, RegisterOnOneActivateOnTheOtherLogInOnOnePayOnTheOther) {
+  // Appliance a's device files, sent to each appliance directly.
+  test::RunningAppliance on_a(cluster_.a(), cluster_.a().port()), on_b(cluster_.a(), cluster_.b().port());
+  const std::string phone = "+8613800139100";
+  auto reg = on_a.client("p", "register --phone '" + phone + "' --imei 356938035643809 --sim 89860012345678901234"
+                              " --password '" + kPassword + "' --pin " + kPin +
+                              " --name 'Zhang San' --id-number 110101199003070000 --json");
+  ASSERT_EQ(reg.exit_code, 0) << reg.output;
+  auto act = on_b.client("p", "activate --registration-code " + test::jsonField(reg.output, "registration_code") +
+                                  " --confirmation-code " + on_b.confirmationCode(phone));
+  ASSERT_EQ(act.exit_code, 0) << act.output;
+  ASSERT_EQ(on_a.client("p", std::string("login --password '") + kPassword + "'").exit_code, 0);
+  const std::string pay = std::string("pay --password '") + kPassword + "' --pin " + kPin +
+                          " --amount 1.00 --currency CNY --json --order ";
+  auto on_b_paid = on_b.client("p", pay + "ACROSS-1");
+  EXPECT_EQ(on_b_paid.exit_code, 0) << on_b_paid.output;
+  auto on_a_paid = on_a.client("p", pay + "ACROSS-2");
+  EXPECT_EQ(on_a_paid.exit_code, 0) << on_a_paid.output;
+  auto ledger = ledgerResults(cluster_.a());
+  EXPECT_EQ(ledger["ACROSS-1"], "approved");
+  EXPECT_EQ(ledger["ACROSS-2"], "approved");
+}
+
+TEST_F(ClusterE2E, OneOrderSentToBothAppliancesAtOnceGivesOneDebitAndOneReceipt) {
+  auto& a = cluster_.a();
+  auto& b = cluster_.b();
+  a.enroll("phone", "+8613800139200");
+  ASSERT_EQ(a.client("phone", std::string("login --password '") + kPassword + "'").exit_code, 0);
+  test::RawPhone phone(a, "phone");
+  std::vector<std::string> bodies;
+  for (std::uint64_t i = 0; i < 40; ++i) bodies.push_back(phone.payBody("RACE-ACROSS", i + 1, 1000 + i));
+  auto answers = test::postTogetherAcross({&a, &b}, "/v1/pay", bodies);
+  auto counts = countErrors(answers);
+  EXPECT_GE(counts["ok"], 1) << describe(counts);
+  for (const auto& [code, n] : counts)
+    EXPECT_TRUE(code == "ok" || code == "order_conflict" || code == "overloaded") << describe(counts);
+  std::set<std::string> receipts, amounts;
+  for (const auto& answer : answers)
+    if (answer.status == 200) {
+      receipts.insert(test::jsonField(answer.body, "receipt"));
+      amounts.insert(test::jsonField(answer.body, "amount_minor"));
+    }
+  EXPECT_EQ(receipts.size(), 1u) << "one order, several receipts";
+  EXPECT_EQ(amounts.size(), 1u);
+  EXPECT_EQ(test::jsonField(a.acquirerStats().body, "authorizations"), "1");
+
+  // The same payment resent to both at once: the one receipt, every time.
+  const std::string again = phone.payBody("RESENT-ACROSS", 100);
+  auto resent = countErrors(test::postTogetherAcross({&a, &b}, "/v1/pay", std::vector<std::string>(20, again)));
+  EXPECT_EQ(resent["ok"], 20) << describe(resent);
+  EXPECT_EQ(test::jsonField(a.acquirerStats().body, "authorizations"), "2");
+}
+
+TEST_F(ClusterE2E, GuessesSpreadOverBothAppliancesReachTheCheckAtMostTheThreshold) {
+  auto& a = cluster_.a();
+  auto& b = cluster_.b();
+  a.enroll("phone", "+8613800139300");
+  ASSERT_EQ(a.client("phone", std::string("login --password '") + kPassword + "'").exit_code, 0);
+  test::RawPhone phone(a, "phone");
+  std::vector<std::string> logins;
+  for (int i = 0; i < 24; ++i) logins.push_back(phone.loginBody("wrong password " + std::to_string(i)));
+  auto counts = countErrors(test::postTogetherAcross({&a, &b}, "/v1/login", logins));
+  EXPECT_LE(counts["bad_credentials"], 5) << describe(counts);  // gateway.lockout_threshold, in the shared database
+  EXPECT_EQ(counts["bad_credentials"] + counts["account_locked"], 24) << describe(counts);
+  EXPECT_EQ(test::jsonField(b.post("/v1/login", phone.loginBody()).body, "error"), "account_locked");
+
+  a.enroll("payer", "+8613800139301");
+  ASSERT_EQ(a.client("payer", std::string("login --password '") + kPassword + "'").exit_code, 0);
+  std::vector<std::string> payments;
+  for (int i = 0; i < 24; ++i) {
+    test::RawPhone session(a, "payer");
+    ASSERT_TRUE(session.logIn(i % 2 ? b : a));
+    payments.push_back(session.payBody("WRONG-PIN-" + std::to_string(i), 1, 1234, "tea", "135790"));
+  }
+  auto pins = countErrors(test::postTogetherAcross({&a, &b}, "/v1/pay", payments));
+  EXPECT_LE(pins["bad_pin"], 5) << describe(pins);
+  EXPECT_EQ(pins["bad_pin"] + pins["pin_locked"], 24) << describe(pins);
+}
+
+TEST_F(ClusterE2E, AnApplianceKilledUnderLoadLosesNoMoneyAndTheOtherCompletesItsOrders) {
+  auto& front = cluster_.front();
+  const int run_seconds = seconds("MPAY_CLUSTER_SECONDS", 18);
+  auto run = front.bench("--phones " + std::to_string(seconds("MPAY_CLUSTER_PHONES", 6)) + " --kill-appliance " +
+                         std::to_string(cluster_.a().mpaydPid()) + " --chaos-seconds " + std::to_string(run_seconds));
+  std::printf("%s", run.output.c_str());
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("appliance mpayd"), std::string::npos) << run.output;
+  ASSERT_TRUE(cluster_.b().healthyWithin(10));
+  expectBooksBalance(cluster_.b(), cluster_.a());
+}
+
+TEST_F(ClusterE2E, TheDatabaseFailsOverUnderLoadAndNoApprovedPaymentIsLost) {
+  ASSERT_TRUE(cluster_.db().standbyIsSynchronous());
+  auto& front = cluster_.front();
+  const int run_seconds = seconds("MPAY_CLUSTER_SECONDS", 18);
+  auto run = front.bench("--phones " + std::to_string(seconds("MPAY_CLUSTER_PHONES", 6)) + " --chaos-command '" +
+                         cluster_.db().failoverCommand() + "' --chaos-seconds " + std::to_string(run_seconds));
+  std::printf("%s", run.output.c_str());
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("(exit 0,"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("longest stretch without a successful payment"), std::string::npos) << run.output;
+  // Both appliances reconnected by themselves (to the promoted standby).
+  ASSERT_TRUE(cluster_.a().healthyWithin(10));
+  ASSERT_TRUE(cluster_.b().healthyWithin(10));
+  expectBooksBalance(cluster_.a(), cluster_.a());
+}
+
+TEST(ClusterBalancerE2E, ThePerSourceLimitIsTheBalancersForTheWholeCluster) {
+  test::Cluster cluster(kOpenLimits, 40);
+  int limited = 0, ok = 0;
+  for (int i = 0; i < 60; ++i) {
+    auto answer = cluster.front().get("/v1/platform");
+    if (answer.status == 429) {
+      EXPECT_EQ(test::jsonField(answer.body, "error"), "rate_limited") << answer.body;
+      ++limited;
+    } else if (answer.status == 200) {
+      ++ok;
+    }
+  }
+  std::printf("through the balancer: %d ok, %d rate_limited (limit 40 a minute per address)\n", ok, limited);
+  EXPECT_LE(ok, 41);
+  EXPECT_GE(limited, 19);
+  // The appliances themselves still answer (their own limits are per appliance).
+  EXPECT_EQ(cluster.a().get("/v1/platform").status, 200);
+  EXPECT_EQ(cluster.b().get("/v1/platform").status, 200);
+}
+
+}  // namespace
+}  // namespace mpay
