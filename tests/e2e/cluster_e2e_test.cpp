@@ -228,5 +228,21 @@ TEST(ClusterBalancerE2E, ThePerSourceLimitIsTheBalancersForTheWholeCluster) {
   EXPECT_EQ(cluster.b().get("/v1/platform").status, 200);
 }
 
+// Sizing for docs/operations.md ("A cluster"): the same load against one
+// appliance directly, then against both through the balancer. Not in the
+// test command (a measurement, not a check; on two cores both appliances
+// share them): scripts/cluster --sizing runs it on a release build.
+TEST(ClusterSizing, DISABLED_OneApplianceThenTwoBehindTheBalancer) {
+  test::Cluster cluster(kOpenLimits);
+  const std::string load = "--phones " + std::to_string(seconds("MPAY_CLUSTER_PHONES", 16)) + " --seconds " +
+                           std::to_string(seconds("MPAY_CLUSTER_SECONDS", 20));
+  auto one = cluster.a().bench(load);
+  std::printf("---- one appliance, directly ----\n%s", one.output.c_str());
+  auto two = cluster.front().bench(load);
+  std::printf("---- two appliances, through HAProxy ----\n%s", two.output.c_str());
+  EXPECT_EQ(one.exit_code, 0);
+  EXPECT_EQ(two.exit_code, 0);
+}
+
 }  // namespace
 }  // namespace mpay
