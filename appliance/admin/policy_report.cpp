@@ -229,17 +229,18 @@ namespace {
 std::string fingerprintOf(const hsm::Session& s, const hsm::KeyTemplate& t) {
   if (t.kind == hsm::KeyKind::kEcP256) {
     auto pub = s.findOne(CKO_PUBLIC_KEY, t.label);
-    if (!pub) return "no public key object (" + pub.error().detail + ")";
+    if (!pub) return std::string(kUnknownFingerprint) + " (no public key object: " + pub.error().detail + ")";
     auto attr = s.attributeBytes(pub.value(), CKA_EC_POINT);
-    if (!attr) return "CKA_EC_POINT unreadable (" + attr.error().detail + ")";
+    if (!attr) return std::string(kUnknownFingerprint) + " (CKA_EC_POINT unreadable: " + attr.error().detail + ")";
     auto point = hsm::ecPointFromAttribute(attr.value());
-    if (!point) return "CKA_EC_POINT does not parse";
+    if (!point) return std::string(kUnknownFingerprint) + " (CKA_EC_POINT does not parse)";
     return "public-point-sha256 " + hexEncode(suite::sha256(point.value()));
   }
   auto key = s.findOne(CKO_SECRET_KEY, t.label);
-  if (!key) return "not in the token";
+  if (!key) return std::string(kUnknownFingerprint) + " (not in the token)";
   auto kcv = s.attributeBytes(key.value(), CKA_CHECK_VALUE);
-  if (!kcv || kcv->empty()) return "no check value (the token keeps no CKA_CHECK_VALUE: compare by the HSM's own tools)";
+  if (!kcv || kcv->empty())
+    return std::string(kUnknownFingerprint) + " (the token keeps no CKA_CHECK_VALUE: compare with the HSM's own tools)";
   return "check-value " + hexEncode(kcv.value());
 }
 

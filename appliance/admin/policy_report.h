@@ -18,6 +18,8 @@ Result<std::string> explainPolicy(const Config& config);
 // with policy/keys. Returns the mismatches (empty: all agree). With
 // `fingerprints`, one line per platform key ("<name> <kind> <hex>"): the
 // same on every appliance that holds the same platform.
+// A key whose fingerprint cannot be read shows this word instead.
+inline constexpr char kUnknownFingerprint[] = "unknown";
 Result<std::vector<std::string>> checkPolicy(const Config& config, std::vector<std::string>* fingerprints = nullptr);
 
 }  // namespace mpay::admin

@@ -1,5 +1,6 @@
 #include "admin/token_clone.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,38 +89,62 @@ Result<std::string> cloneSoftHsmToken(const Config& from, const Config& to) {
   if (!from_mismatches.empty())
     return fail(ErrorCode::kPolicy, "the first appliance's token does not match policy/keys: " + from_mismatches.front());
 
+  for (const auto& f : from_prints)
+    if (f.find(std::string(" ") + kUnknownFingerprint) != std::string::npos)
+      return fail(ErrorCode::kPolicy, "a fingerprint of the first token cannot be read: " + f);
+
   struct stat dir_owner{};
   if (::stat(to.hsm.token_dir.c_str(), &dir_owner) != 0)
     return fail(ErrorCode::kIo, "cannot stat " + to.hsm.token_dir + " (made by install or dev-setup)");
+  // Copied whole under a name SoftHSM2 does not read, then renamed: a
+  // failure leaves no half token behind.
   const fs::path target = fs::path(to.hsm.token_dir) / sources.front().filename();
+  const fs::path partial = fs::path(to.hsm.token_dir) / (".partial-" + sources.front().filename().string());
   std::error_code ec;
-  fs::copy(sources.front(), target, fs::copy_options::recursive, ec);
-  if (ec) return fail(ErrorCode::kIo, "cannot copy " + sources.front().string() + ": " + ec.message());
-  MPAY_RETURN_IF_ERROR(handTo(target, dir_owner.st_uid, dir_owner.st_gid));
+  fs::remove_all(partial, ec);
+  fs::copy(sources.front(), partial, fs::copy_options::recursive, ec);
+  Status placed = ec ? fail(ErrorCode::kIo, "cannot copy " + sources.front().string() + ": " + ec.message())
+                     : handTo(partial, dir_owner.st_uid, dir_owner.st_gid);
+  if (placed.ok() && std::rename(partial.c_str(), target.c_str()) != 0)
+    placed = fail(ErrorCode::kIo, "cannot rename " + partial.string());
+  if (!placed.ok()) {
+    fs::remove_all(partial, ec);
+    return std::move(placed).error();
+  }
+  auto undo = [&](Error e) -> Error {
+    fs::remove_all(target, ec);
+    return e;
+  };
 
   // The copy is encrypted under the first appliance's PIN: the second uses it.
   const std::string pin = readWhole(from.hsm.pin_file);
-  if (pin.empty()) return fail(ErrorCode::kIo, "cannot read " + from.hsm.pin_file);
+  if (pin.empty()) return undo(Error{ErrorCode::kIo, "cannot read " + from.hsm.pin_file});
   struct stat pin_owner = dir_owner;
   (void)::stat(to.hsm.pin_file.c_str(), &pin_owner);
   const std::string tmp = to.hsm.pin_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << pin;
-    if (!out.flush()) return fail(ErrorCode::kIo, "cannot write " + tmp);
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const bool written = fd >= 0 && ::write(fd, pin.data(), pin.size()) == static_cast<ssize_t>(pin.size()) &&
+                       ::fchown(fd, pin_owner.st_uid, pin_owner.st_gid) == 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!written || std::rename(tmp.c_str(), to.hsm.pin_file.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return undo(Error{ErrorCode::kIo, "cannot install " + to.hsm.pin_file});
   }
-  if (chmod(tmp.c_str(), 0600) != 0 || lchown(tmp.c_str(), pin_owner.st_uid, pin_owner.st_gid) != 0 ||
-      std::rename(tmp.c_str(), to.hsm.pin_file.c_str()) != 0)
-    return fail(ErrorCode::kIo, "cannot install " + to.hsm.pin_file);
 
-  // The second appliance's public files come from its own token.
-  MPAY_ASSIGN_OR_RETURN(CeremonyReport report, runKeyCeremony(to));
-  for (const auto& key : report.keys)
-    if (key.created) return fail(ErrorCode::kInternal, "the copied token lacked " + key.name + " (made anew: discard it)");
+  // The copy is checked before anything is made in it; then `init` on a
+  // whole platform creates nothing and exports the second's public parts
+  // from its own token.
   std::vector<std::string> to_prints;
-  MPAY_ASSIGN_OR_RETURN(auto to_mismatches, checkPolicy(to, &to_prints));
-  if (!to_mismatches.empty()) return fail(ErrorCode::kPolicy, "the copy does not match policy/keys: " + to_mismatches.front());
-  if (to_prints != from_prints) return fail(ErrorCode::kInternal, "the copy's key fingerprints differ from the first token's");
+  auto to_mismatches = checkPolicy(to, &to_prints);
+  if (!to_mismatches) return undo(std::move(to_mismatches).error());
+  if (!to_mismatches->empty())
+    return undo(Error{ErrorCode::kPolicy, "the copy does not match policy/keys: " + to_mismatches->front()});
+  if (to_prints != from_prints) return undo(Error{ErrorCode::kInternal, "the copy's key fingerprints differ from the first token's"});
+  MPAY_ASSIGN_OR_RETURN(CeremonyReport report, runKeyCeremony(to));
+  bool made = report.ca_cert_created || report.receipt_cert_created || report.audit_cert_created;
+  for (const auto& key : report.keys) made = made || key.created;
+  if (made) return undo(Error{ErrorCode::kInternal, "the ceremony made an object in the copy: it was not a whole platform"});
 
   std::string out = "copied   " + sources.front().string() + " -> " + target.string() + "\n" + "pin      " +
                     to.hsm.pin_file + " (the first appliance's PIN: the copy is encrypted under it)\n";

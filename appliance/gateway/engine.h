@@ -75,6 +75,14 @@ class Engine {
   ApiStatus awaitVerification(const TransactionRow& claim);
   ApiResult<JsonPtr> awaitOutcome(const std::string& order_no, bool resend);
   ApiResult<JsonPtr> driveOrder(TransactionRow row);
+  // Whether the completer takes this order now: one whose permit another
+  // appliance's signer issued is left to that appliance for a while.
+  bool completeNow(const TransactionRow& row);
+
+  // This appliance's signer state, as named by the permits it issues
+  // (learned from the first; empty until then).
+  std::mutex own_epoch_mutex_;
+  Bytes own_epoch_;
 
   const GatewayConfig& config_;
   Store& store_;

@@ -12,13 +12,20 @@
 #include <chrono>
 #include <thread>
 
+#include "common/bytes.h"
 #include "common/log.h"
+#include "common/secret.h"
 #include "gateway/engine.h"
 #include "suite/messages.h"
 #include "suite/primitives.h"
 
 namespace mpay::gateway {
 namespace {
+
+constexpr std::size_t kPermitEpochLen = 16;
+// How long the completer leaves another appliance's open order to it (well
+// past any request's claim): after that the appliance is taken to be gone.
+constexpr std::int64_t kOtherAppliancesGraceSeconds = 60;
 
 JsonPtr object() { return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER); }
 
@@ -169,6 +176,11 @@ ApiResult<JsonPtr> Engine::payVerifiedClaim(const ParsedPayment& parsed, Transac
   row.content_hash = contentKey(verified, parsed.request.critical);
   row.content = verified.content;
   row.permit = verified.permit;
+  {
+    std::lock_guard lock(own_epoch_mutex_);
+    if (own_epoch_.empty() && row.permit.size() >= kPermitEpochLen)
+      own_epoch_.assign(row.permit.begin(), row.permit.begin() + kPermitEpochLen);
+  }
   row.claimed_until = now_() + claimSeconds();
   if (auto marked = store_.markVerified(row, now_()); !marked.ok()) {
     // The PIN was right: its count is cleared even though the order is not driven.
@@ -261,6 +273,23 @@ ApiResult<JsonPtr> Engine::driveOrder(TransactionRow row) {
   return paymentAnswer(*stored);
 }
 
+bool Engine::completeNow(const TransactionRow& row) {
+  // A permit: epoch (16 bytes) || u64 number || u64 expires_at || MAC (docs/protocol.md §8.1).
+  ByteReader permit(row.permit);
+  ByteView epoch;
+  std::uint64_t number = 0, expires_at = 0;
+  if (!permit.raw(kPermitEpochLen, &epoch) || !permit.u64(&number) || !permit.u64(&expires_at)) return true;
+  {
+    std::lock_guard lock(own_epoch_mutex_);
+    if (own_epoch_.empty() || constantTimeEqual(epoch, own_epoch_)) return true;
+  }
+  // Another appliance's order: it completes its own unless it is gone; this
+  // signer's table of other appliances' permits serves only then (and for a
+  // phone's own resend, which is answered wherever it lands).
+  const auto issued_at = static_cast<std::int64_t>(expires_at - suite::kPermitLifetimeSeconds);
+  return issued_at + kOtherAppliancesGraceSeconds <= now_();
+}
+
 ApiResult<Store::OpenOrderCounts> Engine::completeOpenOrders() {
   MPAY_ASSIGN_OR_RETURN(auto open, store_.unclaimedOpenOrders(now_(), 50));
   for (auto& row : open) {
@@ -268,6 +297,7 @@ ApiResult<Store::OpenOrderCounts> Engine::completeOpenOrders() {
       (void)store_.dropVerifyingClaim(row.order_no, row.request_hash);
       continue;
     }
+    if (!completeNow(row)) continue;
     auto mine = store_.reclaimOpenOrder(row.order_no, now_(), now_() + claimSeconds());
     if (!mine || !mine.value()) continue;
     row.claimed_until = now_() + claimSeconds();

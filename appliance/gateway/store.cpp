@@ -12,6 +12,7 @@
 
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <sstream>
@@ -131,8 +132,14 @@ ApiResult<std::string> postgresConnectionString(const std::string& url) {
     const auto colon = info.find(':');
     Poco::URI::decode(info.substr(0, colon), user);
     if (colon != std::string::npos) Poco::URI::decode(info.substr(colon + 1), password);
-    std::istringstream list(at == std::string::npos ? authority : authority.substr(at + 1));
-    for (std::string entry; std::getline(list, entry, ',');) {
+    // Hosts split by hand: an empty one (a doubled or trailing comma) is refused.
+    const std::string list = at == std::string::npos ? authority : authority.substr(at + 1);
+    std::size_t from = 0, index = 0;
+    while (from <= list.size()) {
+      const std::size_t comma = std::min(list.find(',', from), list.size());
+      const std::string entry = list.substr(from, comma - from);
+      from = comma + 1;
+      ++index;
       std::string host = entry, port = "5432";
       const auto bracket = entry.find(']');
       const auto port_at = entry.find(':', bracket == std::string::npos ? 0 : bracket);
@@ -142,9 +149,12 @@ ApiResult<std::string> postgresConnectionString(const std::string& url) {
       }
       if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
       const bool numeric = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+      // The entry is not echoed: a password with an unencoded '/', '?' or '@'
+      // would land here, and errors are logged.
       if (host.empty() || host.find_first_of(" '\\,") != std::string::npos || !numeric || std::stoi(port) == 0 ||
           std::stoi(port) > 65535)
-        return apiError(ApiCode::kInternal, "bad PostgreSQL host in URL: '" + entry + "'");
+        return apiError(ApiCode::kInternal, "bad PostgreSQL host " + std::to_string(index) +
+                                                " in the URL (percent-encode '/', '?', '@' and ':' in a password)");
       hosts += (hosts.empty() ? "" : ",") + host;
       ports += (ports.empty() ? "" : ",") + port;
     }

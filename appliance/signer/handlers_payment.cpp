@@ -142,6 +142,10 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
   const Bytes answer_fingerprint = suite::sha256(answer_bytes);
   if (constantTimeEqual(p.epoch, ctx.state->epoch()))
     MPAY_RETURN_IF_ERROR(ctx.state->spendPermit(p.id, answer_fingerprint, change));
+  else if (p.expires_at - suite::kPermitLifetimeSeconds < ctx.state->createdAt())
+    // Another state's permit from before this one existed: perhaps this
+    // signer's own, from a state file it no longer has, spent there already.
+    return fail(ErrorCode::kBadPermit, "another state's permit, issued before this signer's state was made");
   else
     MPAY_RETURN_IF_ERROR(
         ctx.state->spendForeignPermit(p.epoch, p.id, p.expires_at, answer_fingerprint, ctx.now(), change));

@@ -25,18 +25,7 @@ TEST(ChaosE2E, KillsUnderLoadLoseNoMoneyAndTheBooksBalance) {
   std::printf("%s", run.output.c_str());
   EXPECT_EQ(run.exit_code, 0) << run.output;
   ASSERT_TRUE(app.healthyWithin(30)) << app.log();
-  // The completer finishes what the last kills left open (every 2 s).
-  std::string open;
-  for (int i = 0; i < 60; ++i) {
-    open = app.admin("orders").output;
-    if (open.find("open: 0 ") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  EXPECT_NE(open.find("open: 0 "), std::string::npos) << open;
-  auto books = app.admin("reconcile --ledger " + app.dev().config().acquirer_sim.ledger);
-  std::printf("%s", books.output.c_str());
-  EXPECT_EQ(books.exit_code, 0) << books.output;
-  EXPECT_NE(books.output.find("discrepancies: 0"), std::string::npos) << books.output;
+  test::expectOrdersClosedAndBooksBalanced(app, app.dev().config().acquirer_sim.ledger);
 
   // The check can fail: a debit the appliance never heard of is found.
   const std::string forged = app.dev().dir() + "/forged-ledger.jsonl";

@@ -11,9 +11,13 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <signal.h>
+
 #include <chrono>
+#include <fstream>
 #include <cstdlib>
 #include <map>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -56,23 +60,18 @@ std::string platformKeys(const test::CommandOutput& check) {
   return at == std::string::npos || end == std::string::npos ? "" : check.output.substr(at, end - at);
 }
 
-// Waits for the surviving appliance's completer, then checks the books.
-void expectBooksBalance(const test::RunningAppliance& survivor, const test::RunningAppliance& ledger_holder) {
-  std::string open;
-  for (int i = 0; i < 90; ++i) {
-    open = survivor.admin("orders").output;
-    if (open.find("open: 0 ") != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  EXPECT_NE(open.find("open: 0 "), std::string::npos) << open;
-  auto books = survivor.admin("reconcile --ledger " + ledger_holder.dev().dir() + "/data/acquirer-ledger.jsonl");
-  std::printf("%s", books.output.c_str());
-  EXPECT_EQ(books.exit_code, 0) << books.output;
-  EXPECT_NE(books.output.find("discrepancies: 0"), std::string::npos) << books.output;
-}
+// The acquirer simulator's reconciliation file (it runs beside appliance a).
+std::string ledgerFile(test::Cluster& cluster) { return cluster.a().dev().dir() + "/data/acquirer-ledger.jsonl"; }
 
 class ClusterE2E : public ::testing::Test {
  protected:
+  // A device of appliance a, enrolled and logged in.
+  test::RawPhone loggedIn(const std::string& device, const std::string& number) {
+    cluster_.a().enroll(device, number);
+    const auto login = cluster_.a().client(device, std::string("login --password '") + kPassword + "'");
+    EXPECT_EQ(login.exit_code, 0) << login.output;
+    return test::RawPhone(cluster_.a(), device);
+  }
   test::Cluster cluster_{kOpenLimits};
 };
 
@@ -127,9 +126,7 @@ TEST_F(ClusterE2E, RegisterOnOneActivateOnTheOtherLogInOnOnePayOnTheOther) {
 TEST_F(ClusterE2E, OneOrderSentToBothAppliancesAtOnceGivesOneDebitAndOneReceipt) {
   auto& a = cluster_.a();
   auto& b = cluster_.b();
-  a.enroll("phone", "+8613800139200");
-  ASSERT_EQ(a.client("phone", std::string("login --password '") + kPassword + "'").exit_code, 0);
-  test::RawPhone phone(a, "phone");
+  test::RawPhone phone = loggedIn("phone", "+8613800139200");
   std::vector<std::string> bodies;
   for (std::uint64_t i = 0; i < 40; ++i) bodies.push_back(phone.payBody("RACE-ACROSS", i + 1, 1000 + i));
   auto answers = test::postTogetherAcross({&a, &b}, "/v1/pay", bodies);
@@ -157,9 +154,7 @@ TEST_F(ClusterE2E, OneOrderSentToBothAppliancesAtOnceGivesOneDebitAndOneReceipt)
 TEST_F(ClusterE2E, GuessesSpreadOverBothAppliancesReachTheCheckAtMostTheThreshold) {
   auto& a = cluster_.a();
   auto& b = cluster_.b();
-  a.enroll("phone", "+8613800139300");
-  ASSERT_EQ(a.client("phone", std::string("login --password '") + kPassword + "'").exit_code, 0);
-  test::RawPhone phone(a, "phone");
+  test::RawPhone phone = loggedIn("phone", "+8613800139300");
   std::vector<std::string> logins;
   for (int i = 0; i < 24; ++i) logins.push_back(phone.loginBody("wrong password " + std::to_string(i)));
   auto counts = countErrors(test::postTogetherAcross({&a, &b}, "/v1/login", logins));
@@ -167,8 +162,7 @@ TEST_F(ClusterE2E, GuessesSpreadOverBothAppliancesReachTheCheckAtMostTheThreshol
   EXPECT_EQ(counts["bad_credentials"] + counts["account_locked"], 24) << describe(counts);
   EXPECT_EQ(test::jsonField(b.post("/v1/login", phone.loginBody()).body, "error"), "account_locked");
 
-  a.enroll("payer", "+8613800139301");
-  ASSERT_EQ(a.client("payer", std::string("login --password '") + kPassword + "'").exit_code, 0);
+  (void)loggedIn("payer", "+8613800139301");
   std::vector<std::string> payments;
   for (int i = 0; i < 24; ++i) {
     test::RawPhone session(a, "payer");
@@ -189,7 +183,48 @@ TEST_F(ClusterE2E, AnApplianceKilledUnderLoadLosesNoMoneyAndTheOtherCompletesIts
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("appliance mpayd"), std::string::npos) << run.output;
   ASSERT_TRUE(cluster_.b().healthyWithin(10));
-  expectBooksBalance(cluster_.b(), cluster_.a());
+  test::expectOrdersClosedAndBooksBalanced(cluster_.b(), ledgerFile(cluster_));
+}
+
+// Deterministic, where the load test above leaves it to chance: appliance a
+// dies after the acquirer approved an order and before the receipt; b's
+// completer finishes it with a's permit (its table of other appliances'
+// permits), one debit, and the phone's retry at b gets that receipt.
+TEST_F(ClusterE2E, AnOrderADeadApplianceLeftOpenIsCompletedByTheOtherWithItsPermit) {
+  auto& a = cluster_.a();
+  auto& b = cluster_.b();
+  test::RawPhone phone = loggedIn("phone", "+8613800139400");
+  ASSERT_EQ(a.acquirerControl(R"({"delay_ms":800})").status, 200);
+  std::thread pay([&] {
+    try {
+      (void)a.post("/v1/pay", phone.payBody("LEFT-OPEN-1", 1, 4321));
+    } catch (const std::exception&) {  // a dies with the request in hand
+    }
+  });
+  for (int i = 0; i < 200 && !ledgerResults(a).count("LEFT-OPEN-1"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(ledgerResults(a)["LEFT-OPEN-1"], "approved");
+  // mpayd first (it restarts nothing), then everything it started.
+  std::vector<pid_t> tree{a.mpaydPid()};
+  for (std::size_t i = 0; i < tree.size(); ++i)
+    for (pid_t child : test::childrenOf(tree[i])) tree.push_back(child);
+  for (pid_t p : tree) kill(p, SIGKILL);
+  pay.join();
+  ASSERT_EQ(a.acquirerControl(R"({"delay_ms":0})").status, 200);
+
+  // b's completer takes the order once a's claim on it has run out.
+  std::string receipt;
+  for (int i = 0; i < 60 && receipt.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto retry = b.post("/v1/pay", phone.payBody("LEFT-OPEN-1", 2 + static_cast<std::uint64_t>(i), 4321));
+    if (retry.status == 200) receipt = retry.body;
+  }
+  ASSERT_FALSE(receipt.empty()) << "b never completed the order";
+  EXPECT_EQ(test::jsonField(receipt, "amount_minor"), "4321");
+  EXPECT_EQ(test::jsonField(a.acquirerStats().body, "authorizations"), "1");
+  std::ifstream log(b.dev().config().signer.audit_log);
+  const std::string audit((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(audit.find("foreign_permit="), std::string::npos) << "b did not spend a's permit";
 }
 
 TEST_F(ClusterE2E, TheDatabaseFailsOverUnderLoadAndNoApprovedPaymentIsLost) {
@@ -201,11 +236,16 @@ TEST_F(ClusterE2E, TheDatabaseFailsOverUnderLoadAndNoApprovedPaymentIsLost) {
   std::printf("%s", run.output.c_str());
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("(exit 0,"), std::string::npos) << run.output;
-  EXPECT_NE(run.output.find("longest stretch without a successful payment"), std::string::npos) << run.output;
+  // The outage is bounded: detection (two failed health checks), promotion,
+  // reconnection, the balancer's two good checks.
+  std::smatch stretch;
+  ASSERT_TRUE(std::regex_search(run.output, stretch, std::regex("longest stretch without a successful payment: ([0-9]+) ms")))
+      << run.output;
+  EXPECT_LT(std::stol(stretch[1].str()), 15000) << run.output;
   // Both appliances reconnected by themselves (to the promoted standby).
   ASSERT_TRUE(cluster_.a().healthyWithin(10));
   ASSERT_TRUE(cluster_.b().healthyWithin(10));
-  expectBooksBalance(cluster_.a(), cluster_.a());
+  test::expectOrdersClosedAndBooksBalanced(cluster_.a(), ledgerFile(cluster_));
 }
 
 TEST(ClusterBalancerE2E, ThePerSourceLimitIsTheBalancersForTheWholeCluster) {

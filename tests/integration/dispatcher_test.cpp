@@ -221,23 +221,38 @@ TEST_F(DispatcherTest, SignReceiptNeedsAPermitForThatOrderAndTheAcquirersSignatu
   // A permit another appliance of the cluster issued (its state's epoch, the
   // same permit key) for an order it left open: signed here for one answer.
   const Bytes other_epoch(16, 0x5a);
-  auto other_mac = token_->call<Bytes>([&](hsm::Lane& lane) {
-    return lane.hmac(lane.keys().permit,
-                     suite::permitMacInput(other_epoch, id, "O-1", "+8613800138000", 1234, "CNY", expires));
-  });
-  ASSERT_TRUE(other_mac.ok());
-  ByteWriter other_permit;
-  other_permit.raw(other_epoch).u64(id).u64(expires).raw(other_mac.value());
+  auto otherPermit = [&](std::uint64_t expires_at) {
+    auto other_mac = token_->call<Bytes>([&](hsm::Lane& lane) {
+      return lane.hmac(lane.keys().permit,
+                       suite::permitMacInput(other_epoch, id, "O-1", "+8613800138000", 1234, "CNY", expires_at));
+    });
+    EXPECT_TRUE(other_mac.ok());
+    ByteWriter bytes;
+    bytes.raw(other_epoch).u64(id).u64(expires_at).raw(other_mac.value());
+    return bytes.take();
+  };
+  const std::uint64_t issued_now = now_ + suite::kPermitLifetimeSeconds;
   auto elsewhere = req;
-  elsewhere.permit = other_permit.take();
+  elsewhere.permit = otherPermit(issued_now);
   EXPECT_EQ(status(elsewhere), ErrorCode::kOk);
   EXPECT_EQ(status(elsewhere), ErrorCode::kOk);
   auto elsewhere_declined = declined;
   elsewhere_declined.permit = elsewhere.permit;
   EXPECT_EQ(status(elsewhere_declined), ErrorCode::kPermitSpent);
+  // Another state's permit issued before this signer's state was made (an
+  // old state file's, say, spent there already) is refused.
+  const std::uint64_t test_now = now_;
+  now_ = state_->createdAt();  // unexpired, issued a second before the state
+  auto before_this_state = req;
+  before_this_state.permit = otherPermit(state_->createdAt() + suite::kPermitLifetimeSeconds - 1);
+  EXPECT_EQ(status(before_this_state), ErrorCode::kBadPermit);
+  before_this_state.permit = otherPermit(state_->createdAt() + suite::kPermitLifetimeSeconds);
+  EXPECT_EQ(status(before_this_state), ErrorCode::kOk);  // issued as it was made: the control
+  now_ = test_now;
 
   now_ = expires + 1;
   EXPECT_EQ(status(req), ErrorCode::kBadPermit);
+  now_ = issued_now + 1;
   EXPECT_EQ(status(elsewhere), ErrorCode::kBadPermit);
 
   // Every refusal is in the audit log with its own code.

@@ -152,26 +152,18 @@ Cluster::Cluster(const std::string& settings, int balancer_rate_per_minute) {
   balancer_port_ = threeFreePorts();
   haproxy_dir_ = a_->dev().dir() + "/haproxy";
   fs::create_directories(haproxy_dir_);
-  const std::string unavailable =
-      R"({"error":"appliance_unavailable","message":"no appliance answered; send the same request again"})";
-  std::ofstream(haproxy_dir_ + "/haproxy.cfg")
-      << "global\n  maxconn 4096\n"
-      << "defaults\n  mode http\n  timeout connect 1s\n  timeout client 30s\n  timeout server 30s\n"
-      << "  retries 2\n  option redispatch\n"
-      << "  http-error status 502 content-type application/json string '" << unavailable << "'\n"
-      << "  http-error status 503 content-type application/json string '" << unavailable << "'\n"
-      << "  http-error status 504 content-type application/json string '" << unavailable << "'\n"
-      << "frontend phones\n  bind 127.0.0.1:" << balancer_port_ << "\n"
-      << "  stick-table type ip size 1m expire 60s store http_req_rate(60s)\n"
-      << "  http-request track-sc0 src\n"
-      << "  http-request return status 429 content-type application/json string "
-         "'{\"error\":\"rate_limited\",\"message\":\"too many requests from this address\"}' "
-      << "if { sc_http_req_rate(0) gt " << balancer_rate_per_minute << " }\n"
-      << "  default_backend appliances\n"
-      << "backend appliances\n  balance roundrobin\n  option httpchk GET /healthz\n  http-check expect status 200\n"
-      << "  default-server inter 500ms fall 2 rise 2\n"
-      << "  server a 127.0.0.1:" << a_->port() << " check\n"
-      << "  server b 127.0.0.1:" << b_->port() << " check\n";
+  std::ifstream in(sourceDir() + "/docs/haproxy-cluster.cfg");
+  std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& [placeholder, value] :
+       {std::pair<std::string, std::string>{"@BALANCER_ADDRESS@", "127.0.0.1:" + std::to_string(balancer_port_)},
+        {"@RATE_PER_MINUTE@", std::to_string(balancer_rate_per_minute)},
+        {"@APPLIANCE_A@", "127.0.0.1:" + std::to_string(a_->port())},
+        {"@APPLIANCE_B@", "127.0.0.1:" + std::to_string(b_->port())}}) {
+    const auto at = config.find(placeholder);
+    if (at == std::string::npos) throw std::runtime_error("docs/haproxy-cluster.cfg has no " + placeholder);
+    config.replace(at, placeholder.size(), value);
+  }
+  std::ofstream(haproxy_dir_ + "/haproxy.cfg") << config;
   haproxy_ = spawn({"/usr/sbin/haproxy", "-db", "-f", haproxy_dir_ + "/haproxy.cfg"}, haproxy_dir_ + "/haproxy.log");
   front_ = std::make_unique<RunningAppliance>(*a_, balancer_port_);
   // Both servers up: /healthz through the balancer answers from each in turn.

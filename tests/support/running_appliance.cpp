@@ -388,6 +388,21 @@ HttpAnswer RunningAppliance::acquirerLedger() const { return exchange(port_ + 1,
 
 HttpAnswer RunningAppliance::metrics(const std::string& path) const { return exchange(port_ + 2, "GET", path, nullptr); }
 
+void expectOrdersClosedAndBooksBalanced(const RunningAppliance& app, const std::string& ledger_file) {
+  std::string open;
+  // The completer runs every 2 s; another appliance's order waits a minute for it.
+  for (int i = 0; i < 150; ++i) {
+    open = app.admin("orders").output;
+    if (open.find("open: 0 ") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  EXPECT_NE(open.find("open: 0 "), std::string::npos) << open;
+  auto books = app.admin("reconcile --ledger " + ledger_file);
+  std::printf("%s", books.output.c_str());
+  EXPECT_EQ(books.exit_code, 0) << books.output;
+  EXPECT_NE(books.output.find("discrepancies: 0"), std::string::npos) << books.output;
+}
+
 std::string raisedBudgets() {
   std::ifstream in(sourceDir() + "/policy/signer.ops");
   std::stringstream text;

@@ -103,6 +103,11 @@ class RunningAppliance {
   pid_t pid_ = -1;
 };
 
+// Waits (up to 150 s) for the appliance's completer to close every open
+// order, then checks the acquirer's reconciliation file against the
+// database (mpay-admin reconcile): no debit without its receipt, none twice.
+void expectOrdersClosedAndBooksBalanced(const RunningAppliance& app, const std::string& ledger_file);
+
 // Three free loopback ports in a row (p, p+1, p+2), never handed to two tests at once.
 int threeFreePorts();
 

@@ -26,8 +26,14 @@ TEST(PostgresUrl, SeveralHostsForFailover) {
 TEST(PostgresUrl, RefusesWhatLibpqWouldReadOtherwise) {
   for (const char* bad : {"mysql://a/b", "postgresql:///mpay", "postgresql://a,,b/mpay", "postgresql://a:99999/mpay",
                           "postgresql://a:x/mpay", "postgresql://a' sslmode='disable/mpay", "postgresql://a/mpay?options=-c",
-                          "postgresql://a:0/mpay"})
+                          "postgresql://a:0/mpay", "postgresql://a,b,/mpay"})
     EXPECT_FALSE(postgresConnectionString(bad).ok()) << bad;
+}
+
+TEST(PostgresUrl, ARefusedUrlDoesNotEchoAPassword) {
+  auto c = postgresConnectionString("postgresql://mpay:s3cret/x@db/mpay");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message.find("s3cret"), std::string::npos) << c.error().message;
 }
 
 }  // namespace
