@@ -1,6 +1,7 @@
 #include "common/heap_tuning.h"
 
 #include <malloc.h>
+#include <sys/sysinfo.h>
 
 namespace mpay {
 
@@ -10,6 +11,12 @@ void keepFreedMemory() {
   // Setting both also fixes them (glibc otherwise moves the thresholds).
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  // glibc's own limit on thread arenas (8 per CPU), fixed now: left unset,
+  // malloc counts the CPUs (get_nprocs: sched_getaffinity) the first time a
+  // ninth thread needs an arena — after the sandbox, whose lists do not
+  // allow that call, so a busy gateway would be killed by SIGSYS.
+  const int cpus = get_nprocs();
+  mallopt(M_ARENA_MAX, 8 * (cpus > 0 ? cpus : 1));
 }
 
 }  // namespace mpay
