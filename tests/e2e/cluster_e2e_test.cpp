@@ -274,14 +274,17 @@ TEST(ClusterBalancerE2E, ThePerSourceLimitIsTheBalancersForTheWholeCluster) {
 // share them): scripts/cluster --sizing runs it on a release build.
 TEST(ClusterSizing, DISABLED_OneApplianceThenTwoBehindTheBalancer) {
   test::Cluster cluster(kOpenLimits);
-  const std::string load = "--phones " + std::to_string(seconds("MPAY_CLUSTER_PHONES", 16)) + " --seconds " +
+  // Enough threads that the appliances, not the phones' round trips, set the pace.
+  const std::string load = "--phones " + std::to_string(seconds("MPAY_CLUSTER_PHONES", 32)) + " --threads 16 --seconds " +
                            std::to_string(seconds("MPAY_CLUSTER_SECONDS", 20));
   auto one = cluster.a().bench(load);
   std::printf("---- one appliance, directly ----\n%s", one.output.c_str());
   auto two = cluster.front().bench(load);
   std::printf("---- two appliances, through HAProxy ----\n%s", two.output.c_str());
-  EXPECT_EQ(one.exit_code, 0);
-  EXPECT_EQ(two.exit_code, 0);
+  // At saturation some payments wait past the acquirer's timeout
+  // (payment_pending): a measurement, so only "both paid" is required.
+  EXPECT_NE(one.output.find("\npay "), std::string::npos) << one.output;
+  EXPECT_NE(two.output.find("\npay "), std::string::npos) << two.output;
 }
 
 }  // namespace
