@@ -121,6 +121,7 @@ Result<std::string> cloneSoftHsmToken(const Config& from, const Config& to) {
   if (pin.empty()) return undo(Error{ErrorCode::kIo, "cannot read " + from.hsm.pin_file});
   struct stat pin_owner = dir_owner;
   (void)::stat(to.hsm.pin_file.c_str(), &pin_owner);
+  const std::string previous_pin = readWhole(to.hsm.pin_file);
   const std::string tmp = to.hsm.pin_file + ".tmp";
   ::unlink(tmp.c_str());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -132,19 +133,30 @@ Result<std::string> cloneSoftHsmToken(const Config& from, const Config& to) {
     return undo(Error{ErrorCode::kIo, "cannot install " + to.hsm.pin_file});
   }
 
+  // From here a failure takes the copy away and puts the PIN file back.
+  auto undo_all = [&](Error e) -> Error {
+    if (!previous_pin.empty()) {
+      std::ofstream back(to.hsm.pin_file, std::ios::trunc | std::ios::binary);
+      back << previous_pin;
+    }
+    return undo(std::move(e));
+  };
+
   // The copy is checked before anything is made in it; then `init` on a
   // whole platform creates nothing and exports the second's public parts
   // from its own token.
   std::vector<std::string> to_prints;
   auto to_mismatches = checkPolicy(to, &to_prints);
-  if (!to_mismatches) return undo(std::move(to_mismatches).error());
+  if (!to_mismatches) return undo_all(std::move(to_mismatches).error());
   if (!to_mismatches->empty())
-    return undo(Error{ErrorCode::kPolicy, "the copy does not match policy/keys: " + to_mismatches->front()});
-  if (to_prints != from_prints) return undo(Error{ErrorCode::kInternal, "the copy's key fingerprints differ from the first token's"});
-  MPAY_ASSIGN_OR_RETURN(CeremonyReport report, runKeyCeremony(to));
+    return undo_all(Error{ErrorCode::kPolicy, "the copy does not match policy/keys: " + to_mismatches->front()});
+  if (to_prints != from_prints) return undo_all(Error{ErrorCode::kInternal, "the copy's key fingerprints differ from the first token's"});
+  auto ceremony = runKeyCeremony(to);
+  if (!ceremony) return undo_all(std::move(ceremony).error());
+  const CeremonyReport& report = ceremony.value();
   bool made = report.ca_cert_created || report.receipt_cert_created || report.audit_cert_created;
   for (const auto& key : report.keys) made = made || key.created;
-  if (made) return undo(Error{ErrorCode::kInternal, "the ceremony made an object in the copy: it was not a whole platform"});
+  if (made) return undo_all(Error{ErrorCode::kInternal, "the ceremony made an object in the copy: it was not a whole platform"});
 
   std::string out = "copied   " + sources.front().string() + " -> " + target.string() + "\n" + "pin      " +
                     to.hsm.pin_file + " (the first appliance's PIN: the copy is encrypted under it)\n";

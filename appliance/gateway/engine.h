@@ -80,7 +80,7 @@ class Engine {
   bool completeNow(const TransactionRow& row);
 
   // This appliance's signer state, as named by the permits it issues
-  // (learned from the first; empty until then).
+  // (from the latest; empty until the first).
   std::mutex own_epoch_mutex_;
   Bytes own_epoch_;
 

@@ -176,10 +176,9 @@ ApiResult<JsonPtr> Engine::payVerifiedClaim(const ParsedPayment& parsed, Transac
   row.content_hash = contentKey(verified, parsed.request.critical);
   row.content = verified.content;
   row.permit = verified.permit;
-  {
+  if (row.permit.size() >= kPermitEpochLen) {  // every time: the signer's state may have been made anew
     std::lock_guard lock(own_epoch_mutex_);
-    if (own_epoch_.empty() && row.permit.size() >= kPermitEpochLen)
-      own_epoch_.assign(row.permit.begin(), row.permit.begin() + kPermitEpochLen);
+    own_epoch_.assign(row.permit.begin(), row.permit.begin() + kPermitEpochLen);
   }
   row.claimed_until = now_() + claimSeconds();
   if (auto marked = store_.markVerified(row, now_()); !marked.ok()) {

@@ -11,6 +11,7 @@
 #include <Poco/Exception.h>
 
 #include <concepts>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@ class PreparedStatement {
   // order: 't' text, 'n' integer (64 bits).
   PreparedStatement(Poco::Data::Session& session, const std::string& sql, std::string_view params,
                     std::string_view results);
+  ~PreparedStatement();
   PreparedStatement(const PreparedStatement&) = delete;
   PreparedStatement& operator=(const PreparedStatement&) = delete;
 
@@ -57,7 +59,8 @@ class PreparedStatement {
   std::vector<std::string> texts_;
   std::vector<Poco::Int64> numbers_;
   bool broken_ = false;
-  Poco::Data::Statement statement_;
+  bool leak_when_broken_;  // see the destructor
+  std::unique_ptr<Poco::Data::Statement> statement_;
 };
 
 }  // namespace mpay::gateway

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -78,6 +80,55 @@ TEST(AdminCli, StatusAndAuditVerifyAgainstARunningSigner) {
   CommandResult bad = run("audit verify --config " + appliance.configPath());
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("audit.log:2:"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace mpay
+
+namespace mpay {
+namespace {
+
+// `mpay-admin token clone` as docs/operations.md ("A cluster") has an
+// operator run it: refused onto a token directory that holds the platform,
+// then a second appliance made from an empty one, with the same fingerprints
+// and public files; refused for a module that is not SoftHSM2.
+TEST(AdminCli, TokenCloneMakesASecondAppliancesTokenOnlyIntoAnEmptyDirectory) {
+  test::TempDir dir;
+  ASSERT_EQ(run("dev-setup --dir " + dir.path() + "/a --port 19453").status, 0);
+  ASSERT_EQ(run("dev-setup --dir " + dir.path() + "/b --port 19463").status, 0);
+  const std::string a = dir.path() + "/a/mpay.ini", b = dir.path() + "/b/mpay.ini";
+  const CommandResult occupied = run("token clone --from " + a + " --config " + b);
+  EXPECT_EQ(occupied.status, 1) << occupied.output;
+  EXPECT_NE(occupied.output.find("already holds a token labelled 'mpay'"), std::string::npos) << occupied.output;
+  EXPECT_NE(run("policy check --config " + a).output, run("policy check --config " + b).output);  // two platforms
+
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/b/token"))
+    std::filesystem::remove_all(entry.path());
+  const CommandResult cloned = run("token clone --from " + a + " --config " + b);
+  ASSERT_EQ(cloned.status, 0) << cloned.output;
+  EXPECT_EQ(cloned.output.find(" unknown"), std::string::npos) << cloned.output;
+  const CommandResult check_a = run("policy check --config " + a), check_b = run("policy check --config " + b);
+  EXPECT_EQ(check_b.status, 0) << check_b.output;
+  EXPECT_EQ(check_a.output, check_b.output);  // every fingerprint, and "policy ok"
+  for (const char* file : {"ca.pem", "receipt.pem", "audit.pem", "service.pem"}) {
+    std::ifstream in_a(dir.path() + "/a/public/" + file), in_b(dir.path() + "/b/public/" + file);
+    const std::string text_a((std::istreambuf_iterator<char>(in_a)), std::istreambuf_iterator<char>());
+    const std::string text_b((std::istreambuf_iterator<char>(in_b)), std::istreambuf_iterator<char>());
+    EXPECT_FALSE(text_a.empty());
+    EXPECT_EQ(text_a, text_b) << file;
+  }
+  // Nothing half-made is left beside the copy.
+  int entries = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path() + "/b/token")) ++entries;
+  EXPECT_EQ(entries, 1);
+
+  std::ifstream in(b);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.replace(text.find("softhsm2_conf = "), 16, "; softhsm2_conf = ");
+  std::ofstream(dir.path() + "/vendor.ini") << text;
+  const CommandResult vendor = run("token clone --from " + a + " --config " + dir.path() + "/vendor.ini");
+  EXPECT_EQ(vendor.status, 1) << vendor.output;
+  EXPECT_NE(vendor.output.find("vendor's backup or cloning"), std::string::npos) << vendor.output;
 }
 
 }  // namespace

@@ -1,16 +1,21 @@
 #include "support/cluster.h"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "common/identity.h"
 
@@ -57,6 +62,15 @@ void stopProcess(pid_t& pid) {
 }  // namespace
 
 PostgresPair::PostgresPair() {
+  try {
+    start();
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+void PostgresPair::start() {
   primary_port_ = threeFreePorts();
   standby_port_ = primary_port_ + 1;
   std::string tmpl = (fs::temp_directory_path() / "mpay-pg-XXXXXX").string();
@@ -88,13 +102,17 @@ PostgresPair::PostgresPair() {
   if (!standbyIsSynchronous()) throw std::runtime_error("the standby did not become synchronous");
 }
 
-PostgresPair::~PostgresPair() {
+PostgresPair::~PostgresPair() { stop(); }
+
+void PostgresPair::stop() {
+  if (dir_.empty()) return;
   for (const char* node : {"primary", "standby"}) {
     const std::string command = pgCommand("pg_ctl", "-D " + dir_ + "/" + node + " -m immediate stop") + " >/dev/null 2>&1";
     (void)std::system(command.c_str());
   }
   std::error_code ec;
   fs::remove_all(dir_, ec);
+  dir_.clear();
 }
 
 std::string PostgresPair::pgCommand(const std::string& tool, const std::string& args) const {
@@ -133,6 +151,15 @@ bool PostgresPair::standbyIsSynchronous() const {
 }
 
 Cluster::Cluster(const std::string& settings, int balancer_rate_per_minute) {
+  try {
+    start(settings, balancer_rate_per_minute);
+  } catch (...) {
+    stop();  // a constructor that throws has no destructor run
+    throw;
+  }
+}
+
+void Cluster::start(const std::string& settings, int balancer_rate_per_minute) {
   a_ = std::make_unique<RunningAppliance>(ClusterMembership{db_.url(), nullptr}, settings, raisedBudgets());
   // The acquirer is outside both appliances: it outlives either of them.
   const std::string sim_dir = a_->dev().dir() + "/data";
@@ -157,6 +184,7 @@ Cluster::Cluster(const std::string& settings, int balancer_rate_per_minute) {
   for (const auto& [placeholder, value] :
        {std::pair<std::string, std::string>{"@BALANCER_ADDRESS@", "127.0.0.1:" + std::to_string(balancer_port_)},
         {"@RATE_PER_MINUTE@", std::to_string(balancer_rate_per_minute)},
+        {"@STATS_SOCKET@", haproxy_dir_ + "/admin.sock"},
         {"@APPLIANCE_A@", "127.0.0.1:" + std::to_string(a_->port())},
         {"@APPLIANCE_B@", "127.0.0.1:" + std::to_string(b_->port())}}) {
     const auto at = config.find(placeholder);
@@ -179,12 +207,40 @@ Cluster::Cluster(const std::string& settings, int balancer_rate_per_minute) {
   throw std::runtime_error("HAProxy did not reach both appliances");
 }
 
-Cluster::~Cluster() {
+Cluster::~Cluster() { stop(); }
+
+void Cluster::stop() {
   stopProcess(haproxy_);
   front_.reset();
   b_.reset();
   stopProcess(acquirer_);
   a_.reset();
+}
+
+std::string Cluster::balancerStatus(const std::string& server) const {
+  const std::string path = haproxy_dir_ + "/admin.sock";
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  std::string out;
+  if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string command = "show stat\n";
+    if (write(fd, command.data(), command.size()) == static_cast<ssize_t>(command.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  if (fd >= 0) close(fd);
+  // CSV: pxname,svname,...,status is the 18th field.
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
+    if (fields.size() > 17 && fields[0] == "appliances" && fields[1] == server) return fields[17];
+  }
+  return "";
 }
 
 long Cluster::requestsServed(const RunningAppliance& app) const {

@@ -35,6 +35,8 @@ class PostgresPair {
   bool standbyIsSynchronous() const;
 
  private:
+  void start();
+  void stop();
   std::string pgCommand(const std::string& tool, const std::string& args) const;
   void run(const std::string& command) const;
   std::string dir_;
@@ -54,10 +56,14 @@ class Cluster {
   RunningAppliance& front() { return *front_; }
   PostgresPair& db() { return db_; }
   int balancerPort() const { return balancer_port_; }
+  // HAProxy's status of one appliance ("a" or "b"): "UP", "DOWN", ... ("" if unknown).
+  std::string balancerStatus(const std::string& server) const;
   // API requests (not /healthz) an appliance's gateway has answered, from its /metrics.
   long requestsServed(const RunningAppliance& app) const;
 
  private:
+  void start(const std::string& settings, int balancer_rate_per_minute);
+  void stop();
   PostgresPair db_;
   std::unique_ptr<RunningAppliance> a_, b_, front_;
   pid_t acquirer_ = -1, haproxy_ = -1;

@@ -218,7 +218,10 @@ void RunningAppliance::start(const std::string& run_as) {
     if (account && !becomeAccount(*account).ok()) _exit(126);
     // Sandboxed daemons run without LeakSanitizer: its exit-time check needs
     // ptrace, which their seccomp lists rightly forbid. In-process tests keep it.
-    setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+    // A sanitizer report must get out of a sandboxed process: no
+    // llvm-symbolizer to start (raw addresses, for addr2line on the binary)
+    // and no isatty ioctl to choose colours.
+    setenv("ASAN_OPTIONS", "detect_leaks=0:symbolize=0:color=never", 1);
     execl(binary.c_str(), binary.c_str(), "--config", dev_->configPath().c_str(), nullptr);
     _exit(127);
   }
