@@ -7,4 +7,4 @@
 # One rule a line: <read|write|readwrite|create> <path>   # why
 readwrite ${hsm.token_dir}         # SoftHSM2 reads its token files on every operation and locks them
 read      ${hsm.softhsm2_conf}     # SoftHSM2 reads its config again when the module is re-initialised
-read      ${signer.audit_log}      # audit_head reads the last record (appends use the open descriptor)
+read      ${signer.audit_log}      # audit_head and audit_tail read the last records (appends use the open descriptor)

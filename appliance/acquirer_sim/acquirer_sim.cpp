@@ -25,6 +25,7 @@
 #include <set>
 #include <thread>
 
+#include "common/command_line.h"
 #include "common/log.h"
 #include "gateway/json_fields.h"
 #include "suite/acquirer_answer.h"
@@ -32,6 +33,13 @@
 
 namespace mpay::acquirer_sim {
 namespace {
+
+constexpr char kUsage[] =
+    "usage: mpay-acquirer-sim --port N --signing-key FILE [--limit MINOR] [--ledger FILE]\n"
+    "       mpay-acquirer-sim --make-identity KEY:CERT\n"
+    "  A development acquirer on 127.0.0.1:N: approves or declines each order once, signs every\n"
+    "  answer with FILE's P-256 key; --limit declines larger amounts; --ledger keeps the debits as\n"
+    "  JSON lines. Never part of a bank's appliance; see mpay-acquirer-sim(1).\n";
 
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
@@ -269,6 +277,11 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 
 SimApp::SimApp() { setUnixOptions(true); }
 
+int runAcquirerSim(int argc, char** argv) {
+  SimApp app;
+  return runCommandLine(app, argc, argv, "mpay-acquirer-sim", kUsage);
+}
+
 void SimApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = Poco::Util::OptionCallback<SimApp>(this, &SimApp::takeOption);
   options.addOption(Poco::Util::Option("port", "p", "port on 127.0.0.1").argument("N").callback(take));
@@ -291,15 +304,13 @@ int SimApp::main(const std::vector<std::string>&) {
   log::setProcessName("mpay-acquirer-sim");
   if (!make_identity_.empty()) {
     const auto colon = make_identity_.find(':');
-    if (colon == std::string::npos) return 64;
+    if (colon == std::string::npos) return usageError("mpay-acquirer-sim", "--make-identity needs KEY:CERT", kUsage);
     auto made = suite::makeAcquirerIdentity(make_identity_.substr(0, colon), make_identity_.substr(colon + 1));
     if (!made.ok()) log::error("event=acquirer_sim_failed detail=\"" + made.error().detail + "\"");
     return made.ok() ? 0 : 1;
   }
-  if (port_ <= 0 || signing_key_.empty()) {
-    log::error("event=acquirer_sim_failed detail=\"--port and --signing-key are required\"");
-    return 64;
-  }
+  if (port_ <= 0 || signing_key_.empty())
+    return usageError("mpay-acquirer-sim", "--port and --signing-key are required", kUsage);
   Bank bank;
   bank.limit = limit_;
   auto key = suite::loadAcquirerKey(signing_key_);

@@ -34,4 +34,7 @@ class SimApp : public Poco::Util::ServerApplication {
   std::string make_identity_;
 };
 
+// Parses the command line (--help, usage errors exit 2) and runs the simulator.
+int runAcquirerSim(int argc, char** argv);
+
 }  // namespace mpay::acquirer_sim

@@ -3,6 +3,5 @@
 
 int main(int argc, char** argv) {
   mpay::keepFreedMemory();
-  mpay::acquirer_sim::SimApp app;
-  return app.run(argc, argv);
+  return mpay::acquirer_sim::runAcquirerSim(argc, argv);
 }

@@ -19,6 +19,7 @@
 #include "admin/signer_state_admin.h"
 #include "admin/token_clone.h"
 #include "common/audit_log.h"
+#include "common/command_line.h"
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/ownership.h"
@@ -36,7 +37,6 @@ using Poco::Util::OptionCallback;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 64;
 
 constexpr char kUsage[] =
     "usage: mpay-admin init --config FILE\n"
@@ -57,10 +57,7 @@ int failWith(const Error& e) {
   return kExitFailure;
 }
 
-int usageError(const std::string& why) {
-  std::cerr << "mpay-admin: " << why << "\n" << kUsage;
-  return kExitUsage;
-}
+int usageError(const std::string& why) { return mpay::usageError("mpay-admin", why, kUsage); }
 
 }  // namespace
 
@@ -276,12 +273,7 @@ int AdminApp::statusCommand() {
 
 int runAdmin(int argc, char** argv) {
   AdminApp app;
-  try {
-    app.init(argc, argv);
-  } catch (const Poco::Exception& e) {
-    return usageError(e.displayText());
-  }
-  return app.run();
+  return runCommandLine(app, argc, argv, "mpay-admin", kUsage);
 }
 
 }  // namespace mpay::admin

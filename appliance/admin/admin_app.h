@@ -41,7 +41,7 @@ class AdminApp : public Poco::Util::Application {
   int port_ = 8443;
 };
 
-// Parses options (a bad one is a usage error, exit 64) and runs the command.
+// Parses options (a bad one is a usage error, exit 2) and runs the command.
 int runAdmin(int argc, char** argv);
 
 }  // namespace mpay::admin

@@ -76,6 +76,8 @@ std::string iniText(const fs::path& dir, int port, const std::string& module) {
          "acquirer_url = http://127.0.0.1:" + std::to_string(port + 1) + "\n"
          "; Prometheus scrape endpoint (GET /metrics), loopback only.\n"
          "metrics_port = " + std::to_string(port + 2) + "\n"
+         "; The operator's console (GET /console on the metrics port): HTTP Basic, any user, this token.\n"
+         "console_token_file = " + d + "/console.token\n"
          "; HTTPS instead of plain loopback HTTP: uncomment (clients then trust public/ca.pem).\n"
          ";tls_cert = " + d + "/tls/gateway.pem\n"
          ";tls_key = " + d + "/tls/gateway.key\n"
@@ -142,6 +144,8 @@ Result<std::string> devSetup(const DevSetupOptions& options) {
                                  0600));
   MPAY_ASSIGN_OR_RETURN(std::string so_pin, ensurePinFile(dir / "so.pin"));
   MPAY_ASSIGN_OR_RETURN(std::string user_pin, ensurePinFile(dir / "user.pin"));
+  if (!fs::exists(dir / "console.token"))
+    MPAY_RETURN_IF_ERROR(writeFile(dir / "console.token", hexEncode(suite::randomBytes(32)) + "\n", 0600));
   const fs::path ini = dir / "mpay.ini";
   // No secret lives in the configuration (PINs, keys and passwords are in files of their own).
   MPAY_RETURN_IF_ERROR(writeFile(ini, iniText(dir, options.port, options.module), separated_users ? 0644 : 0600));

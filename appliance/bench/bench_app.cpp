@@ -11,11 +11,12 @@
 #include "bench/soak.h"
 #include "bench/load.h"
 #include "bench/throughput.h"
+#include "common/command_line.h"
 
 namespace mpay::bench {
 namespace {
 
-constexpr int kOk = 0, kMissed = 1, kUsage = 64;
+constexpr int kOk = 0, kMissed = 1, kUsage = kExitUsage;
 constexpr char kUsageText[] =
     "usage: mpay-bench --server URL --outbox FILE [--ca FILE] [--phones N] [--threads N] [--seconds S]\n"
     "                  [--floor [--min-floor-ratio X]] [--mpayd-pid PID [--max-worker-mib X] [--max-gateway-mib X]]\n"
@@ -275,7 +276,7 @@ int BenchApp::main(const std::vector<std::string>& args) {
 
 int runBench(int argc, char** argv) {
   BenchApp app;
-  return runOptionMapApp(app, argc, argv, "mpay-bench", kUsageText);
+  return runCommandLine(app, argc, argv, "mpay-bench", kUsageText);
 }
 
 }  // namespace mpay::bench

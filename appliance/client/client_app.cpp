@@ -3,11 +3,11 @@
 #include <iostream>
 
 #include "client/client_commands.h"
+#include "common/command_line.h"
 
 namespace mpay::client {
 namespace {
 
-constexpr int kUsage = 64;
 constexpr char kUsageText[] =
     "usage: mpay-client --server URL --state DIR [--ca FILE] COMMAND [options]\n"
     "  register --phone P --imei I --sim S --password PW --pin PIN --name NAME --id-number ID [--json]\n"
@@ -26,7 +26,7 @@ ClientApp::ClientApp()
 int ClientApp::main(const std::vector<std::string>& args) {
   if (args.size() != 1 || !options().contains("server") || !options().contains("state")) {
     std::cerr << kUsageText;
-    return kUsage;
+    return kExitUsage;
   }
   const std::string& verb = args.front();
   if (verb == "register") return registerCommand(options());
@@ -35,12 +35,12 @@ int ClientApp::main(const std::vector<std::string>& args) {
   if (verb == "pay") return payCommand(options());
   if (verb == "status") return statusCommand(options());
   std::cerr << "mpay-client: unknown command " << verb << "\n" << kUsageText;
-  return kUsage;
+  return kExitUsage;
 }
 
 int runClient(int argc, char** argv) {
   ClientApp app;
-  return runOptionMapApp(app, argc, argv, "mpay-client", kUsageText);
+  return runCommandLine(app, argc, argv, "mpay-client", kUsageText);
 }
 
 }  // namespace mpay::client

@@ -365,6 +365,39 @@ Result<AuditHead> readAuditHead(const std::string& path) {
   return AuditHead{r.seq, r.hash};
 }
 
+Result<std::string> readAuditTail(const std::string& path, std::size_t count) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(ErrorCode::kAuditUnavailable, "cannot open audit log " + path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (flock(fd, LOCK_SH) != 0) return fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
+  const off_t size = lseek(fd, 0, SEEK_END);
+  if (size < 0) return fail(ErrorCode::kAuditUnavailable, "audit log: seek failed");
+  // Every record is at most kMaxRecord bytes and its newline.
+  const auto want = static_cast<std::size_t>(std::min<off_t>(size, static_cast<off_t>(count * (kMaxRecord + 1))));
+  std::string tail(want, '\0');
+  if (want > 0 && pread(fd, tail.data(), want, size - static_cast<off_t>(want)) != static_cast<ssize_t>(want))
+    return fail(ErrorCode::kAuditUnavailable, "audit log: read failed");
+  flock(fd, LOCK_UN);
+  // Whole lines only: drop a partial first line when the read began mid-file.
+  std::size_t begin = 0;
+  if (static_cast<off_t>(want) < size) {
+    begin = tail.find('\n');
+    begin = begin == std::string::npos ? tail.size() : begin + 1;
+  }
+  std::size_t end = tail.rfind('\n');
+  if (end == std::string::npos || end < begin) return std::string();
+  // Walk back over `count` lines; `from` is where the lines taken so far begin.
+  std::size_t from = end + 1;
+  for (std::size_t lines = 0; lines < count && from > begin; ++lines) {
+    const std::size_t before = from >= 2 ? tail.rfind('\n', from - 2) : std::string::npos;
+    from = before == std::string::npos || before < begin ? begin : before + 1;
+  }
+  return tail.substr(from, end + 1 - from);
+}
+
 namespace {
 
 Result<AuditVerification> verifyChain(const std::string& path, const suite::EcPublicKey* audit_key,

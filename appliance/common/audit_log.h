@@ -121,6 +121,10 @@ struct AuditHead {
 };
 // The last record's sequence and hash (the chain head), without verifying.
 Result<AuditHead> readAuditHead(const std::string& path);
+// The last `count` complete records, whole lines, oldest first (fewer when
+// the log holds fewer), read under a shared lock so that no batch being
+// written or cut off is seen.
+Result<std::string> readAuditTail(const std::string& path, std::size_t count);
 
 struct AuditVerification {
   std::uint64_t records = 0;

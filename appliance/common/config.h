@@ -63,6 +63,7 @@ struct GatewayConfig {
   int replay_window = 300;           // allowed clock skew of signed timestamps, seconds
   std::string metrics_listen = "127.0.0.1";  // Prometheus scrape address (plain HTTP, no API routes)
   int metrics_port = 0;              // 0: no metrics listener
+  std::string console_token_file;    // the operator's console token (0600); empty: no /console
 };
 
 struct AcquirerSimConfig {

@@ -1,11 +1,8 @@
 #include "common/option_map_app.h"
 
-#include <Poco/Exception.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
-
-#include <iostream>
 
 namespace mpay {
 
@@ -25,16 +22,5 @@ void OptionMapApp::defineOptions(Poco::Util::OptionSet& options) {
 }
 
 void OptionMapApp::takeOption(const std::string& name, const std::string& value) { options_[name] = value; }
-
-int runOptionMapApp(OptionMapApp& app, int argc, char** argv, const char* tool, const char* usage) {
-  constexpr int kUsage = 64;
-  try {
-    app.init(argc, argv);
-  } catch (const Poco::Exception& e) {
-    std::cerr << tool << ": " << e.displayText() << "\n" << usage;
-    return kUsage;
-  }
-  return app.run();
-}
 
 }  // namespace mpay

@@ -23,8 +23,4 @@ class OptionMapApp : public Poco::Util::Application {
   std::map<std::string, std::string> options_;
 };
 
-// Parses argv into `app` and runs it; an option error prints "<tool>: why"
-// and `usage` to stderr and returns 64.
-int runOptionMapApp(OptionMapApp& app, int argc, char** argv, const char* tool, const char* usage);
-
 }  // namespace mpay

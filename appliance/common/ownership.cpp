@@ -180,6 +180,7 @@ Status assignOwnership(const Config& config, const Account& signer, const Accoun
   }
   MPAY_RETURN_IF_ERROR(ownFileIfSet(config.gateway.tls_key, gateway));
   MPAY_RETURN_IF_ERROR(ownFileIfSet(config.gateway.webhook_secret_file, gateway));
+  MPAY_RETURN_IF_ERROR(ownFileIfSet(config.gateway.console_token_file, gateway));
   // Development: mpayd runs the acquirer simulator as the gateway's user.
   if (config.acquirer_sim.enabled) MPAY_RETURN_IF_ERROR(ownFileIfSet(config.acquirer_sim.signing_key, gateway));
   if (fs::exists(config.signer.state_file, ec)) MPAY_RETURN_IF_ERROR(ownFileIfSet(config.signer.state_file, signer));

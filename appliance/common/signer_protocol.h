@@ -28,6 +28,7 @@ enum class OpId : std::uint16_t {
   kHealth = 0x0002,
   kAuditHead = 0x0003,
   kRecordStart = 0x0004,
+  kAuditTail = 0x0005,
   kOpenRegistration = 0x0010,
   kOpenLogin = 0x0011,
   kOpenPayment = 0x0012,
@@ -127,6 +128,14 @@ struct AuditHeadResponse {
     v.u64(seq);
     v.text(hash, 64);
   }
+};
+
+// The latest audit records, whole lines (hash, space, JSON body), oldest
+// first, each ending in '\n'; at most kMaxAuditTail records.
+inline constexpr std::size_t kMaxAuditTail = 20;
+struct AuditTailResponse {
+  Bytes records;
+  template <class V> void fields(V& v) { v.bytes(records, kMaxAuditTail * 4097); }
 };
 
 // A process's start record for the audit log: its name and the SHA-256 of

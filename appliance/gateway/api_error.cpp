@@ -36,6 +36,7 @@ constexpr std::array kApiErrors = {
   ApiErrorInfo{ApiCode::kSignerUnavailable,   "signer_unavailable",    503, "the signer or its HSM is unavailable; retry later"},
   ApiErrorInfo{ApiCode::kDatabaseUnavailable, "database_unavailable",  503, "the database is unavailable; retry later"},
   ApiErrorInfo{ApiCode::kOverloaded,          "overloaded",            503, "gateway.max_connections connections are open (or gateway.max_connections_per_source from this address), no worker was free within gateway.request_timeout_ms, or an order is contended; retry"},
+  ApiErrorInfo{ApiCode::kUnauthorized,        "unauthorized",          401, "management listener only: GET /console without the token of gateway.console_token_file"},
   ApiErrorInfo{ApiCode::kInternal,            "internal",              500, "an unexpected failure, logged with the request id"},
 };
 // clang-format on

@@ -15,7 +15,7 @@ enum class ApiCode {
   kAlreadyRegistered, kRegistrationExpired, kBadRegistrationCode, kBadConfirmation, kRegistrationUnconfirmed,
   kBadCredentials, kAccountLocked, kStaleRequest, kReplayedRequest, kDecryptFailed, kBadSignature,
   kUnknownSession, kSessionExpired, kBadPin, kPinLocked, kOrderConflict, kAcquirerUnavailable,
-  kPaymentPending, kSignerUnavailable, kDatabaseUnavailable, kOverloaded, kInternal,
+  kPaymentPending, kSignerUnavailable, kDatabaseUnavailable, kOverloaded, kUnauthorized, kInternal,
 };
 
 struct ApiErrorInfo {

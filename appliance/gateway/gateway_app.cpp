@@ -27,6 +27,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/command_line.h"
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/log.h"
@@ -38,7 +39,11 @@
 namespace mpay::gateway {
 namespace {
 
-constexpr int kExitUsage = 64;
+constexpr char kUsage[] =
+    "usage: mpay-gateway --config FILE\n"
+    "  The phones' HTTP API (gateway.listen, gateway.port in FILE) and the management listener\n"
+    "  (/metrics, /console); calls the signer over its Unix socket. Started by mpayd or systemd;\n"
+    "  see mpay-gateway(8).\n";
 constexpr int kExitConfig = 78;
 
 int startFailed(const std::string& why) {
@@ -108,14 +113,15 @@ ApiServer apiServer(Engine& engine, const GatewayConfig& g, GatewayMetrics& metr
 
 // Confirmation codes: the SMS gateway's webhook in production, the outbox
 // file in development.
-std::unique_ptr<Poco::Net::HTTPServer> metricsServer(GatewayMetrics& metrics, Poco::Net::ServerSocket socket) {
+std::unique_ptr<Poco::Net::HTTPServer> metricsServer(GatewayMetrics& metrics, Console* console,
+                                                     Poco::Net::ServerSocket socket) {
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(2);
   params->setMaxQueued(16);
   params->setTimeout(Poco::Timespan(5, 0));
   params->setKeepAlive(false);
   params->setServerName("mpay");
-  return std::make_unique<Poco::Net::HTTPServer>(new MetricsHandlerFactory(metrics), socket, params);
+  return std::make_unique<Poco::Net::HTTPServer>(new MetricsHandlerFactory(metrics, console), socket, params);
 }
 
 std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -180,7 +186,7 @@ std::uint64_t latestAuditCheckpoint(const std::string& path) {
 // are open, and the latest audit checkpoint), retries undelivered
 // confirmation codes every 5 s, and forgets stale login counts of numbers
 // without a user every minute.
-void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::string& checkpoint_file,
+void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console, const std::string& checkpoint_file,
                        const std::atomic<bool>& stopping) {
   for (int tick = 1; !stopping; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -190,6 +196,7 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, const std::strin
       if (auto open = engine.completeOpenOrders(); open.ok())
         metrics.openOrders(open->open, open->approved_without_receipt);
       if (const std::uint64_t seq = latestAuditCheckpoint(checkpoint_file)) metrics.auditCheckpoint(seq);
+      if (console) console->sample();
     }
     if (tick % 50 == 0) engine.retryOutbox();
     if (tick % 600 == 0) engine.purgeGuessesWithoutUser();
@@ -204,8 +211,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   // TLS keys, sealed secrets in flight and database credentials are in its memory.
   if (auto no_dumps = forbidCoreDumps(); !no_dumps.ok()) return startFailed(no_dumps.error().detail);
   if (configPath().empty() || !args.empty()) {
-    std::cerr << "usage: mpay-gateway --config FILE\n";
-    return kExitUsage;
+    return usageError("mpay-gateway", "--config FILE is required, and nothing else", kUsage);
   }
   auto config = Config::load(configPath());
   if (!config) return startFailed(config.error().detail);
@@ -221,6 +227,13 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (!socket) return startFailed(socket.error().detail);
   auto metrics_socket = listenForMetrics(g);
   if (!metrics_socket) return startFailed(metrics_socket.error().detail);
+  // The console's token is read before the sandbox, which does not name it.
+  std::optional<ConsoleCredential> console_credential;
+  if (!g.console_token_file.empty()) {
+    auto loaded = ConsoleCredential::load(g.console_token_file);
+    if (!loaded) return startFailed(loaded.error().detail);
+    console_credential = loaded.value();
+  }
   // Poco's PostgreSQL connector names statements with time-based UUIDs; the
   // first one reads the host's MAC address (sysfs, interface ioctls), which
   // the sandbox denies. Generate one now so the node id is cached.
@@ -243,9 +256,12 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   ConnectionGuard guard(g.request_timeout_ms, g.max_connections_per_source, g.max_threads);
   auto api = apiServer(engine, g, metrics, guard, socket.value());
   api.server->start();
+  std::unique_ptr<Console> console;
+  if (console_credential)
+    console = std::make_unique<Console>(*console_credential, signer, *store.value(), metrics, unixNow);
   std::unique_ptr<Poco::Net::HTTPServer> scrape;
   if (metrics_socket.value()) {
-    scrape = metricsServer(metrics, *metrics_socket.value());
+    scrape = metricsServer(metrics, console.get(), *metrics_socket.value());
     scrape->start();
   }
   // Serving from here, but every request answers 503 until the start record is written.
@@ -265,7 +281,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
       failed = true;
     }
   });
-  std::thread background([&] { runBackgroundWork(engine, metrics, config->signer.checkpoint_file, stopping); });
+  std::thread background([&] { runBackgroundWork(engine, metrics, console.get(), config->signer.checkpoint_file, stopping); });
   waitForStop(stop_signals, failed);
   stopping = true;
   starter.join();
@@ -281,7 +297,7 @@ int GatewayApp::main(const std::vector<std::string>& args) {
 
 int runGateway(int argc, char** argv) {
   GatewayApp app;
-  return app.run(argc, argv);  // option errors are reported and exit 78
+  return runCommandLine(app, argc, argv, "mpay-gateway", kUsage);
 }
 
 }  // namespace mpay::gateway

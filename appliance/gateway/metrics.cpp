@@ -98,6 +98,23 @@ void GatewayMetrics::openOrders(std::int64_t open, std::int64_t approved_without
 
 void GatewayMetrics::auditCheckpoint(std::uint64_t seq) { audit_checkpoint_.Set(static_cast<double>(seq)); }
 
+std::vector<GatewayMetrics::RequestCount> GatewayMetrics::requestCounts() const {
+  std::vector<RequestCount> out;
+  for (const auto& family : registry_->Collect()) {
+    if (family.name != "mpay_http_requests_total") continue;
+    for (const auto& metric : family.metric) {
+      RequestCount c;
+      for (const auto& label : metric.label) {
+        if (label.name == "route") c.route = label.value;
+        if (label.name == "result") c.result = label.value;
+      }
+      c.total = metric.counter.value;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
 std::string GatewayMetrics::render() const {
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, registry_->Collect());

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mpay::gateway {
 
@@ -29,6 +30,13 @@ class GatewayMetrics {
   void openOrders(std::int64_t open, std::int64_t approved_without_receipt);
   // The sequence number of the signer's latest signed audit checkpoint.
   void auditCheckpoint(std::uint64_t seq);
+
+  // mpay_http_requests_total, one entry per (route, result) seen so far.
+  struct RequestCount {
+    std::string route, result;
+    double total = 0;
+  };
+  std::vector<RequestCount> requestCounts() const;
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;

@@ -12,14 +12,30 @@
 namespace mpay::gateway {
 namespace {
 
+void sendPage(Poco::Net::HTTPServerResponse& response, const std::string& body) {
+  response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
+  response.setContentType("text/html; charset=utf-8");
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  response.set("Cache-Control", "no-store");
+  // Nothing but its own inline style: no script, no frame, no other origin.
+  response.set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("Referrer-Policy", "no-referrer");
+  response.send() << body;
+}
+
 class MetricsHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  explicit MetricsHandler(GatewayMetrics& metrics) : metrics_(metrics) {}
+  MetricsHandler(GatewayMetrics& metrics, Console* console) : metrics_(metrics), console_(console) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override {
     try {
+      if (request.getURI() == "/console") {
+        serveConsole(request, response);
+        return;
+      }
       if (request.getURI() != "/metrics") {
-        sendApiError(response, {ApiCode::kNotFound, "only /metrics is served here"});
+        sendApiError(response, {ApiCode::kNotFound, "only /metrics and /console are served here"});
         return;
       }
       if (request.getMethod() != "GET") {
@@ -38,13 +54,32 @@ class MetricsHandler : public Poco::Net::HTTPRequestHandler {
   }
 
  private:
+  void serveConsole(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    if (!console_) {
+      sendApiError(response, {ApiCode::kNotFound, "the console is off: gateway.console_token_file is not set"});
+      return;
+    }
+    if (request.getMethod() != "GET") {
+      sendApiError(response, {ApiCode::kMethodNotAllowed, ""});
+      return;
+    }
+    if (!console_->admits(request)) {
+      log::warn("event=console_denied source=" + request.clientAddress().host().toString());
+      response.set("WWW-Authenticate", "Basic realm=\"mpay console\", charset=\"UTF-8\"");
+      sendApiError(response, {ApiCode::kUnauthorized, "the console needs the token of gateway.console_token_file"});
+      return;
+    }
+    sendPage(response, console_->render());
+  }
+
   GatewayMetrics& metrics_;
+  Console* console_;
 };
 
 }  // namespace
 
 Poco::Net::HTTPRequestHandler* MetricsHandlerFactory::createRequestHandler(const Poco::Net::HTTPServerRequest&) {
-  return new MetricsHandler(metrics_);
+  return new MetricsHandler(metrics_, console_);
 }
 
 }  // namespace mpay::gateway

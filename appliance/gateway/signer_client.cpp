@@ -74,6 +74,9 @@ Result<wire::HealthResponse> SignerClient::health() {
 Result<wire::AuditHeadResponse> SignerClient::auditHead() {
   return typed<wire::AuditHeadResponse>(wire::OpId::kAuditHead, wire::Empty{});
 }
+Result<wire::AuditTailResponse> SignerClient::auditTail() {
+  return typed<wire::AuditTailResponse>(wire::OpId::kAuditTail, wire::Empty{});
+}
 Status SignerClient::recordStart(const std::string& process, const std::string& policy_sha256) {
   auto answer = typed<wire::Empty>(wire::OpId::kRecordStart, wire::RecordStartRequest{process, policy_sha256});
   if (!answer) return std::move(answer).error();

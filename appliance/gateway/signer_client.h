@@ -20,6 +20,7 @@ class SignerClient {
   Result<wire::PlatformInfoResponse> platformInfo();
   Result<wire::HealthResponse> health();
   Result<wire::AuditHeadResponse> auditHead();
+  Result<wire::AuditTailResponse> auditTail();
   Status recordStart(const std::string& process, const std::string& policy_sha256);
 
   // True when the signer has closed this connection (or it broke) while it

@@ -43,6 +43,12 @@ Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload, std::string*) {
   return wire::encodeMessage(wire::AuditHeadResponse{head.seq, head.hash});
 }
 
+Result<Bytes> handleAuditTail(OpContext& ctx, ByteView payload, std::string*) {
+  MPAY_RETURN_IF_ERROR(expectEmpty(payload));
+  MPAY_ASSIGN_OR_RETURN(std::string records, readAuditTail(ctx.audit_path, wire::kMaxAuditTail));
+  return wire::encodeMessage(wire::AuditTailResponse{Bytes(records.begin(), records.end())});
+}
+
 Result<Bytes> handleRecordStart(OpContext&, ByteView payload, std::string*) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::RecordStartRequest>(payload));
   const auto lowerName = [](const std::string& s) {

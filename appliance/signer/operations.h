@@ -68,6 +68,7 @@ std::string roleNames(std::uint8_t roles);
 Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleHealth(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleAuditTail(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleRecordStart(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload, std::string* change);

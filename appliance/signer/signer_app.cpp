@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/audit_log.h"
+#include "common/command_line.h"
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/log.h"
@@ -34,7 +35,10 @@
 namespace mpay::signer {
 namespace {
 
-constexpr int kExitUsage = 64;
+constexpr char kUsage[] =
+    "usage: mpay-signer --config FILE\n"
+    "  The only process that opens the PKCS#11 token: serves the signer's operations on the Unix\n"
+    "  socket named by signer.socket in FILE. Started by mpayd or systemd; see mpay-signer(8).\n";
 constexpr int kExitConfig = 78;
 constexpr int kExitWorkerFailed = 3;
 
@@ -207,8 +211,7 @@ int supervise(Startup& s) {
 int SignerApp::main(const std::vector<std::string>& args) {
   log::setProcessName("mpay-signer");
   if (configPath().empty() || !args.empty()) {
-    std::cerr << "usage: mpay-signer --config FILE\n";
-    return kExitUsage;
+    return usageError("mpay-signer", "--config FILE is required, and nothing else", kUsage);
   }
   signal(SIGPIPE, SIG_IGN);
   // Passwords, PINs and session keys pass through the workers' memory.
@@ -227,13 +230,7 @@ int SignerApp::main(const std::vector<std::string>& args) {
 
 int runSigner(int argc, char** argv) {
   SignerApp app;
-  try {
-    app.init(argc, argv);
-  } catch (const Poco::Exception& e) {
-    std::cerr << "mpay-signer: " << e.displayText() << "\nusage: mpay-signer --config FILE\n";
-    return kExitUsage;
-  }
-  return app.run();
+  return runCommandLine(app, argc, argv, "mpay-signer", kUsage);
 }
 
 }  // namespace mpay::signer

@@ -12,11 +12,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <iostream>
 #include <optional>
 #include <thread>
 #include <tuple>
 
+#include "common/command_line.h"
 #include "common/config.h"
 #include "common/identity.h"
 #include "common/ownership.h"
@@ -26,6 +26,12 @@
 
 namespace mpay {
 namespace {
+
+constexpr char kUsage[] =
+    "usage: mpayd --config FILE\n"
+    "  Starts mpay-signer, then (when FILE enables them) mpay-acquirer-sim and mpay-gateway, restarts\n"
+    "  a child that dies and stops them all on SIGTERM; as root, each child runs as its own user.\n"
+    "  For development, CI and hosts without systemd; see mpayd(8).\n";
 
 std::string siblingBinary(const std::string& name) {
   char self[4096];
@@ -87,10 +93,9 @@ Result<std::pair<Account, Account>> separatedUsers(const Config& config) {
 
 int run(int argc, char** argv) {
   log::setProcessName("mpayd");
-  if (argc != 3 || std::string(argv[1]) != "--config") {
-    std::cerr << "usage: mpayd --config FILE\n";
-    return 64;
-  }
+  if (printHelpIfAsked(argc, argv, kUsage)) return 0;
+  if (argc != 3 || std::string(argv[1]) != "--config")
+    return usageError("mpayd", "--config FILE is required, and nothing else", kUsage);
   const std::string config_path = argv[2];
   auto config = Config::load(config_path);
   if (!config) {

@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   eachParsesToItsOwnEncoding<wire::Empty, wire::PlatformInfoResponse, wire::HealthResponse,
-                             wire::AuditHeadResponse, wire::RecordStartRequest, wire::OpenRegistrationRequest,
+                             wire::AuditHeadResponse, wire::AuditTailResponse, wire::RecordStartRequest, wire::OpenRegistrationRequest,
                              wire::OpenRegistrationResponse, wire::OpenLoginRequest, wire::OpenLoginResponse,
                              wire::OpenPaymentRequest, wire::OpenPaymentResponse, wire::SignReceiptRequest,
                              wire::SignReceiptResponse>(payload);

@@ -42,12 +42,12 @@ TEST(AdminCli, DevSetupThenInitPrintsEveryKeyUriAndChangesNothing) {
   EXPECT_EQ(init.output.find("created"), std::string::npos) << init.output;
 }
 
-TEST(AdminCli, UsageErrorsExit64) {
-  EXPECT_EQ(run("").status, 64);
-  EXPECT_EQ(run("init").status, 64);
-  EXPECT_EQ(run("frobnicate --config x").status, 64);
-  EXPECT_EQ(run("init --no-such-option").status, 64);
-  EXPECT_EQ(run("dev-setup --dir /tmp/x --port 0").status, 64);
+TEST(AdminCli, UsageErrorsExit2) {
+  EXPECT_EQ(run("").status, 2);
+  EXPECT_EQ(run("init").status, 2);
+  EXPECT_EQ(run("frobnicate --config x").status, 2);
+  EXPECT_EQ(run("init --no-such-option").status, 2);
+  EXPECT_EQ(run("dev-setup --dir /tmp/x --port 0").status, 2);
 }
 
 TEST(AdminCli, StatusAndAuditVerifyAgainstARunningSigner) {

@@ -26,6 +26,7 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -84,7 +85,7 @@ int threeFreePorts() {
 namespace {
 
 HttpAnswer exchange(int port, const std::string& method, const std::string& path, const std::string* body,
-                    const std::string& ca_file = "") {
+                    const std::string& ca_file = "", const std::string& authorization = "") {
   std::unique_ptr<Poco::Net::HTTPClientSession> owned;
   if (ca_file.empty()) {
     owned = std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", static_cast<Poco::UInt16>(port));
@@ -96,6 +97,7 @@ HttpAnswer exchange(int port, const std::string& method, const std::string& path
   Poco::Net::HTTPClientSession& session = *owned;
   session.setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  if (!authorization.empty()) req.set("Authorization", authorization);
   if (body) {
     req.setContentType("application/json");
     req.setContentLength(static_cast<std::streamsize>(body->size()));
@@ -106,7 +108,9 @@ HttpAnswer exchange(int port, const std::string& method, const std::string& path
   Poco::Net::HTTPResponse resp;
   std::string text;
   Poco::StreamCopier::copyToString(session.receiveResponse(resp), text);
-  return {static_cast<int>(resp.getStatus()), text};
+  HttpAnswer answer{static_cast<int>(resp.getStatus()), text, {}};
+  for (const auto& [name, value] : resp) answer.headers[Poco::toLower(name)] = value;
+  return answer;
 }
 
 std::string pgAdminUrl() {
@@ -390,6 +394,15 @@ HttpAnswer RunningAppliance::acquirerStats() const { return exchange(port_ + 1, 
 HttpAnswer RunningAppliance::acquirerLedger() const { return exchange(port_ + 1, "GET", "/ledger", nullptr); }
 
 HttpAnswer RunningAppliance::metrics(const std::string& path) const { return exchange(port_ + 2, "GET", path, nullptr); }
+
+HttpAnswer RunningAppliance::console(const std::string& method, const std::string& authorization) const {
+  return exchange(port_ + 2, method, "/console", nullptr, "", authorization);
+}
+
+std::string RunningAppliance::consoleToken() const {
+  auto lines = readLines(dev_->dir() + "/console.token");
+  return lines.empty() ? std::string() : lines.front();
+}
 
 void expectOrdersClosedAndBooksBalanced(const RunningAppliance& app, const std::string& ledger_file) {
   std::string open;

@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct CommandOutput {
 struct HttpAnswer {
   int status = 0;
   std::string body;
+  std::map<std::string, std::string> headers;  // names lower-case
 };
 
 // How an appliance of a cluster differs from a lone one (support/cluster.h).
@@ -79,6 +81,11 @@ class RunningAppliance {
   HttpAnswer acquirerLedger() const;
   // GET on the gateway's metrics listener (dev-setup puts it at port + 2).
   HttpAnswer metrics(const std::string& path = "/metrics") const;
+  // A request to the operator's console on the metrics listener, with this
+  // Authorization header (none when empty).
+  HttpAnswer console(const std::string& method, const std::string& authorization) const;
+  // The console's token (dev-setup writes it next to the config).
+  std::string consoleToken() const;
   pid_t mpaydPid() const { return pid_; }
   // SIGTERM to mpayd; the milliseconds it took to exit, or -1 if it was still
   // running after `within_ms` (it is then killed). Either way it is gone.

@@ -100,6 +100,37 @@ TEST_F(AuditLogTest, ThreadsOfTwoProcessesAppendingAtOnceKeepOneChain) {
   EXPECT_EQ(v->records, 5u + 2 * kThreads * kEach);
 }
 
+TEST_F(AuditLogTest, TheTailIsTheLastWholeRecordsOldestFirst) {
+  const auto lines = readLines(path_);
+  auto three = readAuditTail(path_, 3);
+  ASSERT_TRUE(three.ok());
+  EXPECT_EQ(three.value(), lines[2] + "\n" + lines[3] + "\n" + lines[4] + "\n");
+  auto all = readAuditTail(path_, 20);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all.value(), lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n" + lines[3] + "\n" + lines[4] + "\n");
+  // A record being written (no newline yet) is not shown.
+  std::ofstream(path_, std::ios::app) << "deadbeef {\"seq\":6";
+  auto torn = readAuditTail(path_, 1);
+  ASSERT_TRUE(torn.ok());
+  EXPECT_EQ(torn.value(), lines[4] + "\n");
+}
+
+TEST_F(AuditLogTest, TheTailOfALongLogReadsOnlyItsEnd) {
+  auto log = AuditLog::open(path_);
+  ASSERT_TRUE(log.ok());
+  for (int i = 0; i < 2000; ++i)
+    ASSERT_TRUE(log->append({1000, "gateway", "open_payment", 7, {"kek"}, "ok", std::string(200, 'n'), ""}).ok());
+  auto tail = readAuditTail(path_, 20);
+  ASSERT_TRUE(tail.ok());
+  const auto lines = readLines(path_);
+  std::string expected;
+  for (std::size_t i = lines.size() - 20; i < lines.size(); ++i) expected += lines[i] + "\n";
+  EXPECT_EQ(tail.value(), expected);
+  EXPECT_EQ(readAuditTail(dir_.path() + "/missing.log", 3).error().code, ErrorCode::kAuditUnavailable);
+  std::ofstream(dir_.path() + "/empty.log").flush();
+  EXPECT_EQ(readAuditTail(dir_.path() + "/empty.log", 3).value(), "");
+}
+
 TEST_F(AuditLogTest, EditingAnyRecordIsDetected) {
   for (std::size_t target : {std::size_t{1}, std::size_t{4}}) {  // a middle record and the last one
     auto lines = readLines(path_);

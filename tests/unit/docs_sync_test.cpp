@@ -81,6 +81,12 @@ TEST(DocsSync, EveryConfigurationKeyIsDocumented) {
     EXPECT_NE(doc.str().find("`" + key + "`"), std::string::npos) << key << " is missing from docs/operations.md";
 }
 
+TEST(DocsSync, EveryConfigurationKeyIsInTheManPage) {
+  const std::string page = readSource(test::sourceDir() + "/docs/man/mpay.ini.5");
+  for (const auto& key : configKeys())
+    EXPECT_NE(page.find("\\fB" + key + "\\fR"), std::string::npos) << key << " is missing from docs/man/mpay.ini.5";
+}
+
 TEST(DocsSync, SignerOperationTableMatchesTheCode) {
   EXPECT_EQ(section(protocolDoc(), "signer-operations"), signer::renderOperationTable())
       << "regenerate with: build/bin/mpay-admin operations";

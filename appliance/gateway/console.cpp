@@ -1,0 +1,198 @@
+#include "gateway/console.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPBasicCredentials.h>
+#include <Poco/String.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "common/bytes.h"
+#include "common/error_code.h"
+#include "gateway/api_error.h"
+#include "suite/primitives.h"
+
+namespace mpay::gateway {
+namespace {
+
+constexpr std::size_t kMinToken = 32, kMaxToken = 4096;
+constexpr int kOrdersShown = 50;
+constexpr auto kRateWindow = std::chrono::seconds(60);
+
+std::array<unsigned char, 32> digestOf(const std::string& text) {
+  std::array<unsigned char, 32> d{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), d.data());
+  return d;
+}
+
+std::string fingerprint(const Bytes& bytes) { return hexEncode(suite::sha256(bytes)); }
+
+std::string amountText(std::int64_t minor, const std::string& currency) {
+  char out[48];
+  std::snprintf(out, sizeof out, "%lld.%02lld", static_cast<long long>(minor / 100), static_cast<long long>(minor % 100));
+  return std::string(out) + " " + currency;
+}
+
+// One audit line ("<hash> <json body>") as the console shows it; a line that
+// does not parse is shown as such, not skipped.
+ConsoleView::AuditRecord auditRecord(const std::string& line) {
+  ConsoleView::AuditRecord r;
+  try {
+    Poco::JSON::Parser parser;
+    auto body = parser.parse(line.substr(std::min(line.find(' '), line.size()))).extract<Poco::JSON::Object::Ptr>();
+    r.seq = body->getValue<std::uint64_t>("seq");
+    r.role = body->optValue<std::string>("role", "");
+    r.op = body->optValue<std::string>("op", "");
+    r.result = body->optValue<std::string>("result", "");
+    r.note = body->optValue<std::string>("note", "");
+    if (body->has("checkpoint")) r.note = "signed checkpoint" + (r.note.empty() ? "" : "; " + r.note);
+    if (auto keys = body->getArray("keys")) {
+      for (unsigned i = 0; i < keys->size(); ++i) r.keys += (i ? "," : "") + keys->getElement<std::string>(i);
+    }
+    const std::string time = body->optValue<std::string>("time", "");
+    std::tm tm{};
+    if (strptime(time.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) r.time = timegm(&tm);
+  } catch (const Poco::Exception&) {
+    r.op = "(unreadable record)";
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<ConsoleCredential> ConsoleCredential::load(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return fail(ErrorCode::kConfig, "cannot open gateway.console_token_file " + path);
+  struct stat st{};
+  std::string token(kMaxToken + 1, '\0');
+  const bool stat_ok = fstat(fd, &st) == 0;
+  const ssize_t n = stat_ok ? ::read(fd, token.data(), token.size()) : -1;
+  ::close(fd);
+  if (!stat_ok || n < 0) return fail(ErrorCode::kConfig, "cannot read " + path);
+  if (st.st_mode & (S_IRWXG | S_IRWXO))
+    return fail(ErrorCode::kConfig, path + " must not be readable by group or others (chmod 0600)");
+  token.resize(static_cast<std::size_t>(n));
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.size() < kMinToken || token.size() > kMaxToken)
+    return fail(ErrorCode::kConfig, path + " must hold a token of 32 to 4096 bytes (openssl rand -hex 32)");
+  ConsoleCredential credential = fromToken(token);
+  OPENSSL_cleanse(token.data(), token.size());
+  return credential;
+}
+
+ConsoleCredential ConsoleCredential::fromToken(const std::string& token) {
+  ConsoleCredential c;
+  c.digest_ = digestOf(token);
+  return c;
+}
+
+bool ConsoleCredential::admits(const Poco::Net::HTTPServerRequest& request) const {
+  if (!request.hasCredentials()) return false;
+  std::string scheme, info, presented;
+  try {
+    request.getCredentials(scheme, info);
+    if (Poco::icompare(scheme, "Bearer") == 0) {
+      presented = info;
+    } else if (Poco::icompare(scheme, "Basic") == 0) {
+      presented = Poco::Net::HTTPBasicCredentials(request).getPassword();
+    } else {
+      return false;
+    }
+  } catch (const Poco::Exception&) {
+    return false;
+  }
+  OPENSSL_cleanse(info.data(), info.size());
+  if (presented.size() > kMaxToken) return false;
+  const auto digest = digestOf(presented);
+  OPENSSL_cleanse(presented.data(), presented.size());
+  return CRYPTO_memcmp(digest.data(), digest_.data(), digest.size()) == 0;
+}
+
+Console::Console(ConsoleCredential credential, SignerPool& signer, Store& store, GatewayMetrics& metrics,
+                 std::function<std::int64_t()> now)
+    : credential_(credential), signer_(signer), store_(store), metrics_(metrics), now_(std::move(now)) {
+  sample();
+}
+
+void Console::sample() {
+  Totals totals;
+  for (const auto& c : metrics_.requestCounts()) totals[{c.route, c.result}] = c.total;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(samples_mutex_);
+  samples_.emplace_back(now, std::move(totals));
+  // Keep the newest sample at least a window old, and everything after it.
+  while (samples_.size() >= 2 && now - samples_[1].first >= kRateWindow) samples_.pop_front();
+}
+
+ConsoleView Console::gather() {
+  ConsoleView v;
+  v.now = now_();
+  v.version = MPAY_VERSION;
+
+  // The audit records first: the console's own signer calls come after them.
+  auto tail = signer_.call<wire::AuditTailResponse>([](SignerClient& c) { return c.auditTail(); });
+  if (tail) {
+    std::istringstream lines(std::string(tail->records.begin(), tail->records.end()));
+    for (std::string line; std::getline(lines, line);)
+      if (!line.empty()) v.audit.insert(v.audit.begin(), auditRecord(line));
+  } else {
+    v.audit_error = "the signer did not give its audit records: " + std::string(errorName(tail.error().code));
+  }
+
+  auto health = signer_.call<wire::HealthResponse>([](SignerClient& c) { return c.health(); });
+  static constexpr const char* kHsm[] = {"healthy", "degraded", "down"};
+  if (health) {
+    v.signer = "ok";
+    v.hsm = kHsm[std::min<int>(health->state, 2)];
+  } else {
+    v.signer = errorName(health.error().code);
+    v.hsm = "unknown (no signer)";
+  }
+
+  auto orders = store_.openOrders(kOrdersShown);
+  if (orders) {
+    v.database = "ok";
+    for (const auto& o : orders.value())
+      v.open_orders.push_back({o.row.order_no, o.row.state, amountText(o.row.amount_minor, o.row.currency),
+                               o.row.acquirer_result.empty() ? "-" : o.row.acquirer_result,
+                               std::max<std::int64_t>(0, v.now - o.created_at)});
+  } else {
+    v.database = std::string(apiErrorInfo(orders.error().code).name);
+    v.orders_error = "the open orders could not be read: " + orders.error().message;
+  }
+
+  auto platform = signer_.call<wire::PlatformInfoResponse>([](SignerClient& c) { return c.platformInfo(); });
+  if (platform) {
+    v.keys.push_back({"service (ECDH P-256)", fingerprint(platform->service_point), "uncompressed public point"});
+    v.keys.push_back({"CA", fingerprint(platform->ca_cert), "certificate (DER)"});
+    v.keys.push_back({"receipt", fingerprint(platform->receipt_cert), "certificate (DER)"});
+  }
+  v.rotation = "One generation of each platform key; no rotation in progress (rotation is not yet available in this version).";
+
+  {
+    Totals now_totals;
+    for (const auto& c : metrics_.requestCounts()) now_totals[{c.route, c.result}] = c.total;
+    std::lock_guard lock(samples_mutex_);
+    const auto& [then, then_totals] = samples_.front();
+    const double seconds =
+        std::max(1.0, std::chrono::duration<double>(std::chrono::steady_clock::now() - then).count());
+    v.rate_window_seconds = seconds;
+    for (const auto& [key, total] : now_totals) {
+      auto before = then_totals.find(key);
+      const double delta = total - (before == then_totals.end() ? 0 : before->second);
+      v.requests.push_back({key.first, key.second, total, delta / seconds});
+    }
+  }
+
+  return v;
+}
+
+}  // namespace mpay::gateway
