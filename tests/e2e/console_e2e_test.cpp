@@ -136,7 +136,7 @@ TEST(ConsoleE2E, ChromiumShowsTheRunningApplianceAndLeavesAScreenshot) {
   EXPECT_EQ(dom.find("246810"), std::string::npos);
   EXPECT_EQ(dom.find(app.consoleToken()), std::string::npos);
 
-  const fs::path shot = artefactDir() / "console.png";
+  const fs::path shot = artefactDir() / ("console-" + test::RunningAppliance::backend() + ".png");
   fs::remove(shot);
   chromium(app, "--screenshot=" + shot.string(), url);
   ASSERT_TRUE(fs::exists(shot)) << "no screenshot";
