@@ -284,6 +284,7 @@ int runAcquirerSim(int argc, char** argv) {
 
 void SimApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = Poco::Util::OptionCallback<SimApp>(this, &SimApp::takeOption);
+  options.addOption(helpOption());
   options.addOption(Poco::Util::Option("port", "p", "port on 127.0.0.1").argument("N").callback(take));
   options.addOption(Poco::Util::Option("signing-key", "", "PEM P-256 key that signs every answer").argument("FILE").callback(take));
   options.addOption(Poco::Util::Option("make-identity", "", "development: write a new key to KEY and its "

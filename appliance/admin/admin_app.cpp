@@ -65,6 +65,7 @@ AdminApp::AdminApp() { setUnixOptions(true); }
 
 void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = OptionCallback<AdminApp>(this, &AdminApp::takeOption);
+  options.addOption(helpOption());
   options.addOption(Option("config", "c", "configuration file").argument("FILE").callback(take));
   options.addOption(Option("dir", "d", "directory for dev-setup").argument("DIR").callback(take));
   options.addOption(Option("from", "", "token clone: the first appliance's configuration").argument("FILE").callback(take));

@@ -10,7 +10,7 @@
 // applies to login and pay; enrolment is once per phone). Chaos, soak and
 // login-timing runs: see the usage text.
 // Exit 0 when every answer was ok and every target given was met, 1 when
-// not (each miss is named), 64 for bad usage.
+// not (each miss is named), 2 for bad usage.
 #pragma once
 #include <string>
 #include <vector>

@@ -9,12 +9,13 @@
 #include "client/device_state.h"
 #include "client/flows.h"
 #include "client/phone.h"
+#include "common/command_line.h"
 #include "gateway/json_fields.h"
 
 namespace mpay::client {
 namespace {
 
-constexpr int kOk = 0, kFailed = 1, kUsage = 64;
+constexpr int kOk = 0, kFailed = 1, kUsage = kExitUsage;
 
 int failed(const std::string& what) {
   std::cerr << "mpay-client: " << what << "\n";

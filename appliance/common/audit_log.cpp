@@ -375,8 +375,9 @@ Result<std::string> readAuditTail(const std::string& path, std::size_t count) {
   if (flock(fd, LOCK_SH) != 0) return fail(ErrorCode::kAuditUnavailable, "audit log: lock failed");
   const off_t size = lseek(fd, 0, SEEK_END);
   if (size < 0) return fail(ErrorCode::kAuditUnavailable, "audit log: seek failed");
-  // Every record is at most kMaxRecord bytes and its newline.
-  const auto want = static_cast<std::size_t>(std::min<off_t>(size, static_cast<off_t>(count * (kMaxRecord + 1))));
+  // Every record is at most kMaxRecord bytes and its newline; one byte more
+  // shows whether the window's first line begins exactly at its edge.
+  const auto want = static_cast<std::size_t>(std::min<off_t>(size, static_cast<off_t>(count * (kMaxRecord + 1) + 1)));
   std::string tail(want, '\0');
   if (want > 0 && pread(fd, tail.data(), want, size - static_cast<off_t>(want)) != static_cast<ssize_t>(want))
     return fail(ErrorCode::kAuditUnavailable, "audit log: read failed");
@@ -396,6 +397,25 @@ Result<std::string> readAuditTail(const std::string& path, std::size_t count) {
     from = before == std::string::npos || before < begin ? begin : before + 1;
   }
   return tail.substr(from, end + 1 - from);
+}
+
+Result<std::string> auditSummary(const std::string& line) {
+  MPAY_ASSIGN_OR_RETURN(Record record, parseRecord(line));
+  try {
+    auto body = Poco::JSON::Parser().parse(record.body).extract<Poco::JSON::Object::Ptr>();
+    Poco::JSON::Object out;
+    out.set("seq", body->getValue<std::uint64_t>("seq"));
+    for (const char* field : {"time", "role", "op", "result"}) out.set(field, body->optValue<std::string>(field, ""));
+    if (body->has("keys")) out.set("keys", body->getArray("keys"));
+    std::string note = body->optValue<std::string>("note", "");
+    if (record.is_checkpoint) note = "signed checkpoint" + (note.empty() ? "" : "; " + note);
+    if (!note.empty()) out.set("note", note);
+    std::ostringstream text;
+    out.stringify(text);
+    return text.str();
+  } catch (const Poco::Exception& e) {
+    return fail(ErrorCode::kAuditUnavailable, "audit record does not parse: " + e.displayText());
+  }
 }
 
 namespace {

@@ -125,6 +125,10 @@ Result<AuditHead> readAuditHead(const std::string& path);
 // the log holds fewer), read under a shared lock so that no batch being
 // written or cut off is seen.
 Result<std::string> readAuditTail(const std::string& path, std::size_t count);
+// One record line reduced to what an operator's screen shows: a compact JSON
+// object with seq, time, role, op, result, keys and note (a checkpoint:
+// note "signed checkpoint"); no hash, prev, uid, pid, request or state.
+Result<std::string> auditSummary(const std::string& line);
 
 struct AuditVerification {
   std::uint64_t records = 0;

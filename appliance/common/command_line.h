@@ -4,6 +4,7 @@
 // and exits 2. The usage texts are the synopses of the man pages (docs/man).
 #pragma once
 #include <Poco/Util/Application.h>
+#include <Poco/Util/Option.h>
 
 #include <string_view>
 
@@ -11,14 +12,21 @@ namespace mpay {
 
 inline constexpr int kExitUsage = 2;
 
-// True when argv holds --help or -h: the usage has been printed on stdout.
+// The --help (-h) option: every Poco application defines it in its
+// defineOptions(), so that Poco tells it from an option's value ("--password
+// -h" is a password); runCommandLine() prints the usage when it was given.
+Poco::Util::Option helpOption();
+
+// For a program that parses its own argv (mpayd, whose only option is
+// --config FILE): true when an argument other than --config's value is
+// --help or -h, before any "--"; the usage has then been printed on stdout.
 bool printHelpIfAsked(int argc, char** argv, std::string_view usage);
 
 // "<tool>: why", then the usage, on stderr; returns kExitUsage.
 int usageError(std::string_view tool, std::string_view why, std::string_view usage);
 
-// --help, then Poco's option parsing (an error is a usage error), then the
-// application's main().
+// Poco's option parsing (an error is a usage error; --help prints the usage
+// and exits 0, even beside a wrong option), then the application's main().
 int runCommandLine(Poco::Util::Application& app, int argc, char** argv, std::string_view tool,
                    std::string_view usage);
 

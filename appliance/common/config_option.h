@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "common/command_line.h"
+
 namespace mpay {
 
 template <typename PocoApp>
@@ -16,6 +18,7 @@ class WithConfigOption : public PocoApp {
 
  protected:
   void defineOptions(Poco::Util::OptionSet& options) override {
+    options.addOption(helpOption());
     options.addOption(Poco::Util::Option("config", "c", "configuration file")
                           .argument("FILE")
                           .callback(Poco::Util::OptionCallback<WithConfigOption>(this, &WithConfigOption::takeConfig)));

@@ -4,6 +4,8 @@
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
 
+#include "common/command_line.h"
+
 namespace mpay {
 
 OptionMapApp::OptionMapApp(std::initializer_list<const char*> value_options,
@@ -15,6 +17,7 @@ OptionMapApp::OptionMapApp(std::initializer_list<const char*> value_options,
 
 void OptionMapApp::defineOptions(Poco::Util::OptionSet& options) {
   auto take = Poco::Util::OptionCallback<OptionMapApp>(this, &OptionMapApp::takeOption);
+  options.addOption(helpOption());
   for (const auto& name : value_options_)
     options.addOption(Poco::Util::Option(name, "", name).argument("VALUE").repeatable(false).callback(take));
   for (const auto& name : flag_options_)

@@ -130,12 +130,16 @@ struct AuditHeadResponse {
   }
 };
 
-// The latest audit records, whole lines (hash, space, JSON body), oldest
-// first, each ending in '\n'; at most kMaxAuditTail records.
+// The latest audit records as the console shows them: one compact JSON
+// object a line (seq, time, role, op, result, keys, note; a checkpoint's
+// note says so), oldest first, each ending in '\n'; at most kMaxAuditTail
+// records and, the oldest dropped first, at most kMaxAuditTailBytes (a
+// field's length is 16 bits).
 inline constexpr std::size_t kMaxAuditTail = 20;
+inline constexpr std::size_t kMaxAuditTailBytes = 65535;
 struct AuditTailResponse {
   Bytes records;
-  template <class V> void fields(V& v) { v.bytes(records, kMaxAuditTail * 4097); }
+  template <class V> void fields(V& v) { v.bytes(records, kMaxAuditTailBytes); }
 };
 
 // A process's start record for the audit log: its name and the SHA-256 of

@@ -17,6 +17,7 @@
 
 #include "common/bytes.h"
 #include "common/error_code.h"
+#include "common/log.h"
 #include "gateway/api_error.h"
 #include "suite/primitives.h"
 
@@ -26,6 +27,7 @@ namespace {
 constexpr std::size_t kMinToken = 32, kMaxToken = 4096;
 constexpr int kOrdersShown = 50;
 constexpr auto kRateWindow = std::chrono::seconds(60);
+constexpr auto kPageLifetime = std::chrono::seconds(5);
 
 std::array<unsigned char, 32> digestOf(const std::string& text) {
   std::array<unsigned char, 32> d{};
@@ -35,25 +37,23 @@ std::array<unsigned char, 32> digestOf(const std::string& text) {
 
 std::string fingerprint(const Bytes& bytes) { return hexEncode(suite::sha256(bytes)); }
 
+// Minor units as stored: the console does not guess a currency's decimals.
 std::string amountText(std::int64_t minor, const std::string& currency) {
-  char out[48];
-  std::snprintf(out, sizeof out, "%lld.%02lld", static_cast<long long>(minor / 100), static_cast<long long>(minor % 100));
-  return std::string(out) + " " + currency;
+  return std::to_string(minor) + " " + currency + " (minor units)";
 }
 
-// One audit line ("<hash> <json body>") as the console shows it; a line that
-// does not parse is shown as such, not skipped.
+// One line of audit_tail (a JSON summary of a record) as the console shows
+// it; a line that does not parse is shown as such, not skipped.
 ConsoleView::AuditRecord auditRecord(const std::string& line) {
   ConsoleView::AuditRecord r;
   try {
     Poco::JSON::Parser parser;
-    auto body = parser.parse(line.substr(std::min(line.find(' '), line.size()))).extract<Poco::JSON::Object::Ptr>();
+    auto body = parser.parse(line).extract<Poco::JSON::Object::Ptr>();
     r.seq = body->getValue<std::uint64_t>("seq");
     r.role = body->optValue<std::string>("role", "");
     r.op = body->optValue<std::string>("op", "");
     r.result = body->optValue<std::string>("result", "");
     r.note = body->optValue<std::string>("note", "");
-    if (body->has("checkpoint")) r.note = "signed checkpoint" + (r.note.empty() ? "" : "; " + r.note);
     if (auto keys = body->getArray("keys")) {
       for (unsigned i = 0; i < keys->size(); ++i) r.keys += (i ? "," : "") + keys->getElement<std::string>(i);
     }
@@ -69,22 +69,27 @@ ConsoleView::AuditRecord auditRecord(const std::string& line) {
 }  // namespace
 
 Result<ConsoleCredential> ConsoleCredential::load(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO planted at the path does not hang the start.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return fail(ErrorCode::kConfig, "cannot open gateway.console_token_file " + path);
   struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(ErrorCode::kConfig, path + " is not a regular file");
+  }
+  if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+    ::close(fd);
+    return fail(ErrorCode::kConfig, path + " must be the gateway user's own, mode 0600");
+  }
   std::string token(kMaxToken + 1, '\0');
-  const bool stat_ok = fstat(fd, &st) == 0;
-  const ssize_t n = stat_ok ? ::read(fd, token.data(), token.size()) : -1;
+  const ssize_t n = ::read(fd, token.data(), token.size());
   ::close(fd);
-  if (!stat_ok || n < 0) return fail(ErrorCode::kConfig, "cannot read " + path);
-  if (st.st_mode & (S_IRWXG | S_IRWXO))
-    return fail(ErrorCode::kConfig, path + " must not be readable by group or others (chmod 0600)");
-  token.resize(static_cast<std::size_t>(n));
+  token.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.size() < kMinToken || token.size() > kMaxToken)
-    return fail(ErrorCode::kConfig, path + " must hold a token of 32 to 4096 bytes (openssl rand -hex 32)");
+  const bool fits = n >= 0 && token.size() >= kMinToken && token.size() <= kMaxToken;
   ConsoleCredential credential = fromToken(token);
   OPENSSL_cleanse(token.data(), token.size());
+  if (!fits) return fail(ErrorCode::kConfig, path + " must hold a token of 32 to 4096 bytes (openssl rand -hex 32)");
   return credential;
 }
 
@@ -116,10 +121,39 @@ bool ConsoleCredential::admits(const Poco::Net::HTTPServerRequest& request) cons
   return CRYPTO_memcmp(digest.data(), digest_.data(), digest.size()) == 0;
 }
 
-Console::Console(ConsoleCredential credential, SignerPool& signer, Store& store, GatewayMetrics& metrics,
-                 std::function<std::int64_t()> now)
-    : credential_(credential), signer_(signer), store_(store), metrics_(metrics), now_(std::move(now)) {
+Console::Console(ConsoleCredential credential, Engine& engine, SignerPool& signer, Store& store,
+                 GatewayMetrics& metrics, std::function<std::int64_t()> now)
+    : credential_(credential), engine_(engine), signer_(signer), store_(store), metrics_(metrics), now_(std::move(now)) {
   sample();
+}
+
+std::optional<std::string> Console::page() {
+  const auto fresh = [this] {
+    std::lock_guard lock(page_mutex_);
+    return page_ && std::chrono::steady_clock::now() - page_made_ < kPageLifetime ? page_ : std::nullopt;
+  };
+  if (auto kept = fresh()) return kept;
+  std::unique_lock making(making_, std::try_to_lock);
+  if (!making.owns_lock()) {
+    std::lock_guard lock(page_mutex_);
+    return page_;
+  }
+  if (auto kept = fresh()) return kept;  // made while this thread waited for the lock
+  std::string made = renderConsolePage(gather());
+  std::lock_guard lock(page_mutex_);
+  page_ = std::move(made);
+  page_made_ = std::chrono::steady_clock::now();
+  return page_;
+}
+
+void Console::refused(const std::string& source) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(refused_mutex_);
+  ++refused_unlogged_;
+  if (now - refused_logged_ < std::chrono::seconds(1)) return;
+  log::warn("event=console_denied source=" + source + " refusals=" + std::to_string(refused_unlogged_));
+  refused_logged_ = now;
+  refused_unlogged_ = 0;
 }
 
 void Console::sample() {
@@ -169,7 +203,7 @@ ConsoleView Console::gather() {
     v.orders_error = "the open orders could not be read: " + orders.error().message;
   }
 
-  auto platform = signer_.call<wire::PlatformInfoResponse>([](SignerClient& c) { return c.platformInfo(); });
+  auto platform = engine_.platformInfo();
   if (platform) {
     v.keys.push_back({"service (ECDH P-256)", fingerprint(platform->service_point), "uncompressed public point"});
     v.keys.push_back({"CA", fingerprint(platform->ca_cert), "certificate (DER)"});

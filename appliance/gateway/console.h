@@ -5,6 +5,10 @@
 // audit_tail). Read-only: it changes nothing and answers nothing but GET.
 // Only the holder of gateway.console_token_file's token sees it (HTTP Basic
 // with the token as the password, or "Authorization: Bearer TOKEN").
+// A page is gathered at most once every 5 s, by one thread at a time; others
+// get the last page made (its time is on it), so polling the console costs
+// the signer and the database a bounded amount, and a signer outage holds at
+// most one of the management listener's threads.
 #pragma once
 #include <Poco/Net/HTTPServerRequest.h>
 
@@ -19,6 +23,7 @@
 
 #include "common/result.h"
 #include "gateway/console_page.h"
+#include "gateway/engine.h"
 #include "gateway/metrics.h"
 #include "gateway/signer_pool.h"
 #include "gateway/store.h"
@@ -28,8 +33,8 @@ namespace mpay::gateway {
 // Who may see the console. The token is kept as its SHA-256 only.
 class ConsoleCredential {
  public:
-  // The token file: at least 32 bytes (trailing whitespace dropped), not
-  // readable by group or others.
+  // The token file: a regular file of this process's user, not readable by
+  // group or others, holding 32 to 4096 bytes (trailing whitespace dropped).
   static Result<ConsoleCredential> load(const std::string& path);
   static ConsoleCredential fromToken(const std::string& token);
   bool admits(const Poco::Net::HTTPServerRequest& request) const;
@@ -40,24 +45,38 @@ class ConsoleCredential {
 
 class Console {
  public:
-  Console(ConsoleCredential credential, SignerPool& signer, Store& store, GatewayMetrics& metrics,
+  Console(ConsoleCredential credential, Engine& engine, SignerPool& signer, Store& store, GatewayMetrics& metrics,
           std::function<std::int64_t()> now);
 
   bool admits(const Poco::Net::HTTPServerRequest& request) const { return credential_.admits(request); }
   // Keeps the request counters now, for the rates (the gateway calls it every 2 s).
   void sample();
   ConsoleView gather();
-  std::string render() { return renderConsolePage(gather()); }
+  // The page: made now, or the last one made when it is under 5 s old or
+  // another thread is making one; nothing when no page exists yet and another
+  // thread is making the first.
+  std::optional<std::string> page();
+  // A refused request, for the journal: at most one line a second, with the
+  // count of refusals it stands for.
+  void refused(const std::string& source);
 
  private:
   using Totals = std::map<std::pair<std::string, std::string>, double>;
   ConsoleCredential credential_;
+  Engine& engine_;
   SignerPool& signer_;
   Store& store_;
   GatewayMetrics& metrics_;
   std::function<std::int64_t()> now_;
   std::mutex samples_mutex_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, Totals>> samples_;
+  std::mutex making_;  // held while a page is gathered
+  std::mutex page_mutex_;
+  std::optional<std::string> page_;
+  std::chrono::steady_clock::time_point page_made_{};
+  std::mutex refused_mutex_;
+  std::chrono::steady_clock::time_point refused_logged_{};
+  long refused_unlogged_ = 0;
 };
 
 }  // namespace mpay::gateway

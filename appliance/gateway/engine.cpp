@@ -39,18 +39,23 @@ ApiStatus Engine::checkFresh(std::uint64_t timestamp) const {
   return {};
 }
 
-ApiResult<JsonPtr> Engine::platform() {
+ApiResult<wire::PlatformInfoResponse> Engine::platformInfo() {
   std::lock_guard lock(platform_mutex_);
   if (!platform_) {
     auto info = signer_.call<wire::PlatformInfoResponse>([](SignerClient& c) { return c.platformInfo(); });
     if (!info) return signerRefusal(info.error(), "platform_info");
     platform_ = info.value();
   }
+  return *platform_;
+}
+
+ApiResult<JsonPtr> Engine::platform() {
+  MPAY_ASSIGN_OR_RETURN(wire::PlatformInfoResponse info, platformInfo());
   JsonPtr o = object();
-  o->set("suite", platform_->suite);
-  o->set("service_public_key", base64url(platform_->service_point));
-  o->set("ca_certificate", base64url(platform_->ca_cert));
-  o->set("receipt_certificate", base64url(platform_->receipt_cert));
+  o->set("suite", info.suite);
+  o->set("service_public_key", base64url(info.service_point));
+  o->set("ca_certificate", base64url(info.ca_cert));
+  o->set("receipt_certificate", base64url(info.receipt_cert));
   return o;
 }
 

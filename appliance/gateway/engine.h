@@ -38,6 +38,8 @@ class Engine {
          AcquirerConnector& acquirer, std::function<std::int64_t()> now);
 
   ApiResult<JsonPtr> platform();
+  // The signer's platform_info, asked once and kept (the keys do not change while it runs).
+  ApiResult<wire::PlatformInfoResponse> platformInfo();
   ApiResult<JsonPtr> registerPhone(const JsonFields& body);
   ApiResult<JsonPtr> activate(const JsonFields& body);
   ApiResult<JsonPtr> confirm(const JsonFields& body);

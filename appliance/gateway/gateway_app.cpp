@@ -113,15 +113,24 @@ ApiServer apiServer(Engine& engine, const GatewayConfig& g, GatewayMetrics& metr
 
 // Confirmation codes: the SMS gateway's webhook in production, the outbox
 // file in development.
-std::unique_ptr<Poco::Net::HTTPServer> metricsServer(GatewayMetrics& metrics, Console* console,
-                                                     Poco::Net::ServerSocket socket) {
+// Its own two threads, joined at stop before the console's parts go away.
+struct ManagementServer {
+  std::unique_ptr<Poco::ThreadPool> threads;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+};
+
+ManagementServer managementServer(GatewayMetrics& metrics, Console* console, Poco::Net::ServerSocket socket) {
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(2);
   params->setMaxQueued(16);
   params->setTimeout(Poco::Timespan(5, 0));
   params->setKeepAlive(false);
   params->setServerName("mpay");
-  return std::make_unique<Poco::Net::HTTPServer>(new MetricsHandlerFactory(metrics, console), socket, params);
+  ManagementServer out;
+  out.threads = std::make_unique<Poco::ThreadPool>(1, 2);
+  out.server = std::make_unique<Poco::Net::HTTPServer>(new MetricsHandlerFactory(metrics, console), *out.threads,
+                                                       socket, params);
+  return out;
 }
 
 std::int64_t unixNow() { return static_cast<std::int64_t>(std::time(nullptr)); }
@@ -258,11 +267,11 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   api.server->start();
   std::unique_ptr<Console> console;
   if (console_credential)
-    console = std::make_unique<Console>(*console_credential, signer, *store.value(), metrics, unixNow);
-  std::unique_ptr<Poco::Net::HTTPServer> scrape;
+    console = std::make_unique<Console>(*console_credential, engine, signer, *store.value(), metrics, unixNow);
+  std::optional<ManagementServer> scrape;
   if (metrics_socket.value()) {
-    scrape = metricsServer(metrics, console.get(), *metrics_socket.value());
-    scrape->start();
+    scrape = managementServer(metrics, console.get(), *metrics_socket.value());
+    scrape->server->start();
   }
   // Serving from here, but every request answers 503 until the start record is written.
   log::info("event=gateway_started listen=" + g.listen + ":" + std::to_string(g.port) +
@@ -286,7 +295,10 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   stopping = true;
   starter.join();
   background.join();
-  if (scrape) scrape->stopAll(true);
+  if (scrape) {
+    scrape->server->stopAll(true);
+    scrape->threads->joinAll();
+  }
   api.server->stop();  // no new connections; the guard ends the open ones at once
   guard.cutAll();
   api.threads->joinAll();

@@ -63,13 +63,27 @@ class MetricsHandler : public Poco::Net::HTTPRequestHandler {
       sendApiError(response, {ApiCode::kMethodNotAllowed, ""});
       return;
     }
+    // A browser says where a request comes from: another site's page (an
+    // <img> pointing here, say) would ride on the operator's cached
+    // credentials. Only a navigation the operator made, or the page itself.
+    const std::string fetch_site = request.get("Sec-Fetch-Site", "none");
+    if (fetch_site != "none" && fetch_site != "same-origin") {
+      console_->refused(request.clientAddress().host().toString());
+      sendApiError(response, {ApiCode::kUnauthorized, "the console is not served to another site's page"});
+      return;
+    }
     if (!console_->admits(request)) {
-      log::warn("event=console_denied source=" + request.clientAddress().host().toString());
+      console_->refused(request.clientAddress().host().toString());
       response.set("WWW-Authenticate", "Basic realm=\"mpay console\", charset=\"UTF-8\"");
       sendApiError(response, {ApiCode::kUnauthorized, "the console needs the token of gateway.console_token_file"});
       return;
     }
-    sendPage(response, console_->render());
+    auto page = console_->page();
+    if (!page) {
+      sendApiError(response, {ApiCode::kOverloaded, "the console's first page is being made; retry"});
+      return;
+    }
+    sendPage(response, *page);
   }
 
   GatewayMetrics& metrics_;

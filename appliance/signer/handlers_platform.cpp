@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "common/audit_log.h"
 #ifdef MPAY_TEST_HOOKS
@@ -46,7 +49,17 @@ Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload, std::string*) {
 Result<Bytes> handleAuditTail(OpContext& ctx, ByteView payload, std::string*) {
   MPAY_RETURN_IF_ERROR(expectEmpty(payload));
   MPAY_ASSIGN_OR_RETURN(std::string records, readAuditTail(ctx.audit_path, wire::kMaxAuditTail));
-  return wire::encodeMessage(wire::AuditTailResponse{Bytes(records.begin(), records.end())});
+  std::vector<std::string> shown;
+  std::istringstream lines(records);
+  for (std::string line; std::getline(lines, line);) {
+    MPAY_ASSIGN_OR_RETURN(std::string summary, auditSummary(line));
+    shown.push_back(std::move(summary) + "\n");
+  }
+  std::size_t total = 0, first = shown.size();
+  while (first > 0 && total + shown[first - 1].size() <= wire::kMaxAuditTailBytes) total += shown[--first].size();
+  Bytes out;
+  for (std::size_t i = first; i < shown.size(); ++i) out.insert(out.end(), shown[i].begin(), shown[i].end());
+  return wire::encodeMessage(wire::AuditTailResponse{std::move(out)});
 }
 
 Result<Bytes> handleRecordStart(OpContext&, ByteView payload, std::string*) {

@@ -89,6 +89,10 @@ TEST(ConsoleE2E, OnlyTheTokenHolderSeesIt) {
   EXPECT_NE(page.headers["content-security-policy"].find("default-src 'none'"), std::string::npos);
   EXPECT_EQ(app.console("GET", "Bearer " + token).status, 200);
   EXPECT_EQ(app.console("POST", "Bearer " + token).status, 405) << "read-only";
+  // Another site's page in the operator's browser cannot make it load the console.
+  EXPECT_EQ(app.console("GET", "Bearer " + token, "Sec-Fetch-Site: cross-site").status, 401);
+  EXPECT_EQ(app.console("GET", "Bearer " + token, "Sec-Fetch-Site: same-site").status, 401);
+  EXPECT_EQ(app.console("GET", "Bearer " + token, "Sec-Fetch-Site: none").status, 200);
   EXPECT_EQ(app.get("/console").status, 404) << "never on the phones' port";
   EXPECT_NE(app.log().find("event=console_denied"), std::string::npos);
 }
@@ -122,7 +126,7 @@ TEST(ConsoleE2E, ChromiumShowsTheRunningApplianceAndLeavesAScreenshot) {
   // The open order, as mpay-admin orders lists it.
   EXPECT_EQ(textOf(dom, "open-orders-count"), "1");
   EXPECT_NE(dom.find("<td>C-OPEN-2</td>"), std::string::npos) << dom;
-  EXPECT_NE(dom.find("7.50 CNY"), std::string::npos);
+  EXPECT_NE(dom.find("750 CNY (minor units)"), std::string::npos);
   EXPECT_EQ(dom.find("<td>C-1</td>"), std::string::npos) << "a final order is not waiting";
   // The fingerprints of the keys the phones use.
   EXPECT_NE(dom.find(fingerprintOf(app, "service_public_key")), std::string::npos);

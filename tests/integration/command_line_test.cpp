@@ -82,6 +82,15 @@ TEST(CommandLine, AWrongOptionIsTheUsageOnStderrAndExitsTwo) {
   EXPECT_EQ(run("mpay-client", "status").status, 2);
 }
 
+TEST(CommandLine, AnOptionsValueThatLooksLikeHelpIsAValue) {
+  Outcome r = run("mpay-admin", "status --config -h");
+  EXPECT_EQ(r.status, 1) << "-h is the configuration file's name here\n" << r.out << r.err;
+  EXPECT_EQ(r.out.find("usage:"), std::string::npos);
+  EXPECT_NE(r.err.find("-h"), std::string::npos) << r.err;
+  EXPECT_EQ(run("mpayd", "--config --help").status, 78) << "--help is the file mpayd cannot read";
+  EXPECT_EQ(run("mpay-signer", "--config /nonexistent --help").status, 0) << "--help anywhere else is help";
+}
+
 TEST(CommandLine, EachManPageNamesEveryOptionItsUsageNames) {
   const std::regex option("--([a-z0-9][a-z0-9-]*)");
   for (const auto& b : kBinaries) {

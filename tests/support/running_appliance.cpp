@@ -85,7 +85,8 @@ int threeFreePorts() {
 namespace {
 
 HttpAnswer exchange(int port, const std::string& method, const std::string& path, const std::string* body,
-                    const std::string& ca_file = "", const std::string& authorization = "") {
+                    const std::string& ca_file = "", const std::string& authorization = "",
+                    const std::string& extra_header = "") {
   std::unique_ptr<Poco::Net::HTTPClientSession> owned;
   if (ca_file.empty()) {
     owned = std::make_unique<Poco::Net::HTTPClientSession>("127.0.0.1", static_cast<Poco::UInt16>(port));
@@ -98,6 +99,8 @@ HttpAnswer exchange(int port, const std::string& method, const std::string& path
   session.setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   if (!authorization.empty()) req.set("Authorization", authorization);
+  if (const auto colon = extra_header.find(": "); colon != std::string::npos)
+    req.set(extra_header.substr(0, colon), extra_header.substr(colon + 2));
   if (body) {
     req.setContentType("application/json");
     req.setContentLength(static_cast<std::streamsize>(body->size()));
@@ -395,8 +398,9 @@ HttpAnswer RunningAppliance::acquirerLedger() const { return exchange(port_ + 1,
 
 HttpAnswer RunningAppliance::metrics(const std::string& path) const { return exchange(port_ + 2, "GET", path, nullptr); }
 
-HttpAnswer RunningAppliance::console(const std::string& method, const std::string& authorization) const {
-  return exchange(port_ + 2, method, "/console", nullptr, "", authorization);
+HttpAnswer RunningAppliance::console(const std::string& method, const std::string& authorization,
+                                     const std::string& extra_header) const {
+  return exchange(port_ + 2, method, "/console", nullptr, "", authorization, extra_header);
 }
 
 std::string RunningAppliance::consoleToken() const {

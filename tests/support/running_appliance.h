@@ -83,7 +83,8 @@ class RunningAppliance {
   HttpAnswer metrics(const std::string& path = "/metrics") const;
   // A request to the operator's console on the metrics listener, with this
   // Authorization header (none when empty).
-  HttpAnswer console(const std::string& method, const std::string& authorization) const;
+  HttpAnswer console(const std::string& method, const std::string& authorization,
+                     const std::string& extra_header = "") const;
   // The console's token (dev-setup writes it next to the config).
   std::string consoleToken() const;
   pid_t mpaydPid() const { return pid_; }

@@ -115,6 +115,21 @@ TEST_F(AuditLogTest, TheTailIsTheLastWholeRecordsOldestFirst) {
   EXPECT_EQ(torn.value(), lines[4] + "\n");
 }
 
+TEST_F(AuditLogTest, ASummaryShowsWhatAnOperatorReadsAndNothingElse) {
+  auto log = AuditLog::open(path_);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE(log->append({1000, "gateway", "open_payment", 7, {"kek", "permit"}, "ok", "a note", "pin_tries=1/5"}).ok());
+  auto summary = auditSummary(readLines(path_).back());
+  ASSERT_TRUE(summary.ok()) << summary.error().detail;
+  EXPECT_NE(summary->find("\"seq\":6"), std::string::npos) << summary.value();
+  EXPECT_NE(summary->find("\"op\":\"open_payment\""), std::string::npos);
+  EXPECT_NE(summary->find("\"keys\":[\"kek\",\"permit\"]"), std::string::npos);
+  EXPECT_NE(summary->find("\"note\":\"a note\""), std::string::npos);
+  for (const char* hidden : {"pin_tries", "\"uid\"", "\"pid\"", "\"prev\"", "\"request\""})
+    EXPECT_EQ(summary->find(hidden), std::string::npos) << hidden << " in " << summary.value();
+  EXPECT_FALSE(auditSummary("not a record").ok());
+}
+
 TEST_F(AuditLogTest, TheTailOfALongLogReadsOnlyItsEnd) {
   auto log = AuditLog::open(path_);
   ASSERT_TRUE(log.ok());

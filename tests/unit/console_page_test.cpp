@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -52,6 +53,16 @@ TEST_F(ConsoleTokenFile, ATokenOfThirtyTwoBytesOnlyItsOwnerReads) {
   EXPECT_EQ(ConsoleCredential::load(write(std::string(31, 'a') + "\n", 0600)).error().code, ErrorCode::kConfig);
   EXPECT_EQ(ConsoleCredential::load(write("", 0600)).error().code, ErrorCode::kConfig);
   EXPECT_EQ(ConsoleCredential::load(dir_.path() + "/none").error().code, ErrorCode::kConfig);
+  // A FIFO at the path is refused at once, not waited on.
+  const std::string fifo = dir_.path() + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(ConsoleCredential::load(fifo).error().code, ErrorCode::kConfig);
+  // Another user's file is refused (as root, a file handed to nobody).
+  if (geteuid() == 0) {
+    const std::string theirs = write(token, 0600);
+    ASSERT_EQ(chown(theirs.c_str(), 65534, 65534), 0);
+    EXPECT_EQ(ConsoleCredential::load(theirs).error().code, ErrorCode::kConfig);
+  }
 }
 
 }  // namespace
