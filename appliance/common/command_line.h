@@ -26,7 +26,8 @@ bool printHelpIfAsked(int argc, char** argv, std::string_view usage);
 int usageError(std::string_view tool, std::string_view why, std::string_view usage);
 
 // Poco's option parsing (an error is a usage error; --help prints the usage
-// and exits 0, even beside a wrong option), then the application's main().
+// and exits 0 — also when a wrong option follows it, as Poco stops at the
+// first error), then the application's main().
 int runCommandLine(Poco::Util::Application& app, int argc, char** argv, std::string_view tool,
                    std::string_view usage);
 

@@ -28,6 +28,7 @@ constexpr std::size_t kMinToken = 32, kMaxToken = 4096;
 constexpr int kOrdersShown = 50;
 constexpr auto kRateWindow = std::chrono::seconds(60);
 constexpr auto kPageLifetime = std::chrono::seconds(5);
+constexpr auto kStalePageLimit = std::chrono::seconds(30);
 
 std::array<unsigned char, 32> digestOf(const std::string& text) {
   std::array<unsigned char, 32> d{};
@@ -136,7 +137,8 @@ std::optional<std::string> Console::page() {
   std::unique_lock making(making_, std::try_to_lock);
   if (!making.owns_lock()) {
     std::lock_guard lock(page_mutex_);
-    return page_;
+    if (page_ && std::chrono::steady_clock::now() - page_made_ < kStalePageLimit) return page_;
+    return std::nullopt;
   }
   if (auto kept = fresh()) return kept;  // made while this thread waited for the lock
   std::string made = renderConsolePage(gather());
@@ -150,13 +152,24 @@ void Console::refused(const std::string& source) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(refused_mutex_);
   ++refused_unlogged_;
+  refused_last_source_ = source;
   if (now - refused_logged_ < std::chrono::seconds(1)) return;
-  log::warn("event=console_denied source=" + source + " refusals=" + std::to_string(refused_unlogged_));
+  log::warn("event=console_denied last_source=" + source + " refusals=" + std::to_string(refused_unlogged_));
   refused_logged_ = now;
   refused_unlogged_ = 0;
 }
 
+void Console::flushRefusals() {
+  std::lock_guard lock(refused_mutex_);
+  if (refused_unlogged_ == 0) return;
+  log::warn("event=console_denied last_source=" + refused_last_source_ +
+            " refusals=" + std::to_string(refused_unlogged_));
+  refused_logged_ = std::chrono::steady_clock::now();
+  refused_unlogged_ = 0;
+}
+
 void Console::sample() {
+  flushRefusals();
   Totals totals;
   for (const auto& c : metrics_.requestCounts()) totals[{c.route, c.result}] = c.total;
   const auto now = std::chrono::steady_clock::now();

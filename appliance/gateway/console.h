@@ -52,13 +52,15 @@ class Console {
   // Keeps the request counters now, for the rates (the gateway calls it every 2 s).
   void sample();
   ConsoleView gather();
-  // The page: made now, or the last one made when it is under 5 s old or
-  // another thread is making one; nothing when no page exists yet and another
-  // thread is making the first.
+  // The page: made now, or the last one made when it is under 5 s old, or
+  // under 30 s old while another thread is making one; nothing otherwise
+  // (a page in the making for long: the signer or the database hangs).
   std::optional<std::string> page();
   // A refused request, for the journal: at most one line a second, with the
   // count of refusals it stands for.
   void refused(const std::string& source);
+  // Writes out refusals counted since the last line (the sampler calls it).
+  void flushRefusals();
 
  private:
   using Totals = std::map<std::pair<std::string, std::string>, double>;
@@ -77,6 +79,7 @@ class Console {
   std::mutex refused_mutex_;
   std::chrono::steady_clock::time_point refused_logged_{};
   long refused_unlogged_ = 0;
+  std::string refused_last_source_;
 };
 
 }  // namespace mpay::gateway

@@ -295,12 +295,11 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   stopping = true;
   starter.join();
   background.join();
-  if (scrape) {
-    scrape->server->stopAll(true);
-    scrape->threads->joinAll();
-  }
+  if (scrape) scrape->server->stopAll(true);
   api.server->stop();  // no new connections; the guard ends the open ones at once
   guard.cutAll();
+  // A console page in the making finishes its signer and database calls first.
+  if (scrape) scrape->threads->joinAll();
   api.threads->joinAll();
   if (failed) return startFailed(failure);
   log::info("event=gateway_stopped");

@@ -65,9 +65,12 @@ class MetricsHandler : public Poco::Net::HTTPRequestHandler {
     }
     // A browser says where a request comes from: another site's page (an
     // <img> pointing here, say) would ride on the operator's cached
-    // credentials. Only a navigation the operator made, or the page itself.
+    // credentials. Admitted: no such header (curl), the page itself, and a
+    // top-level navigation (typed, bookmarked, or a link from a dashboard).
     const std::string fetch_site = request.get("Sec-Fetch-Site", "none");
-    if (fetch_site != "none" && fetch_site != "same-origin") {
+    const bool navigation = request.get("Sec-Fetch-Mode", "") == "navigate" &&
+                            request.get("Sec-Fetch-Dest", "") == "document";
+    if (fetch_site != "none" && fetch_site != "same-origin" && !navigation) {
       console_->refused(request.clientAddress().host().toString());
       sendApiError(response, {ApiCode::kUnauthorized, "the console is not served to another site's page"});
       return;
@@ -80,7 +83,8 @@ class MetricsHandler : public Poco::Net::HTTPRequestHandler {
     }
     auto page = console_->page();
     if (!page) {
-      sendApiError(response, {ApiCode::kOverloaded, "the console's first page is being made; retry"});
+      sendApiError(response, {ApiCode::kOverloaded, "a console page has been in the making for a while (the signer "
+                                                    "or the database is slow); retry"});
       return;
     }
     sendPage(response, *page);

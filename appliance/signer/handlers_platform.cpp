@@ -52,8 +52,10 @@ Result<Bytes> handleAuditTail(OpContext& ctx, ByteView payload, std::string*) {
   std::vector<std::string> shown;
   std::istringstream lines(records);
   for (std::string line; std::getline(lines, line);) {
-    MPAY_ASSIGN_OR_RETURN(std::string summary, auditSummary(line));
-    shown.push_back(std::move(summary) + "\n");
+    // A record that does not parse (an edit, a corruption) is shown as such:
+    // that is when the operator most needs to see the rest.
+    auto summary = auditSummary(line);
+    shown.push_back((summary ? summary.value() : std::string(R"json({"seq":0,"op":"(unreadable record)"})json")) + "\n");
   }
   std::size_t total = 0, first = shown.size();
   while (first > 0 && total + shown[first - 1].size() <= wire::kMaxAuditTailBytes) total += shown[--first].size();

@@ -93,6 +93,9 @@ TEST(ConsoleE2E, OnlyTheTokenHolderSeesIt) {
   EXPECT_EQ(app.console("GET", "Bearer " + token, "Sec-Fetch-Site: cross-site").status, 401);
   EXPECT_EQ(app.console("GET", "Bearer " + token, "Sec-Fetch-Site: same-site").status, 401);
   EXPECT_EQ(app.console("GET", "Bearer " + token, "Sec-Fetch-Site: none").status, 200);
+  // A link from another site is a top-level navigation: the operator's own click.
+  auto link = app.console("GET", "Bearer " + token, "Sec-Fetch-Site: cross-site\nSec-Fetch-Mode: navigate\nSec-Fetch-Dest: document");
+  EXPECT_EQ(link.status, 200);
   EXPECT_EQ(app.get("/console").status, 404) << "never on the phones' port";
   EXPECT_NE(app.log().find("event=console_denied"), std::string::npos);
 }

@@ -76,6 +76,28 @@ TEST_F(DispatcherTest, RolesLimitOperations) {
   EXPECT_EQ(call(wire::OpId::kPlatformInfo, {}, 0).status, ErrorCode::kNotPermitted);
 }
 
+TEST_F(DispatcherTest, AuditTailGivesSummariesAndShowsAnUnreadableRecordAsSuch) {
+  ASSERT_EQ(call(wire::OpId::kHealth, {}).status, ErrorCode::kOk);
+  auto tail = call(wire::OpId::kAuditTail, {});
+  ASSERT_EQ(tail.status, ErrorCode::kOk);
+  auto parsed = wire::parseMessage<wire::AuditTailResponse>(tail.payload);
+  ASSERT_TRUE(parsed.ok());
+  const std::string text(parsed->records.begin(), parsed->records.end());
+  EXPECT_NE(text.find("\"op\":\"health\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("\"prev\""), std::string::npos) << text;
+  EXPECT_EQ(text.find("\"uid\""), std::string::npos) << text;
+  // One edited record: the rest are still shown, that one as unreadable.
+  auto lines = test::readLines(appliance_.config().signer.audit_log);
+  ASSERT_GE(lines.size(), 2u);
+  lines[lines.size() - 2] = "not a record";
+  test::writeLines(appliance_.config().signer.audit_log, lines);
+  auto again = wire::parseMessage<wire::AuditTailResponse>(call(wire::OpId::kAuditTail, {}).payload);
+  ASSERT_TRUE(again.ok());
+  const std::string shown(again->records.begin(), again->records.end());
+  EXPECT_NE(shown.find("(unreadable record)"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("\"op\":\"audit_tail\""), std::string::npos) << shown;
+}
+
 TEST_F(DispatcherTest, SignerOpsGrantsAndBudgetsAreEnforcedAndAudited) {
   auto ops = OpsPolicy::parse("gateway platform_info rate=2/min\n"
                               "gateway open_login rate=100/s per_user=2/min\n", "signer.ops");

@@ -99,8 +99,9 @@ HttpAnswer exchange(int port, const std::string& method, const std::string& path
   session.setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   if (!authorization.empty()) req.set("Authorization", authorization);
-  if (const auto colon = extra_header.find(": "); colon != std::string::npos)
-    req.set(extra_header.substr(0, colon), extra_header.substr(colon + 2));
+  std::istringstream headers(extra_header);
+  for (std::string line; std::getline(headers, line);)
+    if (const auto colon = line.find(": "); colon != std::string::npos) req.set(line.substr(0, colon), line.substr(colon + 2));
   if (body) {
     req.setContentType("application/json");
     req.setContentLength(static_cast<std::streamsize>(body->size()));

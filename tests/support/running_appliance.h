@@ -82,7 +82,7 @@ class RunningAppliance {
   // GET on the gateway's metrics listener (dev-setup puts it at port + 2).
   HttpAnswer metrics(const std::string& path = "/metrics") const;
   // A request to the operator's console on the metrics listener, with this
-  // Authorization header (none when empty).
+  // Authorization header (none when empty) and extra "Name: value" lines.
   HttpAnswer console(const std::string& method, const std::string& authorization,
                      const std::string& extra_header = "") const;
   // The console's token (dev-setup writes it next to the config).
