@@ -6,9 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <fstream>
-#include <thread>
 #include <vector>
 
 #include "common/audit_log.h"
@@ -122,7 +120,10 @@ TEST_F(AuditCheckpointsTest, ALogCutOrRewrittenBeforeTheExportedCheckpointIsDete
 }
 
 TEST_F(AuditCheckpointsTest, RecordsThatStopAreSignedOnceTheIntervalPassesAndAnIdleLogGetsNoMore) {
-  AuditLog log = openLog(1000, 1);
+  // The interval is an hour; the test moves the shared clock's last
+  // checkpoint back instead of sleeping (a one-second interval measured in
+  // whole seconds is crossed by any two appends that straddle a second).
+  AuditLog log = openLog(1000, 3600);
   append(log, 1);  // the first batch after start: a checkpoint at once
   append(log, 2);
   auto before = verifyAuditLog(path_, key_.publicKey());
@@ -130,14 +131,17 @@ TEST_F(AuditCheckpointsTest, RecordsThatStopAreSignedOnceTheIntervalPassesAndAnI
   EXPECT_EQ(before->checkpoints, 1u);
   EXPECT_EQ(before->records, 4u) << "record, checkpoint, two records not yet signed";
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  log.checkpointIfDue();
+  EXPECT_EQ(verifyAuditLog(path_, key_.publicKey())->checkpoints, 1u) << "the interval has not passed";
+
+  clock_->at -= 3600;
   log.checkpointIfDue();
   auto after = verifyAuditLog(path_, key_.publicKey());
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->checkpoints, 2u);
   EXPECT_EQ(after->last_covered, 4u);
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  clock_->at -= 3600;
   log.checkpointIfDue();
   EXPECT_EQ(verifyAuditLog(path_, key_.publicKey())->checkpoints, 2u) << "nothing new, no checkpoint";
 }
