@@ -236,7 +236,10 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (!socket) return startFailed(socket.error().detail);
   auto metrics_socket = listenForMetrics(g);
   if (!metrics_socket) return startFailed(metrics_socket.error().detail);
-  // The console's token is read before the sandbox, which does not name it.
+  // The webhook's secret and the console's token are read before the
+  // sandbox, which names neither.
+  auto notifier = notifierFor(g);
+  if (!notifier) return startFailed(notifier.error().detail);
   std::optional<ConsoleCredential> console_credential;
   if (!g.console_token_file.empty()) {
     auto loaded = ConsoleCredential::load(g.console_token_file);
@@ -254,8 +257,6 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   log::info("event=sandbox_applied policy/gateway.{fs,syscalls} sha256=" + policy->digest);
   auto store = Store::open(g.db_url, g.max_threads);
   if (!store) return startFailed("database: " + store.error().message);
-  auto notifier = notifierFor(g);
-  if (!notifier) return startFailed(notifier.error().detail);
   auto acquirer = httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms);
   if (!acquirer) return startFailed(acquirer.error().detail);
   GatewayMetrics metrics(MPAY_VERSION);

@@ -85,6 +85,7 @@ std::unique_ptr<Notifier> outboxFileNotifier(std::string path) { return std::mak
 Result<std::unique_ptr<Notifier>> webhookNotifier(const std::string& url, const std::string& secret_file,
                                                  int timeout_ms) {
   std::ifstream in(secret_file, std::ios::binary);
+  if (!in.is_open()) return fail(ErrorCode::kConfig, "cannot read the webhook secret file " + secret_file);
   std::stringstream text;
   text << in.rdbuf();
   std::string secret = text.str();
