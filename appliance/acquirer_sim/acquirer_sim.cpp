@@ -312,6 +312,7 @@ int SimApp::main(const std::vector<std::string>&) {
   }
   if (port_ <= 0 || signing_key_.empty())
     return usageError("mpay-acquirer-sim", "--port and --signing-key are required", kUsage);
+  if (port_ > 65535) return usageError("mpay-acquirer-sim", "--port must be 1 to 65535", kUsage);
   Bank bank;
   bank.limit = limit_;
   auto key = suite::loadAcquirerKey(signing_key_);

@@ -269,6 +269,15 @@ int BenchApp::main(const std::vector<std::string>& args) {
                  " --idle-connections 0..100000\n";
     return kUsage;
   }
+  // A ratio needs the floor it is a ratio of: without --floor it could not be missed.
+  if (!run.floor && (options().contains("min-floor-ratio") || options().contains("min-signer-ratio"))) {
+    std::cerr << "mpay-bench: --min-floor-ratio and --min-signer-ratio need --floor\n";
+    return kUsage;
+  }
+  if (options().contains("min-signer-ratio") && run.signer_socket.empty()) {
+    std::cerr << "mpay-bench: --min-signer-ratio needs --signer\n";
+    return kUsage;
+  }
   run.preload = preload;
   run.idle_connections = idle;
   return runThroughput(run);

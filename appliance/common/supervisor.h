@@ -1,7 +1,9 @@
 // Keeps child processes running: starts each, restarts one that exits with
-// exponential backoff (250 ms by default, doubling to 30 s; reset after a
-// minute of uptime), and on SIGTERM or SIGINT stops them all (SIGTERM, reverse order)
-// and returns. Used by the signer for its workers and by mpayd.
+// exponential backoff (250 ms by default, doubling while the child keeps dying
+// within 5 s of its start, up to 5 s or the first delay if larger; SIGHUP
+// restarts the waiting ones at once), and on SIGTERM or SIGINT stops them all
+// (SIGTERM in reverse order, SIGKILL after 3.5 s) and returns. Used by the
+// signer for its workers and by mpayd.
 #pragma once
 #include <sys/types.h>
 

@@ -140,7 +140,7 @@ std::optional<std::string> Console::page() {
     if (page_ && std::chrono::steady_clock::now() - page_made_ < kStalePageLimit) return page_;
     return std::nullopt;
   }
-  if (auto kept = fresh()) return kept;  // made while this thread waited for the lock
+  if (auto kept = fresh()) return kept;  // another thread finished one between the first check and try_lock
   std::string made = renderConsolePage(gather());
   std::lock_guard lock(page_mutex_);
   page_ = std::move(made);

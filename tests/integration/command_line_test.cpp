@@ -80,6 +80,11 @@ TEST(CommandLine, AWrongOptionIsTheUsageOnStderrAndExitsTwo) {
   for (const char* daemon : {"mpay-signer", "mpay-gateway", "mpayd"}) EXPECT_EQ(run(daemon, "").status, 2) << daemon;
   EXPECT_EQ(run("mpay-acquirer-sim", "--port 1").status, 2);
   EXPECT_EQ(run("mpay-client", "status").status, 2);
+  // A value out of range is refused, not cut to fit (70000 would have been port 4464).
+  EXPECT_EQ(run("mpay-acquirer-sim", "--port 70000 --signing-key /nonexistent").status, 2);
+  // A threshold that could never be missed is refused.
+  EXPECT_EQ(run("mpay-bench", "--server http://127.0.0.1:1 --outbox /nonexistent --min-floor-ratio 0.5").status, 2);
+  EXPECT_EQ(run("mpay-bench", "--server http://127.0.0.1:1 --outbox /nonexistent --floor --min-signer-ratio 0.5").status, 2);
 }
 
 TEST(CommandLine, AnOptionsValueThatLooksLikeHelpIsAValue) {
