@@ -1,5 +1,6 @@
 # policy/gateway.fs — what mpay-gateway may open once its listening socket is
-# open (Landlock). Its configuration, TLS key and webhook secret are read
+# open (Landlock). Its configuration, TLS key, webhook secret, console token
+# and outbound CA file (gateway.outbound_ca_file) are read
 # before; after, nothing in /etc/mpay but its PostgreSQL password file, not
 # the token directory, the PIN files or the audit log: Landlock refuses them
 # whatever their file modes.

@@ -8,6 +8,7 @@
 #include "common/identity.h"
 #include "gateway/acquirer.h"
 #include "gateway/engine.h"
+#include "gateway/http_client.h"
 #include "gateway/notifier.h"
 #include "gateway/signer_pool.h"
 #include "gateway/store.h"
@@ -63,6 +64,7 @@ Result<std::string> listOpenOrders(const Config& config) {
 Result<std::string> completeOpenOrders(const Config& config) {
   const GatewayConfig& g = config.gateway;
   MPAY_ASSIGN_OR_RETURN(auto store, openStoreAsGateway(config));
+  MPAY_RETURN_IF_ERROR(gateway::configureOutboundTls(g.outbound_ca_file));
   MPAY_ASSIGN_OR_RETURN(auto notifier, gateway::notifierFor(g));
   MPAY_ASSIGN_OR_RETURN(auto acquirer, gateway::httpAcquirer(g.acquirer_url, g.acquirer_timeout_ms));
   gateway::SignerPool signer(config.signer.socket, 1, g.signer_timeout_ms);

@@ -96,7 +96,9 @@ Result<std::vector<std::pair<std::string, std::string>>> hotQueryPlans(const std
       {"open orders (completer)",
        "SELECT order_no FROM transactions WHERE state IN ('verifying', 'pending', 'unknown') AND claimed_until <= 0"
        " ORDER BY updated_at LIMIT 16"},
-      {"codes to send (notifier)", "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 ORDER BY created_at"},
+      {"codes to send (notifier)",
+       "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 AND expires_at > 0 AND claimed_until <= 0"
+       " ORDER BY created_at LIMIT 10"},
   };
   std::vector<std::pair<std::string, std::string>> out;
   try {

@@ -26,7 +26,7 @@ const std::set<std::string>& knownKeys() {
       "gateway.max_queued", "gateway.max_connections", "gateway.max_connections_per_source", "gateway.signer_connections", "gateway.signer_timeout_ms", "gateway.rate_per_phone",
       "gateway.rate_per_source", "gateway.registration_ttl", "gateway.max_code_attempts",
       "gateway.lockout_threshold", "gateway.lockout_seconds", "gateway.replay_window",
-      "gateway.metrics_listen", "gateway.metrics_port", "gateway.console_token_file",
+      "gateway.metrics_listen", "gateway.metrics_port", "gateway.console_token_file", "gateway.outbound_ca_file",
       "acquirer_sim.port", "acquirer_sim.limit_minor", "acquirer_sim.ledger", "acquirer_sim.signing_key",
   };
   return keys;
@@ -111,6 +111,7 @@ Status loadGateway(const IniFileConfiguration& ini, GatewayConfig& g) {
   if (!g.webhook_url.empty() && g.webhook_secret_file.empty())
     return fail(ErrorCode::kConfig, "gateway.webhook_url needs gateway.webhook_secret_file");
   g.acquirer_url = ini.getString("gateway.acquirer_url", "");
+  g.outbound_ca_file = ini.getString("gateway.outbound_ca_file", "");
   g.console_token_file = ini.getString("gateway.console_token_file", "");
   if (!g.console_token_file.empty() && g.metrics_port == 0)
     return fail(ErrorCode::kConfig, "gateway.console_token_file needs the management listener (gateway.metrics_port)");

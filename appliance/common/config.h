@@ -64,6 +64,7 @@ struct GatewayConfig {
   std::string metrics_listen = "127.0.0.1";  // Prometheus scrape address (plain HTTP, no API routes)
   int metrics_port = 0;              // 0: no metrics listener
   std::string console_token_file;    // the operator's console token (0600); empty: no /console
+  std::string outbound_ca_file;      // PEM CAs for the acquirer's and the webhook's TLS; empty: the system's
 };
 
 struct AcquirerSimConfig {

@@ -78,14 +78,7 @@ ApiResult<JsonPtr> Engine::registerPhone(const JsonFields& body) {
                               hexEncode(suite::sha256(r.confirmation_proof)),
                               0};
   MPAY_RETURN_IF_ERROR(store_.putRegistration(pending));
-  // S07: the confirmation code goes out of band; a failed delivery is retried.
-  OutboxMessage message{hexEncode(suite::randomBytes(16)), r.phone, r.confirmation_code};
-  MPAY_RETURN_IF_ERROR(store_.addOutbox(message, now_()));
-  if (auto delivered = notifier_.deliver(message); delivered.ok()) {
-    MPAY_RETURN_IF_ERROR(store_.markDelivered(message.id, now_()));
-  } else {
-    log::warn("event=confirmation_delivery_failed detail=\"" + delivered.error().detail + "\"");
-  }
+  MPAY_RETURN_IF_ERROR(queueConfirmationCode(r.phone, r.confirmation_code, pending.expires_at));
   JsonPtr o = object();
   o->set("registration_code", r.registration_code);
   o->set("expires_at", pending.expires_at);

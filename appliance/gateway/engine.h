@@ -51,8 +51,11 @@ class Engine {
   // until then every request is answered 503 (fail closed, but at once).
   bool ready() const { return ready_; }
   void markReady() { ready_ = true; }
-  // Delivers confirmation codes whose first delivery failed.
-  void retryOutbox();
+  // Sends the confirmation codes waiting in the outbox (a first try that
+  // failed or was skipped, another appliance's that died): a few a pass,
+  // stopping at the first failure. The gateway runs it on a thread of its
+  // own, so a hanging SMS provider holds up nothing else.
+  void sendWaitingCodes();
   // Completes orders whose outcome nobody is working on (the acquirer's
   // answer or the receipt missing, their request gone); returns what is still open.
   ApiResult<Store::OpenOrderCounts> completeOpenOrders();
@@ -68,6 +71,12 @@ class Engine {
   ApiResult<JsonPtr> loginWithoutUser(const std::string& phone, const std::optional<PendingRegistration>& pending,
                                       const Bytes& c1, const Bytes& c2);
   std::int64_t claimSeconds() const;
+  // S07's code out of band: queued in the outbox, and sent at once unless
+  // the SMS provider failed within the last kNotifierPauseSeconds (then the
+  // request does not wait for it: sendWaitingCodes does).
+  ApiStatus queueConfirmationCode(const std::string& phone, const std::string& code, std::int64_t expires_at);
+  bool sendClaimedCode(const OutboxMessage& message);
+  std::atomic<std::int64_t> notifier_failed_at_{0};
   // Nothing (and nothing changed) when `claim` is given and the order was taken first.
   ApiResult<std::optional<wire::OpenPaymentResponse>> verifyPayment(const ParsedPayment& parsed,
                                                                     const TransactionRow* claim);

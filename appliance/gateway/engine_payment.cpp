@@ -333,12 +333,4 @@ ApiStatus Engine::probeDatabase() {
   return {};
 }
 
-void Engine::retryOutbox() {
-  auto pending = store_.pendingOutbox();
-  if (!pending) return;
-  for (const auto& message : pending.value()) {
-    if (notifier_.deliver(message).ok()) (void)store_.markDelivered(message.id, now_());
-  }
-}
-
 }  // namespace mpay::gateway

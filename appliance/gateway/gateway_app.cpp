@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "gateway/api_connection.h"
 #include "gateway/http_api.h"
+#include "gateway/http_client.h"
 #include "gateway/metrics_endpoint.h"
 #include "sandbox/sandbox.h"
 
@@ -192,9 +193,8 @@ std::uint64_t latestAuditCheckpoint(const std::string& path) {
 }
 
 // Until `stopping`: completes open orders every 2 s (and publishes how many
-// are open, and the latest audit checkpoint), retries undelivered
-// confirmation codes every 5 s, and forgets stale login counts of numbers
-// without a user every minute.
+// are open, and the latest audit checkpoint), and forgets stale login counts
+// of numbers without a user every minute.
 void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console, const std::string& checkpoint_file,
                        const std::atomic<bool>& stopping) {
   for (int tick = 1; !stopping; ++tick) {
@@ -207,8 +207,16 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console
       if (const std::uint64_t seq = latestAuditCheckpoint(checkpoint_file)) metrics.auditCheckpoint(seq);
       if (console) console->sample();
     }
-    if (tick % 50 == 0) engine.retryOutbox();
     if (tick % 600 == 0) engine.purgeGuessesWithoutUser();
+  }
+}
+
+// Until `stopping`: sends the confirmation codes waiting in the outbox every
+// 5 s, on a thread of its own (one delivery may take the webhook's timeouts).
+void runCodeSender(Engine& engine, const std::atomic<bool>& stopping) {
+  for (int tick = 1; !stopping; ++tick) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!stopping && engine.ready() && tick % 50 == 0) engine.sendWaitingCodes();
   }
 }
 
@@ -236,8 +244,9 @@ int GatewayApp::main(const std::vector<std::string>& args) {
   if (!socket) return startFailed(socket.error().detail);
   auto metrics_socket = listenForMetrics(g);
   if (!metrics_socket) return startFailed(metrics_socket.error().detail);
-  // The webhook's secret and the console's token are read before the
-  // sandbox, which names neither.
+  // The webhook's secret, the console's token and the CAs for outbound TLS
+  // are read before the sandbox, which names none of them.
+  if (auto tls = configureOutboundTls(g.outbound_ca_file); !tls.ok()) return startFailed(tls.error().detail);
   auto notifier = notifierFor(g);
   if (!notifier) return startFailed(notifier.error().detail);
   std::optional<ConsoleCredential> console_credential;
@@ -292,10 +301,12 @@ int GatewayApp::main(const std::vector<std::string>& args) {
     }
   });
   std::thread background([&] { runBackgroundWork(engine, metrics, console.get(), config->signer.checkpoint_file, stopping); });
+  std::thread codes([&] { runCodeSender(engine, stopping); });
   waitForStop(stop_signals, failed);
   stopping = true;
   starter.join();
   background.join();
+  codes.join();
   if (scrape) scrape->server->stopAll(true);
   api.server->stop();  // no new connections; the guard ends the open ones at once
   guard.cutAll();

@@ -11,7 +11,17 @@
 #include <mutex>
 #include <vector>
 
+#include "common/result.h"
+
 namespace mpay::gateway {
+
+// The TLS of every outbound https connection: the peer's chain verified
+// against `ca_file` (PEM; empty: the system's trust store, /etc/ssl/certs)
+// and its name against the URL's host, TLS 1.2 or later; a certificate that
+// fails is refused, never asked about. Call once at start, before the sandbox
+// (the CA file is read now) and before any thread; without it, the first
+// https connection uses the system's trust store.
+Status configureOutboundTls(const std::string& ca_file);
 
 std::unique_ptr<Poco::Net::HTTPClientSession> clientSession(const Poco::URI& uri, int timeout_ms);
 

@@ -7,12 +7,13 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/URI.h>
 
 #include <fstream>
 #include <mutex>
-#include <sstream>
 
+#include "common/secret.h"
 #include "gateway/http_client.h"
 #include "gateway/json_fields.h"
 #include "suite/primitives.h"
@@ -48,7 +49,7 @@ class OutboxFile : public Notifier {
 
 class Webhook : public Notifier {
  public:
-  Webhook(Poco::URI uri, Bytes secret, int timeout_ms) : uri_(std::move(uri)), secret_(std::move(secret)), timeout_ms_(timeout_ms) {}
+  Webhook(Poco::URI uri, Secret secret, int timeout_ms) : uri_(std::move(uri)), secret_(std::move(secret)), timeout_ms_(timeout_ms) {}
   Status deliver(const OutboxMessage& m) override {
     const std::string body = messageJson(m);
     try {
@@ -56,7 +57,7 @@ class Webhook : public Notifier {
       Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, uri_.getPathEtc(), Poco::Net::HTTPMessage::HTTP_1_1);
       req.setContentType("application/json");
       req.setContentLength(static_cast<std::streamsize>(body.size()));
-      req.set("X-Mpay-Signature", webhookSignature(secret_, body));
+      req.set("X-Mpay-Signature", webhookSignature(secret_.exposeSecret(), body));
       session->sendRequest(req) << body;
       Poco::Net::HTTPResponse resp;
       session->receiveResponse(resp);
@@ -69,7 +70,7 @@ class Webhook : public Notifier {
 
  private:
   Poco::URI uri_;
-  Bytes secret_;
+  Secret secret_;
   int timeout_ms_;
 };
 
@@ -84,20 +85,36 @@ std::unique_ptr<Notifier> outboxFileNotifier(std::string path) { return std::mak
 
 Result<std::unique_ptr<Notifier>> webhookNotifier(const std::string& url, const std::string& secret_file,
                                                  int timeout_ms) {
-  std::ifstream in(secret_file, std::ios::binary);
-  if (!in.is_open()) return fail(ErrorCode::kConfig, "cannot read the webhook secret file " + secret_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string secret = text.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  if (!in || secret.size() < 16) return fail(ErrorCode::kConfig, "webhook secret must have at least 16 bytes: " + secret_file);
+  Poco::URI uri;
   try {
-    Poco::URI uri(url);
-    if (uri.getScheme() != "http" && uri.getScheme() != "https") return fail(ErrorCode::kConfig, "webhook URL must be http(s)");
-    return std::unique_ptr<Notifier>(std::make_unique<Webhook>(uri, toBytes(secret), timeout_ms));
+    uri = Poco::URI(url);
   } catch (const Poco::Exception& e) {
     return fail(ErrorCode::kConfig, "bad webhook URL: " + e.displayText());
   }
+  if (uri.getScheme() != "http" && uri.getScheme() != "https") return fail(ErrorCode::kConfig, "webhook URL must be http(s)");
+  // The codes are secrets: in clear only to a provider's relay on this machine.
+  Poco::Net::IPAddress address;
+  const bool loopback = uri.getHost() == "localhost" ||
+                        (Poco::Net::IPAddress::tryParse(uri.getHost(), address) && address.isLoopback());
+  if (uri.getScheme() == "http" && !loopback)
+    return fail(ErrorCode::kConfig, "webhook URL must be https unless its host is loopback: " + url);
+  std::ifstream in(secret_file, std::ios::binary);
+  if (!in.is_open()) return fail(ErrorCode::kConfig, "cannot read the webhook secret file " + secret_file);
+  // Read into a Secret and nowhere else: no stream buffer of ours holds a copy.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size < 16 || size > 4096)
+    return fail(ErrorCode::kConfig, "webhook secret must have 16 to 4096 bytes: " + secret_file);
+  Secret read(static_cast<std::size_t>(size));
+  auto bytes = read.exposeSecretMutable();
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size))
+    return fail(ErrorCode::kConfig, "cannot read the webhook secret file " + secret_file);
+  std::size_t length = bytes.size();
+  while (length > 0 && (bytes[length - 1] == '\n' || bytes[length - 1] == '\r')) --length;
+  if (length < 16) return fail(ErrorCode::kConfig, "webhook secret must have at least 16 bytes: " + secret_file);
+  Secret secret = Secret::copyOf(bytes.first(length));
+  return std::unique_ptr<Notifier>(std::make_unique<Webhook>(uri, std::move(secret), timeout_ms));
 }
 
 Result<std::unique_ptr<Notifier>> notifierFor(const GatewayConfig& g) {

@@ -77,6 +77,12 @@ const std::vector<std::string>& migrations() {
       "CREATE INDEX transactions_unfinished ON transactions (updated_at)"
       " WHERE state IN ('verifying', 'pending', 'unknown');"
       "CREATE INDEX outbox_undelivered ON outbox (created_at) WHERE delivered_at = 0;",
+      // 5: a code is sent by one appliance (claimed_until), never after its registration
+      // expired (expires_at), and leaves the table once sent: the phone numbers of codes
+      // sent before go now, and codes without an expiry are expired.
+      "DELETE FROM outbox WHERE delivered_at <> 0;"
+      "ALTER TABLE outbox ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;"
+      "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;",
   };
   return m;
 }
@@ -415,33 +421,61 @@ ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
   });
 }
 
-ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at) {
+ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at, std::int64_t expires_at,
+                           std::int64_t claimed_until) {
   return write("addOutbox", [&](Session& s, Undo&) -> ApiStatus {
     std::string id = m.id, phone = m.phone, code = m.code;
-    Poco::Int64 created = at;
-    s << sql("INSERT INTO outbox (id, phone, code, created_at) VALUES (?, ?, ?, ?)"), use(id), use(phone), use(code),
-        use(created), now;
+    Poco::Int64 created = at, expires = expires_at, claimed = claimed_until;
+    // The phone registered again: its earlier code would only confuse it.
+    s << sql("DELETE FROM outbox WHERE phone = ? AND delivered_at = 0"), use(phone), now;
+    s << sql("INSERT INTO outbox (id, phone, code, created_at, expires_at, claimed_until) VALUES (?, ?, ?, ?, ?, ?)"),
+        use(id), use(phone), use(code), use(created), use(expires), use(claimed), now;
     return {};
   });
 }
 
-ApiResult<std::vector<OutboxMessage>> Store::pendingOutbox() {
-  return read("pendingOutbox", [&](Poco::Data::Session& s) -> ApiResult<std::vector<OutboxMessage>> {
+ApiResult<std::vector<OutboxMessage>> Store::claimOutbox(std::int64_t at, std::int64_t claimed_until, int limit) {
+  return write("claimOutbox", [&](Session& s, Undo&) -> ApiResult<std::vector<OutboxMessage>> {
     std::vector<std::string> ids, phones, codes;
-    s << "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 ORDER BY created_at", into(ids), into(phones),
-        into(codes), now;
+    Poco::Int64 now_v = at, claimed = claimed_until;
+    int most = limit;
+    s << sql("SELECT id, phone, code FROM outbox WHERE delivered_at = 0 AND expires_at > ? AND claimed_until <= ?"
+             " ORDER BY created_at LIMIT ?"),
+        into(ids), into(phones), into(codes), use(now_v), use(now_v), use(most), now;
     std::vector<OutboxMessage> out;
-    for (std::size_t i = 0; i < ids.size(); ++i) out.push_back({ids[i], phones[i], codes[i]});
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      // Another appliance may have claimed it since the SELECT: then it is theirs.
+      Statement claim(s);
+      claim << sql("UPDATE outbox SET claimed_until = ? WHERE id = ? AND delivered_at = 0 AND claimed_until <= ?"),
+          use(claimed), use(ids[i]), use(now_v);
+      if (claim.execute() == 1) out.push_back({ids[i], phones[i], codes[i]});
+    }
     return out;
   });
 }
 
-ApiStatus Store::markDelivered(const std::string& id, std::int64_t at) {
+ApiStatus Store::releaseOutbox(const std::string& id, std::int64_t retry_at) {
+  return write("releaseOutbox", [&](Session& s, Undo&) -> ApiStatus {
+    std::string i = id;
+    Poco::Int64 at = retry_at;
+    s << sql("UPDATE outbox SET claimed_until = ? WHERE id = ?"), use(at), use(i), now;
+    return {};
+  });
+}
+
+ApiStatus Store::markDelivered(const std::string& id) {
   return write("markDelivered", [&](Session& s, Undo&) -> ApiStatus {
     std::string i = id;
-    Poco::Int64 delivered = at;
-    // The code is not kept once it has left: the database never holds it for long.
-    s << sql("UPDATE outbox SET delivered_at = ?, code = '' WHERE id = ?"), use(delivered), use(i), now;
+    // The code is not kept once it has left, nor the number it went to.
+    s << sql("DELETE FROM outbox WHERE id = ?"), use(i), now;
+    return {};
+  });
+}
+
+ApiStatus Store::purgeExpiredOutbox(std::int64_t at) {
+  return write("purgeExpiredOutbox", [&](Session& s, Undo&) -> ApiStatus {
+    Poco::Int64 now_v = at;
+    s << sql("DELETE FROM outbox WHERE expires_at <= ?"), use(now_v), now;
     return {};
   });
 }

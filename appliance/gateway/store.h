@@ -190,9 +190,21 @@ class Store {
   };
   ApiResult<OpenOrderCounts> countOpenOrders();
 
-  ApiStatus addOutbox(const OutboxMessage& m, std::int64_t now);
-  ApiResult<std::vector<OutboxMessage>> pendingOutbox();
-  ApiStatus markDelivered(const std::string& id, std::int64_t now);
+  // The confirmation code to send for a registration that expires at
+  // `expires_at`, replacing any code of that phone not sent yet. With
+  // `claimed_until` > now the caller sends it itself; 0 leaves it to
+  // claimOutbox.
+  ApiStatus addOutbox(const OutboxMessage& m, std::int64_t now, std::int64_t expires_at, std::int64_t claimed_until);
+  // Up to `limit` codes not sent, not expired and claimed by nobody, oldest
+  // first, each now claimed until `claimed_until`: of appliances sharing the
+  // database, one sends each code.
+  ApiResult<std::vector<OutboxMessage>> claimOutbox(std::int64_t now, std::int64_t claimed_until, int limit);
+  // A claimed code that could not be sent: free for another try from `retry_at`.
+  ApiStatus releaseOutbox(const std::string& id, std::int64_t retry_at);
+  // A sent code leaves the table with its phone number.
+  ApiStatus markDelivered(const std::string& id);
+  // Codes whose registration has expired are never sent: they go.
+  ApiStatus purgeExpiredOutbox(std::int64_t now);
 
  private:
   // Lets a write discard its own changes (its condition was not met).

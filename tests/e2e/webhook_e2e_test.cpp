@@ -27,15 +27,16 @@ std::string registerPhone(const test::RunningAppliance& app, const std::string& 
   return test::jsonField(reg.output, "registration_code");
 }
 
-// The code of the last accepted delivery for `phone`, waiting up to `seconds`.
+// The code of the last delivery to `phone` the provider accepted, waiting up to `seconds`.
 std::string deliveredCode(const test::WebhookReceiver& receiver, const std::string& phone, int seconds,
                           std::size_t at_least = 1) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     auto got = receiver.deliveries();
-    if (got.size() >= at_least && test::jsonField(got.back().body, "phone") == phone) {
-      EXPECT_EQ(got.back().signature, gateway::webhookSignature(asBytes(std::string(kSecret)), got.back().body));
-      return test::jsonField(got.back().body, "code");
+    for (auto it = got.rbegin(); got.size() >= at_least && it != got.rend(); ++it) {
+      if (!it->answered_ok || test::jsonField(it->body, "phone") != phone) continue;
+      EXPECT_EQ(it->signature, gateway::webhookSignature(asBytes(std::string(kSecret)), it->body));
+      return test::jsonField(it->body, "code");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -66,6 +67,23 @@ TEST_F(WebhookE2E, TheSandboxedGatewaySignsTheCodeItSendsAndThePhoneActivatesWit
   const std::string code = deliveredCode(receiver_, phone, 10);
   ASSERT_EQ(code.size(), 8u) << app.log();
   auto act = app.client("alice", "activate --registration-code " + registration_code + " --confirmation-code " + code);
+  EXPECT_EQ(act.exit_code, 0) << act.output;
+}
+
+TEST_F(WebhookE2E, WhileTheProviderHangsRegistrationsDoNotWaitForItAndItsCodesFollowOnceItAnswers) {
+  receiver_.holdFor(std::chrono::seconds(12));
+  test::RunningAppliance app(settings());
+  // The first registration waits for the webhook's timeout and finds the provider failing...
+  registerPhone(app, "first", "+8613800138103");
+  // ... the next ones do not wait for it.
+  const auto started = std::chrono::steady_clock::now();
+  const std::string registration_code = registerPhone(app, "second", "+8613800138104");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4))
+      << "a registration waited for a provider known to be failing";
+  receiver_.holdFor(std::chrono::seconds(0));
+  const std::string code = deliveredCode(receiver_, "+8613800138104", 40);
+  ASSERT_FALSE(code.empty()) << "the waiting code was not sent once the provider answered\n" << app.log();
+  auto act = app.client("second", "activate --registration-code " + registration_code + " --confirmation-code " + code);
   EXPECT_EQ(act.exit_code, 0) << act.output;
 }
 

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "gateway/http_client.h"
 #include "gateway/notifier.h"
 #include "support/dev_appliance.h"
 #include "support/running_appliance.h"
@@ -29,6 +30,38 @@ TEST(WebhookNotifier, PostsTheCodeWithAnHmacSignatureHeader) {
   EXPECT_FALSE(notifier.value()->deliver({"id-2", "+8613800138000", "87654321"}).ok()) << "a refused delivery is an error";
 }
 
+// The provider's chain is checked against gateway.outbound_ca_file (or the
+// system's trust store) and its certificate's names against the URL's host:
+// the dev appliance's TLS certificate names localhost and 127.0.0.1, and is
+// issued by the platform CA, which no system trust store holds.
+TEST(WebhookNotifier, HttpsChecksTheProvidersChainAndName) {
+  test::DevAppliance dev;
+  const std::string key = dev.dir() + "/tls/gateway.key", cert = dev.dir() + "/tls/gateway.pem";
+  test::WebhookReceiver provider("127.0.0.1", key, cert);
+  test::WebhookReceiver impostor("127.0.0.2", key, cert);  // a valid certificate, for another name
+  const std::string secret_file = dev.dir() + "/webhook.secret";
+  std::ofstream(secret_file) << "0123456789abcdef0123456789abcdef\n";
+  const OutboxMessage message{"id-1", "+8613800138000", "12345678"};
+
+  ASSERT_TRUE(configureOutboundTls(dev.config().public_dir + "/ca.pem").ok());
+  auto to_provider = webhookNotifier(provider.url(), secret_file, 2000);
+  ASSERT_TRUE(to_provider.ok()) << to_provider.error().detail;
+  auto sent = to_provider.value()->deliver(message);
+  EXPECT_TRUE(sent.ok()) << sent.error().detail;
+  EXPECT_EQ(provider.deliveries().size(), 1u);
+  auto to_impostor = webhookNotifier(impostor.url(), secret_file, 2000);
+  ASSERT_TRUE(to_impostor.ok());
+  EXPECT_FALSE(to_impostor.value()->deliver(message).ok()) << "127.0.0.2 is not a name in the certificate";
+  EXPECT_TRUE(impostor.deliveries().empty()) << "nothing was sent to it";
+
+  ASSERT_TRUE(configureOutboundTls("").ok());
+  auto trusting_the_system = webhookNotifier(provider.url(), secret_file, 2000);
+  ASSERT_TRUE(trusting_the_system.ok());
+  EXPECT_FALSE(trusting_the_system.value()->deliver(message).ok()) << "the platform CA is in no system trust store";
+  EXPECT_EQ(provider.deliveries().size(), 1u);
+  EXPECT_FALSE(configureOutboundTls(dev.dir() + "/no-such-ca.pem").ok());
+}
+
 TEST(WebhookNotifier, RefusesShortSecretsAndBadUrls) {
   test::TempDir dir;
   const std::string secret_file = dir.path() + "/short";
@@ -36,6 +69,12 @@ TEST(WebhookNotifier, RefusesShortSecretsAndBadUrls) {
   EXPECT_FALSE(webhookNotifier("http://127.0.0.1:1/sms", secret_file, 1000).ok());
   std::ofstream(secret_file, std::ios::trunc) << "0123456789abcdef0123456789abcdef";
   EXPECT_FALSE(webhookNotifier("ftp://127.0.0.1/sms", secret_file, 1000).ok());
+  // Codes cross a network only over TLS.
+  EXPECT_FALSE(webhookNotifier("http://192.0.2.1/sms", secret_file, 1000).ok());
+  EXPECT_FALSE(webhookNotifier("http://sms.example.com/sms", secret_file, 1000).ok());
+  EXPECT_TRUE(webhookNotifier("http://localhost:1/sms", secret_file, 1000).ok());
+  EXPECT_TRUE(webhookNotifier("http://127.0.0.1:1/sms", secret_file, 1000).ok());
+  EXPECT_TRUE(webhookNotifier("https://sms.example.com/sms", secret_file, 1000).ok());
 }
 
 }  // namespace

@@ -4,7 +4,10 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/StreamCopier.h>
+
+#include <thread>
 
 namespace mpay::test {
 namespace {
@@ -16,14 +19,35 @@ class Record : public Poco::Net::HTTPRequestHandler {
     WebhookDelivery delivery;
     Poco::StreamCopier::copyToString(req.stream(), delivery.body);
     delivery.signature = req.get("X-Mpay-Signature", "");
+    std::chrono::milliseconds hold;
     int status = 0;
+    std::size_t index = 0;
     {
       std::lock_guard lock(shared_->mutex);
-      shared_->deliveries.push_back(std::move(delivery));
+      hold = shared_->hold;
       status = shared_->status;
+      index = shared_->deliveries.size();
+      shared_->deliveries.push_back(std::move(delivery));
     }
-    resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-    resp.send() << "{}";
+    // Held in slices, so that holdFor(0) lets the held requests go.
+    const auto until = std::chrono::steady_clock::now() + hold;
+    while (std::chrono::steady_clock::now() < until) {
+      {
+        std::lock_guard lock(shared_->mutex);
+        if (shared_->hold.count() == 0) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    try {
+      resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+      resp.send() << "{}" << std::flush;
+    } catch (const Poco::Exception&) {
+      return;  // the sender gave up waiting
+    }
+    // Answered in time only if the sender was still there: a held request's
+    // sender has timed out and closed, so it counts as not taken.
+    std::lock_guard lock(shared_->mutex);
+    shared_->deliveries[index].answered_ok = status / 100 == 2 && hold.count() == 0;
   }
 
  private:
@@ -49,15 +73,31 @@ WebhookReceiver::WebhookReceiver()
   server_->start();
 }
 
+WebhookReceiver::WebhookReceiver(const std::string& host, const std::string& tls_key, const std::string& tls_cert)
+    : scheme_("https"),
+      host_(host),
+      socket_(Poco::Net::SecureServerSocket(
+          Poco::Net::SocketAddress(host, 0), 64,
+          new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, tls_key, tls_cert, "",
+                                 Poco::Net::Context::VERIFY_NONE))),
+      server_(std::make_unique<Poco::Net::HTTPServer>(new RecordAll(shared_), socket_, new Poco::Net::HTTPServerParams)) {
+  server_->start();
+}
+
 WebhookReceiver::~WebhookReceiver() { server_->stop(); }
 
 std::string WebhookReceiver::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(socket_.address().port()) + path;
+  return scheme_ + "://" + host_ + ":" + std::to_string(socket_.address().port()) + path;
 }
 
 std::vector<WebhookDelivery> WebhookReceiver::deliveries() const {
   std::lock_guard lock(shared_->mutex);
   return shared_->deliveries;
+}
+
+void WebhookReceiver::holdFor(std::chrono::milliseconds hold) {
+  std::lock_guard lock(shared_->mutex);
+  shared_->hold = hold;
 }
 
 void WebhookReceiver::answerWith(int status) {
