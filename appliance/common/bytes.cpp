@@ -1,5 +1,8 @@
 #include "common/bytes.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace mpay {
 
 std::string hexEncode(ByteView bytes) {
@@ -31,6 +34,13 @@ ByteWriter& ByteWriter::raw(ByteView bytes) {
   return *this;
 }
 ByteWriter& ByteWriter::field(ByteView bytes) {
+  // A longer field would go out with its length cut to 16 bits and its tail
+  // read as the fields after it. Every caller bounds its fields below this;
+  // one that does not is a bug, and the process stops rather than frame it.
+  if (bytes.size() > 0xffff) {
+    std::fputs("mpay: ByteWriter::field over 65535 bytes\n", stderr);
+    std::abort();
+  }
   return u16(static_cast<std::uint16_t>(bytes.size())).raw(bytes);
 }
 

@@ -32,7 +32,8 @@ class ByteWriter {
   ByteWriter& u32(std::uint32_t v);
   ByteWriter& u64(std::uint64_t v);
   ByteWriter& raw(ByteView bytes);
-  // u16 length, then the bytes. Fields above 65535 bytes are a caller bug.
+  // u16 length, then the bytes. A field above 65535 bytes is a caller bug:
+  // the process aborts rather than send a frame that parses as something else.
   ByteWriter& field(ByteView bytes);
   ByteWriter& field(std::string_view text) { return field(asBytes(text)); }
   const Bytes& bytes() const { return out_; }

@@ -49,6 +49,17 @@ TEST(ByteCodec, FixedFieldNeedsExactLength) {
   EXPECT_TRUE(r.fixedField(&out, 4));
 }
 
+TEST(ByteWriterDeathTest, AFieldTooLongForItsLengthStopsTheProcessInsteadOfMisframing) {
+  ByteWriter fits;
+  fits.field(ByteView(Bytes(0xffff, 7)));
+  ByteReader r(fits.bytes());
+  ByteView out;
+  EXPECT_TRUE(r.field(&out, 0xffff));
+  EXPECT_EQ(out.size(), 0xffffu);
+  // 65536 + 2 bytes would have gone out as a 2-byte field followed by 65536 bytes read as whatever comes next.
+  EXPECT_DEATH(ByteWriter().field(ByteView(Bytes(0x10002, 7))), "over 65535 bytes");
+}
+
 TEST(Secret, MovesAndComparesInConstantTime) {
   Secret a = Secret::copyOf(std::string_view("pin-123456"));
   Secret b = std::move(a);
