@@ -98,7 +98,7 @@ Result<std::vector<std::pair<std::string, std::string>>> hotQueryPlans(const std
        " ORDER BY updated_at LIMIT 16"},
       {"codes to send (notifier)",
        "SELECT id, phone, code FROM outbox WHERE delivered_at = 0 AND expires_at > 0 AND claimed_until <= 0"
-       " ORDER BY created_at LIMIT 10"},
+       " ORDER BY created_at, id LIMIT 4"},
   };
   std::vector<std::pair<std::string, std::string>> out;
   try {

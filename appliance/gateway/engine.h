@@ -53,9 +53,9 @@ class Engine {
   void markReady() { ready_ = true; }
   // Sends the confirmation codes waiting in the outbox (a first try that
   // failed or was skipped, another appliance's that died): a few a pass,
-  // stopping at the first failure. The gateway runs it on a thread of its
-  // own, so a hanging SMS provider holds up nothing else.
-  void sendWaitingCodes();
+  // while `go_on`, stopping at the first failure. The gateway runs it on a
+  // thread of its own, so a hanging SMS provider holds up nothing else.
+  void sendWaitingCodes(const std::function<bool()>& go_on);
   // Completes orders whose outcome nobody is working on (the acquirer's
   // answer or the receipt missing, their request gone); returns what is still open.
   ApiResult<Store::OpenOrderCounts> completeOpenOrders();
@@ -75,7 +75,7 @@ class Engine {
   // the SMS provider failed within the last kNotifierPauseSeconds (then the
   // request does not wait for it: sendWaitingCodes does).
   ApiStatus queueConfirmationCode(const std::string& phone, const std::string& code, std::int64_t expires_at);
-  bool sendClaimedCode(const OutboxMessage& message);
+  bool sendClaimedCode(const OutboxMessage& message, const OutboxClaim& claim);
   std::atomic<std::int64_t> notifier_failed_at_{0};
   // Nothing (and nothing changed) when `claim` is given and the order was taken first.
   ApiResult<std::optional<wire::OpenPaymentResponse>> verifyPayment(const ParsedPayment& parsed,

@@ -10,10 +10,17 @@ namespace {
 
 // While the provider is failing, registrations do not wait for it.
 constexpr std::int64_t kNotifierPauseSeconds = 30;
-// Long enough for one pass of kCodesPerPass slow deliveries; a sender that
-// dies leaves its claims to the others after this.
-constexpr std::int64_t kClaimSeconds = 120;
+// One delivery takes at most the webhook's three 5 s timeouts (connect,
+// send, receive); a claim outlasts it, and is short next to the shortest
+// registration_ttl (60 s), so that a sender that dies leaves the code to
+// another in time.
+constexpr std::int64_t kClaimSeconds = 30;
+// A code the provider refused waits this long: one number it always refuses
+// does not hold up the codes behind it.
+constexpr std::int64_t kRetrySeconds = 10;
 constexpr int kCodesPerPass = 10;
+
+OutboxClaim newClaim(std::int64_t now) { return {hexEncode(suite::randomBytes(16)), now + kClaimSeconds}; }
 
 }  // namespace
 
@@ -21,16 +28,17 @@ ApiStatus Engine::queueConfirmationCode(const std::string& phone, const std::str
   const std::int64_t now = now_();
   const bool send_now = now - notifier_failed_at_.load() >= kNotifierPauseSeconds;
   OutboxMessage message{hexEncode(suite::randomBytes(16)), phone, code};
-  MPAY_RETURN_IF_ERROR(store_.addOutbox(message, now, expires_at, send_now ? now + kClaimSeconds : 0));
-  if (send_now) (void)sendClaimedCode(message);
+  const OutboxClaim claim = send_now ? newClaim(now) : OutboxClaim{};
+  MPAY_RETURN_IF_ERROR(store_.addOutbox(message, now, expires_at, claim));
+  if (send_now) (void)sendClaimedCode(message, claim);
   return {};
 }
 
-bool Engine::sendClaimedCode(const OutboxMessage& message) {
+bool Engine::sendClaimedCode(const OutboxMessage& message, const OutboxClaim& claim) {
   if (auto delivered = notifier_.deliver(message); !delivered.ok()) {
     notifier_failed_at_ = now_();
     log::warn("event=confirmation_delivery_failed detail=\"" + delivered.error().detail + "\"");
-    (void)store_.releaseOutbox(message.id, now_());
+    (void)store_.releaseOutbox(message.id, claim.by, now_() + kRetrySeconds);
     return false;
   }
   notifier_failed_at_ = 0;
@@ -40,16 +48,16 @@ bool Engine::sendClaimedCode(const OutboxMessage& message) {
   return true;
 }
 
-void Engine::sendWaitingCodes() {
+void Engine::sendWaitingCodes(const std::function<bool()>& go_on) {
   (void)store_.purgeExpiredOutbox(now_());
-  auto claimed = store_.claimOutbox(now_(), now_() + kClaimSeconds, kCodesPerPass);
-  if (!claimed) return;
-  const auto& codes = claimed.value();
-  for (std::size_t i = 0; i < codes.size(); ++i) {
-    if (sendClaimedCode(codes[i])) continue;
-    // The provider is failing: the rest wait for the next pass, free for any appliance.
-    for (std::size_t j = i + 1; j < codes.size(); ++j) (void)store_.releaseOutbox(codes[j].id, now_());
-    return;
+  // One claim at a time, taken just before its delivery, so that no claim
+  // runs out while codes before it are sent.
+  for (int sent = 0; sent < kCodesPerPass && go_on(); ++sent) {
+    const OutboxClaim claim = newClaim(now_());
+    auto claimed = store_.claimOutbox(now_(), claim);
+    if (!claimed || !claimed.value()) return;
+    // The provider is failing: the rest wait for the next pass.
+    if (!sendClaimedCode(*claimed.value(), claim)) return;
   }
 }
 

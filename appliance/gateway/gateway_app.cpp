@@ -216,7 +216,7 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console
 void runCodeSender(Engine& engine, const std::atomic<bool>& stopping) {
   for (int tick = 1; !stopping; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!stopping && engine.ready() && tick % 50 == 0) engine.sendWaitingCodes();
+    if (!stopping && engine.ready() && tick % 50 == 0) engine.sendWaitingCodes([&] { return !stopping; });
   }
 }
 

@@ -77,12 +77,15 @@ const std::vector<std::string>& migrations() {
       "CREATE INDEX transactions_unfinished ON transactions (updated_at)"
       " WHERE state IN ('verifying', 'pending', 'unknown');"
       "CREATE INDEX outbox_undelivered ON outbox (created_at) WHERE delivered_at = 0;",
-      // 5: a code is sent by one appliance (claimed_until), never after its registration
-      // expired (expires_at), and leaves the table once sent: the phone numbers of codes
-      // sent before go now, and codes without an expiry are expired.
+      // 5: a code is sent by one appliance (claimed_by, claimed_until), never after its
+      // registration expired (expires_at), and leaves the table once sent: the phone numbers
+      // of codes sent before go now; a code waiting to be sent expires with its registration.
       "DELETE FROM outbox WHERE delivered_at <> 0;"
       "ALTER TABLE outbox ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;"
-      "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;",
+      "ALTER TABLE outbox ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;"
+      "ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';"
+      "UPDATE outbox SET expires_at = COALESCE((SELECT r.expires_at FROM registrations r"
+      " WHERE r.phone = outbox.phone), 0);",
   };
   return m;
 }
@@ -421,44 +424,45 @@ ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
   });
 }
 
-ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at, std::int64_t expires_at,
-                           std::int64_t claimed_until) {
+ApiStatus Store::addOutbox(const OutboxMessage& m, std::int64_t at, std::int64_t expires_at, const OutboxClaim& claim) {
   return write("addOutbox", [&](Session& s, Undo&) -> ApiStatus {
-    std::string id = m.id, phone = m.phone, code = m.code;
-    Poco::Int64 created = at, expires = expires_at, claimed = claimed_until;
+    std::string id = m.id, phone = m.phone, code = m.code, by = claim.by;
+    Poco::Int64 created = at, expires = expires_at, until = claim.until;
     // The phone registered again: its earlier code would only confuse it.
     s << sql("DELETE FROM outbox WHERE phone = ? AND delivered_at = 0"), use(phone), now;
-    s << sql("INSERT INTO outbox (id, phone, code, created_at, expires_at, claimed_until) VALUES (?, ?, ?, ?, ?, ?)"),
-        use(id), use(phone), use(code), use(created), use(expires), use(claimed), now;
+    s << sql("INSERT INTO outbox (id, phone, code, created_at, expires_at, claimed_by, claimed_until)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        use(id), use(phone), use(code), use(created), use(expires), use(by), use(until), now;
     return {};
   });
 }
 
-ApiResult<std::vector<OutboxMessage>> Store::claimOutbox(std::int64_t at, std::int64_t claimed_until, int limit) {
-  return write("claimOutbox", [&](Session& s, Undo&) -> ApiResult<std::vector<OutboxMessage>> {
+ApiResult<std::optional<OutboxMessage>> Store::claimOutbox(std::int64_t at, const OutboxClaim& claim) {
+  return write("claimOutbox", [&](Session& s, Undo&) -> ApiResult<std::optional<OutboxMessage>> {
     std::vector<std::string> ids, phones, codes;
-    Poco::Int64 now_v = at, claimed = claimed_until;
-    int most = limit;
+    Poco::Int64 now_v = at, until = claim.until;
+    std::string by = claim.by;
+    // A few candidates: another appliance may claim the first meanwhile.
     s << sql("SELECT id, phone, code FROM outbox WHERE delivered_at = 0 AND expires_at > ? AND claimed_until <= ?"
-             " ORDER BY created_at LIMIT ?"),
-        into(ids), into(phones), into(codes), use(now_v), use(now_v), use(most), now;
-    std::vector<OutboxMessage> out;
+             " ORDER BY created_at, id LIMIT 4"),
+        into(ids), into(phones), into(codes), use(now_v), use(now_v), now;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-      // Another appliance may have claimed it since the SELECT: then it is theirs.
-      Statement claim(s);
-      claim << sql("UPDATE outbox SET claimed_until = ? WHERE id = ? AND delivered_at = 0 AND claimed_until <= ?"),
-          use(claimed), use(ids[i]), use(now_v);
-      if (claim.execute() == 1) out.push_back({ids[i], phones[i], codes[i]});
+      Statement take(s);
+      take << sql("UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ? AND delivered_at = 0"
+                  " AND claimed_until <= ?"),
+          use(by), use(until), use(ids[i]), use(now_v);
+      if (take.execute() == 1) return std::optional<OutboxMessage>(OutboxMessage{ids[i], phones[i], codes[i]});
     }
-    return out;
+    return std::optional<OutboxMessage>();
   });
 }
 
-ApiStatus Store::releaseOutbox(const std::string& id, std::int64_t retry_at) {
+ApiStatus Store::releaseOutbox(const std::string& id, const std::string& claimed_by, std::int64_t retry_at) {
   return write("releaseOutbox", [&](Session& s, Undo&) -> ApiStatus {
-    std::string i = id;
+    std::string i = id, by = claimed_by;
     Poco::Int64 at = retry_at;
-    s << sql("UPDATE outbox SET claimed_until = ? WHERE id = ?"), use(at), use(i), now;
+    // Only the holder's claim: one that ran out may be another appliance's now.
+    s << sql("UPDATE outbox SET claimed_until = ? WHERE id = ? AND claimed_by = ?"), use(at), use(i), use(by), now;
     return {};
   });
 }

@@ -83,6 +83,13 @@ struct OutboxMessage {
   std::string id, phone, code;
 };
 
+// Who sends a code (a random token of one sender) and until when; a claim
+// that runs out (its sender died) lets another sender take the code.
+struct OutboxClaim {
+  std::string by;
+  std::int64_t until = 0;
+};
+
 // postgresql://user:password@host:port/database[?sslmode=...] to libpq's
 // "key=value" form, which Poco's PostgreSQL connector requires.
 ApiResult<std::string> postgresConnectionString(const std::string& url);
@@ -191,16 +198,14 @@ class Store {
   ApiResult<OpenOrderCounts> countOpenOrders();
 
   // The confirmation code to send for a registration that expires at
-  // `expires_at`, replacing any code of that phone not sent yet. With
-  // `claimed_until` > now the caller sends it itself; 0 leaves it to
-  // claimOutbox.
-  ApiStatus addOutbox(const OutboxMessage& m, std::int64_t now, std::int64_t expires_at, std::int64_t claimed_until);
-  // Up to `limit` codes not sent, not expired and claimed by nobody, oldest
-  // first, each now claimed until `claimed_until`: of appliances sharing the
-  // database, one sends each code.
-  ApiResult<std::vector<OutboxMessage>> claimOutbox(std::int64_t now, std::int64_t claimed_until, int limit);
-  // A claimed code that could not be sent: free for another try from `retry_at`.
-  ApiStatus releaseOutbox(const std::string& id, std::int64_t retry_at);
+  // `expires_at`, replacing any code of that phone not sent yet; claimed by
+  // the caller when `claim.until` > now, else left to claimOutbox.
+  ApiStatus addOutbox(const OutboxMessage& m, std::int64_t now, std::int64_t expires_at, const OutboxClaim& claim);
+  // The oldest code not sent, not expired and claimed by nobody, now claimed
+  // by `claim`: of appliances sharing the database, one sends each code.
+  ApiResult<std::optional<OutboxMessage>> claimOutbox(std::int64_t now, const OutboxClaim& claim);
+  // A code this claim holds that could not be sent: free for another try from `retry_at`.
+  ApiStatus releaseOutbox(const std::string& id, const std::string& claimed_by, std::int64_t retry_at);
   // A sent code leaves the table with its phone number.
   ApiStatus markDelivered(const std::string& id);
   // Codes whose registration has expired are never sent: they go.

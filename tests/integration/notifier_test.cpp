@@ -60,6 +60,16 @@ TEST(WebhookNotifier, HttpsChecksTheProvidersChainAndName) {
   EXPECT_FALSE(trusting_the_system.value()->deliver(message).ok()) << "the platform CA is in no system trust store";
   EXPECT_EQ(provider.deliveries().size(), 1u);
   EXPECT_FALSE(configureOutboundTls(dev.dir() + "/no-such-ca.pem").ok());
+
+  // By DNS name: localhost is in the certificate too.
+  ASSERT_TRUE(configureOutboundTls(dev.config().public_dir + "/ca.pem").ok());
+  std::string by_name = provider.url();
+  by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");
+  auto named = webhookNotifier(by_name, secret_file, 2000);
+  ASSERT_TRUE(named.ok());
+  auto sent_by_name = named.value()->deliver(message);
+  EXPECT_TRUE(sent_by_name.ok()) << sent_by_name.error().detail;
+  EXPECT_EQ(provider.deliveries().size(), 2u);
 }
 
 TEST(WebhookNotifier, RefusesShortSecretsAndBadUrls) {

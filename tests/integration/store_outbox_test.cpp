@@ -12,6 +12,7 @@ namespace mpay::gateway {
 namespace {
 
 constexpr std::int64_t kNow = 1'000'000;
+const OutboxClaim kNobody{};
 
 class StoreOutbox : public ::testing::Test {
  protected:
@@ -22,55 +23,55 @@ class StoreOutbox : public ::testing::Test {
     one_ = std::move(a).value();
     other_ = std::move(b).value();
   }
-  std::vector<std::string> ids(Store& s, std::int64_t at, std::int64_t until, int limit = 10) {
-    auto claimed = s.claimOutbox(at, until, limit);
+  // The id of the code `s` claims at `at` for `by`, or "" for none.
+  std::string claim(Store& s, std::int64_t at, const std::string& by) {
+    auto claimed = s.claimOutbox(at, {by, at + 30});
     EXPECT_TRUE(claimed.ok());
-    std::vector<std::string> out;
-    for (const auto& m : claimed.value()) out.push_back(m.id);
-    return out;
+    return claimed.ok() && claimed.value() ? claimed.value()->id : "";
   }
 
   test::TempDir dir_;
   std::unique_ptr<Store> one_, other_;
 };
 
-TEST_F(StoreOutbox, ACodeIsClaimedByOneSenderUntilItIsReleasedOrItsClaimRunsOut) {
-  ASSERT_TRUE(one_->addOutbox({"a", "+8613800138001", "11111111"}, kNow, kNow + 900, 0).ok());
-  ASSERT_TRUE(one_->addOutbox({"b", "+8613800138002", "22222222"}, kNow, kNow + 900, 0).ok());
-  EXPECT_EQ(ids(*one_, kNow, kNow + 120, 1), std::vector<std::string>{"a"}) << "oldest first, at most the limit";
-  EXPECT_EQ(ids(*other_, kNow, kNow + 120), std::vector<std::string>{"b"}) << "the other appliance gets the rest";
-  EXPECT_TRUE(ids(*one_, kNow + 1, kNow + 121).empty()) << "both are claimed";
-  ASSERT_TRUE(other_->releaseOutbox("b", kNow + 5).ok());
-  EXPECT_TRUE(ids(*one_, kNow + 4, kNow + 124).empty()) << "released for a retry from kNow + 5";
-  EXPECT_EQ(ids(*one_, kNow + 5, kNow + 125), std::vector<std::string>{"b"});
-  EXPECT_EQ(ids(*other_, kNow + 120, kNow + 240), std::vector<std::string>{"a"}) << "a dead sender's claim runs out";
+TEST_F(StoreOutbox, ACodeIsClaimedByOneSenderUntilItsHolderReleasesItOrTheClaimRunsOut) {
+  ASSERT_TRUE(one_->addOutbox({"a", "+8613800138001", "11111111"}, kNow, kNow + 900, kNobody).ok());
+  ASSERT_TRUE(one_->addOutbox({"b", "+8613800138002", "22222222"}, kNow + 1, kNow + 900, kNobody).ok());
+  EXPECT_EQ(claim(*one_, kNow + 1, "one"), "a") << "oldest first";
+  EXPECT_EQ(claim(*other_, kNow + 1, "other"), "b") << "the other appliance gets the next";
+  EXPECT_EQ(claim(*one_, kNow + 2, "one"), "") << "both are claimed";
+  ASSERT_TRUE(one_->releaseOutbox("b", "one", kNow + 2).ok());
+  EXPECT_EQ(claim(*one_, kNow + 2, "one"), "") << "a release by another sender than the holder frees nothing";
+  ASSERT_TRUE(other_->releaseOutbox("b", "other", kNow + 10).ok());
+  EXPECT_EQ(claim(*one_, kNow + 9, "one"), "") << "released for a retry from kNow + 10";
+  EXPECT_EQ(claim(*one_, kNow + 10, "one"), "b");
+  EXPECT_EQ(claim(*other_, kNow + 31, "other"), "a") << "a dead sender's claim runs out";
 }
 
 TEST_F(StoreOutbox, ACodeTheRequestSendsItselfIsNotHandedOutMeanwhile) {
-  ASSERT_TRUE(one_->addOutbox({"a", "+8613800138001", "11111111"}, kNow, kNow + 900, kNow + 120).ok());
-  EXPECT_TRUE(ids(*other_, kNow, kNow + 120).empty());
+  ASSERT_TRUE(one_->addOutbox({"a", "+8613800138001", "11111111"}, kNow, kNow + 900, {"request", kNow + 30}).ok());
+  EXPECT_EQ(claim(*other_, kNow, "other"), "");
   ASSERT_TRUE(one_->markDelivered("a").ok());
-  EXPECT_TRUE(ids(*other_, kNow + 120, kNow + 240).empty()) << "sent: gone";
+  EXPECT_EQ(claim(*other_, kNow + 30, "other"), "") << "sent: gone";
 }
 
 TEST_F(StoreOutbox, AnExpiredCodeIsNeverSentAndIsPurged) {
-  ASSERT_TRUE(one_->addOutbox({"a", "+8613800138001", "11111111"}, kNow, kNow + 900, 0).ok());
-  EXPECT_TRUE(ids(*one_, kNow + 900, kNow + 1020).empty()) << "its registration has expired";
+  ASSERT_TRUE(one_->addOutbox({"a", "+8613800138001", "11111111"}, kNow, kNow + 900, kNobody).ok());
+  EXPECT_EQ(claim(*one_, kNow + 900, "one"), "") << "its registration has expired";
   ASSERT_TRUE(one_->purgeExpiredOutbox(kNow + 900).ok());
-  ASSERT_TRUE(one_->releaseOutbox("a", 0).ok());
-  EXPECT_TRUE(ids(*one_, kNow, kNow + 120).empty()) << "purged: not even an earlier clock finds it";
+  EXPECT_EQ(claim(*one_, kNow, "one"), "") << "purged: not even an earlier clock finds it";
 }
 
 TEST_F(StoreOutbox, ARegistrationAgainReplacesTheCodeNotSentYet) {
-  ASSERT_TRUE(one_->addOutbox({"old", "+8613800138001", "11111111"}, kNow, kNow + 900, 0).ok());
-  ASSERT_TRUE(one_->addOutbox({"other", "+8613800138002", "33333333"}, kNow, kNow + 900, 0).ok());
-  ASSERT_TRUE(one_->addOutbox({"new", "+8613800138001", "22222222"}, kNow + 1, kNow + 901, 0).ok());
-  auto claimed = one_->claimOutbox(kNow + 1, kNow + 121, 10);
-  ASSERT_TRUE(claimed.ok());
-  ASSERT_EQ(claimed->size(), 2u);
-  EXPECT_EQ(claimed.value()[0].id, "other");
-  EXPECT_EQ(claimed.value()[1].id, "new");
-  EXPECT_EQ(claimed.value()[1].code, "22222222");
+  ASSERT_TRUE(one_->addOutbox({"old", "+8613800138001", "11111111"}, kNow, kNow + 900, kNobody).ok());
+  ASSERT_TRUE(one_->addOutbox({"other", "+8613800138002", "33333333"}, kNow + 1, kNow + 900, kNobody).ok());
+  ASSERT_TRUE(one_->addOutbox({"new", "+8613800138001", "22222222"}, kNow + 2, kNow + 902, kNobody).ok());
+  EXPECT_EQ(claim(*one_, kNow + 2, "one"), "other");
+  auto next = one_->claimOutbox(kNow + 2, {"one", kNow + 32});
+  ASSERT_TRUE(next.ok() && next.value());
+  EXPECT_EQ(next.value()->id, "new");
+  EXPECT_EQ(next.value()->code, "22222222");
+  EXPECT_EQ(claim(*one_, kNow + 2, "one"), "") << "the old code is gone";
 }
 
 }  // namespace
