@@ -5,6 +5,10 @@
 // appliances; the end-to-end suites run the same statements on PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <barrier>
+#include <set>
+#include <thread>
+
 #include "gateway/store.h"
 #include "support/dev_appliance.h"
 
@@ -46,6 +50,32 @@ TEST_F(StoreOutbox, ACodeIsClaimedByOneSenderUntilItsHolderReleasesItOrTheClaimR
   EXPECT_EQ(claim(*one_, kNow + 9, "one"), "") << "released for a retry from kNow + 10";
   EXPECT_EQ(claim(*one_, kNow + 10, "one"), "b");
   EXPECT_EQ(claim(*other_, kNow + 31, "other"), "a") << "a dead sender's claim runs out";
+}
+
+TEST_F(StoreOutbox, TwoAppliancesClaimingAtOnceEachTakeACodeOnlyOnce) {
+  constexpr int kCodes = 40;
+  for (int i = 0; i < kCodes; ++i)
+    ASSERT_TRUE(one_->addOutbox({"c" + std::to_string(i), "+86138001381" + std::to_string(10 + i), "1"}, kNow + i,
+                                kNow + 900, kNobody)
+                    .ok());
+  std::barrier start(2);
+  std::vector<std::string> taken[2];
+  auto drain = [&](Store& store, int who) {
+    start.arrive_and_wait();
+    for (;;) {
+      auto claimed = store.claimOutbox(kNow + kCodes, {"sender-" + std::to_string(who), kNow + kCodes + 30});
+      ASSERT_TRUE(claimed.ok());
+      if (!claimed.value()) return;
+      taken[who].push_back(claimed.value()->id);
+    }
+  };
+  std::thread a(drain, std::ref(*one_), 0), b(drain, std::ref(*other_), 1);
+  a.join();
+  b.join();
+  std::set<std::string> all(taken[0].begin(), taken[0].end());
+  all.insert(taken[1].begin(), taken[1].end());
+  EXPECT_EQ(taken[0].size() + taken[1].size(), static_cast<std::size_t>(kCodes)) << "a code was taken twice";
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kCodes)) << "a code was taken twice or not at all";
 }
 
 TEST_F(StoreOutbox, ACodeTheRequestSendsItselfIsNotHandedOutMeanwhile) {
