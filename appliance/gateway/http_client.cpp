@@ -19,8 +19,8 @@ Poco::Net::Context::Ptr tls_context;  // guarded by tls_mutex
 
 Result<Poco::Net::Context::Ptr> makeOutboundTls(const std::string& ca_file) {
   try {
-    // VERIFY_STRICT: Poco checks the name even for a loopback host, and the
-    // chain is checked against ca_file alone when one is given.
+    // VERIFY_STRICT: the peer must present a certificate, and its chain must
+    // verify against ca_file alone when one is given (else the system's store).
     Poco::Net::Context::Ptr context = new Poco::Net::Context(
         Poco::Net::Context::TLS_CLIENT_USE, "", "", ca_file, Poco::Net::Context::VERIFY_STRICT, 9, ca_file.empty(),
         "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL");
