@@ -159,8 +159,25 @@ Result<KeyPolicy> KeyPolicy::parse(const std::string& text, const std::string& f
       if (!seen[name].contains(attr))
         return policyError(filename, "key '" + name + "' lacks attribute '" + attr + "'");
     MPAY_RETURN_IF_ERROR(checkInvariants(policy.keys_[name], filename));
+    policy.base_labels_[name] = policy.keys_[name].label;
   }
   return policy;
+}
+
+std::string generationLabel(const std::string& base, std::uint32_t g) {
+  return g <= 1 ? base : base + "." + std::to_string(g);
+}
+
+KeyTemplate KeyPolicy::generation(const std::string& name, std::uint32_t g) const {
+  KeyTemplate t = keys_.at(name);
+  t.label = generationLabel(base_labels_.at(name), g);
+  return t;
+}
+
+KeyPolicy KeyPolicy::withGeneration(const std::string& name, std::uint32_t g) const {
+  KeyPolicy out = *this;
+  out.keys_[name] = generation(name, g);
+  return out;
 }
 
 }  // namespace mpay::hsm

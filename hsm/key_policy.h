@@ -5,6 +5,7 @@
 // Some invariants are checked here and cannot be relaxed by editing the file:
 // platform keys stay sensitive and non-extractable.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,12 @@ class KeyPolicy {
   static Result<KeyPolicy> parse(const std::string& text, const std::string& filename);
 
   const KeyTemplate& key(const std::string& name) const { return keys_.at(name); }
+  // Generation g of a platform key: the same attributes, the label of that
+  // generation (generationLabel). Rotation makes generations; see hsm/rotation.h.
+  KeyTemplate generation(const std::string& name, std::uint32_t g) const;
+  // This policy with `name` at generation g: what lanes, the ceremony and
+  // policy check use for the generation in service.
+  KeyPolicy withGeneration(const std::string& name, std::uint32_t g) const;
   const std::map<std::string, KeyTemplate>& keys() const { return keys_; }
   // The long-term platform keys, in ceremony order.
   static const std::vector<std::string>& platformKeyNames();
@@ -39,7 +46,12 @@ class KeyPolicy {
 
  private:
   std::map<std::string, KeyTemplate> keys_;
+  std::map<std::string, std::string> base_labels_;  // as policy/keys says: generation 1
 };
+
+// Generation 1 keeps the label policy/keys gives (tokens made before
+// rotation existed are generation 1); generation g > 1 is "<label>.<g>".
+std::string generationLabel(const std::string& base, std::uint32_t g);
 
 std::string mechanismName(CK_MECHANISM_TYPE m);
 

@@ -56,18 +56,30 @@ Result<Secret> aesKeyUnwrapPad(const Secret& kek, ByteView wrapped) {
 }  // namespace
 
 Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, const Secret& pin,
-                                         const KeyPolicy& policy) {
+                                         const KeyPolicy& policy, const RotationState& rotation) {
   MPAY_ASSIGN_OR_RETURN(Session s, Session::open(fn, slot));
   MPAY_RETURN_IF_ERROR(s.loginUser(pin));
+  std::vector<ServiceKey> service_keys;
+  for (std::uint32_t g : rotation.service.onToken()) {
+    const KeyTemplate t = policy.generation("service", g);
+    ServiceKey key;
+    key.generation = g;
+    key.accepted_until = g == rotation.service.previous ? rotation.service.previous_until : 0;
+    MPAY_ASSIGN_OR_RETURN(key.handle, sessionCopy(s, t));
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, t.label));
+    MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
+    MPAY_ASSIGN_OR_RETURN(key.point, ecPointFromAttribute(attr));
+    service_keys.push_back(std::move(key));
+  }
   PlatformKeys k;
-  MPAY_ASSIGN_OR_RETURN(k.service, sessionCopy(s, policy.key("service")));
+  k.service = service_keys.front().handle;
   MPAY_ASSIGN_OR_RETURN(k.ca, sessionCopy(s, policy.key("ca")));
   MPAY_ASSIGN_OR_RETURN(k.receipt, sessionCopy(s, policy.key("receipt")));
   MPAY_ASSIGN_OR_RETURN(k.kek, sessionCopy(s, policy.key("kek")));
   MPAY_ASSIGN_OR_RETURN(k.verifier, sessionCopy(s, policy.key("verifier")));
   MPAY_ASSIGN_OR_RETURN(k.permit, sessionCopy(s, policy.key("permit")));
   MPAY_ASSIGN_OR_RETURN(k.audit, sessionCopy(s, policy.key("audit")));
-  return std::unique_ptr<Lane>(new Lane(std::move(s), k, policy.key("ecdh-secret")));
+  return std::unique_ptr<Lane>(new Lane(std::move(s), k, std::move(service_keys), policy.key("ecdh-secret")));
 }
 
 void Lane::abandon() {

@@ -4,13 +4,22 @@
 #pragma once
 #include "common/secret.h"
 #include "hsm/key_policy.h"
+#include "hsm/rotation.h"
 #include "hsm/session.h"
 #include "suite/ec.h"
 
 namespace mpay::hsm {
 
+// A generation of the service key as a lane holds it.
+struct ServiceKey {
+  std::uint32_t generation = 1;
+  CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;  // session copy
+  Bytes point;                                  // uncompressed public point (ECIES binds it)
+  std::uint64_t accepted_until = 0;             // unix seconds; 0: no end (current, next)
+};
+
 struct PlatformKeys {
-  CK_OBJECT_HANDLE service = CK_INVALID_HANDLE;   // ECDH
+  CK_OBJECT_HANDLE service = CK_INVALID_HANDLE;   // ECDH, the current generation
   CK_OBJECT_HANDLE ca = CK_INVALID_HANDLE;        // ECDSA
   CK_OBJECT_HANDLE receipt = CK_INVALID_HANDLE;   // ECDSA
   CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;       // AES-GCM
@@ -37,12 +46,15 @@ Result<Bytes> hmacSha256(const Session& session, CK_OBJECT_HANDLE key, ByteView 
 
 class Lane {
  public:
-  // Opens a session, logs in, finds the platform keys and copies them into the session.
+  // Opens a session, logs in, finds the platform keys (at the generations
+  // `rotation` names) and copies them into the session.
   static Result<std::unique_ptr<Lane>> open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, const Secret& pin,
-                                            const KeyPolicy& policy);
+                                            const KeyPolicy& policy, const RotationState& rotation);
 
   const Session& session() const { return session_; }
   const PlatformKeys& keys() const { return keys_; }
+  // Current first, then next and previous when the rotation state has them.
+  const std::vector<ServiceKey>& serviceKeys() const { return service_keys_; }
   // After a device reset the old handles mean nothing; never close them.
   void abandon();
 
@@ -64,10 +76,12 @@ class Lane {
   Result<Secret> exportPrivateKey(CK_OBJECT_HANDLE private_key, const KeyTemplate& wrap_once) const;
 
  private:
-  Lane(Session session, PlatformKeys keys, KeyTemplate ecdh_secret)
-      : session_(std::move(session)), keys_(keys), ecdh_secret_(std::move(ecdh_secret)) {}
+  Lane(Session session, PlatformKeys keys, std::vector<ServiceKey> service_keys, KeyTemplate ecdh_secret)
+      : session_(std::move(session)), keys_(keys), service_keys_(std::move(service_keys)),
+        ecdh_secret_(std::move(ecdh_secret)) {}
   Session session_;
   PlatformKeys keys_;
+  std::vector<ServiceKey> service_keys_;
   KeyTemplate ecdh_secret_;
 };
 

@@ -21,9 +21,18 @@ Result<std::unique_ptr<Token>> Token::open(const HsmConfig& config, KeyPolicy po
   MPAY_ASSIGN_OR_RETURN(Secret pin, readPinFile(config.pin_file));
   MPAY_ASSIGN_OR_RETURN(auto module, Module::load(config.module));
   MPAY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->findSlot(config.token_uri));
+  // The generations come before any lane: a lane copies the keys they name.
+  RotationState rotation;
+  {
+    MPAY_ASSIGN_OR_RETURN(Session s, Session::open(module->fn(), slot));
+    MPAY_RETURN_IF_ERROR(s.loginUser(pin));
+    MPAY_ASSIGN_OR_RETURN(rotation, readRotationState(s));
+  }
   std::unique_ptr<Token> token(
       new Token(std::move(module), slot, std::move(pin), std::move(policy), lanes, config.token_uri));
-  MPAY_RETURN_IF_ERROR(token->readPlatformInfo());
+  token->rotation_ = rotation;
+  MPAY_ASSIGN_OR_RETURN(PlatformInfo info, token->readPlatformInfo(rotation));
+  token->platform_ = std::make_shared<const PlatformInfo>(std::move(info));
   return token;
 }
 
@@ -32,18 +41,55 @@ Token::Token(std::unique_ptr<Module> module, CK_SLOT_ID slot, Secret pin, KeyPol
     : module_(std::move(module)), slot_(slot), pin_(std::move(pin)), policy_(std::move(policy)),
       uri_(std::move(uri)), slots_(static_cast<std::size_t>(lanes < 1 ? 1 : lanes)) {}
 
-Status Token::readPlatformInfo() {
-  return run([this](Lane& lane) -> Status {
+std::shared_ptr<const PlatformInfo> Token::platform() const {
+  std::lock_guard lock(platform_mutex_);
+  return platform_;
+}
+
+RotationState Token::rotation() const {
+  std::shared_lock lock(module_mutex_);
+  return rotation_;
+}
+
+Result<PlatformInfo> Token::readPlatformInfo(const RotationState& rotation) {
+  return call<PlatformInfo>([&](Lane& lane) -> Result<PlatformInfo> {
     const Session& s = lane.session();
-    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, policy_.key("service").label));
-    MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
-    MPAY_ASSIGN_OR_RETURN(platform_.service_point, ecPointFromAttribute(attr));
+    const auto point = [&](std::uint32_t g) -> Result<Bytes> {
+      MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub,
+                            s.findOne(CKO_PUBLIC_KEY, policy_.generation("service", g).label));
+      MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
+      return ecPointFromAttribute(attr);
+    };
+    PlatformInfo info;
+    info.service_generation = rotation.service.current;
+    MPAY_ASSIGN_OR_RETURN(info.service_point, point(rotation.service.current));
+    if (rotation.service.previous != 0) {
+      info.previous_service_generation = rotation.service.previous;
+      info.previous_service_until = rotation.service.previous_until;
+      MPAY_ASSIGN_OR_RETURN(info.previous_service_point, point(rotation.service.previous));
+    }
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca, s.findOne(CKO_CERTIFICATE, policy_.key("ca").label));
-    MPAY_ASSIGN_OR_RETURN(platform_.ca_cert, s.attributeBytes(ca, CKA_VALUE));
+    MPAY_ASSIGN_OR_RETURN(info.ca_cert, s.attributeBytes(ca, CKA_VALUE));
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE rc, s.findOne(CKO_CERTIFICATE, policy_.key("receipt").label));
-    MPAY_ASSIGN_OR_RETURN(platform_.receipt_cert, s.attributeBytes(rc, CKA_VALUE));
-    return {};
+    MPAY_ASSIGN_OR_RETURN(info.receipt_cert, s.attributeBytes(rc, CKA_VALUE));
+    return info;
   });
+}
+
+Result<bool> Token::reloadIfRotated() {
+  MPAY_ASSIGN_OR_RETURN(RotationState now, call<RotationState>([](Lane& lane) {
+                          return readRotationState(lane.session());
+                        }));
+  if (now == rotation()) return false;
+  MPAY_ASSIGN_OR_RETURN(PlatformInfo info, readPlatformInfo(now));
+  {
+    std::unique_lock lock(module_mutex_);
+    rotation_ = now;
+    ++keys_version_;
+  }
+  std::lock_guard lock(platform_mutex_);
+  platform_ = std::make_shared<const PlatformInfo>(std::move(info));
+  return true;
 }
 
 Result<std::size_t> Token::acquire() {
@@ -72,11 +118,12 @@ void Token::release(std::size_t index) {
 
 // Caller holds module_mutex_ shared.
 Status Token::ensureLane(Slot& slot) {
-  if (slot.lane && slot.generation == generation_) return {};
-  if (slot.lane) slot.lane->abandon();  // its session died with the old module state
-  slot.lane.reset();
-  MPAY_ASSIGN_OR_RETURN(slot.lane, Lane::open(module_->fn(), slot_, pin_, policy_));
+  if (slot.lane && slot.generation == generation_ && slot.keys_version == keys_version_) return {};
+  if (slot.lane && slot.generation != generation_) slot.lane->abandon();  // its session died with the old module state
+  slot.lane.reset();  // after a rotation: closed, with its session copies of the old generations
+  MPAY_ASSIGN_OR_RETURN(slot.lane, Lane::open(module_->fn(), slot_, pin_, policy_, rotation_));
   slot.generation = generation_;
+  slot.keys_version = keys_version_;
   return {};
 }
 

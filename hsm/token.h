@@ -18,15 +18,21 @@
 #include "hsm/key_policy.h"
 #include "hsm/lane.h"
 #include "hsm/module.h"
+#include "hsm/rotation.h"
 
 namespace mpay::hsm {
 
 enum class Health : std::uint8_t { kHealthy = 0, kDegraded = 1, kDown = 2 };
 
 struct PlatformInfo {
-  Bytes service_point;  // uncompressed P-256 point of the service key
+  Bytes service_point;  // uncompressed P-256 point of the service key's current generation
   Bytes ca_cert;        // DER
   Bytes receipt_cert;   // DER
+  std::uint32_t service_generation = 1;
+  // During a rotation's overlap: the generation phones may still seal to, until when.
+  Bytes previous_service_point;  // empty when there is none
+  std::uint32_t previous_service_generation = 0;
+  std::uint64_t previous_service_until = 0;
 };
 
 class Token {
@@ -48,7 +54,14 @@ class Token {
   }
 
   Health health() const { return health_.load(); }
-  const PlatformInfo& platform() const { return platform_; }
+  // A snapshot: a rotation replaces it while handlers hold the old one.
+  std::shared_ptr<const PlatformInfo> platform() const;
+  RotationState rotation() const;
+  // Reads the token's rotation state; when its version changed, takes the
+  // new platform data and has every lane reopen (with the new generations)
+  // before its next use. True if it changed. Signer workers call it every
+  // few seconds; `mpay-admin rotate` waits that long between steps.
+  Result<bool> reloadIfRotated();
   const KeyPolicy& policy() const { return policy_; }
   CK_FUNCTION_LIST* functions() const { return module_->fn(); }
   CK_SLOT_ID slot() const { return slot_; }
@@ -57,6 +70,7 @@ class Token {
   struct Slot {
     std::unique_ptr<Lane> lane;
     std::uint64_t generation = 0;
+    std::uint64_t keys_version = 0;
     bool busy = false;
   };
   Token(std::unique_ptr<Module> module, CK_SLOT_ID slot, Secret pin, KeyPolicy policy, int lanes, std::string uri);
@@ -64,17 +78,20 @@ class Token {
   void release(std::size_t index);
   Status ensureLane(Slot& slot);
   Status resetModule(std::uint64_t seen_generation);
-  Status readPlatformInfo();
+  Result<PlatformInfo> readPlatformInfo(const RotationState& rotation);
 
   std::unique_ptr<Module> module_;
   CK_SLOT_ID slot_;
   Secret pin_;
   KeyPolicy policy_;
   std::string uri_;
-  PlatformInfo platform_;
+  mutable std::mutex platform_mutex_;
+  std::shared_ptr<const PlatformInfo> platform_;  // guarded by platform_mutex_
+  RotationState rotation_;                        // guarded by module_mutex_ (lanes open with it)
+  std::uint64_t keys_version_ = 1;                // bumped by a rotation; guarded by module_mutex_
   std::atomic<Health> health_{Health::kHealthy};
 
-  std::shared_mutex module_mutex_;  // exclusive while the module is re-initialised
+  mutable std::shared_mutex module_mutex_;  // exclusive while the module is re-initialised
   std::uint64_t generation_ = 1;   // bumped by every module reset; guarded by module_mutex_
   std::mutex pool_mutex_;
   std::condition_variable pool_cv_;

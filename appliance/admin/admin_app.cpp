@@ -8,11 +8,15 @@
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <chrono>
+#include <ctime>
 #include <fstream>
+#include <thread>
 #include <iostream>
 
 #include "admin/dev_setup.h"
 #include "admin/key_ceremony.h"
+#include "admin/key_rotation.h"
 #include "admin/open_orders.h"
 #include "admin/policy_report.h"
 #include "admin/reconcile.h"
@@ -50,7 +54,8 @@ constexpr char kUsage[] =
     "       mpay-admin policy check --config FILE\n"
     "       mpay-admin policy explain --config FILE\n"
     "       mpay-admin state new --config FILE\n"
-    "       mpay-admin token clone --from FIRST.ini --config FILE   (SoftHSM2: a second appliance's token)\n";
+    "       mpay-admin token clone --from FIRST.ini --config FILE   (SoftHSM2: a second appliance's token)\n"
+    "       mpay-admin rotate service begin|switch|retire|status --config FILE [--overlap SECONDS]\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -58,6 +63,16 @@ int failWith(const Error& e) {
 }
 
 int usageError(const std::string& why) { return mpay::usageError("mpay-admin", why, kUsage); }
+
+// Run as root with the service accounts present: every file back to its
+// owner (assignOwnership); otherwise nothing to do.
+Status handBackTokenFiles(const Config& config) {
+  if (geteuid() != 0) return {};
+  auto signer = lookupAccount(config.signer.user);
+  auto gateway = lookupAccount(config.gateway.user);
+  if (!signer || !gateway) return {};
+  return assignOwnership(config, signer.value(), gateway.value());
+}
 
 }  // namespace
 
@@ -73,6 +88,8 @@ void AdminApp::defineOptions(Poco::Util::OptionSet& options) {
   options.addOption(Option("port", "p", "gateway port for dev-setup").argument("N").callback(take));
   options.addOption(Option("public-key", "", "audit verify: the audit key's certificate (audit.pem)").argument("FILE").callback(take));
   options.addOption(Option("checkpoint", "", "audit verify: an exported checkpoint kept elsewhere").argument("FILE").callback(take));
+  options.addOption(Option("overlap", "", "rotate service switch: seconds the previous key is still opened (default 7 days)")
+                        .argument("SECONDS").callback(take));
   options.addOption(Option("every-phone-registers-again", "", "new-platform: destroy the platform's keys and make new ones")
                         .callback(take));
 }
@@ -85,6 +102,12 @@ void AdminApp::takeOption(const std::string& name, const std::string& value) {
   if (name == "public-key") public_key_ = value;
   if (name == "checkpoint") checkpoint_ = value;
   if (name == "every-phone-registers-again") new_platform_confirmed_ = true;
+  if (name == "overlap") {
+    Poco::UInt64 seconds = 0;
+    if (!Poco::NumberParser::tryParseUnsigned64(value, seconds) || seconds < 1 || seconds > 366ULL * 24 * 3600)
+      throw Poco::InvalidArgumentException("--overlap must be 1..31622400 seconds");
+    overlap_seconds_ = seconds;
+  }
   if (name == "port") {
     int port = 0;
     // The acquirer simulator and the metrics listener take the next two ports.
@@ -158,6 +181,24 @@ int AdminApp::main(const std::vector<std::string>& args) {
     std::cout << made.value();
     return kExitOk;
   }
+  if (args.size() == 3 && args[0] == "rotate" && args[1] == "service") {
+    if (config_.empty()) return usageError("rotate needs --config");
+    auto config = Config::load(config_);
+    if (!config) return failWith(config.error());
+    RotationStep step{args[2], overlap_seconds_, [] { return static_cast<std::uint64_t>(std::time(nullptr)); },
+                      [](int seconds) {
+                        std::cerr << "mpay-admin: waiting " << seconds << " s for the signer's workers\n";
+                        std::this_thread::sleep_for(std::chrono::seconds(seconds));
+                      },
+                      [&config] { return handBackTokenFiles(config.value()); }};
+    auto done = rotateServiceKey(config.value(), step);
+    if (!done) return failWith(done.error());
+    std::cout << done.value();
+    return kExitOk;
+  }
+  if (!args.empty() && args[0] == "rotate")
+    return usageError("rotate takes: service begin|switch|retire|status (the CA, receipt, KEK and verifier keys do "
+                      "not rotate in this version)");
   if (args == std::vector<std::string>{"operations"}) {
     std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes() << "\n"
               << gateway::renderApiErrors();
@@ -182,19 +223,21 @@ int AdminApp::initCommand(bool new_platform) {
   std::cout << (report->receipt_cert_created ? "created  " : "present  ") << "receipt certificate\n";
   std::cout << (report->audit_cert_created ? "created  " : "present  ") << "audit certificate (audit.pem: checks the audit log's checkpoints)\n";
   for (const auto& file : report->exported) std::cout << "exported " << file << "\n";
-  // The ceremony may have added token files as root: hand them back.
-  if (geteuid() == 0) {
-    auto signer = lookupAccount(config->signer.user);
-    auto gateway = lookupAccount(config->gateway.user);
-    if (!signer || !gateway) {
-      std::cout << "owners   unchanged: no users " << config->signer.user << "/" << config->gateway.user
-                << " (single-user mode)\n";
-      return kExitOk;
-    }
-    if (auto owned = assignOwnership(config.value(), signer.value(), gateway.value()); !owned.ok())
-      return failWith(owned.error());
-    std::cout << "owners   signer files: " << signer->name << ", gateway files: " << gateway->name << "\n";
+  return handBackFiles(config.value());
+}
+
+// A command run as root may have added token files (the ceremony, a
+// rotation step) that the signer, running as its own user, could not read:
+// SoftHSM2 skips an object file it cannot open, as if it did not exist.
+int AdminApp::handBackFiles(const Config& config) {
+  if (geteuid() != 0) return kExitOk;
+  if (!lookupAccount(config.signer.user) || !lookupAccount(config.gateway.user)) {
+    std::cout << "owners   unchanged: no users " << config.signer.user << "/" << config.gateway.user
+              << " (single-user mode)\n";
+    return kExitOk;
   }
+  if (auto owned = handBackTokenFiles(config); !owned.ok()) return failWith(owned.error());
+  std::cout << "owners   signer files: " << config.signer.user << ", gateway files: " << config.gateway.user << "\n";
   return kExitOk;
 }
 

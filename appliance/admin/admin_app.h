@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "admin/key_rotation.h"
+
 namespace mpay::admin {
 
 class AdminApp : public Poco::Util::Application {
@@ -27,6 +29,7 @@ class AdminApp : public Poco::Util::Application {
  private:
   void takeOption(const std::string& name, const std::string& value);
   int initCommand(bool new_platform = false);
+  int handBackFiles(const Config& config);
   int devSetupCommand();
   int auditVerifyCommand();
   int statusCommand();
@@ -38,6 +41,7 @@ class AdminApp : public Poco::Util::Application {
   std::string ledger_;
   std::string from_;
   bool new_platform_confirmed_ = false;
+  std::uint64_t overlap_seconds_ = kDefaultOverlapSeconds;
   int port_ = 8443;
 };
 

@@ -113,6 +113,8 @@ Status writePublicFile(const std::string& dir, const std::string& name, const st
   return {};
 }
 
+}  // namespace
+
 Status exportPublicParts(const Session& s, const Config& config, const hsm::KeyPolicy& policy,
                          CeremonyReport& report) {
   MPAY_ASSIGN_OR_RETURN(Bytes service_point, publicPoint(s, policy.key("service")));
@@ -127,23 +129,20 @@ Status exportPublicParts(const Session& s, const Config& config, const hsm::KeyP
   return {};
 }
 
-// The token as the admin tool uses it: one logged-in session.
-struct AdminToken {
-  std::unique_ptr<hsm::Module> module;
-  Session session;
-  hsm::KeyPolicy policy;
-};
-
 Result<AdminToken> openAdminToken(const Config& config) {
   if (!config.hsm.softhsm2_conf.empty()) setenv("SOFTHSM2_CONF", config.hsm.softhsm2_conf.c_str(), 1);
-  MPAY_ASSIGN_OR_RETURN(auto policy, hsm::KeyPolicy::load(config.policy_dir + "/keys"));
+  MPAY_ASSIGN_OR_RETURN(auto base, hsm::KeyPolicy::load(config.policy_dir + "/keys"));
   MPAY_ASSIGN_OR_RETURN(Secret pin, hsm::readPinFile(config.hsm.pin_file));
   MPAY_ASSIGN_OR_RETURN(auto module, hsm::Module::load(config.hsm.module));
   MPAY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->findSlot(config.hsm.token_uri));
   MPAY_ASSIGN_OR_RETURN(Session s, Session::open(module->fn(), slot));
   MPAY_RETURN_IF_ERROR(s.loginUser(pin));
-  return AdminToken{std::move(module), std::move(s), std::move(policy)};
+  MPAY_ASSIGN_OR_RETURN(hsm::RotationState rotation, hsm::readRotationState(s));
+  hsm::KeyPolicy policy = hsm::currentPolicy(base, rotation);
+  return AdminToken{std::move(module), std::move(s), std::move(base), std::move(policy), rotation};
 }
+
+namespace {
 
 // Created with mode 0600 before any byte of the key is written.
 Status writePrivateFile(const std::string& path, const std::string& text) {
@@ -278,6 +277,16 @@ Result<CeremonyReport> startNewPlatform(const Config& config) {
       MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, label));
       (void)destroyed;
     }
+    // Every generation a rotation made, and the rotation state: a new platform starts at generation 1.
+    for (std::uint32_t g : token.rotation.service.onToken()) {
+      const auto t = token.base_policy.generation("service", g);
+      for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+        MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
+        (void)destroyed;
+      }
+    }
+    MPAY_ASSIGN_OR_RETURN(int states, hsm::destroyRotationState(token.session));
+    (void)states;
   }
   return runKeyCeremony(config);
 }

@@ -9,6 +9,9 @@
 
 #include "common/config.h"
 #include "hsm/key_policy.h"
+#include "hsm/module.h"
+#include "hsm/rotation.h"
+#include "hsm/session.h"
 
 namespace mpay::admin {
 
@@ -27,6 +30,22 @@ struct CeremonyReport {
 };
 
 Result<CeremonyReport> runKeyCeremony(const Config& config);
+
+// The token as the admin tool uses it: one logged-in session, policy/keys
+// as written (generation 1) and at the token's current generations.
+struct AdminToken {
+  std::unique_ptr<hsm::Module> module;
+  hsm::Session session;
+  hsm::KeyPolicy base_policy;
+  hsm::KeyPolicy policy;  // at the current generations: what the ceremony and exports use
+  hsm::RotationState rotation;
+};
+Result<AdminToken> openAdminToken(const Config& config);
+
+// Writes service.pem (the current generation), ca.pem, receipt.pem and
+// audit.pem into the public directory.
+Status exportPublicParts(const hsm::Session& s, const Config& config, const hsm::KeyPolicy& policy,
+                         CeremonyReport& report);
 
 // Destroys every platform object on the token and runs the ceremony: a new
 // platform, on which every phone must register again (every verifier,

@@ -4,6 +4,7 @@
 
 #include "hsm/keygen.h"
 #include "hsm/module.h"
+#include "hsm/rotation.h"
 #include "hsm/session.h"
 #include "sandbox/policy_files.h"
 #include "signer/operation_docs.h"
@@ -255,17 +256,24 @@ Result<std::vector<std::string>> checkPolicy(const Config& config, std::vector<s
   MPAY_ASSIGN_OR_RETURN(hsm::Session s, hsm::Session::open(module->fn(), slot));
   MPAY_RETURN_IF_ERROR(s.loginUser(pin));
   std::vector<std::string> mismatches;
+  // Every generation a rotation keeps on the token is held to the same policy.
+  MPAY_ASSIGN_OR_RETURN(hsm::RotationState rotation, hsm::readRotationState(s));
   for (const auto& name : hsm::KeyPolicy::platformKeyNames()) {
-    const auto& t = p.keys.key(name);
-    auto key = s.findOne(hsm::keyClass(t), t.label);
-    if (!key) {
-      mismatches.push_back(name + ": not in the token (" + key.error().detail + ")");
-      continue;
+    const std::vector<std::uint32_t> generations =
+        name == "service" ? rotation.service.onToken() : std::vector<std::uint32_t>{1};
+    for (std::uint32_t g : generations) {
+      const auto t = p.keys.generation(name, g);
+      const std::string shown = g == 1 ? name : name + " generation " + std::to_string(g);
+      auto key = s.findOne(hsm::keyClass(t), t.label);
+      if (!key) {
+        mismatches.push_back(shown + ": not in the token (" + key.error().detail + ")");
+        continue;
+      }
+      compareObject(s, key.value(), t, mismatches);
+      if (fingerprints) fingerprints->push_back(shown + " " + fingerprintOf(s, t));
     }
-    compareObject(s, key.value(), t, mismatches);
-    if (fingerprints) fingerprints->push_back(name + " " + fingerprintOf(s, t));
   }
-  if (auto transient = compareTransientObjects(s, p.keys, mismatches); !transient.ok())
+  if (auto transient = compareTransientObjects(s, hsm::currentPolicy(p.keys, rotation), mismatches); !transient.ok())
     mismatches.push_back("session objects could not be made to compare: " + transient.error().detail);
   return mismatches;
 }

@@ -29,7 +29,9 @@ Result<std::unique_ptr<SocketSigner>> SocketSigner::connect(const std::string& s
   std::unique_ptr<SocketSigner> side(new SocketSigner(socket_path, threads));
   MPAY_ASSIGN_OR_RETURN(auto* first, side->client(0));
   MPAY_ASSIGN_OR_RETURN(auto info, first->platformInfo());
-  side->platform_ = {info.service_point, info.ca_cert, info.receipt_cert};
+  side->platform_.service_point = info.service_point;
+  side->platform_.ca_cert = info.ca_cert;
+  side->platform_.receipt_cert = info.receipt_cert;
   return side;
 }
 

@@ -36,7 +36,7 @@ class InProcessSigner : public SignerSide {
   Result<wire::OpenLoginResponse> openLogin(int, const wire::OpenLoginRequest& r) override;
   Result<wire::OpenPaymentResponse> openPayment(int, const wire::OpenPaymentRequest& r) override;
   Result<wire::SignReceiptResponse> signReceipt(int, const wire::SignReceiptRequest& r) override;
-  const hsm::PlatformInfo& platform() const override { return ctx_.token.platform(); }
+  const hsm::PlatformInfo& platform() const override { return *ctx_.token.platform(); }
 
  private:
   signer::OpContext& ctx_;

@@ -52,6 +52,20 @@ FlowResult<PlatformData> fetchAndKeepPlatform(const Options& o, const DeviceStat
   return p;
 }
 
+// Before each login: the service key may have been rotated (the platform
+// then announces the new one first, and still opens with the old one until
+// its overlap ends). The CA is what the phone trusts the platform by: a
+// platform that presents another CA is refused, not followed.
+FlowResult<PlatformData> refreshPlatform(const Options& o, const DeviceState& state, const PlatformData& kept) {
+  auto client = api(o);
+  MPAY_ASSIGN_OR_RETURN(PlatformData fresh, fetchPlatform(client));
+  if (fresh.ca_cert != kept.ca_cert)
+    return localFailure("the platform now presents another CA certificate than at registration: refused");
+  if (fresh.service_point == kept.service_point && fresh.receipt_cert == kept.receipt_cert) return fresh;
+  if (auto saved = state.savePlatform(fresh); !saved) return localFailure(saved.error().detail);
+  return fresh;
+}
+
 // S31-S33 / S41-S43: info3 opens the certificate file.
 Result<suite::OpenedCertificateFile> openCredential(const DeviceState& state, const DeviceIdentity& id,
                                                    const std::string& password) {
@@ -132,8 +146,10 @@ int loginCommand(const Options& o) {
   if (!id || !id->activated || !platform) return failed("not activated on this device");
   auto credential = openCredential(state, id.value(), password);
   if (!credential) return failed("the certificate file does not open: wrong password for this device");
+  auto fresh = refreshPlatform(o, state, platform.value());
+  if (!fresh) return failed(fresh.error());
   auto client = api(o);
-  auto session = login(client, platform.value(), credential->private_key, id->phone, Secret::copyOf(password), now());
+  auto session = login(client, fresh.value(), credential->private_key, id->phone, Secret::copyOf(password), now());
   if (!session) return failed(session.error());
   if (auto s = state.saveSession(session.value()); !s) return failed(s.error());
   std::cout << "logged in; session valid until " << session->expires_at << "\n";

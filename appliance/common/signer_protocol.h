@@ -29,6 +29,7 @@ enum class OpId : std::uint16_t {
   kAuditHead = 0x0003,
   kRecordStart = 0x0004,
   kAuditTail = 0x0005,
+  kRecordRotation = 0x0006,
   kOpenRegistration = 0x0010,
   kOpenLogin = 0x0011,
   kOpenPayment = 0x0012,
@@ -108,11 +109,19 @@ struct Empty {
 struct PlatformInfoResponse {
   std::string suite;
   Bytes service_point, ca_cert, receipt_cert;
+  std::uint64_t service_generation = 1;
+  // During a service key rotation's overlap; empty and 0 otherwise.
+  Bytes previous_service_point;
+  std::uint64_t previous_service_generation = 0, previous_service_until = 0;
   template <class V> void fields(V& v) {
     v.text(suite, 32);
     v.fixed(service_point, 65);
     v.bytes(ca_cert, kMaxCertificate);
     v.bytes(receipt_cert, kMaxCertificate);
+    v.u64(service_generation);
+    v.bytes(previous_service_point, 65);
+    v.u64(previous_service_generation);
+    v.u64(previous_service_until);
   }
 };
 
@@ -150,6 +159,14 @@ struct RecordStartRequest {
     v.text(process, 32);
     v.text(policy_sha256, 64);
   }
+};
+
+// One step of a key rotation, written to the audit log before mpay-admin
+// changes the token: "<key> <step> <name>=<number>..." (lowercase, digits,
+// '_', '=' and spaces; at most 200 bytes).
+struct RecordRotationRequest {
+  std::string step;
+  template <class V> void fields(V& v) { v.text(step, 200); }
 };
 
 struct OpenRegistrationRequest {

@@ -218,11 +218,26 @@ ConsoleView Console::gather() {
 
   auto platform = engine_.platformInfo();
   if (platform) {
-    v.keys.push_back({"service (ECDH P-256)", fingerprint(platform->service_point), "uncompressed public point"});
+    const std::string generation = " generation " + std::to_string(platform->service_generation);
+    v.keys.push_back({"service (ECDH P-256)" + generation, fingerprint(platform->service_point),
+                      "uncompressed public point"});
+    if (!platform->previous_service_point.empty())
+      v.keys.push_back({"service (ECDH P-256) generation " + std::to_string(platform->previous_service_generation),
+                        fingerprint(platform->previous_service_point),
+                        "previous: accepted until " + std::to_string(platform->previous_service_until)});
     v.keys.push_back({"CA", fingerprint(platform->ca_cert), "certificate (DER)"});
     v.keys.push_back({"receipt", fingerprint(platform->receipt_cert), "certificate (DER)"});
+    v.rotation = "Service key at generation " + std::to_string(platform->service_generation) +
+                 (platform->previous_service_point.empty()
+                      ? "; no overlap in progress"
+                      : "; generation " + std::to_string(platform->previous_service_generation) +
+                            " still accepted until " + std::to_string(platform->previous_service_until) +
+                            " (unix time)") +
+                 " (mpay-admin rotate service status shows a begun rotation). The CA, receipt, KEK and verifier "
+                 "keys have one generation: their rotation is not built yet.";
+  } else {
+    v.rotation = "unknown: the signer did not answer platform_info";
   }
-  v.rotation = "One generation of each platform key; no rotation in progress (rotation is not yet available in this version).";
 
   {
     Totals now_totals;

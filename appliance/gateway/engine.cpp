@@ -1,5 +1,7 @@
 #include "gateway/engine.h"
 
+#include <Poco/JSON/Array.h>
+
 #include "common/log.h"
 #include "suite/messages.h"
 #include "suite/primitives.h"
@@ -40,11 +42,16 @@ ApiStatus Engine::checkFresh(std::uint64_t timestamp) const {
 }
 
 ApiResult<wire::PlatformInfoResponse> Engine::platformInfo() {
+  static constexpr auto kPlatformRefresh = std::chrono::seconds(5);
   std::lock_guard lock(platform_mutex_);
-  if (!platform_) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!platform_ || now - platform_fetched_ >= kPlatformRefresh) {
     auto info = signer_.call<wire::PlatformInfoResponse>([](SignerClient& c) { return c.platformInfo(); });
-    if (!info) return signerRefusal(info.error(), "platform_info");
-    platform_ = info.value();
+    if (!info && !platform_) return signerRefusal(info.error(), "platform_info");
+    if (info) {
+      platform_ = info.value();
+      platform_fetched_ = now;
+    }
   }
   return *platform_;
 }
@@ -56,6 +63,21 @@ ApiResult<JsonPtr> Engine::platform() {
   o->set("service_public_key", base64url(info.service_point));
   o->set("ca_certificate", base64url(info.ca_cert));
   o->set("receipt_certificate", base64url(info.receipt_cert));
+  // Every service key the platform opens with, the one to use first; during
+  // a rotation's overlap the previous one too, with the end of its overlap.
+  Poco::JSON::Array::Ptr keys = new Poco::JSON::Array;
+  JsonPtr current = object();
+  current->set("generation", info.service_generation);
+  current->set("public_key", base64url(info.service_point));
+  keys->add(current);
+  if (!info.previous_service_point.empty()) {
+    JsonPtr previous = object();
+    previous->set("generation", info.previous_service_generation);
+    previous->set("public_key", base64url(info.previous_service_point));
+    previous->set("accepted_until", info.previous_service_until);
+    keys->add(previous);
+  }
+  o->set("service_public_keys", keys);
   return o;
 }
 

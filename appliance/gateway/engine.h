@@ -38,7 +38,8 @@ class Engine {
          AcquirerConnector& acquirer, std::function<std::int64_t()> now);
 
   ApiResult<JsonPtr> platform();
-  // The signer's platform_info, asked once and kept (the keys do not change while it runs).
+  // The signer's platform_info, asked again when the copy is older than 5 s
+  // (a key rotation changes it); the last copy while the signer cannot answer.
   ApiResult<wire::PlatformInfoResponse> platformInfo();
   ApiResult<JsonPtr> registerPhone(const JsonFields& body);
   ApiResult<JsonPtr> activate(const JsonFields& body);
@@ -109,6 +110,7 @@ class Engine {
   bool last_probe_ok_ = false;
   std::mutex platform_mutex_;
   std::optional<wire::PlatformInfoResponse> platform_;
+  std::chrono::steady_clock::time_point platform_fetched_;
 };
 
 // Unwraps a signer call's result into the API's error space (logging the detail).

@@ -82,6 +82,11 @@ Status SignerClient::recordStart(const std::string& process, const std::string& 
   if (!answer) return std::move(answer).error();
   return {};
 }
+Status SignerClient::recordRotation(const std::string& step) {
+  auto answer = typed<wire::Empty>(wire::OpId::kRecordRotation, wire::RecordRotationRequest{step});
+  if (!answer) return std::move(answer).error();
+  return {};
+}
 Result<wire::OpenRegistrationResponse> SignerClient::openRegistration(const wire::OpenRegistrationRequest& request) {
   return typed<wire::OpenRegistrationResponse>(wire::OpId::kOpenRegistration, request);
 }

@@ -22,6 +22,8 @@ class SignerClient {
   Result<wire::AuditHeadResponse> auditHead();
   Result<wire::AuditTailResponse> auditTail();
   Status recordStart(const std::string& process, const std::string& policy_sha256);
+  // Admin role: the audit record of one key rotation step (mpay-admin rotate).
+  Status recordRotation(const std::string& step);
 
   // True when the signer has closed this connection (or it broke) while it
   // sat idle: it is readable with nothing owed, or it reports an error. A

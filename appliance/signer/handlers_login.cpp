@@ -25,7 +25,7 @@ Result<suite::LoginC1> openC1(const Secret& k, ByteView c1) {
 Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLoginRequest& req,
                     const ca::UserCertificate& user, StateSteps& steps, std::string* change) {
   // S36: K from C2 (service key), then C1, the login signature and the password.
-  MPAY_ASSIGN_OR_RETURN(Secret k, openSealedToService(lane, ctx.token.platform(), label::kLoginKey, req.c2));
+  MPAY_ASSIGN_OR_RETURN(Secret k, openSealedToService(lane, ctx.now(), label::kLoginKey, req.c2));
   if (k.size() != suite::kKeyLen) return fail(ErrorCode::kBadField, "K must be 32 bytes");
   MPAY_ASSIGN_OR_RETURN(suite::LoginC1 c1, openC1(k, req.c1));
   // Every check runs whichever fails first, so that a foreign key, another
@@ -41,7 +41,8 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   // The signer's own rules, whatever the gateway checked: the number is
   // this key's, the nonce is spent and a try taken before the password's
   // answer is looked at.
-  const ByteView platform = ctx.token.platform().ca_cert;
+  const auto platform_now = ctx.token.platform();
+  const ByteView platform = platform_now->ca_cert;
   MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(c1.phone, platform, user_key, ctx.now()));
   if (!std::exchange(steps.nonce, true))
     MPAY_RETURN_IF_ERROR(ctx.state->spendLoginNonce(c1.phone, c1.nonce, c1.timestamp, ctx.now(), change));

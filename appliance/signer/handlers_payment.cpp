@@ -84,7 +84,7 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
   // The signer's own rules, whatever the gateway checked: the counter is
   // spent, then a try taken before the PIN is checked.
   const ByteView user_key = user.public_key.point();
-  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(req.phone, ctx.token.platform().ca_cert, user_key, ctx.now()));
+  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(req.phone, ctx.token.platform()->ca_cert, user_key, ctx.now()));
   if (!std::exchange(steps.counter, true))
     MPAY_RETURN_IF_ERROR(ctx.state->advanceCounter(req.session_id, req.counter,
                                                    keys.expires_at - suite::kSessionLifetimeSeconds, keys.expires_at,

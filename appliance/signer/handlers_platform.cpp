@@ -27,8 +27,16 @@ Status expectEmpty(ByteView payload) {
 
 Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload, std::string*) {
   MPAY_RETURN_IF_ERROR(expectEmpty(payload));
-  const auto& p = ctx.token.platform();
-  wire::PlatformInfoResponse r{std::string(suite::kSuiteId), p.service_point, p.ca_cert, p.receipt_cert};
+  const auto platform = ctx.token.platform();
+  const hsm::PlatformInfo& p = *platform;
+  wire::PlatformInfoResponse r{std::string(suite::kSuiteId), p.service_point, p.ca_cert, p.receipt_cert,
+                               p.service_generation, {}, 0, 0};
+  // The previous generation only while the signer still opens with it.
+  if (!p.previous_service_point.empty() && ctx.now() < p.previous_service_until) {
+    r.previous_service_point = p.previous_service_point;
+    r.previous_service_generation = p.previous_service_generation;
+    r.previous_service_until = p.previous_service_until;
+  }
   return wire::encodeMessage(r);
 }
 
@@ -75,6 +83,24 @@ Result<Bytes> handleRecordStart(OpContext&, ByteView payload, std::string*) {
   // Only validated text reaches the audit log.
   const std::string note = req.process + " started, policy sha256=" + req.policy_sha256;
   return Bytes(note.begin(), note.end());
+}
+
+Result<Bytes> handleRecordRotation(OpContext&, ByteView payload, std::string*) {
+  MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::RecordRotationRequest>(payload));
+  // "<key> <step> ...": only validated text reaches the audit log.
+  static constexpr std::string_view kKeys[] = {"service "};
+  static constexpr std::string_view kSteps[] = {"begin ", "switch ", "retire "};
+  const auto startsWithOneOf = [](std::string_view text, auto& choices) -> std::size_t {
+    for (std::string_view c : choices)
+      if (text.substr(0, c.size()) == c) return c.size();
+    return 0;
+  };
+  std::string_view rest = req.step;
+  const std::size_t key = startsWithOneOf(rest, kKeys);
+  const std::size_t step = key ? startsWithOneOf(rest.substr(key), kSteps) : 0;
+  if (!key || !step || req.step.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_= ") != std::string::npos)
+    return fail(ErrorCode::kBadField, "rotation step");
+  return Bytes(req.step.begin(), req.step.end());
 }
 
 #ifdef MPAY_TEST_HOOKS

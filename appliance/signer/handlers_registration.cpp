@@ -29,10 +29,11 @@ Result<Bytes> issueUserCertificate(const hsm::Lane& lane, const hsm::PlatformInf
 }
 
 Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegistrationRequest& req) {
-  const auto& platform = ctx.token.platform();
+  const auto platform_now = ctx.token.platform();
+  const hsm::PlatformInfo& platform = *platform_now;
   const auto& policy = ctx.token.policy();
   // S03: open info1 with the service key.
-  MPAY_ASSIGN_OR_RETURN(Secret plaintext, openSealedToService(lane, platform, label::kRegister, req.sealed_info1));
+  MPAY_ASSIGN_OR_RETURN(Secret plaintext, openSealedToService(lane, ctx.now(), label::kRegister, req.sealed_info1));
   MPAY_ASSIGN_OR_RETURN(suite::Info1 info, suite::parseInfo1(plaintext));
 
   // S04: the key pair first: the verifiers name its public key.

@@ -70,6 +70,7 @@ Result<Bytes> handleHealth(OpContext& ctx, ByteView payload, std::string* change
 Result<Bytes> handleAuditHead(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleAuditTail(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleRecordStart(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleRecordRotation(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload, std::string* change);

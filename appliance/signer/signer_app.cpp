@@ -118,6 +118,29 @@ Result<Startup> prepare(const std::string& config_path) {
 
 std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr)); }
 
+constexpr auto kRotationPoll = std::chrono::seconds(2);
+
+void watchRotation(hsm::Token& token, AuditLog& audit, long uid) {
+  auto changed = token.reloadIfRotated();
+  if (!changed) {
+    log::warn("event=rotation_check_failed detail=\"" + changed.error().detail + "\"");
+    return;
+  }
+  if (!changed.value()) return;
+  const hsm::KeyGenerations g = token.rotation().service;
+  const std::string note = "service current=" + std::to_string(g.current) + " next=" + std::to_string(g.next) +
+                           " previous=" + std::to_string(g.previous) +
+                           " previous_until=" + std::to_string(g.previous_until);
+  log::info("event=rotation_loaded " + note);
+  AuditEvent loaded;
+  loaded.uid = uid;  // getuid is outside policy/signer.syscalls once the worker is sandboxed
+  loaded.role = "signer";
+  loaded.op = "rotation_loaded";
+  loaded.result = "ok";
+  loaded.note = note;
+  if (!audit.append(loaded).ok()) log::error("event=audit_write_failed op=rotation_loaded");
+}
+
 // Runs in the forked child; never returns.
 [[noreturn]] void runWorker(Startup& s, int index) {
   log::setProcessName("mpay-signer-worker");
@@ -172,6 +195,14 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
     for (;;) {
       std::this_thread::sleep_for(tick);
       dispatcher.audit().checkpointIfDue();
+    }
+  }).detach();
+  // A rotation step (mpay-admin rotate) changes the token's generations;
+  // every worker takes them within kRotationPoll.
+  std::thread([&dispatcher, token = token->get(), uid = start.uid] {
+    for (;;) {
+      std::this_thread::sleep_for(kRotationPoll);
+      watchRotation(*token, dispatcher.audit(), uid);
     }
   }).detach();
   log::info("event=worker_ready worker=" + std::to_string(index));

@@ -5,11 +5,17 @@
 
 namespace mpay::signer {
 
-Result<Secret> openSealedToService(const hsm::Lane& lane, const hsm::PlatformInfo& platform, std::string_view label,
-                                   ByteView sealed) {
-  return suite::eciesOpen(platform.service_point, label, sealed, [&](const suite::EcPublicKey& ephemeral) {
-    return lane.ecdh(lane.keys().service, ephemeral);
-  });
+Result<Secret> openSealedToService(const hsm::Lane& lane, std::uint64_t now, std::string_view label, ByteView sealed) {
+  Error refused = fail(ErrorCode::kDecryptFailed, "no service key");
+  for (const hsm::ServiceKey& key : lane.serviceKeys()) {
+    if (key.accepted_until != 0 && now >= key.accepted_until) continue;
+    auto opened = suite::eciesOpen(key.point, label, sealed, [&](const suite::EcPublicKey& ephemeral) {
+      return lane.ecdh(key.handle, ephemeral);
+    });
+    if (opened.ok() || opened.error().code != ErrorCode::kDecryptFailed) return opened;
+    refused = std::move(opened).error();
+  }
+  return refused;
 }
 
 Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView user_key,

@@ -9,9 +9,11 @@
 
 namespace mpay::signer {
 
-// ECIES open with ECDH against the service key inside the token.
-Result<Secret> openSealedToService(const hsm::Lane& lane, const hsm::PlatformInfo& platform, std::string_view label,
-                                   ByteView sealed);
+// ECIES open with ECDH against the service key inside the token. Sealed
+// boxes name no key: during a rotation the current generation is tried
+// first, then the next (made, not yet announced) and the previous (until its
+// overlap ends); only a box that opens under none is refused.
+Result<Secret> openSealedToService(const hsm::Lane& lane, std::uint64_t now, std::string_view label, ByteView sealed);
 // HMAC under the verifier key over verifierInput(label, phone, user_key, salt, secret).
 Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView user_key,
                               ByteView salt, const Secret& secret);

@@ -135,7 +135,7 @@ TEST(ConsoleE2E, ChromiumShowsTheRunningApplianceAndLeavesAScreenshot) {
   EXPECT_NE(dom.find(fingerprintOf(app, "service_public_key")), std::string::npos);
   EXPECT_NE(dom.find(fingerprintOf(app, "ca_certificate")), std::string::npos);
   EXPECT_NE(dom.find(fingerprintOf(app, "receipt_certificate")), std::string::npos);
-  EXPECT_NE(textOf(dom, "rotation").find("no rotation in progress"), std::string::npos);
+  EXPECT_NE(textOf(dom, "rotation").find("Service key at generation 1; no overlap in progress"), std::string::npos);
   // The latest audit records: the payment's operations, and no secret or phone number.
   EXPECT_NE(dom.find("<td>open_payment</td><td>ok</td>"), std::string::npos) << dom;
   EXPECT_NE(dom.find("<td>sign_receipt</td><td>ok</td>"), std::string::npos) << dom;

@@ -23,7 +23,7 @@ TEST(Token, LoadsTheModuleByItsP11KitName) {
   auto policy = hsm::KeyPolicy::load(appliance.config().policy_dir + "/keys").value();
   auto token = hsm::Token::open(hsm_config, policy, 1);
   ASSERT_TRUE(token.ok()) << token.error().detail;
-  EXPECT_EQ(token.value()->platform().service_point.size(), 65u);
+  EXPECT_EQ(token.value()->platform()->service_point.size(), 65u);
   EXPECT_FALSE(hsm::Module::load("p11-kit:no-such-module").ok());
 }
 

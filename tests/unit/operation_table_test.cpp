@@ -17,14 +17,14 @@ TEST(OperationTable, EveryIdHasExactlyOneRowAndAHandler) {
     EXPECT_NE(op.roles, 0) << op.name << " would be callable by nobody";
     EXPECT_FALSE(op.purpose.empty()) << op.name;
   }
-  for (auto id : {wire::OpId::kPlatformInfo, wire::OpId::kHealth, wire::OpId::kAuditHead, wire::OpId::kAuditTail, wire::OpId::kRecordStart,
+  for (auto id : {wire::OpId::kPlatformInfo, wire::OpId::kHealth, wire::OpId::kAuditHead, wire::OpId::kAuditTail, wire::OpId::kRecordStart, wire::OpId::kRecordRotation,
                   wire::OpId::kOpenRegistration, wire::OpId::kOpenLogin, wire::OpId::kOpenPayment,
                   wire::OpId::kSignReceipt})
     EXPECT_TRUE(ids.contains(static_cast<std::uint16_t>(id)));
 #ifdef MPAY_TEST_HOOKS
-  EXPECT_EQ(ids.size(), 10u);  // plus test_probe in test builds
+  EXPECT_EQ(ids.size(), 11u);  // plus test_probe in test builds
 #else
-  EXPECT_EQ(ids.size(), 9u);
+  EXPECT_EQ(ids.size(), 10u);
 #endif
 }
 

@@ -1,0 +1,39 @@
+// mpay-admin rotate service begin|switch|retire|status: the service key's
+// generations, changed one audited step at a time while the appliance runs
+// (docs/operations.md, "Rotating the service key").
+//   begin   makes generation N+1 in the token; the signer opens with it too,
+//           phones are not told yet.
+//   switch  announces N+1 as the key to use; N is still opened until the end
+//           of the overlap, and announced with that end.
+//   retire  after the overlap: N is no longer named, then destroyed.
+// Each step first writes its audit record through the running signer (admin
+// role): no record, no step.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/config.h"
+
+namespace mpay::admin {
+
+struct RotationStep {
+  std::string step;                    // begin, switch, retire or status
+  std::uint64_t overlap_seconds = 0;   // switch: how long the previous generation keeps opening
+  std::function<std::uint64_t()> now;  // unix seconds
+  std::function<void(int seconds)> wait;  // the steps' waits for the signer's workers
+  // Run as root, hands the token files a step made to the signer's user
+  // before the next step can name them (SoftHSM2 skips a file it cannot read).
+  std::function<Status()> hand_back;
+};
+
+// Seconds every signer worker needs to take a new rotation state (it reads
+// the token every 2 s): switch waits this long after begin, retire this long
+// between forgetting a generation and destroying it.
+inline constexpr int kWorkersTakeState = 5;
+inline constexpr std::uint64_t kDefaultOverlapSeconds = 7 * 24 * 3600;
+
+// What was done (or, for status, the state), as lines for the operator.
+Result<std::string> rotateServiceKey(const Config& config, const RotationStep& step);
+
+}  // namespace mpay::admin

@@ -1,0 +1,171 @@
+#include "hsm/rotation.h"
+
+#include <charconv>
+#include <map>
+#include <sstream>
+
+namespace mpay::hsm {
+namespace {
+
+constexpr char kHeader[] = "mpay-rotation 1";
+constexpr std::size_t kMaxStateObjects = 8;
+
+Error stateError(const std::string& what) { return fail(ErrorCode::kPolicy, "rotation state: " + what); }
+
+template <class T>
+bool parseNumber(const std::string& text, T* out) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+Result<KeyGenerations> parseGenerations(std::istringstream& words) {
+  std::map<std::string, std::string> values;
+  for (std::string word; words >> word;) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos || !values.emplace(word.substr(0, eq), word.substr(eq + 1)).second)
+      return stateError("expected each of name=value once, got '" + word + "'");
+  }
+  KeyGenerations g;
+  const bool ok = values.size() == 5 && parseNumber(values["current"], &g.current) &&
+                  parseNumber(values["next"], &g.next) && parseNumber(values["next_since"], &g.next_since) &&
+                  parseNumber(values["previous"], &g.previous) &&
+                  parseNumber(values["previous_until"], &g.previous_until);
+  if (!ok) return stateError("expected current= next= next_since= previous= previous_until=, in decimal");
+  return g;
+}
+
+struct Found {
+  CK_OBJECT_HANDLE handle;
+  RotationState state;
+};
+
+Result<std::vector<Found>> stateObjects(const Session& s) {
+  CK_OBJECT_CLASS cls = CKO_DATA;
+  CK_BBOOL on_token = CK_TRUE;
+  const std::string label = kRotationLabel;
+  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
+                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+                         {CKA_TOKEN, &on_token, sizeof on_token}};
+  std::vector<CK_OBJECT_HANDLE> handles(kMaxStateObjects + 1);
+  CK_ULONG count = 0;
+  CK_RV rv = s.fn()->C_FindObjectsInit(s.handle(), tmpl, 3);
+  if (rv != CKR_OK) return ckError(rv, "C_FindObjectsInit rotation state");
+  rv = s.fn()->C_FindObjects(s.handle(), handles.data(), handles.size(), &count);
+  s.fn()->C_FindObjectsFinal(s.handle());
+  if (rv != CKR_OK) return ckError(rv, "C_FindObjects rotation state");
+  if (count > kMaxStateObjects) return stateError("more than " + std::to_string(kMaxStateObjects) + " state objects");
+  std::vector<Found> out;
+  for (CK_ULONG i = 0; i < count; ++i) {
+    MPAY_ASSIGN_OR_RETURN(Bytes value, s.attributeBytes(handles[i], CKA_VALUE));
+    MPAY_ASSIGN_OR_RETURN(RotationState state, parseRotationState(std::string(value.begin(), value.end())));
+    out.push_back({handles[i], state});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> KeyGenerations::onToken() const {
+  std::vector<std::uint32_t> out{current};
+  if (next != 0) out.push_back(next);
+  if (previous != 0) out.push_back(previous);
+  return out;
+}
+
+std::string formatRotationState(const RotationState& state) {
+  const KeyGenerations& g = state.service;
+  std::ostringstream out;
+  out << kHeader << "\nversion " << state.version << "\nservice current=" << g.current << " next=" << g.next
+      << " next_since=" << g.next_since << " previous=" << g.previous << " previous_until=" << g.previous_until
+      << "\n";
+  return out.str();
+}
+
+Result<RotationState> parseRotationState(const std::string& text) {
+  std::istringstream lines(text);
+  std::string line;
+  if (!std::getline(lines, line) || line != kHeader) return stateError("expected '" + std::string(kHeader) + "' first");
+  RotationState state;
+  bool have_version = false, have_service = false;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string name;
+    if (!(words >> name)) return stateError("empty line");
+    if (name == "version" && !have_version) {
+      std::string number, extra;
+      if (!(words >> number) || (words >> extra) || !parseNumber(number, &state.version) || state.version == 0)
+        return stateError("expected 'version N' with N > 0");
+      have_version = true;
+    } else if (name == "service" && !have_service) {
+      MPAY_ASSIGN_OR_RETURN(state.service, parseGenerations(words));
+      have_service = true;
+    } else {
+      return stateError("unexpected line '" + line + "'");
+    }
+  }
+  if (!have_version || !have_service) return stateError("needs a version and a service line");
+  MPAY_RETURN_IF_ERROR(checkRotationState(state));
+  return state;
+}
+
+Status checkRotationState(const RotationState& state) {
+  const KeyGenerations& g = state.service;
+  if (g.current == 0) return stateError("no current generation");
+  if ((g.next == 0) != (g.next_since == 0)) return stateError("next and next_since go together");
+  if (g.next != 0 && g.next <= g.current) return stateError("next must be newer than current");
+  if ((g.previous == 0) != (g.previous_until == 0)) return stateError("previous and previous_until go together");
+  if (g.previous != 0 && g.previous >= g.current) return stateError("previous must be older than current");
+  return {};
+}
+
+Result<RotationState> readRotationState(const Session& session) {
+  MPAY_ASSIGN_OR_RETURN(auto found, stateObjects(session));
+  RotationState newest;
+  for (const auto& f : found) {
+    if (f.state.version == newest.version) return stateError("two state objects of version " + std::to_string(newest.version));
+    if (f.state.version > newest.version) newest = f.state;
+  }
+  return newest;
+}
+
+Status writeRotationState(const Session& session, const RotationState& state) {
+  MPAY_RETURN_IF_ERROR(checkRotationState(state));
+  MPAY_ASSIGN_OR_RETURN(auto found, stateObjects(session));
+  for (const auto& f : found)
+    if (f.state.version >= state.version)
+      return stateError("the token already holds version " + std::to_string(f.state.version) +
+                        " (another rotation step ran): read it again");
+  const std::string text = formatRotationState(state);
+  const std::string label = kRotationLabel, application = "mpay";
+  CK_OBJECT_CLASS cls = CKO_DATA;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
+                         {CKA_TOKEN, &yes, sizeof yes},
+                         {CKA_PRIVATE, &yes, sizeof yes},
+                         {CKA_MODIFIABLE, &no, sizeof no},
+                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+                         {CKA_APPLICATION, const_cast<char*>(application.data()), application.size()},
+                         {CKA_VALUE, const_cast<char*>(text.data()), text.size()}};
+  CK_OBJECT_HANDLE made = CK_INVALID_HANDLE;
+  CK_RV rv = session.fn()->C_CreateObject(session.handle(), tmpl, 7, &made);
+  if (rv != CKR_OK) return ckError(rv, "C_CreateObject rotation state");
+  for (const auto& f : found)
+    if (rv = session.fn()->C_DestroyObject(session.handle(), f.handle); rv != CKR_OK)
+      return ckError(rv, "C_DestroyObject old rotation state");
+  return {};
+}
+
+Result<int> destroyRotationState(const Session& session) {
+  MPAY_ASSIGN_OR_RETURN(auto found, stateObjects(session));
+  for (const auto& f : found)
+    if (CK_RV rv = session.fn()->C_DestroyObject(session.handle(), f.handle); rv != CKR_OK)
+      return ckError(rv, "C_DestroyObject rotation state");
+  return static_cast<int>(found.size());
+}
+
+KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state) {
+  return policy.withGeneration("service", state.service.current);
+}
+
+}  // namespace mpay::hsm

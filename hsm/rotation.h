@@ -1,0 +1,60 @@
+// Key rotation state: which generations of a platform key the signer uses.
+// It lives in the token as one private data object (label mpay-rotation),
+// written only by `mpay-admin rotate` and read by every signer worker at
+// start and whenever its version changes (docs/architecture.md, "Key
+// rotation"). A token without the object is at generation 1 of every key.
+//
+// Only the service key rotates so far; the other keys stay at generation 1.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hsm/key_policy.h"
+#include "hsm/session.h"
+
+namespace mpay::hsm {
+
+inline constexpr char kRotationLabel[] = "mpay-rotation";
+
+// One key kind's generations. The signer opens with `current`, with `next`
+// (made by `begin`, not yet announced) and with `previous` until
+// `previous_until` (the overlap `switch` gives the phones). 0: none.
+struct KeyGenerations {
+  std::uint32_t current = 1;
+  std::uint32_t next = 0;
+  std::uint64_t next_since = 0;  // unix seconds when `begin` made it
+  std::uint32_t previous = 0;
+  std::uint64_t previous_until = 0;  // unix seconds; after it `previous` opens nothing
+
+  bool operator==(const KeyGenerations&) const = default;
+  // Every generation whose key must be on the token: current, next, previous.
+  std::vector<std::uint32_t> onToken() const;
+};
+
+struct RotationState {
+  std::uint64_t version = 0;  // 0: no state object (a token from before rotation)
+  KeyGenerations service;
+
+  bool operator==(const RotationState&) const = default;
+};
+
+// The object's text; strict both ways (unknown lines or words are errors).
+std::string formatRotationState(const RotationState& state);
+Result<RotationState> parseRotationState(const std::string& text);
+// Checks what no step may ever produce: generations in order, no dangling times.
+Status checkRotationState(const RotationState& state);
+
+// The highest version among the token's state objects (several exist only
+// for a moment while a new one replaces the old); version 0 if none.
+Result<RotationState> readRotationState(const Session& session);
+// Creates the object for `state` (its version must be above the token's),
+// then destroys the older ones. A reader in between sees the new one.
+Status writeRotationState(const Session& session, const RotationState& state);
+// Removes every state object (a new platform starts at generation 1).
+Result<int> destroyRotationState(const Session& session);
+
+// The policy as the token stands: each rotated key at its current generation.
+KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state);
+
+}  // namespace mpay::hsm

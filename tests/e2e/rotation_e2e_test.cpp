@@ -1,0 +1,194 @@
+// The service key rotated while the appliance serves, with phones registered
+// before the rotation, during it (between begin and switch) and after it:
+// none registers again. A phone that has not fetched the new key keeps
+// logging in until the overlap ends, and not after; every step is in the
+// audit log; the retired generation is gone from the token.
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/raw_phone.h"
+#include "support/running_appliance.h"
+
+namespace mpay {
+namespace {
+
+using test::kPassword;
+using test::kPin;
+
+struct Announced {
+  std::string current;        // service_public_key
+  std::vector<int> generations;  // service_public_keys, in order
+  std::uint64_t previous_until = 0;
+};
+
+Announced announced(const test::RunningAppliance& app) {
+  auto answer = app.get("/v1/platform");
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  auto o = Poco::JSON::Parser().parse(answer.body).extract<Poco::JSON::Object::Ptr>();
+  Announced a;
+  a.current = o->getValue<std::string>("service_public_key");
+  auto keys = o->getArray("service_public_keys");
+  for (std::size_t i = 0; keys && i < keys->size(); ++i) {
+    auto key = keys->getObject(static_cast<unsigned>(i));
+    a.generations.push_back(key->getValue<int>("generation"));
+    if (i == 0) {
+      EXPECT_EQ(key->getValue<std::string>("public_key"), a.current) << "the first key is the one to use";
+    }
+    if (key->has("accepted_until")) a.previous_until = key->getValue<std::uint64_t>("accepted_until");
+  }
+  return a;
+}
+
+// The gateway keeps the platform data 5 s and each signer worker reads the
+// token every 2 s: what a step announces is out within about 7 s.
+Announced waitForGeneration(const test::RunningAppliance& app, int generation) {
+  Announced a;
+  for (int i = 0; i < 150; ++i) {
+    a = announced(app);
+    if (!a.generations.empty() && a.generations.front() == generation) return a;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "generation " << generation << " was not announced within 15 s";
+  return a;
+}
+
+std::string payArgs(const std::string& order) {
+  return "pay --password '" + std::string(kPassword) + "' --pin " + kPin + " --order " + order +
+         " --amount 3.21 --currency CNY --json";
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr)); }
+
+TEST(RotationE2E, ServiceKeyRotatesWithPhonesRegisteredBeforeDuringAndAfter) {
+  test::RunningAppliance app;
+  // Before: enrolled, logged in and paid under generation 1.
+  app.enroll("before", "+8613800138101");
+  ASSERT_EQ(app.client("before", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  ASSERT_EQ(app.client("before", payArgs("ROT-1")).exit_code, 0);
+  const Announced first = announced(app);
+  ASSERT_EQ(first.generations, std::vector<int>{1});
+  auto status = app.admin("rotate service status");
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("no rotation in progress"), std::string::npos) << status.output;
+
+  // Steps out of order are refused and change nothing.
+  auto early_switch = app.admin("rotate service switch --overlap 30");
+  EXPECT_EQ(early_switch.exit_code, 1) << early_switch.output;
+  EXPECT_NE(early_switch.output.find("begin"), std::string::npos) << early_switch.output;
+  EXPECT_EQ(app.admin("rotate service retire").exit_code, 1);
+
+  // begin: generation 2 exists and opens, but phones are not told yet.
+  auto begun = app.admin("rotate service begin");
+  ASSERT_EQ(begun.exit_code, 0) << begun.output;
+  EXPECT_NE(begun.output.find("created  service key generation 2"), std::string::npos) << begun.output;
+  EXPECT_EQ(app.admin("rotate service begin").exit_code, 1) << "one rotation at a time";
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(announced(app).generations, std::vector<int>{1});
+
+  // During: a phone registers between begin and switch (sealed to generation 1).
+  auto reg = app.client("during", "register --phone +8613800138102 --imei 356938035643809 --sim 89860012345678901234"
+                                  " --password '" + std::string(kPassword) + "' --pin " + kPin +
+                                  " --name 'Li Si' --id-number 110101199003070000 --json");
+  ASSERT_EQ(reg.exit_code, 0) << reg.output;
+
+  // switch: generation 2 announced first, generation 1 with the end of its overlap.
+  constexpr int kOverlap = 25;
+  auto switched = app.admin("rotate service switch --overlap " + std::to_string(kOverlap));
+  ASSERT_EQ(switched.exit_code, 0) << switched.output;
+  const std::uint64_t switched_at = unixNow();
+  const Announced second = waitForGeneration(app, 2);
+  ASSERT_EQ(second.generations.front(), 2);
+  EXPECT_EQ(second.generations, (std::vector<int>{2, 1}));
+  EXPECT_NE(second.current, first.current);
+  EXPECT_GE(second.previous_until, switched_at + kOverlap - 2);
+  EXPECT_LE(second.previous_until, switched_at + kOverlap + 1);
+  EXPECT_EQ(app.admin("rotate service retire").exit_code, 1) << "retire refused while phones may still seal to 1";
+
+  // The phone registered during the rotation activates; its kept key is generation 1.
+  const std::string rc = test::jsonField(reg.output, "registration_code");
+  ASSERT_EQ(app.client("during", "activate --registration-code " + rc + " --confirmation-code " +
+                                     app.confirmationCode("+8613800138102")).exit_code, 0);
+  // A phone that has not fetched the new key still logs in during the overlap.
+  test::RawPhone stale(app, "during");
+  auto stale_login = app.post("/v1/login", stale.loginBody());
+  EXPECT_EQ(stale_login.status, 200) << stale_login.body;
+
+  // After: a phone registers with generation 2 and pays.
+  app.enroll("after", "+8613800138103");
+  ASSERT_EQ(app.client("after", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  EXPECT_EQ(test::jsonField(app.client("after", payArgs("ROT-2")).output, "result"), "approved");
+  // The phone from before picks up generation 2 at its next login, and pays.
+  ASSERT_EQ(app.client("before", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  EXPECT_NE(readFile(app.dev().dir() + "/before/platform.json").find(second.current), std::string::npos)
+      << "the phone keeps the announced key";
+  EXPECT_EQ(test::jsonField(app.client("before", payArgs("ROT-3")).output, "result"), "approved");
+
+  // The overlap ends: generation 1 no longer opens anything, nor is it
+  // announced. A login sealed to it answers as any login that does not open.
+  while (unixNow() <= second.previous_until) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto too_late = app.post("/v1/login", stale.loginBody());
+  EXPECT_EQ(too_late.status, 401) << too_late.body;
+  EXPECT_EQ(test::jsonField(too_late.body, "error"), "bad_credentials") << too_late.body;
+  std::this_thread::sleep_for(std::chrono::seconds(6));  // the gateway's copy of the platform data
+  EXPECT_EQ(announced(app).generations, std::vector<int>{2});
+  // The phone registered during the rotation fetches the new key at login.
+  ASSERT_EQ(app.client("during", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  EXPECT_EQ(test::jsonField(app.client("during", payArgs("ROT-4")).output, "result"), "approved");
+
+  // retire: generation 1 is destroyed; the token holds generation 2 only, to policy.
+  auto retired = app.admin("rotate service retire");
+  ASSERT_EQ(retired.exit_code, 0) << retired.output;
+  auto check = app.admin("policy check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("service generation 2 public-point-sha256"), std::string::npos) << check.output;
+  EXPECT_EQ(check.output.find("service public-point-sha256"), std::string::npos) << "generation 1 is gone";
+  status = app.admin("rotate service status");
+  EXPECT_NE(status.output.find("generation 2 announced"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("no rotation in progress"), std::string::npos) << status.output;
+
+  // Every phone keeps working, through a signer worker that starts after the retire too.
+  for (pid_t worker : test::childrenOf(app.mpaydPid(), "mpay-signer")) {
+    for (pid_t w : test::childrenOf(worker)) kill(w, SIGKILL);
+  }
+  ASSERT_TRUE(app.healthyWithin(30));
+  int order = 5;
+  for (const char* device : {"before", "during", "after"}) {
+    std::string login_output;
+    for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
+      auto login = app.client(device, "login --password '" + std::string(kPassword) + "'");
+      login_output = login.output;
+      if (login.exit_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    EXPECT_NE(login_output.find("logged in"), std::string::npos) << device << ": " << login_output;
+    auto paid = app.client(device, payArgs("ROT-" + std::to_string(order++)));
+    EXPECT_EQ(test::jsonField(paid.output, "result"), "approved") << device << ": " << paid.output;
+  }
+
+  // The audit log holds each step, written before it, and each worker's load of it.
+  const std::string audit = readFile(app.dev().config().signer.audit_log);
+  for (const char* note : {"service begin generation=2", "service switch generation=2 previous=1",
+                           "service retire generation=1", "\"op\":\"rotation_loaded\""})
+    EXPECT_NE(audit.find(note), std::string::npos) << note;
+  EXPECT_EQ(app.admin("audit verify").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace mpay
