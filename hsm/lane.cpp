@@ -65,7 +65,11 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
     ServiceKey key;
     key.generation = g;
     key.accepted_until = g == rotation.service.previous ? rotation.service.previous_until : 0;
-    MPAY_ASSIGN_OR_RETURN(key.handle, sessionCopy(s, t));
+    auto copied = sessionCopy(s, t);
+    // The current generation is required; a next or previous one that is
+    // gone (a retire that has destroyed it) only narrows what opens.
+    if (!copied && g != rotation.service.current) continue;
+    MPAY_ASSIGN_OR_RETURN(key.handle, std::move(copied));
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, t.label));
     MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
     MPAY_ASSIGN_OR_RETURN(key.point, ecPointFromAttribute(attr));
@@ -74,12 +78,18 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
   PlatformKeys k;
   k.service = service_keys.front().handle;
   MPAY_ASSIGN_OR_RETURN(k.ca, sessionCopy(s, policy.key("ca")));
-  MPAY_ASSIGN_OR_RETURN(k.receipt, sessionCopy(s, policy.key("receipt")));
+  const KeyTemplate receipt = policy.generation("receipt", rotation.receipt.current);
+  MPAY_ASSIGN_OR_RETURN(k.receipt, sessionCopy(s, receipt));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE receipt_public, s.findOne(CKO_PUBLIC_KEY, receipt.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes receipt_attr, s.attributeBytes(receipt_public, CKA_EC_POINT));
+  MPAY_ASSIGN_OR_RETURN(Bytes receipt_point, ecPointFromAttribute(receipt_attr));
+  MPAY_ASSIGN_OR_RETURN(suite::EcPublicKey receipt_key, suite::EcPublicKey::fromPoint(receipt_point));
   MPAY_ASSIGN_OR_RETURN(k.kek, sessionCopy(s, policy.key("kek")));
   MPAY_ASSIGN_OR_RETURN(k.verifier, sessionCopy(s, policy.key("verifier")));
   MPAY_ASSIGN_OR_RETURN(k.permit, sessionCopy(s, policy.key("permit")));
   MPAY_ASSIGN_OR_RETURN(k.audit, sessionCopy(s, policy.key("audit")));
-  return std::unique_ptr<Lane>(new Lane(std::move(s), k, std::move(service_keys), policy.key("ecdh-secret")));
+  return std::unique_ptr<Lane>(
+      new Lane(std::move(s), k, std::move(service_keys), std::move(receipt_key), policy.key("ecdh-secret")));
 }
 
 void Lane::abandon() {

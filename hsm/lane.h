@@ -55,6 +55,9 @@ class Lane {
   const PlatformKeys& keys() const { return keys_; }
   // Current first, then next and previous when the rotation state has them.
   const std::vector<ServiceKey>& serviceKeys() const { return service_keys_; }
+  // The public half of keys().receipt (the generation this lane signs with):
+  // every receipt is checked with it before it leaves the signer.
+  const suite::EcPublicKey& receiptPublicKey() const { return receipt_public_; }
   // After a device reset the old handles mean nothing; never close them.
   void abandon();
 
@@ -76,12 +79,14 @@ class Lane {
   Result<Secret> exportPrivateKey(CK_OBJECT_HANDLE private_key, const KeyTemplate& wrap_once) const;
 
  private:
-  Lane(Session session, PlatformKeys keys, std::vector<ServiceKey> service_keys, KeyTemplate ecdh_secret)
+  Lane(Session session, PlatformKeys keys, std::vector<ServiceKey> service_keys, suite::EcPublicKey receipt_public,
+       KeyTemplate ecdh_secret)
       : session_(std::move(session)), keys_(keys), service_keys_(std::move(service_keys)),
-        ecdh_secret_(std::move(ecdh_secret)) {}
+        receipt_public_(std::move(receipt_public)), ecdh_secret_(std::move(ecdh_secret)) {}
   Session session_;
   PlatformKeys keys_;
   std::vector<ServiceKey> service_keys_;
+  suite::EcPublicKey receipt_public_;
   KeyTemplate ecdh_secret_;
 };
 

@@ -73,12 +73,19 @@ std::vector<std::uint32_t> KeyGenerations::onToken() const {
   return out;
 }
 
+const std::vector<std::string>& RotationState::kinds() {
+  static const std::vector<std::string> k = {"service", "receipt"};
+  return k;
+}
+
 std::string formatRotationState(const RotationState& state) {
-  const KeyGenerations& g = state.service;
   std::ostringstream out;
-  out << kHeader << "\nversion " << state.version << "\nservice current=" << g.current << " next=" << g.next
-      << " next_since=" << g.next_since << " previous=" << g.previous << " previous_until=" << g.previous_until
-      << "\n";
+  out << kHeader << "\nversion " << state.version << "\n";
+  for (const auto& kind : RotationState::kinds()) {
+    const KeyGenerations& g = state.of(kind);
+    out << kind << " current=" << g.current << " next=" << g.next << " next_since=" << g.next_since
+        << " previous=" << g.previous << " previous_until=" << g.previous_until << "\n";
+  }
   return out.str();
 }
 
@@ -87,7 +94,8 @@ Result<RotationState> parseRotationState(const std::string& text) {
   std::string line;
   if (!std::getline(lines, line) || line != kHeader) return stateError("expected '" + std::string(kHeader) + "' first");
   RotationState state;
-  bool have_version = false, have_service = false;
+  bool have_version = false;
+  std::map<std::string, bool> have;
   while (std::getline(lines, line)) {
     std::istringstream words(line);
     std::string name;
@@ -97,25 +105,36 @@ Result<RotationState> parseRotationState(const std::string& text) {
       if (!(words >> number) || (words >> extra) || !parseNumber(number, &state.version) || state.version == 0)
         return stateError("expected 'version N' with N > 0");
       have_version = true;
-    } else if (name == "service" && !have_service) {
-      MPAY_ASSIGN_OR_RETURN(state.service, parseGenerations(words));
-      have_service = true;
+    } else if (have.size() < RotationState::kinds().size() && name == RotationState::kinds()[have.size()]) {
+      MPAY_ASSIGN_OR_RETURN(state.of(name), parseGenerations(words));
+      have[name] = true;
     } else {
       return stateError("unexpected line '" + line + "'");
     }
   }
-  if (!have_version || !have_service) return stateError("needs a version and a service line");
+  if (!have_version || have.size() != RotationState::kinds().size())
+    return stateError("needs a version, a service and a receipt line, in that order");
   MPAY_RETURN_IF_ERROR(checkRotationState(state));
   return state;
 }
 
 Status checkRotationState(const RotationState& state) {
-  const KeyGenerations& g = state.service;
-  if (g.current == 0) return stateError("no current generation");
-  if ((g.next == 0) != (g.next_since == 0)) return stateError("next and next_since go together");
-  if (g.next != 0 && g.next <= g.current) return stateError("next must be newer than current");
-  if ((g.previous == 0) != (g.previous_until == 0)) return stateError("previous and previous_until go together");
-  if (g.previous != 0 && g.previous >= g.current) return stateError("previous must be older than current");
+  for (const auto& kind : RotationState::kinds()) {
+    const KeyGenerations& g = state.of(kind);
+    if (g.current == 0) return stateError(kind + ": no current generation");
+    if ((g.next == 0) != (g.next_since == 0)) return stateError(kind + ": next and next_since go together");
+    if (g.next != 0 && g.next <= g.current) return stateError(kind + ": next must be newer than current");
+    if ((g.previous == 0) != (g.previous_until == 0))
+      return stateError(kind + ": previous and previous_until go together");
+    if (g.previous != 0 && g.previous >= g.current) return stateError(kind + ": previous must be older than current");
+  }
+  return {};
+}
+
+Status checkOverlapBound(const RotationState& state, std::uint64_t now) {
+  for (const auto& kind : RotationState::kinds())
+    if (state.of(kind).previous_until > now + kMaxOverlapSeconds)
+      return stateError(kind + ": the previous generation would stay in use for more than 366 days");
   return {};
 }
 
@@ -150,6 +169,14 @@ Status writeRotationState(const Session& session, const RotationState& state) {
   CK_OBJECT_HANDLE made = CK_INVALID_HANDLE;
   CK_RV rv = session.fn()->C_CreateObject(session.handle(), tmpl, 7, &made);
   if (rv != CKR_OK) return ckError(rv, "C_CreateObject rotation state");
+  // Another writer (an mpay-admin elsewhere on a shared HSM) between the
+  // check above and now: ours goes again, and the step fails.
+  MPAY_ASSIGN_OR_RETURN(auto after, stateObjects(session));
+  for (const auto& f : after)
+    if (f.handle != made && f.state.version >= state.version) {
+      session.fn()->C_DestroyObject(session.handle(), made);
+      return stateError("another rotation step wrote version " + std::to_string(f.state.version) + " at the same time");
+    }
   for (const auto& f : found)
     if (rv = session.fn()->C_DestroyObject(session.handle(), f.handle); rv != CKR_OK)
       return ckError(rv, "C_DestroyObject old rotation state");
@@ -164,8 +191,12 @@ Result<int> destroyRotationState(const Session& session) {
   return static_cast<int>(found.size());
 }
 
+std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g) {
+  return policy.generation("service", g).label + ".endorsement";
+}
+
 KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state) {
-  return policy.withGeneration("service", state.service.current);
+  return policy.withGeneration("service", state.service.current).withGeneration("receipt", state.receipt.current);
 }
 
 }  // namespace mpay::hsm

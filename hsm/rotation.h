@@ -4,7 +4,7 @@
 // start and whenever its version changes (docs/architecture.md, "Key
 // rotation"). A token without the object is at generation 1 of every key.
 //
-// Only the service key rotates so far; the other keys stay at generation 1.
+// The service and receipt keys rotate; the others stay at generation 1.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -35,8 +35,13 @@ struct KeyGenerations {
 struct RotationState {
   std::uint64_t version = 0;  // 0: no state object (a token from before rotation)
   KeyGenerations service;
+  KeyGenerations receipt;
 
   bool operator==(const RotationState&) const = default;
+  // The kinds that rotate, as policy/keys names them, in the object's order.
+  static const std::vector<std::string>& kinds();
+  KeyGenerations& of(const std::string& kind) { return kind == "receipt" ? receipt : service; }
+  const KeyGenerations& of(const std::string& kind) const { return kind == "receipt" ? receipt : service; }
 };
 
 // The object's text; strict both ways (unknown lines or words are errors).
@@ -44,6 +49,10 @@ std::string formatRotationState(const RotationState& state);
 Result<RotationState> parseRotationState(const std::string& text);
 // Checks what no step may ever produce: generations in order, no dangling times.
 Status checkRotationState(const RotationState& state);
+// The longest overlap a switch may give (mpay-admin refuses more); a state
+// whose previous generation stays open longer from `now` is refused.
+inline constexpr std::uint64_t kMaxOverlapSeconds = 366ULL * 24 * 3600;
+Status checkOverlapBound(const RotationState& state, std::uint64_t now);
 
 // The highest version among the token's state objects (several exist only
 // for a moment while a new one replaces the old); version 0 if none.
@@ -53,6 +62,10 @@ Result<RotationState> readRotationState(const Session& session);
 Status writeRotationState(const Session& session, const RotationState& state);
 // Removes every state object (a new platform starts at generation 1).
 Result<int> destroyRotationState(const Session& session);
+
+// The label of the data object holding the CA's endorsement of service key
+// generation g ("<label of generation g>.endorsement").
+std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g);
 
 // The policy as the token stands: each rotated key at its current generation.
 KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state);

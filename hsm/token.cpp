@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 
 #include "common/log.h"
+#include "common/signer_protocol.h"
 
 namespace mpay::hsm {
 namespace {
@@ -21,19 +23,23 @@ Result<std::unique_ptr<Token>> Token::open(const HsmConfig& config, KeyPolicy po
   MPAY_ASSIGN_OR_RETURN(Secret pin, readPinFile(config.pin_file));
   MPAY_ASSIGN_OR_RETURN(auto module, Module::load(config.module));
   MPAY_ASSIGN_OR_RETURN(CK_SLOT_ID slot, module->findSlot(config.token_uri));
-  // The generations come before any lane: a lane copies the keys they name.
-  RotationState rotation;
-  {
-    MPAY_ASSIGN_OR_RETURN(Session s, Session::open(module->fn(), slot));
-    MPAY_RETURN_IF_ERROR(s.loginUser(pin));
-    MPAY_ASSIGN_OR_RETURN(rotation, readRotationState(s));
-  }
   std::unique_ptr<Token> token(
       new Token(std::move(module), slot, std::move(pin), std::move(policy), lanes, config.token_uri));
-  token->rotation_ = rotation;
-  MPAY_ASSIGN_OR_RETURN(PlatformInfo info, token->readPlatformInfo(rotation));
+  // The generations come before any lane: a lane copies the keys they name.
+  MPAY_ASSIGN_OR_RETURN(Session s, token->plainSession());
+  MPAY_ASSIGN_OR_RETURN(token->rotation_, readRotationState(s));
+  MPAY_RETURN_IF_ERROR(checkOverlapBound(token->rotation_, static_cast<std::uint64_t>(std::time(nullptr))));
+  MPAY_ASSIGN_OR_RETURN(PlatformInfo info, token->readPlatformInfo(s, token->rotation_));
   token->platform_ = std::make_shared<const PlatformInfo>(std::move(info));
   return token;
+}
+
+// A logged-in session outside the lanes: the rotation state is read where
+// no lane (whose keys it may have changed) is needed.
+Result<Session> Token::plainSession() {
+  MPAY_ASSIGN_OR_RETURN(Session s, Session::open(module_->fn(), slot_));
+  MPAY_RETURN_IF_ERROR(s.loginUser(pin_));
+  return s;
 }
 
 Token::Token(std::unique_ptr<Module> module, CK_SLOT_ID slot, Secret pin, KeyPolicy policy, int lanes,
@@ -51,9 +57,8 @@ RotationState Token::rotation() const {
   return rotation_;
 }
 
-Result<PlatformInfo> Token::readPlatformInfo(const RotationState& rotation) {
-  return call<PlatformInfo>([&](Lane& lane) -> Result<PlatformInfo> {
-    const Session& s = lane.session();
+Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationState& rotation) const {
+  {
     const auto point = [&](std::uint32_t g) -> Result<Bytes> {
       MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub,
                             s.findOne(CKO_PUBLIC_KEY, policy_.generation("service", g).label));
@@ -63,6 +68,12 @@ Result<PlatformInfo> Token::readPlatformInfo(const RotationState& rotation) {
     PlatformInfo info;
     info.service_generation = rotation.service.current;
     MPAY_ASSIGN_OR_RETURN(info.service_point, point(rotation.service.current));
+    const std::string endorsement = endorsementLabel(policy_, rotation.service.current);
+    MPAY_ASSIGN_OR_RETURN(bool endorsed, s.exists(CKO_DATA, endorsement));
+    if (endorsed) {
+      MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE e, s.findOne(CKO_DATA, endorsement));
+      MPAY_ASSIGN_OR_RETURN(info.service_endorsement, s.attributeBytes(e, CKA_VALUE));
+    }
     if (rotation.service.previous != 0) {
       info.previous_service_generation = rotation.service.previous;
       info.previous_service_until = rotation.service.previous_until;
@@ -70,18 +81,47 @@ Result<PlatformInfo> Token::readPlatformInfo(const RotationState& rotation) {
     }
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca, s.findOne(CKO_CERTIFICATE, policy_.key("ca").label));
     MPAY_ASSIGN_OR_RETURN(info.ca_cert, s.attributeBytes(ca, CKA_VALUE));
-    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE rc, s.findOne(CKO_CERTIFICATE, policy_.key("receipt").label));
-    MPAY_ASSIGN_OR_RETURN(info.receipt_cert, s.attributeBytes(rc, CKA_VALUE));
+    const auto receiptCert = [&](std::uint32_t g) -> Result<Bytes> {
+      MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE rc,
+                            s.findOne(CKO_CERTIFICATE, policy_.generation("receipt", g).label));
+      return s.attributeBytes(rc, CKA_VALUE);
+    };
+    const KeyGenerations& receipt = rotation.receipt;
+    info.receipt_generation = receipt.current;
+    MPAY_ASSIGN_OR_RETURN(info.receipt_cert, receiptCert(receipt.current));
+    info.receipt_certs.push_back(info.receipt_cert);
+    if (receipt.next != 0) {
+      MPAY_ASSIGN_OR_RETURN(Bytes next, receiptCert(receipt.next));
+      info.receipt_certs.push_back(std::move(next));
+    }
+    // Retired keys leave their certificate; the newest ones are published.
+    for (std::uint32_t g = receipt.current - 1; g >= 1 && info.receipt_certs.size() < wire::kMaxReceiptCertificates; --g) {
+      MPAY_ASSIGN_OR_RETURN(bool kept, s.exists(CKO_CERTIFICATE, policy_.generation("receipt", g).label));
+      if (!kept) continue;
+      MPAY_ASSIGN_OR_RETURN(Bytes older, receiptCert(g));
+      info.receipt_certs.push_back(std::move(older));
+    }
     return info;
-  });
+  }
 }
 
 Result<bool> Token::reloadIfRotated() {
-  MPAY_ASSIGN_OR_RETURN(RotationState now, call<RotationState>([](Lane& lane) {
-                          return readRotationState(lane.session());
-                        }));
-  if (now == rotation()) return false;
-  MPAY_ASSIGN_OR_RETURN(PlatformInfo info, readPlatformInfo(now));
+  RotationState now;
+  PlatformInfo info;
+  {
+    std::shared_lock lock(module_mutex_);  // slot_ and the module stay as they are
+    MPAY_ASSIGN_OR_RETURN(Session s, plainSession());
+    MPAY_ASSIGN_OR_RETURN(now, readRotationState(s));
+    if (now == rotation_) return false;
+    // The version only grows: an older state is a rollback (a restored or
+    // edited token), refused loudly rather than followed.
+    if (now.version < rotation_.version)
+      return fail(ErrorCode::kPolicy, "the token's rotation state went back from version " +
+                                          std::to_string(rotation_.version) + " to " + std::to_string(now.version) +
+                                          ": kept the newer one");
+    MPAY_RETURN_IF_ERROR(checkOverlapBound(now, static_cast<std::uint64_t>(std::time(nullptr))));
+    MPAY_ASSIGN_OR_RETURN(info, readPlatformInfo(s, now));
+  }
   {
     std::unique_lock lock(module_mutex_);
     rotation_ = now;

@@ -1,5 +1,6 @@
 // The token as the signer uses it: a module, a slot chosen by URI, a pool of
-// lanes, the public platform data read once, and recovery. When a call fails
+// lanes, the public platform data (read at start and again after a key
+// rotation step: reloadIfRotated), and recovery. When a call fails
 // because the session or device went away, the lane is rebuilt (after a
 // device error the module is re-initialised first) and the call retried
 // once; while that fails the caller gets kHsmUnavailable, and the next call
@@ -27,8 +28,16 @@ enum class Health : std::uint8_t { kHealthy = 0, kDegraded = 1, kDown = 2 };
 struct PlatformInfo {
   Bytes service_point;  // uncompressed P-256 point of the service key's current generation
   Bytes ca_cert;        // DER
-  Bytes receipt_cert;   // DER
+  Bytes receipt_cert;   // DER, the generation receipts are signed with now
   std::uint32_t service_generation = 1;
+  // The CA's signature (DER) over serviceKeyEndorsementBytes of the current
+  // generation; empty for generation 1, which phones take at registration.
+  Bytes service_endorsement;
+  std::uint32_t receipt_generation = 1;
+  // Every receipt certificate in the token: receipt_cert first, then the
+  // next generation's (published before it signs), then the older ones
+  // (receipts signed before keep verifying until their certificate expires).
+  std::vector<Bytes> receipt_certs;
   // During a rotation's overlap: the generation phones may still seal to, until when.
   Bytes previous_service_point;  // empty when there is none
   std::uint32_t previous_service_generation = 0;
@@ -78,7 +87,8 @@ class Token {
   void release(std::size_t index);
   Status ensureLane(Slot& slot);
   Status resetModule(std::uint64_t seen_generation);
-  Result<PlatformInfo> readPlatformInfo(const RotationState& rotation);
+  Result<Session> plainSession();
+  Result<PlatformInfo> readPlatformInfo(const Session& s, const RotationState& rotation) const;
 
   std::unique_ptr<Module> module_;
   CK_SLOT_ID slot_;

@@ -55,7 +55,7 @@ constexpr char kUsage[] =
     "       mpay-admin policy explain --config FILE\n"
     "       mpay-admin state new --config FILE\n"
     "       mpay-admin token clone --from FIRST.ini --config FILE   (SoftHSM2: a second appliance's token)\n"
-    "       mpay-admin rotate service begin|switch|retire|status --config FILE [--overlap SECONDS]\n";
+    "       mpay-admin rotate service|receipt begin|switch|retire|status --config FILE [--overlap SECONDS]\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -181,23 +181,23 @@ int AdminApp::main(const std::vector<std::string>& args) {
     std::cout << made.value();
     return kExitOk;
   }
-  if (args.size() == 3 && args[0] == "rotate" && args[1] == "service") {
+  if (args.size() == 3 && args[0] == "rotate" && (args[1] == "service" || args[1] == "receipt")) {
     if (config_.empty()) return usageError("rotate needs --config");
     auto config = Config::load(config_);
     if (!config) return failWith(config.error());
-    RotationStep step{args[2], overlap_seconds_, [] { return static_cast<std::uint64_t>(std::time(nullptr)); },
+    RotationStep step{args[1], args[2], overlap_seconds_, [] { return static_cast<std::uint64_t>(std::time(nullptr)); },
                       [](int seconds) {
                         std::cerr << "mpay-admin: waiting " << seconds << " s for the signer's workers\n";
                         std::this_thread::sleep_for(std::chrono::seconds(seconds));
                       },
                       [&config] { return handBackTokenFiles(config.value()); }};
-    auto done = rotateServiceKey(config.value(), step);
+    auto done = rotateKey(config.value(), step);
     if (!done) return failWith(done.error());
     std::cout << done.value();
     return kExitOk;
   }
   if (!args.empty() && args[0] == "rotate")
-    return usageError("rotate takes: service begin|switch|retire|status (the CA, receipt, KEK and verifier keys do "
+    return usageError("rotate takes: service|receipt begin|switch|retire|status (the CA, KEK and verifier keys do "
                       "not rotate in this version)");
   if (args == std::vector<std::string>{"operations"}) {
     std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes() << "\n"

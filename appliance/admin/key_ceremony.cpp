@@ -77,6 +77,16 @@ Result<bool> ensureCertificate(const Session& s, const hsm::KeyTemplate& subject
   return true;
 }
 
+}  // namespace
+
+Result<bool> ensureReceiptCertificate(const hsm::Session& s, const hsm::KeyTemplate& receipt,
+                                      const hsm::KeyPolicy& policy) {
+  return ensureCertificate(s, receipt, policy.key("ca"), ca::Profile::kReceiptSigner, "mpay receipt signer",
+                           kReceiptValidityDays);
+}
+
+namespace {
+
 std::string objectUri(const std::string& token_uri, const hsm::KeyTemplate& t) {
   // The token part as configured, plus object label and type (RFC 7512).
   char* encoded = nullptr;
@@ -260,9 +270,7 @@ Result<CeremonyReport> runKeyCeremony(const Config& config) {
   MPAY_ASSIGN_OR_RETURN(report.ca_cert_created,
                         ensureCertificate(s, policy.key("ca"), policy.key("ca"), ca::Profile::kRootCa,
                                           "mpay platform CA", kCaValidityDays));
-  MPAY_ASSIGN_OR_RETURN(report.receipt_cert_created,
-                        ensureCertificate(s, policy.key("receipt"), policy.key("ca"), ca::Profile::kReceiptSigner,
-                                          "mpay receipt signer", kReceiptValidityDays));
+  MPAY_ASSIGN_OR_RETURN(report.receipt_cert_created, ensureReceiptCertificate(s, policy.key("receipt"), policy));
   MPAY_ASSIGN_OR_RETURN(report.audit_cert_created,
                         ensureCertificate(s, policy.key("audit"), policy.key("ca"), ca::Profile::kReceiptSigner,
                                           "mpay audit signer", kReceiptValidityDays));
@@ -277,12 +285,22 @@ Result<CeremonyReport> startNewPlatform(const Config& config) {
       MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, label));
       (void)destroyed;
     }
-    // Every generation a rotation made, and the rotation state: a new platform starts at generation 1.
-    for (std::uint32_t g : token.rotation.service.onToken()) {
-      const auto t = token.base_policy.generation("service", g);
-      for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
-        MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
-        (void)destroyed;
+    // Every generation a rotation made (a retired receipt key leaves its
+    // certificate), and the rotation state: a new platform starts at generation 1.
+    for (const auto& kind : hsm::RotationState::kinds()) {
+      const hsm::KeyGenerations& g = token.rotation.of(kind);
+      // One past the newest named: a begin that stopped before its state was written.
+      for (std::uint32_t each = 1; each <= std::max(g.current, g.next) + 1; ++each) {
+        const auto t = token.base_policy.generation(kind, each);
+        for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE}) {
+          MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
+          (void)destroyed;
+        }
+        if (kind == "service") {
+          MPAY_ASSIGN_OR_RETURN(int destroyed,
+                                token.session.destroyAll(CKO_DATA, hsm::endorsementLabel(token.base_policy, each)));
+          (void)destroyed;
+        }
       }
     }
     MPAY_ASSIGN_OR_RETURN(int states, hsm::destroyRotationState(token.session));

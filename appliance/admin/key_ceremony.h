@@ -42,6 +42,11 @@ struct AdminToken {
 };
 Result<AdminToken> openAdminToken(const Config& config);
 
+// The receipt signer's certificate from the platform CA for this generation
+// of the receipt key, unless the token has it; true if it was made.
+Result<bool> ensureReceiptCertificate(const hsm::Session& s, const hsm::KeyTemplate& receipt,
+                                      const hsm::KeyPolicy& policy);
+
 // Writes service.pem (the current generation), ca.pem, receipt.pem and
 // audit.pem into the public directory.
 Status exportPublicParts(const hsm::Session& s, const Config& config, const hsm::KeyPolicy& policy,

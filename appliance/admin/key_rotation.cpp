@@ -1,28 +1,41 @@
 #include "admin/key_rotation.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <iostream>
 #include <sstream>
+#include <vector>
 
 #include "admin/key_ceremony.h"
 #include "gateway/signer_client.h"
+#include "ca/certificate.h"
 #include "hsm/keygen.h"
+#include "hsm/lane.h"
+#include "suite/messages.h"
+#include "suite/primitives.h"
 
 namespace mpay::admin {
 namespace {
 
 constexpr int kSignerTimeoutMs = 5000;
 
-std::string describe(const hsm::KeyGenerations& g, std::uint64_t now) {
+std::string describe(const std::string& kind, const hsm::KeyGenerations& g, std::uint64_t now) {
   std::ostringstream out;
-  out << "service key: generation " << g.current << " announced to phones\n";
+  out << kind << " key: generation " << g.current << (kind == "service" ? " announced to phones" : " signs receipts")
+      << "\n";
   if (g.next != 0)
     out << "  generation " << g.next << " begun at " << g.next_since
-        << " (opened, not announced): next step `switch`\n";
+        << (kind == "service" ? " (opened, not announced)" : " (certificate published, not signing)")
+        << ": next step `switch`\n";
   if (g.previous != 0) {
-    out << "  generation " << g.previous << " previous, opened until " << g.previous_until;
+    out << "  generation " << g.previous << " previous, " << (kind == "service" ? "opened" : "may sign") << " until "
+        << g.previous_until;
     if (now < g.previous_until)
       out << " (" << (g.previous_until - now) << " s from now): then `retire`\n";
     else
-      out << " (ended; no longer opened): next step `retire`\n";
+      out << " (ended): next step `retire`\n";
   }
   if (g.next == 0 && g.previous == 0) out << "  no rotation in progress: `begin` starts one\n";
   return out.str();
@@ -38,89 +51,195 @@ Status recordStep(const Config& config, const std::string& step) {
   return {};
 }
 
-Status destroyGeneration(const AdminToken& token, std::uint32_t g) {
-  const auto t = token.base_policy.generation("service", g);
+// The key pair only: a retired receipt key leaves its certificate, which
+// keeps verifying the receipts it signed until it expires.
+Status destroyGeneration(const AdminToken& token, const std::string& kind, std::uint32_t g) {
+  const auto t = token.base_policy.generation(kind, g);
   for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
     MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
+    (void)destroyed;
+  }
+  if (kind == "service") {
+    MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(CKO_DATA, hsm::endorsementLabel(token.base_policy, g)));
     (void)destroyed;
   }
   return {};
 }
 
+// The CA vouches for a new service key generation: phones follow a changed
+// service key only with this signature (docs/protocol.md §7.1).
+Status endorseServiceKey(const AdminToken& token, std::uint32_t g) {
+  const hsm::Session& s = token.session;
+  const auto t = token.base_policy.generation("service", g);
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, t.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
+  MPAY_ASSIGN_OR_RETURN(Bytes point, hsm::ecPointFromAttribute(attr));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca, s.findOne(CKO_PRIVATE_KEY, token.policy.key("ca").label));
+  const Bytes message = suite::serviceKeyEndorsementBytes(g, point);
+  MPAY_ASSIGN_OR_RETURN(Bytes raw, hsm::ecdsaSignDigest(s, ca, suite::sha256(message)));
+  MPAY_ASSIGN_OR_RETURN(Bytes low, suite::lowS(raw));
+  MPAY_ASSIGN_OR_RETURN(Bytes der, suite::p1363ToDer(low));
+  // Checked before it is kept: a faulty signature would strand every phone.
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, token.policy.key("ca").label));
+  MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
+  MPAY_ASSIGN_OR_RETURN(auto ca_key, ca::certificatePublicKey(ca_der));
+  if (!ca_key.verifyDer(message, der)) return fail(ErrorCode::kInternal, "the CA's endorsement does not verify");
+  const std::string label = hsm::endorsementLabel(token.base_policy, g);
+  MPAY_ASSIGN_OR_RETURN(int replaced, s.destroyAll(CKO_DATA, label));
+  (void)replaced;
+  CK_OBJECT_CLASS cls = CKO_DATA;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  const std::string application = "mpay";
+  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
+                         {CKA_TOKEN, &yes, sizeof yes},
+                         {CKA_PRIVATE, &no, sizeof no},
+                         {CKA_MODIFIABLE, &no, sizeof no},
+                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+                         {CKA_APPLICATION, const_cast<char*>(application.data()), application.size()},
+                         {CKA_VALUE, der.data(), der.size()}};
+  CK_OBJECT_HANDLE made = CK_INVALID_HANDLE;
+  if (CK_RV rv = s.fn()->C_CreateObject(s.handle(), tmpl, 7, &made); rv != CKR_OK)
+    return hsm::ckError(rv, "C_CreateObject service key endorsement");
+  return {};
+}
+
 Result<std::string> begin(const Config& config, AdminToken& token, const RotationStep& step) {
   hsm::RotationState state = token.rotation;
-  if (state.service.next != 0)
-    return fail(ErrorCode::kBadField, "generation " + std::to_string(state.service.next) +
-                                          " is already begun: `switch` to it first");
-  if (state.service.previous != 0)
-    return fail(ErrorCode::kBadField, "generation " + std::to_string(state.service.previous) +
+  hsm::KeyGenerations& g = state.of(step.kind);
+  if (g.next != 0)
+    return fail(ErrorCode::kBadField, "generation " + std::to_string(g.next) + " is already begun: `switch` to it first");
+  if (g.previous != 0)
+    return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) +
                                           " is still the previous one: `retire` it first");
-  const std::uint32_t g = state.service.current + 1;
-  MPAY_RETURN_IF_ERROR(recordStep(config, "service begin generation=" + std::to_string(g)));
+  const std::uint32_t next = g.current + 1;
+  MPAY_RETURN_IF_ERROR(recordStep(config, step.kind + " begin generation=" + std::to_string(next)));
   // A begin that stopped after making the key made it in this token: it is used as it is.
-  MPAY_ASSIGN_OR_RETURN(bool created, hsm::ensureKey(token.session, token.base_policy.generation("service", g)));
+  const auto t = token.base_policy.generation(step.kind, next);
+  MPAY_ASSIGN_OR_RETURN(bool created, hsm::ensureKey(token.session, t));
+  if (step.kind == "receipt") {
+    MPAY_ASSIGN_OR_RETURN(bool issued, ensureReceiptCertificate(token.session, t, token.policy));
+    (void)issued;
+  } else {
+    MPAY_RETURN_IF_ERROR(endorseServiceKey(token, next));
+  }
   MPAY_RETURN_IF_ERROR(step.hand_back());  // the key is the signer's before the state names it
   state.version += 1;
-  state.service.next = g;
-  state.service.next_since = step.now();
+  g.next = next;
+  g.next_since = step.now();
   MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));
   MPAY_RETURN_IF_ERROR(step.hand_back());
-  return std::string(created ? "created" : "present") + "  service key generation " + std::to_string(g) + " (" +
-         hsm::generationLabel(token.base_policy.key("service").label, g) +
-         "); the signer opens with it within " + std::to_string(kWorkersTakeState) +
-         " s. Next: mpay-admin rotate service switch\n";
+  const std::string what = step.kind == "service"
+                               ? "the signer opens with it within " + std::to_string(kWorkersTakeState) + " s"
+                               : "its certificate from the CA is published in GET /v1/platform";
+  return std::string(created ? "created" : "present") + "  " + step.kind + " key generation " + std::to_string(next) +
+         " (" + t.label + "); " + what + ". Next: mpay-admin rotate " + step.kind + " switch\n";
 }
 
 Result<std::string> switchTo(const Config& config, AdminToken& token, const RotationStep& step) {
   hsm::RotationState state = token.rotation;
-  if (state.service.next == 0) return fail(ErrorCode::kBadField, "no generation is begun: `begin` first");
-  if (step.overlap_seconds == 0) return fail(ErrorCode::kBadField, "the overlap must be at least 1 s");
-  const std::uint64_t ready_at = state.service.next_since + kWorkersTakeState;
+  hsm::KeyGenerations& g = state.of(step.kind);
+  if (g.next == 0) return fail(ErrorCode::kBadField, "no generation is begun: `begin` first");
+  if (step.kind == "service" && step.overlap_seconds == 0)
+    return fail(ErrorCode::kBadField, "the overlap must be at least 1 s");
+  const std::uint64_t ready_at = g.next_since + kWorkersTakeState;
   if (step.now() < ready_at) step.wait(static_cast<int>(ready_at - step.now()));
-  const std::uint64_t until = step.now() + step.overlap_seconds;
-  const std::uint32_t g = state.service.next, old = state.service.current;
-  MPAY_RETURN_IF_ERROR(recordStep(config, "service switch generation=" + std::to_string(g) +
+  // A service key's overlap is for phones that still seal to it; a receipt
+  // key needs only the time every worker takes to move to the new one.
+  const std::uint64_t until = step.now() + (step.kind == "service" ? step.overlap_seconds : kWorkersTakeState);
+  const std::uint32_t fresh = g.next, old = g.current;
+  MPAY_RETURN_IF_ERROR(recordStep(config, step.kind + " switch generation=" + std::to_string(fresh) +
                                               " previous=" + std::to_string(old) +
                                               " previous_until=" + std::to_string(until)));
   state.version += 1;
-  state.service = {g, 0, 0, old, until};
+  g = {fresh, 0, 0, old, until};
   MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));
   MPAY_RETURN_IF_ERROR(step.hand_back());
+  // The switch has happened whatever the export does; a failed export is
+  // said, and `mpay-admin init` (which changes nothing else) exports again.
   CeremonyReport exported;
-  MPAY_RETURN_IF_ERROR(exportPublicParts(token.session, config, hsm::currentPolicy(token.base_policy, state), exported));
-  return "switched service key to generation " + std::to_string(g) + "; generation " + std::to_string(old) +
+  if (auto files = exportPublicParts(token.session, config, hsm::currentPolicy(token.base_policy, state), exported);
+      !files.ok())
+    std::cerr << "mpay-admin: switched, but the public files were not exported (" << files.error().detail
+              << "): run mpay-admin init to export them\n";
+  if (step.kind == "receipt")
+    return "switched the receipt key to generation " + std::to_string(fresh) + " (receipt.pem exported); generation " +
+           std::to_string(old) + "'s certificate stays published. Next, from " + std::to_string(until) +
+           ": mpay-admin rotate receipt retire\n";
+  return "switched service key to generation " + std::to_string(fresh) + "; generation " + std::to_string(old) +
          " is opened until " + std::to_string(until) + " and announced with that end. " +
          "Phones take the new key at their next login. Next, after that time: mpay-admin rotate service retire\n";
 }
 
+// Key pairs of generations older than current that the state no longer
+// names: left by a retire that stopped between its state and its destroy.
+Result<std::vector<std::uint32_t>> leftovers(const AdminToken& token, const std::string& kind,
+                                             const hsm::KeyGenerations& g) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t each = 1; each < g.current; ++each) {
+    if (each == g.previous) continue;
+    MPAY_ASSIGN_OR_RETURN(bool there,
+                          token.session.exists(CKO_PRIVATE_KEY, token.base_policy.generation(kind, each).label));
+    if (there) out.push_back(each);
+  }
+  return out;
+}
+
 Result<std::string> retire(const Config& config, AdminToken& token, const RotationStep& step) {
   hsm::RotationState state = token.rotation;
-  if (state.service.previous == 0) return fail(ErrorCode::kBadField, "no previous generation to retire");
-  if (step.now() < state.service.previous_until)
-    return fail(ErrorCode::kBadField, "generation " + std::to_string(state.service.previous) + " is opened until " +
-                                          std::to_string(state.service.previous_until) + " (" +
-                                          std::to_string(state.service.previous_until - step.now()) +
-                                          " s from now): phones that have not logged in since the switch still "
-                                          "seal to it");
-  const std::uint32_t old = state.service.previous;
-  MPAY_RETURN_IF_ERROR(recordStep(config, "service retire generation=" + std::to_string(old)));
+  hsm::KeyGenerations& g = state.of(step.kind);
+  if (g.previous == 0) {
+    MPAY_ASSIGN_OR_RETURN(auto left, leftovers(token, step.kind, g));
+    if (left.empty()) return fail(ErrorCode::kBadField, "no previous generation to retire");
+    std::string step_text = step.kind + " retire";
+    for (std::uint32_t each : left) step_text += " leftover=" + std::to_string(each);
+    MPAY_RETURN_IF_ERROR(recordStep(config, step_text));
+    for (std::uint32_t each : left) MPAY_RETURN_IF_ERROR(destroyGeneration(token, step.kind, each));
+    return "destroyed " + std::to_string(left.size()) + " " + step.kind +
+           " key generation(s) an interrupted retire had left in the token\n";
+  }
+  if (step.now() < g.previous_until)
+    return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) + " is " +
+                                          (step.kind == "service" ? "opened" : "in use") + " until " +
+                                          std::to_string(g.previous_until) + " (" +
+                                          std::to_string(g.previous_until - step.now()) + " s from now)" +
+                                          (step.kind == "service" ? ": phones that have not logged in since the "
+                                                                    "switch still seal to it"
+                                                                  : ""));
+  const std::uint32_t old = g.previous;
+  MPAY_RETURN_IF_ERROR(recordStep(config, step.kind + " retire generation=" + std::to_string(old)));
   state.version += 1;
-  state.service.previous = 0;
-  state.service.previous_until = 0;
+  g.previous = 0;
+  g.previous_until = 0;
   MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));
   MPAY_RETURN_IF_ERROR(step.hand_back());
   // A worker that has not read the new state yet would look for the old key
   // when it opens a lane: it goes only once every worker has moved on.
   step.wait(kWorkersTakeState);
-  MPAY_RETURN_IF_ERROR(destroyGeneration(token, old));
-  return "retired service key generation " + std::to_string(old) + ": destroyed in the token\n";
+  MPAY_RETURN_IF_ERROR(destroyGeneration(token, step.kind, old));
+  return "retired " + step.kind + " key generation " + std::to_string(old) + ": destroyed in the token" +
+         (step.kind == "receipt" ? " (its certificate stays published until it expires)" : "") + "\n";
 }
 
 }  // namespace
 
-Result<std::string> rotateServiceKey(const Config& config, const RotationStep& step) {
+// One rotation step at a time on this appliance: the configuration file is
+// the lock (held until the process ends).
+Status lockRotation(const Config& config) {
+  const int fd = ::open(config.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(ErrorCode::kIo, "cannot open " + config.path + " to lock it");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return fail(ErrorCode::kBadField, "another mpay-admin rotate is running on this appliance");
+  }
+  return {};  // the descriptor stays open: the lock lasts as long as this command
+}
+
+Result<std::string> rotateKey(const Config& config, const RotationStep& step) {
+  if (step.kind != "service" && step.kind != "receipt")
+    return fail(ErrorCode::kBadField, "only the service and receipt keys rotate in this version");
+  if (step.step != "status") MPAY_RETURN_IF_ERROR(lockRotation(config));
   MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
-  if (step.step == "status") return describe(token.rotation.service, step.now());
+  if (step.step == "status") return describe(step.kind, token.rotation.of(step.kind), step.now());
   if (step.step == "begin") return begin(config, token, step);
   if (step.step == "switch") return switchTo(config, token, step);
   if (step.step == "retire") return retire(config, token, step);

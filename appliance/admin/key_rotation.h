@@ -1,11 +1,14 @@
-// mpay-admin rotate service begin|switch|retire|status: the service key's
+// mpay-admin rotate service|receipt begin|switch|retire|status: a key's
 // generations, changed one audited step at a time while the appliance runs
-// (docs/operations.md, "Rotating the service key").
+// (docs/operations.md, "Rotating keys"). For the service key:
 //   begin   makes generation N+1 in the token; the signer opens with it too,
 //           phones are not told yet.
 //   switch  announces N+1 as the key to use; N is still opened until the end
 //           of the overlap, and announced with that end.
 //   retire  after the overlap: N is no longer named, then destroyed.
+// For the receipt key: begin makes N+1 and its certificate from the CA,
+// published at once; switch has the signer sign with N+1; retire destroys
+// N's key pair, and its certificate stays published.
 // Each step first writes its audit record through the running signer (admin
 // role): no record, no step.
 #pragma once
@@ -18,6 +21,7 @@
 namespace mpay::admin {
 
 struct RotationStep {
+  std::string kind;                    // service or receipt
   std::string step;                    // begin, switch, retire or status
   std::uint64_t overlap_seconds = 0;   // switch: how long the previous generation keeps opening
   std::function<std::uint64_t()> now;  // unix seconds
@@ -34,6 +38,6 @@ inline constexpr int kWorkersTakeState = 5;
 inline constexpr std::uint64_t kDefaultOverlapSeconds = 7 * 24 * 3600;
 
 // What was done (or, for status, the state), as lines for the operator.
-Result<std::string> rotateServiceKey(const Config& config, const RotationStep& step);
+Result<std::string> rotateKey(const Config& config, const RotationStep& step);
 
 }  // namespace mpay::admin

@@ -1,5 +1,6 @@
 #include "admin/policy_report.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "hsm/keygen.h"
@@ -259,8 +260,10 @@ Result<std::vector<std::string>> checkPolicy(const Config& config, std::vector<s
   // Every generation a rotation keeps on the token is held to the same policy.
   MPAY_ASSIGN_OR_RETURN(hsm::RotationState rotation, hsm::readRotationState(s));
   for (const auto& name : hsm::KeyPolicy::platformKeyNames()) {
-    const std::vector<std::uint32_t> generations =
-        name == "service" ? rotation.service.onToken() : std::vector<std::uint32_t>{1};
+    const auto& rotating = hsm::RotationState::kinds();
+    const std::vector<std::uint32_t> generations = std::find(rotating.begin(), rotating.end(), name) != rotating.end()
+                                                       ? rotation.of(name).onToken()
+                                                       : std::vector<std::uint32_t>{1};
     for (std::uint32_t g : generations) {
       const auto t = p.keys.generation(name, g);
       const std::string shown = g == 1 ? name : name + " generation " + std::to_string(g);

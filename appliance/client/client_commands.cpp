@@ -9,8 +9,10 @@
 #include "client/device_state.h"
 #include "client/flows.h"
 #include "client/phone.h"
+#include "ca/certificate.h"
 #include "common/command_line.h"
 #include "gateway/json_fields.h"
+#include "suite/messages.h"
 
 namespace mpay::client {
 namespace {
@@ -44,7 +46,8 @@ bool has(const Options& o, const std::string& key) { return o.contains(key); }
 ApiClient api(const Options& o) { return ApiClient(o.at("server"), o.contains("ca") ? o.at("ca") : ""); }
 std::uint64_t now() { return static_cast<std::uint64_t>(std::time(nullptr)); }
 
-// S01: the platform data, fetched once and kept.
+// S01: the platform data, fetched at registration and kept; refreshPlatform
+// follows a rotation before each login and payment.
 FlowResult<PlatformData> fetchAndKeepPlatform(const Options& o, const DeviceState& state) {
   auto client = api(o);
   MPAY_ASSIGN_OR_RETURN(PlatformData p, fetchPlatform(client));
@@ -52,16 +55,17 @@ FlowResult<PlatformData> fetchAndKeepPlatform(const Options& o, const DeviceStat
   return p;
 }
 
-// Before each login: the service key may have been rotated (the platform
-// then announces the new one first, and still opens with the old one until
-// its overlap ends). The CA is what the phone trusts the platform by: a
-// platform that presents another CA is refused, not followed.
+// Before each login and payment: the service key may have been rotated (the
+// platform then announces the new one first, and still opens with the old
+// one until its overlap ends), and a receipt key rotation publishes the next
+// receipt certificate before receipts are signed with it. The CA is what
+// the phone trusts the platform by: a platform that presents another CA is
+// refused, not followed.
 FlowResult<PlatformData> refreshPlatform(const Options& o, const DeviceState& state, const PlatformData& kept) {
   auto client = api(o);
   MPAY_ASSIGN_OR_RETURN(PlatformData fresh, fetchPlatform(client));
-  if (fresh.ca_cert != kept.ca_cert)
-    return localFailure("the platform now presents another CA certificate than at registration: refused");
-  if (fresh.service_point == kept.service_point && fresh.receipt_cert == kept.receipt_cert) return fresh;
+  if (auto follow = checkPlatformChange(kept, fresh); !follow.ok()) return localFailure(follow.error().detail);
+  if (fresh.service_point == kept.service_point && fresh.receipt_certs == kept.receipt_certs) return fresh;
   if (auto saved = state.savePlatform(fresh); !saved) return localFailure(saved.error().detail);
   return fresh;
 }
@@ -176,6 +180,8 @@ int payCommand(const Options& o) {
   auto session = state.session();
   if (!id || !id->activated || !platform) return failed("not activated on this device");
   if (!session || session->expires_at <= now()) return failed("no live session: run login");
+  auto fresh = refreshPlatform(o, state, platform.value());
+  if (!fresh) return failed(fresh.error());
   auto credential = openCredential(state, id.value(), password);
   if (!credential) return failed("the certificate file does not open: wrong password for this device");
   in.phone = id->phone;
@@ -184,7 +190,7 @@ int payCommand(const Options& o) {
   session->counter = in.counter;  // spent, whatever the answer
   if (auto s = state.saveSession(session.value()); !s) return failed(s.error());
   auto client = api(o);
-  auto receipt = pay(client, platform.value(), in, Secret::copyOf(pin), session->keys, credential->private_key);
+  auto receipt = pay(client, fresh.value(), in, Secret::copyOf(pin), session->keys, credential->private_key);
   if (!receipt) return failed(receipt.error());
   const std::string result = receipt->result == suite::PaymentResult::kApproved ? "approved" : "declined";
   if (has(o, "json")) {

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
@@ -83,8 +84,17 @@ Status DeviceState::saveIdentity(const DeviceIdentity& id) const {
 
 Result<PlatformData> DeviceState::platform() const {
   MPAY_ASSIGN_OR_RETURN(auto o, readJson(path("platform.json")));
-  return PlatformData{o->getValue<std::string>("suite"), unb64(o, "service_public_key"), unb64(o, "ca_certificate"),
-                      unb64(o, "receipt_certificate")};
+  PlatformData p{o->getValue<std::string>("suite"), unb64(o, "service_public_key"), unb64(o, "ca_certificate"),
+                 unb64(o, "receipt_certificate"), {}, 1, {}};
+  if (auto list = o->getArray("receipt_certificates"))
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
+      if (der) p.receipt_certs.push_back(std::move(der).value());
+    }
+  if (p.receipt_certs.empty()) p.receipt_certs.push_back(p.receipt_cert);  // kept before receipt rotation
+  p.service_generation = o->optValue<std::uint64_t>("service_generation", 1);
+  p.service_endorsement = unb64(o, "service_ca_signature");
+  return p;
 }
 
 Status DeviceState::savePlatform(const PlatformData& p) const {
@@ -93,6 +103,11 @@ Status DeviceState::savePlatform(const PlatformData& p) const {
   o.set("service_public_key", base64url(p.service_point));
   o.set("ca_certificate", base64url(p.ca_cert));
   o.set("receipt_certificate", base64url(p.receipt_cert));
+  Poco::JSON::Array::Ptr receipts = new Poco::JSON::Array;
+  for (const auto& der : p.receipt_certs) receipts->add(base64url(der));
+  o.set("receipt_certificates", receipts);
+  o.set("service_generation", p.service_generation);
+  if (!p.service_endorsement.empty()) o.set("service_ca_signature", base64url(p.service_endorsement));
   return writeJson(path("platform.json"), o, 0644);
 }
 

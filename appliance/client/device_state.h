@@ -8,6 +8,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -24,6 +25,14 @@ struct DeviceIdentity {
 struct PlatformData {
   std::string suite;
   Bytes service_point, ca_cert, receipt_cert;
+  // Every published receipt certificate (receipt_cert first); a receipt is
+  // accepted when one of them, chained to ca_cert and unexpired, verifies it.
+  std::vector<Bytes> receipt_certs;
+  // The service key's generation, and the CA's signature over it (empty for
+  // generation 1): a phone follows a changed key only when the CA vouches
+  // for it and its generation is newer.
+  std::uint64_t service_generation = 1;
+  Bytes service_endorsement;
 };
 
 struct CachedSession {

@@ -1,7 +1,10 @@
 #include "client/flows.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include "ca/certificate.h"
+#include "common/signer_protocol.h"
 #include "gateway/json_fields.h"
 #include "suite/primitives.h"
 
@@ -21,10 +24,41 @@ ApiFailure failureOf(const Error& e) { return localFailure(std::string(errorName
 
 ApiFailure localFailure(std::string message) { return ApiFailure{0, "", std::move(message)}; }
 
+Status checkPlatformChange(const PlatformData& kept, const PlatformData& fresh) {
+  if (fresh.ca_cert != kept.ca_cert)
+    return fail(ErrorCode::kBadCertificate, "the platform now presents another CA certificate than at registration: refused");
+  if (fresh.service_point == kept.service_point) return {};
+  auto ca_key = ca::certificatePublicKey(kept.ca_cert);
+  const Bytes vouched = suite::serviceKeyEndorsementBytes(fresh.service_generation, fresh.service_point);
+  if (!ca_key || fresh.service_generation <= kept.service_generation ||
+      !ca_key->verifyDer(vouched, fresh.service_endorsement))
+    return fail(ErrorCode::kBadSignature,
+                "the platform announces a service key its CA has not signed for a newer generation: refused");
+  return {};
+}
+
 FlowResult<PlatformData> fetchPlatform(ApiClient& api) {
   MPAY_ASSIGN_OR_RETURN(Json answer, api.get("/v1/platform"));
   PlatformData p{answer->getValue<std::string>("suite"), field(answer, "service_public_key"),
-                 field(answer, "ca_certificate"), field(answer, "receipt_certificate")};
+                 field(answer, "ca_certificate"), field(answer, "receipt_certificate"), {}, 1, {}};
+  // A platform from before receipt rotation publishes one certificate.
+  if (auto list = answer->getArray("receipt_certificates")) {
+    for (std::size_t i = 0; i < list->size() && i < wire::kMaxReceiptCertificates; ++i) {
+      auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
+      if (!der) return localFailure("a receipt certificate is not base64url");
+      p.receipt_certs.push_back(std::move(der).value());
+    }
+  }
+  if (p.receipt_certs.empty()) p.receipt_certs.push_back(p.receipt_cert);
+  // The first service key is the one to use: its generation and the CA's word for it.
+  if (auto keys = answer->getArray("service_public_keys"); keys && keys->size() > 0) {
+    auto first = keys->getObject(0);
+    if (!first || field(first, "public_key") != p.service_point)
+      return localFailure("service_public_keys must start with service_public_key");
+    p.service_generation = first->optValue<std::uint64_t>("generation", 1);
+    p.service_endorsement = field(first, "ca_signature");
+  }
+  if (p.receipt_certs.front() != p.receipt_cert) return localFailure("receipt_certificates must start with receipt_certificate");
   if (p.suite != suite::kSuiteId) return localFailure("platform speaks suite " + p.suite);
   if (!suite::EcPublicKey::fromPoint(p.service_point)) return localFailure("platform service key is not a P-256 point");
   return p;
@@ -104,9 +138,9 @@ FlowResult<suite::Receipt> pay(ApiClient& api, const PlatformData& platform, con
   body.set("timestamp", f.timestamp);
   body.set("signature", base64url(message->signature));
   MPAY_ASSIGN_OR_RETURN(Json answer, api.post("/v1/pay", body));
-  // S46: the receipt must be signed by the platform's receipt key, chained to its CA.
-  auto receipt = verifyReceipt(field(answer, "receipt"), field(answer, "receipt_signature"), platform.receipt_cert,
-                               platform.ca_cert);
+  // S46: the receipt must be signed by a published receipt key of the platform, chained to its CA.
+  auto receipt = verifyReceiptByAny(field(answer, "receipt"), field(answer, "receipt_signature"),
+                                    platform.receipt_certs, platform.ca_cert);
   if (!receipt) return localFailure("receipt signature does not verify: " + receipt.error().detail);
   if (receipt->order_no != input.order_no || receipt->amount_minor != input.amount_minor || receipt->phone != input.phone)
     return localFailure("receipt does not match this payment");

@@ -17,6 +17,12 @@ using FlowResult = Result<T, ApiFailure>;
 // gateway's answer did not pass, or a value the phone refuses to send.
 ApiFailure localFailure(std::string message);
 
+// Whether a phone that kept `kept` may take `fresh`: the same CA, and a
+// changed service key only when the CA signed it for a newer generation —
+// so that neither a gateway nor anyone in the TLS path can hand out a key of
+// its own, or bring back an older one.
+Status checkPlatformChange(const PlatformData& kept, const PlatformData& fresh);
+
 // S01: the platform's suite, service key and certificates.
 FlowResult<PlatformData> fetchPlatform(ApiClient& api);
 

@@ -104,4 +104,15 @@ Result<suite::Receipt> verifyReceipt(ByteView receipt_bytes, ByteView signature_
   return suite::parseReceiptBytes(receipt_bytes);
 }
 
+Result<suite::Receipt> verifyReceiptByAny(ByteView receipt_bytes, ByteView signature_der,
+                                          const std::vector<Bytes>& receipt_certs, ByteView ca_cert_der) {
+  Error last = fail(ErrorCode::kBadCertificate, "no receipt certificate");
+  for (const auto& cert : receipt_certs) {
+    auto checked = verifyReceipt(receipt_bytes, signature_der, cert, ca_cert_der);
+    if (checked) return checked;
+    last = std::move(checked).error();
+  }
+  return last;
+}
+
 }  // namespace mpay::client

@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -61,5 +62,10 @@ Result<PaymentMessage> buildPayment(const PaymentInput& input, const Secret& pin
 // S46: the receipt's signature under the receipt certificate, chained to the CA.
 Result<suite::Receipt> verifyReceipt(ByteView receipt_bytes, ByteView signature_der, ByteView receipt_cert_der,
                                      ByteView ca_cert_der);
+// The same with each published receipt certificate in turn (a rotation
+// publishes the next one before it signs, and keeps older ones): the first
+// that chains to the CA, is unexpired and verifies the signature.
+Result<suite::Receipt> verifyReceiptByAny(ByteView receipt_bytes, ByteView signature_der,
+                                          const std::vector<Bytes>& receipt_certs, ByteView ca_cert_der);
 
 }  // namespace mpay::client

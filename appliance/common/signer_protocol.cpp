@@ -23,4 +23,22 @@ bool parseRequestHeader(ByteView body, RequestHeader* header, ByteView* payload)
   return true;
 }
 
+Bytes encodeCertificateList(const std::vector<Bytes>& certificates) {
+  ByteWriter w;
+  for (const auto& c : certificates) w.field(c);
+  return w.take();
+}
+
+Result<std::vector<Bytes>> decodeCertificateList(ByteView list) {
+  ByteReader r(list);
+  std::vector<Bytes> out;
+  while (!r.empty()) {
+    ByteView one;
+    if (out.size() == kMaxReceiptCertificates || !r.field(&one, kMaxCertificate) || one.empty())
+      return fail(ErrorCode::kBadFrame, "certificate list");
+    out.emplace_back(one.begin(), one.end());
+  }
+  return out;
+}
+
 }  // namespace mpay::wire

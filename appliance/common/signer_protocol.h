@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -19,6 +20,9 @@ namespace mpay::wire {
 inline constexpr std::uint8_t kVersion = 1;
 inline constexpr std::size_t kHeaderLen = 7;
 inline constexpr std::size_t kMaxCertificate = 2048;
+// Receipt certificates published at once (current, next and older ones that
+// still verify receipts signed before a rotation).
+inline constexpr std::size_t kMaxReceiptCertificates = 8;
 // A permit: u64 number || u64 expires_at || HMAC-SHA256 (suite::permitMacInput).
 inline constexpr std::size_t kPermitLen = 64;  // epoch || number || expires_at || MAC
 inline constexpr std::size_t kMaxSealed = 1024;
@@ -113,6 +117,11 @@ struct PlatformInfoResponse {
   // During a service key rotation's overlap; empty and 0 otherwise.
   Bytes previous_service_point;
   std::uint64_t previous_service_generation = 0, previous_service_until = 0;
+  Bytes service_endorsement;  // the CA's DER signature; empty for generation 1
+  std::uint64_t receipt_generation = 1;
+  // Every published receipt certificate, receipt_cert first
+  // (encodeCertificateList: at most kMaxReceiptCertificates).
+  Bytes receipt_certificates;
   template <class V> void fields(V& v) {
     v.text(suite, 32);
     v.fixed(service_point, 65);
@@ -122,8 +131,15 @@ struct PlatformInfoResponse {
     v.bytes(previous_service_point, 65);
     v.u64(previous_service_generation);
     v.u64(previous_service_until);
+    v.bytes(service_endorsement, 80);
+    v.u64(receipt_generation);
+    v.bytes(receipt_certificates, kMaxReceiptCertificates * (kMaxCertificate + 2));
   }
 };
+
+// A list of DER certificates as one field: field(cert) for each, in order.
+Bytes encodeCertificateList(const std::vector<Bytes>& certificates);
+Result<std::vector<Bytes>> decodeCertificateList(ByteView list);
 
 struct HealthResponse {
   std::uint8_t state = 0;  // 0 healthy, 1 degraded, 2 down

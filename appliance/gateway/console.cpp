@@ -226,14 +226,16 @@ ConsoleView Console::gather() {
                         fingerprint(platform->previous_service_point),
                         "previous: accepted until " + std::to_string(platform->previous_service_until)});
     v.keys.push_back({"CA", fingerprint(platform->ca_cert), "certificate (DER)"});
-    v.keys.push_back({"receipt", fingerprint(platform->receipt_cert), "certificate (DER)"});
+    v.keys.push_back({"receipt generation " + std::to_string(platform->receipt_generation),
+                      fingerprint(platform->receipt_cert), "certificate (DER)"});
     v.rotation = "Service key at generation " + std::to_string(platform->service_generation) +
                  (platform->previous_service_point.empty()
                       ? "; no overlap in progress"
                       : "; generation " + std::to_string(platform->previous_service_generation) +
                             " still accepted until " + std::to_string(platform->previous_service_until) +
                             " (unix time)") +
-                 " (mpay-admin rotate service status shows a begun rotation). The CA, receipt, KEK and verifier "
+                 "; receipt key at generation " + std::to_string(platform->receipt_generation) +
+                 " (mpay-admin rotate service|receipt status shows a begun rotation). The CA, KEK and verifier "
                  "keys have one generation: their rotation is not built yet.";
   } else {
     v.rotation = "unknown: the signer did not answer platform_info";

@@ -43,16 +43,22 @@ ApiStatus Engine::checkFresh(std::uint64_t timestamp) const {
 
 ApiResult<wire::PlatformInfoResponse> Engine::platformInfo() {
   static constexpr auto kPlatformRefresh = std::chrono::seconds(5);
-  std::lock_guard lock(platform_mutex_);
-  const auto now = std::chrono::steady_clock::now();
-  if (!platform_ || now - platform_fetched_ >= kPlatformRefresh) {
-    auto info = signer_.call<wire::PlatformInfoResponse>([](SignerClient& c) { return c.platformInfo(); });
-    if (!info && !platform_) return signerRefusal(info.error(), "platform_info");
-    if (info) {
-      platform_ = info.value();
-      platform_fetched_ = now;
-    }
+  {
+    // One thread asks the signer; the others answer from the copy meanwhile
+    // (a slow signer must not queue every GET /v1/platform behind it).
+    std::lock_guard lock(platform_mutex_);
+    const bool fresh = platform_ && std::chrono::steady_clock::now() - platform_fetched_ < kPlatformRefresh;
+    if (fresh || (platform_ && platform_refreshing_)) return *platform_;
+    platform_refreshing_ = true;
   }
+  auto info = signer_.call<wire::PlatformInfoResponse>([](SignerClient& c) { return c.platformInfo(); });
+  std::lock_guard lock(platform_mutex_);
+  platform_refreshing_ = false;
+  if (info) {
+    platform_ = std::move(info).value();
+    platform_fetched_ = std::chrono::steady_clock::now();
+  }
+  if (!platform_) return signerRefusal(info.error(), "platform_info");
   return *platform_;
 }
 
@@ -69,8 +75,10 @@ ApiResult<JsonPtr> Engine::platform() {
   JsonPtr current = object();
   current->set("generation", info.service_generation);
   current->set("public_key", base64url(info.service_point));
+  if (!info.service_endorsement.empty()) current->set("ca_signature", base64url(info.service_endorsement));
   keys->add(current);
-  if (!info.previous_service_point.empty()) {
+  // Not past the end of its overlap, even while the signer cannot be asked again.
+  if (!info.previous_service_point.empty() && now_() < static_cast<std::int64_t>(info.previous_service_until)) {
     JsonPtr previous = object();
     previous->set("generation", info.previous_service_generation);
     previous->set("public_key", base64url(info.previous_service_point));
@@ -78,6 +86,15 @@ ApiResult<JsonPtr> Engine::platform() {
     keys->add(previous);
   }
   o->set("service_public_keys", keys);
+  // Every receipt certificate a phone may meet: the one receipts are signed
+  // with first, then one a rotation has begun (published before it signs),
+  // then older ones, so that receipts signed before a rotation still verify.
+  Poco::JSON::Array::Ptr receipts = new Poco::JSON::Array;
+  auto listed = wire::decodeCertificateList(info.receipt_certificates);
+  if (!listed || listed->empty() || listed->front() != info.receipt_cert)
+    return apiError(ApiCode::kInternal, "the signer's receipt certificate list does not start with its receipt certificate");
+  for (const auto& der : listed.value()) receipts->add(base64url(der));
+  o->set("receipt_certificates", receipts);
   return o;
 }
 

@@ -111,6 +111,7 @@ class Engine {
   std::mutex platform_mutex_;
   std::optional<wire::PlatformInfoResponse> platform_;
   std::chrono::steady_clock::time_point platform_fetched_;
+  bool platform_refreshing_ = false;
 };
 
 // Unwraps a signer call's result into the API's error space (logging the detail).

@@ -156,9 +156,9 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
   MPAY_ASSIGN_OR_RETURN(Bytes token_signature, lane.signDigest(lane.keys().receipt, suite::sha256(bytes)));
   MPAY_ASSIGN_OR_RETURN(Bytes raw, suite::lowS(token_signature));
   // Verify before release: a faulty signature must not leave the appliance.
-  const auto& receipt_key = ctx.prepared->receiptKey();
-  if (!receipt_key) return receipt_key.error();
-  if (!receipt_key->verifyP1363(bytes, raw)) return fail(ErrorCode::kInternal, "receipt signature self-check failed");
+  // The lane's own receipt generation: a rotation changes key and check together.
+  if (!lane.receiptPublicKey().verifyP1363(bytes, raw))
+    return fail(ErrorCode::kInternal, "receipt signature self-check failed");
   MPAY_ASSIGN_OR_RETURN(Bytes der, suite::p1363ToDer(raw));
   return wire::encodeMessage(wire::SignReceiptResponse{std::move(bytes), std::move(der)});
 }

@@ -18,7 +18,7 @@ Result<Bytes> certificateOf(ByteView payload) {
 // clang-format off
 constexpr std::array kOperations = {
 //  id                          name                 max roles     flags                                          keys used                     handler                 purpose   (user for per_user budgets)
-  Operation{OpId::kPlatformInfo,     "platform_info",     kAny,         0,                                             "",                           handlePlatformInfo,     "suite id, service public key, CA and receipt certificates (S01, S02)"},
+  Operation{OpId::kPlatformInfo,     "platform_info",     kAny,         0,                                             "",                           handlePlatformInfo,     "suite id, service public key (its generation, the CA's signature over it, the previous one during an overlap), CA and receipt certificates (every published one) (S01, S02)"},
   Operation{OpId::kHealth,           "health",            kAny,         0,                                             "",                           handleHealth,           "HSM health: healthy, degraded or down"},
   Operation{OpId::kAuditHead,        "audit_head",        kRoleAdmin,   0,                                             "",                           handleAuditHead,        "sequence and hash of the last audit record, to anchor the chain"},
   Operation{OpId::kRecordStart,      "record_start",      kRoleGateway, kAuditsItsRequest | kOncePerProcess,           "",                           handleRecordStart,      "write the caller's start record (its policy's SHA-256) into the audit log"},

@@ -127,10 +127,13 @@ void watchRotation(hsm::Token& token, AuditLog& audit, long uid) {
     return;
   }
   if (!changed.value()) return;
-  const hsm::KeyGenerations g = token.rotation().service;
-  const std::string note = "service current=" + std::to_string(g.current) + " next=" + std::to_string(g.next) +
-                           " previous=" + std::to_string(g.previous) +
-                           " previous_until=" + std::to_string(g.previous_until);
+  const hsm::RotationState state = token.rotation();
+  std::string note = "version=" + std::to_string(state.version);
+  for (const auto& kind : hsm::RotationState::kinds()) {
+    const hsm::KeyGenerations& g = state.of(kind);
+    note += " " + kind + " current=" + std::to_string(g.current) + " next=" + std::to_string(g.next) +
+            " previous=" + std::to_string(g.previous) + " previous_until=" + std::to_string(g.previous_until);
+  }
   log::info("event=rotation_loaded " + note);
   AuditEvent loaded;
   loaded.uid = uid;  // getuid is outside policy/signer.syscalls once the worker is sandboxed

@@ -275,6 +275,12 @@ Bytes receiptBytes(const Receipt& r) {
   return w.take();
 }
 
+Bytes serviceKeyEndorsementBytes(std::uint64_t generation, ByteView point) {
+  ByteWriter w;
+  w.field(label::kServiceKey).u64(generation).field(point);
+  return w.take();
+}
+
 Result<Receipt> parseReceiptBytes(ByteView bytes) {
   ByteReader r(bytes);
   std::string lbl;

@@ -38,6 +38,7 @@ inline constexpr std::string_view kIdentity = "mpay-v1/storage/identity";  // AE
 inline constexpr std::string_view kSessionKeys = "mpay-v1/storage/session-keys";  // AES-GCM AAD, KEK
 inline constexpr std::string_view kPermit = "mpay-v1/permit";              // HMAC, permit key
 inline constexpr std::string_view kReceipt = "mpay-v1/receipt";            // ECDSA, receipt key
+inline constexpr std::string_view kServiceKey = "mpay-v1/service-key";     // ECDSA, CA key: a rotated service key
 }  // namespace label
 
 inline constexpr std::size_t kKeyLen = 32;         // K, message key, PIN protection key
@@ -159,6 +160,10 @@ struct Receipt {
   std::uint64_t time = 0;
 };
 Bytes receiptBytes(const Receipt& r);
+// What the CA signs for each service key generation a rotation makes, so
+// that a phone follows a new service key only when its CA vouches for it:
+// field(label::kServiceKey) || u64(generation) || field(point).
+Bytes serviceKeyEndorsementBytes(std::uint64_t generation, ByteView point);
 Result<Receipt> parseReceiptBytes(ByteView bytes);
 
 }  // namespace mpay::suite

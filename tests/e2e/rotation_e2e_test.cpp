@@ -16,6 +16,11 @@
 #include <sstream>
 #include <thread>
 
+#include "client/api_client.h"
+#include "client/device_state.h"
+#include "client/flows.h"
+#include "client/phone.h"
+#include "gateway/json_fields.h"
 #include "support/raw_phone.h"
 #include "support/running_appliance.h"
 
@@ -134,6 +139,32 @@ TEST(RotationE2E, ServiceKeyRotatesWithPhonesRegisteredBeforeDuringAndAfter) {
   app.enroll("after", "+8613800138103");
   ASSERT_EQ(app.client("after", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
   EXPECT_EQ(test::jsonField(app.client("after", payArgs("ROT-2")).output, "result"), "approved");
+  // A phone follows the new key because the CA signed it for a newer
+  // generation; a key nobody vouched for, a forged or replayed signature or
+  // an older generation is refused (a gateway cannot hand out its own key).
+  {
+    const client::PlatformData kept = client::DeviceState(app.dev().dir() + "/before").platform().value();
+    client::ApiClient api(app.url(), "");
+    const client::PlatformData fresh = client::fetchPlatform(api).value();
+    EXPECT_EQ(fresh.service_generation, 2u);
+    EXPECT_TRUE(client::checkPlatformChange(kept, fresh).ok());
+    client::PlatformData forged = fresh;
+    forged.service_endorsement.back() ^= 1;
+    EXPECT_FALSE(client::checkPlatformChange(kept, forged).ok());
+    forged = fresh;
+    forged.service_endorsement.clear();
+    EXPECT_FALSE(client::checkPlatformChange(kept, forged).ok());
+    forged = fresh;
+    forged.service_point = test::RawPhone(app, "before").userPublicPoint();  // a key the CA vouched for as a user's
+    EXPECT_FALSE(client::checkPlatformChange(kept, forged).ok());
+    forged = fresh;
+    forged.service_generation = 3;
+    EXPECT_FALSE(client::checkPlatformChange(kept, forged).ok());
+    client::PlatformData newer = fresh;
+    EXPECT_FALSE(client::checkPlatformChange(newer, kept).ok()) << "no way back to generation 1";
+    newer.ca_cert.back() ^= 1;
+    EXPECT_FALSE(client::checkPlatformChange(kept, newer).ok()) << "another CA";
+  }
   // The phone from before picks up generation 2 at its next login, and pays.
   ASSERT_EQ(app.client("before", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
   EXPECT_NE(readFile(app.dev().dir() + "/before/platform.json").find(second.current), std::string::npos)
@@ -186,6 +217,112 @@ TEST(RotationE2E, ServiceKeyRotatesWithPhonesRegisteredBeforeDuringAndAfter) {
   const std::string audit = readFile(app.dev().config().signer.audit_log);
   for (const char* note : {"service begin generation=2", "service switch generation=2 previous=1",
                            "service retire generation=1", "\"op\":\"rotation_loaded\""})
+    EXPECT_NE(audit.find(note), std::string::npos) << note;
+  EXPECT_EQ(app.admin("audit verify").exit_code, 0);
+}
+
+// The receipt certificates GET /v1/platform publishes, and its CA.
+struct PublishedReceipts {
+  Bytes current, ca;
+  std::vector<Bytes> all;
+};
+
+Bytes unb64(const std::string& text) { return gateway::unbase64url(text, 1 << 16).value(); }
+
+PublishedReceipts publishedReceipts(const test::RunningAppliance& app) {
+  auto o = Poco::JSON::Parser().parse(app.get("/v1/platform").body).extract<Poco::JSON::Object::Ptr>();
+  PublishedReceipts p{unb64(o->getValue<std::string>("receipt_certificate")),
+                      unb64(o->getValue<std::string>("ca_certificate")), {}};
+  auto list = o->getArray("receipt_certificates");
+  for (std::size_t i = 0; list && i < list->size(); ++i)
+    p.all.push_back(unb64(list->getElement<std::string>(static_cast<unsigned>(i))));
+  return p;
+}
+
+// A payment over HTTP in a session of its own; the receipt and its signature.
+std::pair<Bytes, Bytes> rawPayment(const test::RunningAppliance& app, const std::string& device,
+                                   const std::string& order) {
+  test::RawPhone phone(app, device);
+  EXPECT_TRUE(phone.logIn(app));
+  auto answer = app.post("/v1/pay", phone.payBody(order, 1));
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  auto o = Poco::JSON::Parser().parse(answer.body).extract<Poco::JSON::Object::Ptr>();
+  return {unb64(o->getValue<std::string>("receipt")), unb64(o->getValue<std::string>("receipt_signature"))};
+}
+
+TEST(RotationE2E, ReceiptKeyRotatesAndReceiptsSignedBeforeStillVerify) {
+  test::RunningAppliance app;
+  app.enroll("before", "+8613800138111");
+  ASSERT_EQ(app.client("before", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  app.enroll("raw", "+8613800138113");
+  const PublishedReceipts first = publishedReceipts(app);
+  ASSERT_EQ(first.all, std::vector<Bytes>{first.current});
+  const auto [old_receipt, old_signature] = rawPayment(app, "raw", "RCT-1");
+  ASSERT_TRUE(client::verifyReceipt(old_receipt, old_signature, first.current, first.ca).ok());
+
+  // begin: generation 2 and its certificate, published before it signs anything.
+  auto begun = app.admin("rotate receipt begin");
+  ASSERT_EQ(begun.exit_code, 0) << begun.output;
+  PublishedReceipts during;
+  for (int i = 0; i < 150 && during.all.size() < 2; ++i) {
+    during = publishedReceipts(app);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(during.all.size(), 2u) << "the next receipt certificate is published within about 7 s";
+  EXPECT_EQ(during.current, first.current) << "receipts are still signed with generation 1";
+  EXPECT_TRUE(client::verifyReceipt(old_receipt, old_signature, during.all[0], during.ca).ok());
+  EXPECT_FALSE(client::verifyReceipt(old_receipt, old_signature, during.all[1], during.ca).ok());
+  EXPECT_EQ(test::jsonField(app.client("before", payArgs("RCT-2")).output, "result"), "approved");
+
+  // switch: the signer signs with generation 2; the phone, logged in before
+  // the rotation began, verifies its receipts without logging in again.
+  auto switched = app.admin("rotate receipt switch");
+  ASSERT_EQ(switched.exit_code, 0) << switched.output;
+  PublishedReceipts after = during;
+  for (int i = 0; i < 150 && after.current == first.current; ++i) {
+    after = publishedReceipts(app);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(after.current, first.current) << "generation 2 signs within about 7 s";
+  ASSERT_EQ(after.all.size(), 2u);
+  EXPECT_EQ(after.all[1], first.current) << "the old certificate stays published";
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // every worker has moved on
+  EXPECT_EQ(test::jsonField(app.client("before", payArgs("RCT-3")).output, "result"), "approved");
+  const auto [new_receipt, new_signature] = rawPayment(app, "raw", "RCT-4");
+  EXPECT_TRUE(client::verifyReceipt(new_receipt, new_signature, after.current, after.ca).ok());
+  EXPECT_FALSE(client::verifyReceipt(new_receipt, new_signature, first.current, after.ca).ok());
+  // A receipt signed before the rotation verifies against the published old certificate.
+  EXPECT_TRUE(client::verifyReceiptByAny(old_receipt, old_signature, after.all, after.ca).ok());
+
+  // A phone registered after the rotation pays and verifies.
+  app.enroll("after", "+8613800138112");
+  ASSERT_EQ(app.client("after", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  EXPECT_EQ(test::jsonField(app.client("after", payArgs("RCT-5")).output, "result"), "approved");
+
+  // retire (5 s after the switch at the earliest): the old key pair is
+  // destroyed, its certificate stays, the token is still to policy.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto retired = app.admin("rotate receipt retire");
+  ASSERT_EQ(retired.exit_code, 0) << retired.output;
+  auto check = app.admin("policy check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("receipt generation 2 public-point-sha256"), std::string::npos) << check.output;
+  EXPECT_EQ(publishedReceipts(app).all, after.all);
+  // Through signer workers started after the retire, too.
+  for (pid_t signer : test::childrenOf(app.mpaydPid(), "mpay-signer"))
+    for (pid_t worker : test::childrenOf(signer)) kill(worker, SIGKILL);
+  ASSERT_TRUE(app.healthyWithin(30));
+  std::string paid;
+  for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
+    paid = app.client("before", payArgs("RCT-6")).output;
+    if (test::jsonField(paid, "result") == "approved") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(test::jsonField(paid, "result"), "approved") << paid;
+
+  const std::string audit = readFile(app.dev().config().signer.audit_log);
+  for (const char* note : {"receipt begin generation=2", "receipt switch generation=2 previous=1",
+                           "receipt retire generation=1"})
     EXPECT_NE(audit.find(note), std::string::npos) << note;
   EXPECT_EQ(app.admin("audit verify").exit_code, 0);
 }

@@ -25,6 +25,7 @@ class RawPhone {
   // signed `age_seconds` in the past.
   std::string loginBody(const std::string& password = kPassword, std::int64_t age_seconds = 0) const;
   const std::string& phone() const { return id_.phone; }
+  Bytes userPublicPoint() const { return credential_->private_key.publicKey().point(); }
 
  private:
   client::DeviceState state_;

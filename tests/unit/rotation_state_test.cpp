@@ -11,16 +11,22 @@ TEST(RotationState, RoundTripsThroughItsText) {
   RotationState s;
   s.version = 7;
   s.service = {3, 0, 0, 2, 1765000000};
+  s.receipt = {1, 2, 1764000000, 0, 0};
   const std::string text = formatRotationState(s);
-  EXPECT_EQ(text, "mpay-rotation 1\nversion 7\nservice current=3 next=0 next_since=0 previous=2 previous_until=1765000000\n");
+  EXPECT_EQ(text,
+            "mpay-rotation 1\nversion 7\nservice current=3 next=0 next_since=0 previous=2 previous_until=1765000000\n"
+            "receipt current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n");
   auto back = parseRotationState(text);
   ASSERT_TRUE(back.ok()) << back.error().detail;
   EXPECT_EQ(back.value(), s);
   EXPECT_EQ(s.service.onToken(), (std::vector<std::uint32_t>{3, 2}));
+  EXPECT_EQ(s.receipt.onToken(), (std::vector<std::uint32_t>{1, 2}));
 }
 
 TEST(RotationState, RefusesAnythingElse) {
-  const std::string good = "service current=2 next=3 next_since=100 previous=0 previous_until=0\n";
+  const std::string good = "service current=2 next=3 next_since=100 previous=0 previous_until=0\n"
+                           "receipt current=1 next=0 next_since=0 previous=0 previous_until=0\n";
+  const std::string receipt = "receipt current=1 next=0 next_since=0 previous=0 previous_until=0\n";
   for (const std::string& text : std::vector<std::string>{
            "mpay-rotation 2\nversion 1\n" + good,                      // another format
            "version 1\n" + good,                                        // no header
@@ -30,17 +36,21 @@ TEST(RotationState, RefusesAnythingElse) {
            "mpay-rotation 1\n" + good,                                  // no version
            "mpay-rotation 1\nversion 1\n",                              // no service line
            "mpay-rotation 1\nversion 1\n" + good + good,                // twice
-           "mpay-rotation 1\nversion 1\nreceipt current=1 next=0 next_since=0 previous=0 previous_until=0\n",
-           "mpay-rotation 1\nversion 1\nservice current=2 next=3 next_since=100 previous=0\n",  // a value missing
-           "mpay-rotation 1\nversion 1\nservice current=2 next=3 next_since=100 previous=0 previous_until=0 x=1\n",
-           "mpay-rotation 1\nversion 1\nservice current=2 current=2 next=3 next_since=100 previous=0\n",
-           "mpay-rotation 1\nversion 1\nservice current=-2 next=3 next_since=100 previous=0 previous_until=0\n",
-           "mpay-rotation 1\nversion 1\nservice current=4294967296 next=0 next_since=0 previous=0 previous_until=0\n",
-           "mpay-rotation 1\nversion 1\nservice current=0 next=0 next_since=0 previous=0 previous_until=0\n",
-           "mpay-rotation 1\nversion 1\nservice current=2 next=2 next_since=100 previous=0 previous_until=0\n",
-           "mpay-rotation 1\nversion 1\nservice current=2 next=3 next_since=0 previous=0 previous_until=0\n",
-           "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=2 previous_until=9\n",
-           "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=1 previous_until=0\n",
+           "mpay-rotation 1\nversion 1\n" + receipt,                    // no service line
+           "mpay-rotation 1\nversion 1\n" + receipt + good,             // out of order
+           "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=0 previous_until=0\n",  // no receipt line
+           "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=0 previous_until=0\n"
+           "receipt current=2 next=2 next_since=5 previous=0 previous_until=0\n",  // receipt next not newer
+           "mpay-rotation 1\nversion 1\nservice current=2 next=3 next_since=100 previous=0\n" + receipt,  // a value missing
+           "mpay-rotation 1\nversion 1\nservice current=2 next=3 next_since=100 previous=0 previous_until=0 x=1\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=2 current=2 next=3 next_since=100 previous=0\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=-2 next=3 next_since=100 previous=0 previous_until=0\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=4294967296 next=0 next_since=0 previous=0 previous_until=0\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=0 next=0 next_since=0 previous=0 previous_until=0\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=2 next=2 next_since=100 previous=0 previous_until=0\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=2 next=3 next_since=0 previous=0 previous_until=0\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=2 previous_until=9\n" + receipt,
+           "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=1 previous_until=0\n" + receipt,
            "mpay-rotation 1\nversion 1\n\n" + good,                    // an empty line
        }) {
     EXPECT_FALSE(parseRotationState(text).ok()) << text;
