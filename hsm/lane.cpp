@@ -65,11 +65,14 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
     ServiceKey key;
     key.generation = g;
     key.accepted_until = g == rotation.service.previous ? rotation.service.previous_until : 0;
-    auto copied = sessionCopy(s, t);
     // The current generation is required; a next or previous one that is
-    // gone (a retire that has destroyed it) only narrows what opens.
-    if (!copied && g != rotation.service.current) continue;
-    MPAY_ASSIGN_OR_RETURN(key.handle, std::move(copied));
+    // gone (a retire that has destroyed it) only narrows what opens. Any
+    // other failure is the token's, and fails the lane as usual.
+    if (g != rotation.service.current) {
+      MPAY_ASSIGN_OR_RETURN(bool there, s.exists(keyClass(t), t.label));
+      if (!there) continue;
+    }
+    MPAY_ASSIGN_OR_RETURN(key.handle, sessionCopy(s, t));
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, t.label));
     MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
     MPAY_ASSIGN_OR_RETURN(key.point, ecPointFromAttribute(attr));

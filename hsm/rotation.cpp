@@ -131,6 +131,24 @@ Status checkRotationState(const RotationState& state) {
   return {};
 }
 
+Result<CK_OBJECT_HANDLE> createDataObject(const Session& session, const std::string& label, ByteView value,
+                                          bool private_object) {
+  const std::string application = "mpay";
+  CK_OBJECT_CLASS cls = CKO_DATA;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE, is_private = private_object ? CK_TRUE : CK_FALSE;
+  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
+                         {CKA_TOKEN, &yes, sizeof yes},
+                         {CKA_PRIVATE, &is_private, sizeof is_private},
+                         {CKA_MODIFIABLE, &no, sizeof no},
+                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+                         {CKA_APPLICATION, const_cast<char*>(application.data()), application.size()},
+                         {CKA_VALUE, const_cast<std::uint8_t*>(value.data()), value.size()}};
+  CK_OBJECT_HANDLE made = CK_INVALID_HANDLE;
+  if (CK_RV rv = session.fn()->C_CreateObject(session.handle(), tmpl, 7, &made); rv != CKR_OK)
+    return ckError(rv, "C_CreateObject " + label);
+  return made;
+}
+
 Status checkOverlapBound(const RotationState& state, std::uint64_t now) {
   for (const auto& kind : RotationState::kinds())
     if (state.of(kind).previous_until > now + kMaxOverlapSeconds)
@@ -156,19 +174,8 @@ Status writeRotationState(const Session& session, const RotationState& state) {
       return stateError("the token already holds version " + std::to_string(f.state.version) +
                         " (another rotation step ran): read it again");
   const std::string text = formatRotationState(state);
-  const std::string label = kRotationLabel, application = "mpay";
-  CK_OBJECT_CLASS cls = CKO_DATA;
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
-                         {CKA_TOKEN, &yes, sizeof yes},
-                         {CKA_PRIVATE, &yes, sizeof yes},
-                         {CKA_MODIFIABLE, &no, sizeof no},
-                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
-                         {CKA_APPLICATION, const_cast<char*>(application.data()), application.size()},
-                         {CKA_VALUE, const_cast<char*>(text.data()), text.size()}};
-  CK_OBJECT_HANDLE made = CK_INVALID_HANDLE;
-  CK_RV rv = session.fn()->C_CreateObject(session.handle(), tmpl, 7, &made);
-  if (rv != CKR_OK) return ckError(rv, "C_CreateObject rotation state");
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE made, createDataObject(session, kRotationLabel, asBytes(text), true));
+  CK_RV rv = CKR_OK;
   // Another writer (an mpay-admin elsewhere on a shared HSM) between the
   // check above and now: ours goes again, and the step fails.
   MPAY_ASSIGN_OR_RETURN(auto after, stateObjects(session));

@@ -63,6 +63,10 @@ Status writeRotationState(const Session& session, const RotationState& state);
 // Removes every state object (a new platform starts at generation 1).
 Result<int> destroyRotationState(const Session& session);
 
+// A token data object of mpay's (application "mpay"), never modifiable.
+Result<CK_OBJECT_HANDLE> createDataObject(const Session& session, const std::string& label, ByteView value,
+                                          bool private_object);
+
 // The label of the data object holding the CA's endorsement of service key
 // generation g ("<label of generation g>.endorsement").
 std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g);

@@ -87,19 +87,29 @@ Status endorseServiceKey(const AdminToken& token, std::uint32_t g) {
   const std::string label = hsm::endorsementLabel(token.base_policy, g);
   MPAY_ASSIGN_OR_RETURN(int replaced, s.destroyAll(CKO_DATA, label));
   (void)replaced;
-  CK_OBJECT_CLASS cls = CKO_DATA;
-  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-  const std::string application = "mpay";
-  CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof cls},
-                         {CKA_TOKEN, &yes, sizeof yes},
-                         {CKA_PRIVATE, &no, sizeof no},
-                         {CKA_MODIFIABLE, &no, sizeof no},
-                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
-                         {CKA_APPLICATION, const_cast<char*>(application.data()), application.size()},
-                         {CKA_VALUE, der.data(), der.size()}};
-  CK_OBJECT_HANDLE made = CK_INVALID_HANDLE;
-  if (CK_RV rv = s.fn()->C_CreateObject(s.handle(), tmpl, 7, &made); rv != CKR_OK)
-    return hsm::ckError(rv, "C_CreateObject service key endorsement");
+  // Public data (phones get it from GET /v1/platform): readable without the PIN.
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE made, hsm::createDataObject(s, label, der, false));
+  (void)made;
+  return {};
+}
+
+// The certificate labelled like the new receipt key is this key's, from this
+// CA, with the receipt-signer profile: a leftover of another platform is not
+// published to phones in its place.
+Status checkReceiptCertificate(const AdminToken& token, const hsm::KeyTemplate& receipt) {
+  const hsm::Session& s = token.session;
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, receipt.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes der, s.attributeBytes(cert, CKA_VALUE));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, token.policy.key("ca").label));
+  MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, receipt.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
+  MPAY_ASSIGN_OR_RETURN(Bytes point, hsm::ecPointFromAttribute(attr));
+  auto certified = ca::verifyReceiptSigner(der, ca_der);
+  if (!certified || certified->point() != point)
+    return fail(ErrorCode::kBadCertificate, "the certificate labelled " + receipt.label +
+                                                " is not this key's receipt certificate from the platform CA: "
+                                                "destroy the leftover objects of that label and begin again");
   return {};
 }
 
@@ -119,8 +129,7 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   if (step.kind == "receipt") {
     MPAY_ASSIGN_OR_RETURN(bool issued, ensureReceiptCertificate(token.session, t, token.policy));
     (void)issued;
-  } else {
-    MPAY_RETURN_IF_ERROR(endorseServiceKey(token, next));
+    MPAY_RETURN_IF_ERROR(checkReceiptCertificate(token, t));
   }
   MPAY_RETURN_IF_ERROR(step.hand_back());  // the key is the signer's before the state names it
   state.version += 1;
@@ -141,7 +150,10 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
   if (g.next == 0) return fail(ErrorCode::kBadField, "no generation is begun: `begin` first");
   if (step.kind == "service" && step.overlap_seconds == 0)
     return fail(ErrorCode::kBadField, "the overlap must be at least 1 s");
-  const std::uint64_t ready_at = g.next_since + kWorkersTakeState;
+  // Every worker opens with a new service key before phones hear of it; a
+  // new receipt certificate is in every answer of GET /v1/platform (workers
+  // and the gateway's copy) before a receipt is signed with it.
+  const std::uint64_t ready_at = g.next_since + (step.kind == "service" ? kWorkersTakeState : kReceiptPublished);
   if (step.now() < ready_at) step.wait(static_cast<int>(ready_at - step.now()));
   // A service key's overlap is for phones that still seal to it; a receipt
   // key needs only the time every worker takes to move to the new one.
@@ -150,6 +162,12 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
   MPAY_RETURN_IF_ERROR(recordStep(config, step.kind + " switch generation=" + std::to_string(fresh) +
                                               " previous=" + std::to_string(old) +
                                               " previous_until=" + std::to_string(until)));
+  // The CA's signature, without which no phone follows the new key, is on
+  // the token before the state names the key current.
+  if (step.kind == "service") {
+    MPAY_RETURN_IF_ERROR(endorseServiceKey(token, fresh));
+    MPAY_RETURN_IF_ERROR(step.hand_back());
+  }
   state.version += 1;
   g = {fresh, 0, 0, old, until};
   MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));

@@ -35,6 +35,9 @@ struct RotationStep {
 // the token every 2 s): switch waits this long after begin, retire this long
 // between forgetting a generation and destroying it.
 inline constexpr int kWorkersTakeState = 5;
+// A receipt switch waits until GET /v1/platform publishes the new
+// certificate everywhere: a worker's 2 s, the gateway's 5 s copy, a margin.
+inline constexpr int kReceiptPublished = 12;
 inline constexpr std::uint64_t kDefaultOverlapSeconds = 7 * 24 * 3600;
 
 // What was done (or, for status, the state), as lines for the operator.

@@ -64,7 +64,9 @@ FlowResult<PlatformData> fetchAndKeepPlatform(const Options& o, const DeviceStat
 FlowResult<PlatformData> refreshPlatform(const Options& o, const DeviceState& state, const PlatformData& kept) {
   auto client = api(o);
   MPAY_ASSIGN_OR_RETURN(PlatformData fresh, fetchPlatform(client));
-  if (auto follow = checkPlatformChange(kept, fresh); !follow.ok()) return localFailure(follow.error().detail);
+  auto follow = checkPlatformChange(kept, fresh);
+  if (!follow) return localFailure(follow.error().detail);
+  fresh = std::move(follow).value();
   if (fresh.service_point == kept.service_point && fresh.receipt_certs == kept.receipt_certs) return fresh;
   if (auto saved = state.savePlatform(fresh); !saved) return localFailure(saved.error().detail);
   return fresh;

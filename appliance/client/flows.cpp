@@ -24,43 +24,72 @@ ApiFailure failureOf(const Error& e) { return localFailure(std::string(errorName
 
 ApiFailure localFailure(std::string message) { return ApiFailure{0, "", std::move(message)}; }
 
-Status checkPlatformChange(const PlatformData& kept, const PlatformData& fresh) {
+namespace {
+
+bool endorsedBy(ByteView ca_cert, std::uint64_t generation, ByteView point, ByteView signature) {
+  auto ca_key = ca::certificatePublicKey(ca_cert);
+  return ca_key && ca_key->verifyDer(suite::serviceKeyEndorsementBytes(generation, point), signature);
+}
+
+}  // namespace
+
+Result<PlatformData> checkPlatformChange(const PlatformData& kept, const PlatformData& fresh) {
   if (fresh.ca_cert != kept.ca_cert)
     return fail(ErrorCode::kBadCertificate, "the platform now presents another CA certificate than at registration: refused");
-  if (fresh.service_point == kept.service_point) return {};
-  auto ca_key = ca::certificatePublicKey(kept.ca_cert);
-  const Bytes vouched = suite::serviceKeyEndorsementBytes(fresh.service_generation, fresh.service_point);
-  if (!ca_key || fresh.service_generation <= kept.service_generation ||
-      !ca_key->verifyDer(vouched, fresh.service_endorsement))
+  PlatformData taken = fresh;
+  if (fresh.service_point == kept.service_point) {
+    // The same key: what the phone knows of it stays, whatever this answer says.
+    taken.service_generation = kept.service_generation;
+    taken.service_endorsement = kept.service_endorsement;
+    return taken;
+  }
+  if (fresh.service_generation <= kept.service_generation ||
+      !endorsedBy(kept.ca_cert, fresh.service_generation, fresh.service_point, fresh.service_endorsement))
     return fail(ErrorCode::kBadSignature,
                 "the platform announces a service key its CA has not signed for a newer generation: refused");
-  return {};
+  return taken;
 }
 
 FlowResult<PlatformData> fetchPlatform(ApiClient& api) {
   MPAY_ASSIGN_OR_RETURN(Json answer, api.get("/v1/platform"));
-  PlatformData p{answer->getValue<std::string>("suite"), field(answer, "service_public_key"),
-                 field(answer, "ca_certificate"), field(answer, "receipt_certificate"), {}, 1, {}};
-  // A platform from before receipt rotation publishes one certificate.
-  if (auto list = answer->getArray("receipt_certificates")) {
-    for (std::size_t i = 0; i < list->size() && i < wire::kMaxReceiptCertificates; ++i) {
-      auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
-      if (!der) return localFailure("a receipt certificate is not base64url");
-      p.receipt_certs.push_back(std::move(der).value());
+  PlatformData p;
+  // An answer of the wrong shape (a missing field, a null, a string for a
+  // number) is refused as a whole; Poco's typed getters throw on it.
+  try {
+    p = PlatformData{answer->getValue<std::string>("suite"), field(answer, "service_public_key"),
+                     field(answer, "ca_certificate"), field(answer, "receipt_certificate"), {}, 1, {}};
+    // A platform from before receipt rotation publishes one certificate.
+    if (auto list = answer->getArray("receipt_certificates")) {
+      if (list->size() > wire::kMaxReceiptCertificates) return localFailure("too many receipt certificates");
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
+        if (!der) return localFailure("a receipt certificate is not base64url");
+        p.receipt_certs.push_back(std::move(der).value());
+      }
     }
-  }
-  if (p.receipt_certs.empty()) p.receipt_certs.push_back(p.receipt_cert);
-  // The first service key is the one to use: its generation and the CA's word for it.
-  if (auto keys = answer->getArray("service_public_keys"); keys && keys->size() > 0) {
-    auto first = keys->getObject(0);
-    if (!first || field(first, "public_key") != p.service_point)
-      return localFailure("service_public_keys must start with service_public_key");
-    p.service_generation = first->optValue<std::uint64_t>("generation", 1);
-    p.service_endorsement = field(first, "ca_signature");
+    if (p.receipt_certs.empty()) p.receipt_certs.push_back(p.receipt_cert);
+    // The first service key is the one to use: its generation and the CA's word for it.
+    if (auto keys = answer->getArray("service_public_keys"); keys && keys->size() > 0) {
+      auto first = keys->getObject(0);
+      if (!first || field(first, "public_key") != p.service_point)
+        return localFailure("service_public_keys must start with service_public_key");
+      const Poco::Dynamic::Var generation = first->get("generation");
+      if (!generation.isInteger() || generation.isString() || generation.convert<Poco::Int64>() < 1 ||
+          generation.convert<Poco::Int64>() > 0xffffffffLL)
+        return localFailure("a service key generation is not an integer from 1 to 2^32-1");
+      p.service_generation = static_cast<std::uint64_t>(generation.convert<Poco::Int64>());
+      p.service_endorsement = field(first, "ca_signature");
+    }
+  } catch (const Poco::Exception& e) {
+    return localFailure("the platform answer is malformed: " + e.displayText());
   }
   if (p.receipt_certs.front() != p.receipt_cert) return localFailure("receipt_certificates must start with receipt_certificate");
   if (p.suite != suite::kSuiteId) return localFailure("platform speaks suite " + p.suite);
   if (!suite::EcPublicKey::fromPoint(p.service_point)) return localFailure("platform service key is not a P-256 point");
+  // A rotated key carries the CA's signature, checked here against the CA of
+  // this same answer (at registration that CA is what the phone starts to trust).
+  if (p.service_generation > 1 && !endorsedBy(p.ca_cert, p.service_generation, p.service_point, p.service_endorsement))
+    return localFailure("the service key's generation is not signed by the platform CA");
   return p;
 }
 
@@ -141,6 +170,15 @@ FlowResult<suite::Receipt> pay(ApiClient& api, const PlatformData& platform, con
   // S46: the receipt must be signed by a published receipt key of the platform, chained to its CA.
   auto receipt = verifyReceiptByAny(field(answer, "receipt"), field(answer, "receipt_signature"),
                                     platform.receipt_certs, platform.ca_cert);
+  if (!receipt) {
+    // The money may have moved: before refusing the receipt, take the
+    // platform's receipt certificates once more (a receipt key rotation may
+    // have switched since they were fetched); the CA stays the kept one.
+    auto fresh = fetchPlatform(api);
+    if (fresh && fresh->ca_cert == platform.ca_cert)
+      receipt = verifyReceiptByAny(field(answer, "receipt"), field(answer, "receipt_signature"), fresh->receipt_certs,
+                                   platform.ca_cert);
+  }
   if (!receipt) return localFailure("receipt signature does not verify: " + receipt.error().detail);
   if (receipt->order_no != input.order_no || receipt->amount_minor != input.amount_minor || receipt->phone != input.phone)
     return localFailure("receipt does not match this payment");

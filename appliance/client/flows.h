@@ -21,7 +21,9 @@ ApiFailure localFailure(std::string message);
 // changed service key only when the CA signed it for a newer generation —
 // so that neither a gateway nor anyone in the TLS path can hand out a key of
 // its own, or bring back an older one.
-Status checkPlatformChange(const PlatformData& kept, const PlatformData& fresh);
+// Returns what to keep: a changed key with its generation and signature, or
+// the kept key's own generation and signature whatever `fresh` says of it.
+Result<PlatformData> checkPlatformChange(const PlatformData& kept, const PlatformData& fresh);
 
 // S01: the platform's suite, service key and certificates.
 FlowResult<PlatformData> fetchPlatform(ApiClient& api);

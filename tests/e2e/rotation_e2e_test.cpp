@@ -160,6 +160,15 @@ TEST(RotationE2E, ServiceKeyRotatesWithPhonesRegisteredBeforeDuringAndAfter) {
     forged = fresh;
     forged.service_generation = 3;
     EXPECT_FALSE(client::checkPlatformChange(kept, forged).ok());
+    // Once followed, what the phone knows of its key is not rewritten by an
+    // answer that relabels it (a lower or absurd generation, no signature).
+    client::PlatformData relabelled = fresh;
+    relabelled.service_generation = 1;
+    relabelled.service_endorsement.clear();
+    auto still = client::checkPlatformChange(fresh, relabelled);
+    ASSERT_TRUE(still.ok());
+    EXPECT_EQ(still->service_generation, 2u);
+    EXPECT_EQ(still->service_endorsement, fresh.service_endorsement);
     client::PlatformData newer = fresh;
     EXPECT_FALSE(client::checkPlatformChange(newer, kept).ok()) << "no way back to generation 1";
     newer.ca_cert.back() ^= 1;
