@@ -124,6 +124,8 @@ TEST(ProtocolVectors, DocumentedBytesAreWhatTheCodeProduces) {
                                      criticalAad(keys.session_id, "ORDER-1", info.phone),
                                      encodeCriticalPlaintext("coffee", pin_ct)));
   put("receipt.bytes", receiptBytes({"SIM1", PaymentResult::kApproved, "ORDER-1", info.phone, 1234, "CNY", ts}));
+  // What the CA signs for service key generation 2 (§7.1), with service.public as the key.
+  put("service_key.endorsed", serviceKeyEndorsementBytes(2, service.publicKey().point()));
 
   if (std::getenv("MPAY_PRINT_VECTORS")) {
     for (const auto& [name, hex] : v) std::cout << "    " << name << " = " << hex << "\n";
