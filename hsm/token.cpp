@@ -31,6 +31,8 @@ Result<std::unique_ptr<Token>> Token::open(const HsmConfig& config, KeyPolicy po
   MPAY_RETURN_IF_ERROR(checkOverlapBound(token->rotation_, static_cast<std::uint64_t>(std::time(nullptr))));
   MPAY_ASSIGN_OR_RETURN(PlatformInfo info, token->readPlatformInfo(s, token->rotation_));
   token->platform_ = std::make_shared<const PlatformInfo>(std::move(info));
+  token->watch_ = std::move(s);
+  token->watch_generation_ = token->generation_;
   return token;
 }
 
@@ -40,6 +42,14 @@ Result<Session> Token::plainSession() {
   MPAY_ASSIGN_OR_RETURN(Session s, Session::open(module_->fn(), slot_));
   MPAY_RETURN_IF_ERROR(s.loginUser(pin_));
   return s;
+}
+
+Result<Session*> Token::watchSession() {
+  if (watch_.valid() && watch_generation_ == generation_) return &watch_;
+  watch_.forget();  // died with the old module state, or failed a read
+  MPAY_ASSIGN_OR_RETURN(watch_, plainSession());
+  watch_generation_ = generation_;
+  return &watch_;
 }
 
 Token::Token(std::unique_ptr<Module> module, CK_SLOT_ID slot, Secret pin, KeyPolicy policy, int lanes,
@@ -110,8 +120,23 @@ Result<bool> Token::reloadIfRotated() {
   PlatformInfo info;
   {
     std::shared_lock lock(module_mutex_);  // slot_ and the module stay as they are
-    MPAY_ASSIGN_OR_RETURN(Session s, plainSession());
-    MPAY_ASSIGN_OR_RETURN(now, readRotationState(s));
+    std::lock_guard watching(watch_mutex_);
+    MPAY_ASSIGN_OR_RETURN(Session * kept, watchSession());
+    auto read = readRotationState(*kept);
+    if (!read) {
+      // The token may have dropped the session (all sessions closed, a
+      // device reset): once more on a new one. Forgotten, not closed, as a
+      // lane forgets its own: its handle number may be another's by now.
+      watch_.forget();
+      MPAY_ASSIGN_OR_RETURN(kept, watchSession());
+      read = readRotationState(*kept);
+      if (!read) {
+        watch_.forget();
+        return std::move(read).error();
+      }
+    }
+    const Session& s = *kept;
+    now = std::move(read).value();
     if (now == rotation_) return false;
     // The version only grows: an older state is a rollback (a restored or
     // edited token), refused loudly rather than followed.

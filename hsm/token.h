@@ -88,6 +88,8 @@ class Token {
   Status ensureLane(Slot& slot);
   Status resetModule(std::uint64_t seen_generation);
   Result<Session> plainSession();
+  // Caller holds module_mutex_ shared and watch_mutex_.
+  Result<Session*> watchSession();
   Result<PlatformInfo> readPlatformInfo(const Session& s, const RotationState& rotation) const;
 
   std::unique_ptr<Module> module_;
@@ -100,6 +102,14 @@ class Token {
   RotationState rotation_;                        // guarded by module_mutex_ (lanes open with it)
   std::uint64_t keys_version_ = 1;                // bumped by a rotation; guarded by module_mutex_
   std::atomic<Health> health_{Health::kHealthy};
+  // Kept open for the token's life: the rotation watch reads through it, and
+  // while it is open the token stays logged in. SoftHSM2 rewrites its
+  // token.object in place at every C_Login that is not "already logged in";
+  // a login every poll would put the token one badly timed kill away from
+  // unreadable.
+  std::mutex watch_mutex_;
+  Session watch_;                       // guarded by watch_mutex_
+  std::uint64_t watch_generation_ = 0;  // the module generation watch_ was opened in
 
   mutable std::shared_mutex module_mutex_;  // exclusive while the module is re-initialised
   std::uint64_t generation_ = 1;   // bumped by every module reset; guarded by module_mutex_

@@ -10,6 +10,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
 #include <chrono>
 #include <latch>
 #include <map>
@@ -248,8 +249,10 @@ TEST(HostileMoneySignerE2E, AGatewayKilledWhileThePinIsCheckedStillCountsTheGues
   auto signer = test::childrenOf(app.mpaydPid(), "mpay-signer");
   ASSERT_FALSE(signer.empty());
   std::vector<pid_t> stopped = signer;
+  std::vector<pid_t> workers;
   for (pid_t parent : signer)
-    for (pid_t worker : test::childrenOf(parent)) stopped.push_back(worker);
+    for (pid_t worker : test::childrenOf(parent)) workers.push_back(worker);
+  stopped.insert(stopped.end(), workers.begin(), workers.end());
   for (pid_t p : stopped) kill(p, SIGSTOP);  // the PIN check will not answer in time
   HttpAnswer lost;
   const std::string body = phone.payBody("KILLED-1", 1, 1234, "tea", "135790");
@@ -266,6 +269,14 @@ TEST(HostileMoneySignerE2E, AGatewayKilledWhileThePinIsCheckedStillCountsTheGues
   EXPECT_NE(lost.status, 200);
   for (pid_t p : stopped) kill(p, SIGCONT);
   ASSERT_TRUE(app.healthyWithin(30)) << app.log();
+  // Stopped and continued, the workers live on: the sleeps a stop interrupted
+  // resume through restart_syscall, which policy/signer.syscalls allows.
+  std::vector<pid_t> after;
+  for (pid_t parent : signer)
+    for (pid_t worker : test::childrenOf(parent)) after.push_back(worker);
+  std::sort(workers.begin(), workers.end());
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(after, workers) << app.log();
   auto store = gateway::Store::open(app.dev().config().gateway.db_url);
   ASSERT_TRUE(store.ok());
   auto user = store.value()->findUser(phone.phone());
@@ -300,8 +311,10 @@ TEST(HostileMoneySignerE2E, ApprovedWithoutReceiptIsPendingAndCompletedByTheAppl
   auto signer = test::childrenOf(app.mpaydPid(), "mpay-signer");
   ASSERT_FALSE(signer.empty());
   std::vector<pid_t> stopped = signer;
+  std::vector<pid_t> workers;
   for (pid_t parent : signer)
-    for (pid_t worker : test::childrenOf(parent)) stopped.push_back(worker);
+    for (pid_t worker : test::childrenOf(parent)) workers.push_back(worker);
+  stopped.insert(stopped.end(), workers.begin(), workers.end());
   for (pid_t p : stopped) kill(p, SIGSTOP);
   pay.join();
   EXPECT_EQ(first.status, 504) << first.body;

@@ -3,6 +3,7 @@
 
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -124,6 +125,35 @@ TEST(Token, RecoversAfterTheModuleIsFinalized) {
   auto again = token->call<Secret>([](hsm::Lane& lane) { return lane.random(8); });
   ASSERT_TRUE(again.ok()) << again.error().detail;
   EXPECT_EQ(token->health(), hsm::Health::kHealthy);
+}
+
+// SoftHSM2 rewrites token.object in place at each login that is not "already
+// logged in": a worker killed in the middle leaves a token nobody can open.
+// The rotation watch polls every two seconds on the session the token keeps,
+// without logging in again.
+TEST(Token, WatchingForARotationLeavesTheTokenFilesAlone) {
+  test::DevAppliance appliance;
+  auto token = appliance.openToken(1);
+  std::filesystem::path token_object;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(appliance.dir() + "/token"))
+    if (entry.path().filename() == "token.object") token_object = entry.path();
+  ASSERT_FALSE(token_object.empty());
+  struct stat before {};
+  ASSERT_EQ(stat(token_object.c_str(), &before), 0);
+  for (int i = 0; i < 3; ++i) {
+    auto changed = token->reloadIfRotated();
+    ASSERT_TRUE(changed.ok()) << changed.error().detail;
+    EXPECT_FALSE(changed.value());
+  }
+  struct stat after {};
+  ASSERT_EQ(stat(token_object.c_str(), &after), 0);
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec) << "a poll logged in again";
+  // With every session gone (the login with them), the watch opens a new one.
+  ASSERT_EQ(token->functions()->C_CloseAllSessions(token->slot()), CKR_OK);
+  auto again = token->reloadIfRotated();
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_FALSE(again.value());
 }
 
 TEST(Token, ReportsUnavailableWhileTheTokenIsGoneAndHealsAfter) {
