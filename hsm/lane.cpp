@@ -88,11 +88,30 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
   MPAY_ASSIGN_OR_RETURN(Bytes receipt_point, ecPointFromAttribute(receipt_attr));
   MPAY_ASSIGN_OR_RETURN(suite::EcPublicKey receipt_key, suite::EcPublicKey::fromPoint(receipt_point));
   MPAY_ASSIGN_OR_RETURN(k.kek, sessionCopy(s, policy.key("kek")));
-  MPAY_ASSIGN_OR_RETURN(k.verifier, sessionCopy(s, policy.key("verifier")));
+  std::vector<VerifierKey> verifier_keys;
+  for (std::uint32_t g : rotation.verifier.onToken()) {
+    const KeyTemplate t = policy.generation("verifier", g);
+    if (g != rotation.verifier.current) {  // as for the service key: only "not there" is skipped
+      MPAY_ASSIGN_OR_RETURN(bool there, s.exists(keyClass(t), t.label));
+      if (!there) continue;
+    }
+    VerifierKey key;
+    key.generation = g;
+    MPAY_ASSIGN_OR_RETURN(key.handle, sessionCopy(s, t));
+    verifier_keys.push_back(key);
+  }
+  k.verifier = verifier_keys.front().handle;
   MPAY_ASSIGN_OR_RETURN(k.permit, sessionCopy(s, policy.key("permit")));
   MPAY_ASSIGN_OR_RETURN(k.audit, sessionCopy(s, policy.key("audit")));
   return std::unique_ptr<Lane>(
-      new Lane(std::move(s), k, std::move(service_keys), std::move(receipt_key), policy.key("ecdh-secret")));
+      new Lane(std::move(s), k, std::move(service_keys), std::move(verifier_keys), std::move(receipt_key),
+               policy.key("ecdh-secret")));
+}
+
+Result<CK_OBJECT_HANDLE> Lane::verifierKey(std::uint32_t g) const {
+  for (const VerifierKey& key : verifier_keys_)
+    if (key.generation == g) return key.handle;
+  return fail(ErrorCode::kBadField, "verifier key generation " + std::to_string(g) + " is not in use on this token");
 }
 
 void Lane::abandon() {

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <map>
 #include <sstream>
+#include <utility>
 
 namespace mpay::hsm {
 namespace {
@@ -74,8 +75,18 @@ std::vector<std::uint32_t> KeyGenerations::onToken() const {
 }
 
 const std::vector<std::string>& RotationState::kinds() {
-  static const std::vector<std::string> k = {"service", "receipt"};
+  static const std::vector<std::string> k = {"service", "receipt", "verifier"};
   return k;
+}
+
+KeyGenerations& RotationState::of(const std::string& kind) {
+  return const_cast<KeyGenerations&>(std::as_const(*this).of(kind));
+}
+
+const KeyGenerations& RotationState::of(const std::string& kind) const {
+  if (kind == "receipt") return receipt;
+  if (kind == "verifier") return verifier;
+  return service;
 }
 
 std::string formatRotationState(const RotationState& state) {
@@ -112,8 +123,9 @@ Result<RotationState> parseRotationState(const std::string& text) {
       return stateError("unexpected line '" + line + "'");
     }
   }
-  if (!have_version || have.size() != RotationState::kinds().size())
-    return stateError("needs a version, a service and a receipt line, in that order");
+  // A state written before the verifier rotated has no verifier line: it is at generation 1.
+  if (!have_version || have.size() < 2)
+    return stateError("needs a version, a service, a receipt and a verifier line, in that order");
   MPAY_RETURN_IF_ERROR(checkRotationState(state));
   return state;
 }
@@ -124,8 +136,11 @@ Status checkRotationState(const RotationState& state) {
     if (g.current == 0) return stateError(kind + ": no current generation");
     if ((g.next == 0) != (g.next_since == 0)) return stateError(kind + ": next and next_since go together");
     if (g.next != 0 && g.next <= g.current) return stateError(kind + ": next must be newer than current");
-    if ((g.previous == 0) != (g.previous_until == 0))
+    if (RotationState::counted(kind)) {
+      if (g.previous_until != 0) return stateError(kind + ": previous_until must be 0 (no end date)");
+    } else if ((g.previous == 0) != (g.previous_until == 0)) {
       return stateError(kind + ": previous and previous_until go together");
+    }
     if (g.previous != 0 && g.previous >= g.current) return stateError(kind + ": previous must be older than current");
   }
   return {};

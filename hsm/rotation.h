@@ -4,7 +4,8 @@
 // start and whenever its version changes (docs/architecture.md, "Key
 // rotation"). A token without the object is at generation 1 of every key.
 //
-// The service and receipt keys rotate; the others stay at generation 1.
+// The service, receipt and verifier keys rotate; the others stay at
+// generation 1.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -36,12 +37,17 @@ struct RotationState {
   std::uint64_t version = 0;  // 0: no state object (a token from before rotation)
   KeyGenerations service;
   KeyGenerations receipt;
+  KeyGenerations verifier;
 
   bool operator==(const RotationState&) const = default;
   // The kinds that rotate, as policy/keys names them, in the object's order.
   static const std::vector<std::string>& kinds();
-  KeyGenerations& of(const std::string& kind) { return kind == "receipt" ? receipt : service; }
-  const KeyGenerations& of(const std::string& kind) const { return kind == "receipt" ? receipt : service; }
+  // A kind whose previous generation stays until nothing stored needs it
+  // (a verifier is remade only when its user gives the secret again), not
+  // until a time: its previous_until is 0.
+  static bool counted(const std::string& kind) { return kind == "verifier"; }
+  KeyGenerations& of(const std::string& kind);
+  const KeyGenerations& of(const std::string& kind) const;
 };
 
 // The object's text; strict both ways (unknown lines or words are errors).

@@ -98,6 +98,7 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
     };
     const KeyGenerations& receipt = rotation.receipt;
     info.receipt_generation = receipt.current;
+    info.verifier_generation = rotation.verifier.current;
     MPAY_ASSIGN_OR_RETURN(info.receipt_cert, receiptCert(receipt.current));
     info.receipt_certs.push_back(info.receipt_cert);
     if (receipt.next != 0) {

@@ -34,6 +34,7 @@ struct PlatformInfo {
   // generation; empty for generation 1, which phones take at registration.
   Bytes service_endorsement;
   std::uint32_t receipt_generation = 1;
+  std::uint32_t verifier_generation = 1;  // new verifiers are made under it
   // Every receipt certificate in the token: receipt_cert first, then the
   // next generation's (published before it signs), then the older ones
   // (receipts signed before keep verifying until their certificate expires).

@@ -292,7 +292,7 @@ Result<CeremonyReport> startNewPlatform(const Config& config) {
       // One past the newest named: a begin that stopped before its state was written.
       for (std::uint32_t each = 1; each <= std::max(g.current, g.next) + 1; ++each) {
         const auto t = token.base_policy.generation(kind, each);
-        for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE}) {
+        for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKO_CERTIFICATE}) {
           MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
           (void)destroyed;
         }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "admin/key_ceremony.h"
+#include "admin/open_orders.h"
 #include "gateway/signer_client.h"
 #include "ca/certificate.h"
 #include "hsm/keygen.h"
@@ -21,17 +22,37 @@ namespace {
 
 constexpr int kSignerTimeoutMs = 5000;
 
+// What each kind's generations do, in the operator's words.
+struct Wording {
+  const char* current;
+  const char* next;
+  const char* previous;
+};
+Wording wordingOf(const std::string& kind) {
+  if (kind == "service") return {" announced to phones", " (opened, not announced)", "opened"};
+  if (kind == "receipt") return {" signs receipts", " (certificate published, not signing)", "may sign"};
+  return {" makes new verifiers", " (checks verifiers, makes none)", "checks the verifiers made under it"};
+}
+
+std::string describeCounts(const std::vector<gateway::VerifierCount>& counts) {
+  std::string out;
+  for (const auto& c : counts)
+    out += "  generation " + std::to_string(c.generation) + " holds " + std::to_string(c.count) + " " + c.which +
+           " verifier(s)\n";
+  return out;
+}
+
 std::string describe(const std::string& kind, const hsm::KeyGenerations& g, std::uint64_t now) {
   std::ostringstream out;
-  out << kind << " key: generation " << g.current << (kind == "service" ? " announced to phones" : " signs receipts")
-      << "\n";
+  const Wording words = wordingOf(kind);
+  out << kind << " key: generation " << g.current << words.current << "\n";
   if (g.next != 0)
-    out << "  generation " << g.next << " begun at " << g.next_since
-        << (kind == "service" ? " (opened, not announced)" : " (certificate published, not signing)")
-        << ": next step `switch`\n";
-  if (g.previous != 0) {
-    out << "  generation " << g.previous << " previous, " << (kind == "service" ? "opened" : "may sign") << " until "
-        << g.previous_until;
+    out << "  generation " << g.next << " begun at " << g.next_since << words.next << ": next step `switch`\n";
+  if (g.previous != 0 && hsm::RotationState::counted(kind)) {
+    out << "  generation " << g.previous << " previous, " << words.previous
+        << " until none is left (renewed at each user's next login or payment): then `retire`\n";
+  } else if (g.previous != 0) {
+    out << "  generation " << g.previous << " previous, " << words.previous << " until " << g.previous_until;
     if (now < g.previous_until)
       out << " (" << (g.previous_until - now) << " s from now): then `retire`\n";
     else
@@ -51,11 +72,11 @@ Status recordStep(const Config& config, const std::string& step) {
   return {};
 }
 
-// The key pair only: a retired receipt key leaves its certificate, which
+// The key (pair) only: a retired receipt key leaves its certificate, which
 // keeps verifying the receipts it signed until it expires.
 Status destroyGeneration(const AdminToken& token, const std::string& kind, std::uint32_t g) {
   const auto t = token.base_policy.generation(kind, g);
-  for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+  for (CK_OBJECT_CLASS cls : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY}) {
     MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
     (void)destroyed;
   }
@@ -137,9 +158,11 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   g.next_since = step.now();
   MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));
   MPAY_RETURN_IF_ERROR(step.hand_back());
-  const std::string what = step.kind == "service"
-                               ? "the signer opens with it within " + std::to_string(kWorkersTakeState) + " s"
-                               : "its certificate from the CA is published in GET /v1/platform";
+  const std::string what =
+      step.kind == "service"    ? "the signer opens with it within " + std::to_string(kWorkersTakeState) + " s"
+      : step.kind == "receipt"  ? "its certificate from the CA is published in GET /v1/platform"
+                                : "every signer worker has it within " + std::to_string(kWorkersTakeState) +
+                                     " s, before any verifier is made under it";
   return std::string(created ? "created" : "present") + "  " + step.kind + " key generation " + std::to_string(next) +
          " (" + t.label + "); " + what + ". Next: mpay-admin rotate " + step.kind + " switch\n";
 }
@@ -153,11 +176,14 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
   // Every worker opens with a new service key before phones hear of it; a
   // new receipt certificate is in every answer of GET /v1/platform (workers
   // and the gateway's copy) before a receipt is signed with it.
-  const std::uint64_t ready_at = g.next_since + (step.kind == "service" ? kWorkersTakeState : kReceiptPublished);
+  const std::uint64_t ready_at = g.next_since + (step.kind == "receipt" ? kReceiptPublished : kWorkersTakeState);
   if (step.now() < ready_at) step.wait(static_cast<int>(ready_at - step.now()));
   // A service key's overlap is for phones that still seal to it; a receipt
-  // key needs only the time every worker takes to move to the new one.
-  const std::uint64_t until = step.now() + (step.kind == "service" ? step.overlap_seconds : kWorkersTakeState);
+  // key needs only the time every worker takes to move to the new one; an
+  // old verifier key stays until no verifier is left under it (retire checks).
+  const std::uint64_t until = hsm::RotationState::counted(step.kind)
+                                  ? 0
+                                  : step.now() + (step.kind == "service" ? step.overlap_seconds : kWorkersTakeState);
   const std::uint32_t fresh = g.next, old = g.current;
   MPAY_RETURN_IF_ERROR(recordStep(config, step.kind + " switch generation=" + std::to_string(fresh) +
                                               " previous=" + std::to_string(old) +
@@ -172,6 +198,11 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
   g = {fresh, 0, 0, old, until};
   MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));
   MPAY_RETURN_IF_ERROR(step.hand_back());
+  if (step.kind == "verifier")
+    return "switched the verifier key to generation " + std::to_string(fresh) + ": new verifiers are made under it, "
+           "and each user's password and PIN verifiers move to it at their next login and payment. Generation " +
+           std::to_string(old) + " checks the others until none is left (mpay-admin rotate verifier status). "
+           "Next: mpay-admin rotate verifier retire\n";
   // The switch has happened whatever the export does; a failed export is
   // said, and `mpay-admin init` (which changes nothing else) exports again.
   CeremonyReport exported;
@@ -195,8 +226,8 @@ Result<std::vector<std::uint32_t>> leftovers(const AdminToken& token, const std:
   std::vector<std::uint32_t> out;
   for (std::uint32_t each = 1; each < g.current; ++each) {
     if (each == g.previous) continue;
-    MPAY_ASSIGN_OR_RETURN(bool there,
-                          token.session.exists(CKO_PRIVATE_KEY, token.base_policy.generation(kind, each).label));
+    const auto t = token.base_policy.generation(kind, each);
+    MPAY_ASSIGN_OR_RETURN(bool there, token.session.exists(hsm::keyClass(t), t.label));
     if (there) out.push_back(each);
   }
   return out;
@@ -215,7 +246,18 @@ Result<std::string> retire(const Config& config, AdminToken& token, const Rotati
     return "destroyed " + std::to_string(left.size()) + " " + step.kind +
            " key generation(s) an interrupted retire had left in the token\n";
   }
-  if (step.now() < g.previous_until)
+  if (hsm::RotationState::counted(step.kind)) {
+    // Verifiers cannot be made again without their secrets: the old key goes
+    // only when the database holds none made under it.
+    MPAY_ASSIGN_OR_RETURN(auto counts, countVerifiersAsGateway(config));
+    std::vector<gateway::VerifierCount> left;
+    for (const auto& c : counts)
+      if (c.generation == g.previous && c.count > 0) left.push_back(c);
+    if (!left.empty())
+      return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) +
+                                            " still checks verifiers: its users have not logged in or paid since "
+                                            "the switch\n" + describeCounts(left));
+  } else if (step.now() < g.previous_until)
     return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) + " is " +
                                           (step.kind == "service" ? "opened" : "in use") + " until " +
                                           std::to_string(g.previous_until) + " (" +
@@ -253,10 +295,14 @@ Status lockRotation(const Config& config) {
 }
 
 Result<std::string> rotateKey(const Config& config, const RotationStep& step) {
-  if (step.kind != "service" && step.kind != "receipt")
-    return fail(ErrorCode::kBadField, "only the service and receipt keys rotate in this version");
+  if (step.kind != "service" && step.kind != "receipt" && step.kind != "verifier")
+    return fail(ErrorCode::kBadField, "only the service, receipt and verifier keys rotate in this version");
   if (step.step != "status") MPAY_RETURN_IF_ERROR(lockRotation(config));
   MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
+  if (step.step == "status" && step.kind == "verifier") {
+    MPAY_ASSIGN_OR_RETURN(auto counts, countVerifiersAsGateway(config));
+    return describe(step.kind, token.rotation.of(step.kind), step.now()) + describeCounts(counts);
+  }
   if (step.step == "status") return describe(step.kind, token.rotation.of(step.kind), step.now());
   if (step.step == "begin") return begin(config, token, step);
   if (step.step == "switch") return switchTo(config, token, step);

@@ -1,4 +1,4 @@
-// mpay-admin rotate service|receipt begin|switch|retire|status: a key's
+// mpay-admin rotate service|receipt|verifier begin|switch|retire|status: a key's
 // generations, changed one audited step at a time while the appliance runs
 // (docs/operations.md, "Rotating keys"). For the service key:
 //   begin   makes generation N+1 in the token; the signer opens with it too,
@@ -8,7 +8,10 @@
 //   retire  after the overlap: N is no longer named, then destroyed.
 // For the receipt key: begin makes N+1 and its certificate from the CA,
 // published at once; switch has the signer sign with N+1; retire destroys
-// N's key pair, and its certificate stays published.
+// N's key pair, and its certificate stays published. For the verifier key:
+// begin makes N+1, which every worker can check with; switch has new
+// verifiers made under N+1 (each user's are made again at their next login
+// and payment); retire destroys N once the database holds no verifier of it.
 // Each step first writes its audit record through the running signer (admin
 // role): no record, no step.
 #pragma once
@@ -21,7 +24,7 @@
 namespace mpay::admin {
 
 struct RotationStep {
-  std::string kind;                    // service or receipt
+  std::string kind;                    // service, receipt or verifier
   std::string step;                    // begin, switch, retire or status
   std::uint64_t overlap_seconds = 0;   // switch: how long the previous generation keeps opening
   std::function<std::uint64_t()> now;  // unix seconds

@@ -1,8 +1,13 @@
 #include "admin/open_orders.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <sstream>
 #include <ctime>
 
 #include "common/identity.h"
@@ -54,6 +59,51 @@ Result<std::unique_ptr<gateway::Store>> openStoreAsGateway(const Config& config)
   auto store = gateway::Store::open(config.gateway.db_url);
   if (!store) return fail(ErrorCode::kInternal, "database: " + store.error().message);
   return std::move(store).value();
+}
+
+Result<std::vector<gateway::VerifierCount>> countVerifiersAsGateway(const Config& config) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(ErrorCode::kIo, "pipe: " + std::string(std::strerror(errno)));
+  const pid_t child = ::fork();
+  if (child < 0) return fail(ErrorCode::kIo, "fork: " + std::string(std::strerror(errno)));
+  if (child == 0) {
+    ::close(fds[0]);
+    std::string out;
+    if (auto store = openStoreAsGateway(config); !store) {
+      out = "error " + store.error().detail + "\n";
+    } else if (auto counts = store.value()->countVerifiers(); !counts) {
+      out = "error " + counts.error().message + "\n";
+    } else {
+      for (const auto& c : counts.value())
+        out += c.which + " " + std::to_string(c.generation) + " " + std::to_string(c.count) + "\n";
+    }
+    for (std::size_t done = 0; done < out.size();) {
+      const ssize_t n = ::write(fds[1], out.data() + done, out.size() - done);
+      if (n <= 0) _exit(1);
+      done += static_cast<std::size_t>(n);
+    }
+    _exit(0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail(ErrorCode::kInternal, "the database could not be read for the verifier counts");
+  std::vector<gateway::VerifierCount> counts;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("error ", 0) == 0) return fail(ErrorCode::kInternal, "database: " + line.substr(6));
+    gateway::VerifierCount c;
+    std::istringstream words(line);
+    if (!(words >> c.which >> c.generation >> c.count))
+      return fail(ErrorCode::kInternal, "verifier counts: '" + line + "'");
+    counts.push_back(c);
+  }
+  return counts;
 }
 
 Result<std::string> listOpenOrders(const Config& config) {

@@ -122,6 +122,7 @@ struct PlatformInfoResponse {
   // Every published receipt certificate, receipt_cert first
   // (encodeCertificateList: at most kMaxReceiptCertificates).
   Bytes receipt_certificates;
+  std::uint64_t verifier_generation = 1;  // for the operator's console; phones never see it
   template <class V> void fields(V& v) {
     v.text(suite, 32);
     v.fixed(service_point, 65);
@@ -134,6 +135,7 @@ struct PlatformInfoResponse {
     v.bytes(service_endorsement, 80);
     v.u64(receipt_generation);
     v.bytes(receipt_certificates, kMaxReceiptCertificates * (kMaxCertificate + 2));
+    v.u64(verifier_generation);
   }
 };
 
@@ -196,6 +198,7 @@ struct OpenRegistrationResponse {
   std::string registration_code, confirmation_code;
   Bytes registration_file;
   Bytes confirmation_proof;  // what the phone must send to prove it received the SMS
+  std::uint64_t verifier_generation = 1;  // of the verifier key both verifiers were made under
   template <class V> void fields(V& v) {
     v.text(phone, 16);
     v.bytes(certificate, kMaxCertificate);
@@ -207,6 +210,7 @@ struct OpenRegistrationResponse {
     v.text(confirmation_code, 32);
     v.bytes(registration_file, 16384);
     v.fixed(confirmation_proof, 32);
+    v.u64(verifier_generation);
   }
 };
 
@@ -215,6 +219,7 @@ struct OpenLoginRequest {
   // 1: check the login of a registration whose SMS proof is still missing:
   // every check and every count, but no session and no hold on the number.
   std::uint8_t check_only = 0;
+  std::uint64_t password_verifier_generation = 1;  // the verifier key password_verifier was made under
   template <class V> void fields(V& v) {
     v.bytes(certificate, kMaxCertificate);
     v.fixed(salt, 16);
@@ -222,6 +227,7 @@ struct OpenLoginRequest {
     v.bytes(c1, kMaxSealed);
     v.bytes(c2, 256);
     v.u8(check_only);
+    v.u64(password_verifier_generation);
   }
 };
 
@@ -231,6 +237,10 @@ struct OpenLoginResponse {
   Bytes nonce, session_id;
   std::uint64_t expires_at = 0;
   Bytes sealed_keys, wrapped_keys;
+  // The right password, checked under an older verifier key: its verifier
+  // under the current one, for the gateway to keep. Empty and 0 otherwise.
+  Bytes password_verifier;
+  std::uint64_t verifier_generation = 0;
   template <class V> void fields(V& v) {
     v.text(phone, 16);
     v.u64(timestamp);
@@ -239,6 +249,8 @@ struct OpenLoginResponse {
     v.u64(expires_at);
     v.bytes(sealed_keys, kMaxSealed);
     v.bytes(wrapped_keys, 256);
+    v.bytes(password_verifier, 32);
+    v.u64(verifier_generation);
   }
 };
 
@@ -252,6 +264,7 @@ struct OpenPaymentRequest {
   Bytes pin_ciphertext, critical_ciphertext;
   std::uint64_t counter = 0, timestamp = 0;
   Bytes signature;
+  std::uint64_t pin_verifier_generation = 1;  // the verifier key pin_verifier was made under
   template <class V> void fields(V& v) {
     v.bytes(certificate, kMaxCertificate);
     v.fixed(salt, 16);
@@ -269,6 +282,7 @@ struct OpenPaymentRequest {
     v.u64(counter);
     v.u64(timestamp);
     v.bytes(signature, 72);
+    v.u64(pin_verifier_generation);
   }
 };
 
@@ -278,6 +292,9 @@ struct OpenPaymentResponse {
   std::string currency, content;
   std::uint64_t counter = 0, timestamp = 0;
   Bytes permit;
+  // As in OpenLoginResponse, for the PIN.
+  Bytes pin_verifier;
+  std::uint64_t verifier_generation = 0;
   template <class V> void fields(V& v) {
     v.text(order_no, 64);
     v.text(phone, 16);
@@ -287,6 +304,8 @@ struct OpenPaymentResponse {
     v.u64(counter);
     v.u64(timestamp);
     v.fixed(permit, kPermitLen);
+    v.bytes(pin_verifier, 32);
+    v.u64(verifier_generation);
   }
 };
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "common/bytes.h"
@@ -39,6 +40,24 @@ std::array<unsigned char, 32> digestOf(const std::string& text) {
 std::string fingerprint(const Bytes& bytes) { return hexEncode(suite::sha256(bytes)); }
 
 // Minor units as stored: the console does not guess a currency's decimals.
+// " Stored verifiers: generation 1: 3 password, 3 pin; ..." (a rotation's
+// old verifier key is retired once its generation holds none).
+std::string verifierCounts(Store& store) {
+  auto counts = store.countVerifiers();
+  if (!counts) return " Stored verifiers: unknown (the database did not answer).";
+  std::map<std::int64_t, std::string> by_generation;
+  for (const auto& c : counts.value()) {
+    std::string& text = by_generation[c.generation];
+    text += (text.empty() ? "" : ", ") + std::to_string(c.count) + " " + c.which;
+  }
+  std::string out = " Stored verifiers:";
+  if (by_generation.empty()) return out + " none.";
+  for (const auto& [generation, text] : by_generation)
+    out += " generation " + std::to_string(generation) + ": " + text + ";";
+  out.back() = '.';
+  return out;
+}
+
 std::string amountText(std::int64_t minor, const std::string& currency) {
   return std::to_string(minor) + " " + currency + " (minor units)";
 }
@@ -235,8 +254,9 @@ ConsoleView Console::gather() {
                             " still accepted until " + std::to_string(platform->previous_service_until) +
                             " (unix time)") +
                  "; receipt key at generation " + std::to_string(platform->receipt_generation) +
-                 " (mpay-admin rotate service|receipt status shows a begun rotation). The CA, KEK and verifier "
-                 "keys have one generation: their rotation is not built yet.";
+                 "; verifier key at generation " + std::to_string(platform->verifier_generation) +
+                 " (mpay-admin rotate service|receipt|verifier status shows a begun rotation)." +
+                 verifierCounts(store_) + " The CA and KEK keys have one generation: their rotation is not built yet.";
   } else {
     v.rotation = "unknown: the signer did not answer platform_info";
   }

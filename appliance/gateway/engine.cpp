@@ -111,7 +111,9 @@ ApiResult<JsonPtr> Engine::registerPhone(const JsonFields& body) {
   PendingRegistration pending{r.phone,
                               codeHash(r.registration_code),
                               r.registration_file,
-                              {r.certificate, r.salt, r.password_verifier, r.pin_verifier, r.identity},
+                              {r.certificate, r.salt, r.password_verifier, r.pin_verifier, r.identity,
+                               static_cast<std::int64_t>(r.verifier_generation),
+                               static_cast<std::int64_t>(r.verifier_generation)},
                               0,
                               now_() + config_.registration_ttl,
                               hexEncode(suite::sha256(r.confirmation_proof)),
@@ -170,8 +172,13 @@ ApiResult<JsonPtr> Engine::confirm(const JsonFields& body) {
 
 Result<wire::OpenLoginResponse> Engine::openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2,
                                                  bool check_only) {
-  wire::OpenLoginRequest request{cred.certificate, cred.salt, cred.password_verifier, c1, c2,
-                                 static_cast<std::uint8_t>(check_only ? 1 : 0)};
+  wire::OpenLoginRequest request{cred.certificate,
+                                 cred.salt,
+                                 cred.password_verifier,
+                                 c1,
+                                 c2,
+                                 static_cast<std::uint8_t>(check_only ? 1 : 0),
+                                 static_cast<std::uint64_t>(cred.password_verifier_generation)};
   return signer_.call<wire::OpenLoginResponse>([&](SignerClient& c) { return c.openLogin(request); });
 }
 
@@ -214,6 +221,20 @@ ApiResult<JsonPtr> Engine::loginWithoutUser(const std::string& phone, const std:
   }
   MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPasswordWithoutUser, phone));
   return apiError(ApiCode::kRegistrationUnconfirmed, "finish activation: prove the SMS confirmation code");
+}
+
+// The signer made a verifier again under the current verifier key (the
+// secret was right and its verifier older). Kept if the stored one is still
+// the one it replaces; if not kept, the next login or payment renews it.
+void Engine::keepRenewedVerifier(Store::Verifier which, const std::string& phone, const Bytes& old,
+                                 const Bytes& renewed, std::uint64_t generation) {
+  if (generation == 0 || renewed.size() != 32) return;
+  auto kept = store_.renewVerifier(which, phone, old, renewed, static_cast<std::int64_t>(generation));
+  const char* what = which == Store::Verifier::kPassword ? "password" : "pin";
+  if (!kept)
+    log::warn(std::string("event=verifier_renewal_failed which=") + what + " detail="" + kept.error().detail + """);
+  else if (kept.value())
+    log::info(std::string("event=verifier_renewed which=") + what + " generation=" + std::to_string(generation));
 }
 
 void Engine::purgeGuessesWithoutUser() {
@@ -264,6 +285,8 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
                                               static_cast<std::int64_t>(r.expires_at), 0});
   if (!stored) return refuse(std::move(stored).error());
   if (!stored.value()) return refuse(apiError(ApiCode::kReplayedRequest, "login nonce already used"));
+  keepRenewedVerifier(Store::Verifier::kPassword, phone, user->credentials.password_verifier, r.password_verifier,
+                      r.verifier_generation);
   JsonPtr o = object();
   o->set("session_id", base64url(r.session_id));
   o->set("sealed_keys", base64url(r.sealed_keys));

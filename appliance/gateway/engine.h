@@ -62,6 +62,8 @@ class Engine {
   ApiResult<Store::OpenOrderCounts> completeOpenOrders();
   // Forgets login counts of numbers without a user once they no longer matter.
   void purgeGuessesWithoutUser();
+  // Stored verifiers by the verifier key generation that made them.
+  ApiResult<std::vector<VerifierCount>> countVerifiers() { return store_.countVerifiers(); }
 
  private:
   ApiStatus limitPhone(const std::string& phone);
@@ -69,6 +71,8 @@ class Engine {
   Result<wire::OpenLoginResponse> openLogin(const UserCredentials& cred, const Bytes& c1, const Bytes& c2,
                                             bool check_only);
   ApiError loginRefusal(const Error& e);
+  void keepRenewedVerifier(Store::Verifier which, const std::string& phone, const Bytes& old, const Bytes& renewed,
+                           std::uint64_t generation);
   ApiResult<JsonPtr> loginWithoutUser(const std::string& phone, const std::optional<PendingRegistration>& pending,
                                       const Bytes& c1, const Bytes& c2);
   std::int64_t claimSeconds() const;

@@ -155,6 +155,7 @@ ApiResult<std::optional<wire::OpenPaymentResponse>> Engine::verifyPayment(const 
   request.certificate = user->credentials.certificate;
   request.salt = user->credentials.salt;
   request.pin_verifier = user->credentials.pin_verifier;
+  request.pin_verifier_generation = static_cast<std::uint64_t>(user->credentials.pin_verifier_generation);
   request.wrapped_keys = session->wrapped_keys;
   auto opened = signer_.call<wire::OpenPaymentResponse>([&](SignerClient& c) { return c.openPayment(request); });
   if (!opened) {
@@ -167,6 +168,8 @@ ApiResult<std::optional<wire::OpenPaymentResponse>> Engine::verifyPayment(const 
   }
   // With a claim, markVerified clears the PIN count in its own transaction.
   if (!claim) MPAY_RETURN_IF_ERROR(store_.clearAttempts(Guess::kPin, request.phone));
+  keepRenewedVerifier(Store::Verifier::kPin, request.phone, user->credentials.pin_verifier,
+                      opened.value().pin_verifier, opened.value().verifier_generation);
   return std::optional<wire::OpenPaymentResponse>(std::move(opened).value());
 }
 

@@ -194,7 +194,8 @@ std::uint64_t latestAuditCheckpoint(const std::string& path) {
 
 // Until `stopping`: completes open orders every 2 s (and publishes how many
 // are open, and the latest audit checkpoint), and forgets stale login counts
-// of numbers without a user every minute.
+// of numbers without a user and counts the verifiers of each verifier key
+// generation every minute.
 void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console, const std::string& checkpoint_file,
                        const std::atomic<bool>& stopping) {
   for (int tick = 1; !stopping; ++tick) {
@@ -208,6 +209,9 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console
       if (console) console->sample();
     }
     if (tick % 600 == 0) engine.purgeGuessesWithoutUser();
+    // A count over the users table: once a minute (5 s after start the first time).
+    if (tick % 600 == 50)
+      if (auto counts = engine.countVerifiers(); counts.ok()) metrics.verifiers(counts.value());
   }
 }
 

@@ -3,6 +3,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 
@@ -69,7 +70,12 @@ GatewayMetrics::GatewayMetrics(std::string_view version)
                             .Name("mpay_audit_checkpoint_sequence")
                             .Help("Audit record number of the signer's latest signed checkpoint (signer.checkpoint_file)")
                             .Register(*registry_)
-                            .Add({})) {
+                            .Add({})),
+      verifiers_(prometheus::BuildGauge()
+                     .Name("mpay_verifiers")
+                     .Help("Password and PIN verifiers in the database (users and pending registrations) by the "
+                           "verifier key generation that made them; an old generation may be retired at 0")
+                     .Register(*registry_)) {
   prometheus::BuildGauge()
       .Name("mpay_build_info")
       .Help("Always 1; the version label says which mpay build answers")
@@ -97,6 +103,19 @@ void GatewayMetrics::openOrders(std::int64_t open, std::int64_t approved_without
 }
 
 void GatewayMetrics::auditCheckpoint(std::uint64_t seq) { audit_checkpoint_.Set(static_cast<double>(seq)); }
+
+void GatewayMetrics::verifiers(const std::vector<VerifierCount>& counts) {
+  std::lock_guard lock(verifiers_mutex_);
+  std::vector<prometheus::Gauge*> now;
+  for (const auto& c : counts) {
+    auto& gauge = verifiers_.Add({{"which", c.which}, {"generation", std::to_string(c.generation)}});
+    gauge.Set(static_cast<double>(c.count));
+    now.push_back(&gauge);
+  }
+  for (prometheus::Gauge* before : verifier_gauges_)
+    if (std::find(now.begin(), now.end(), before) == now.end()) verifiers_.Remove(before);
+  verifier_gauges_ = std::move(now);
+}
 
 std::vector<GatewayMetrics::RequestCount> GatewayMetrics::requestCounts() const {
   std::vector<RequestCount> out;

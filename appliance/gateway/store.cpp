@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -86,6 +87,13 @@ const std::vector<std::string>& migrations() {
       "ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';"
       "UPDATE outbox SET expires_at = COALESCE((SELECT r.expires_at FROM registrations r"
       " WHERE r.phone = outbox.phone), 0);",
+      // 6: the verifier key rotates: each verifier says which generation made it; the
+      // counts per generation (when the old key may go) come from these indexes.
+      "ALTER TABLE users ADD COLUMN password_verifier_generation INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE users ADD COLUMN pin_verifier_generation INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE registrations ADD COLUMN verifier_generation INTEGER NOT NULL DEFAULT 1;"
+      "CREATE INDEX users_password_verifier_generation ON users (password_verifier_generation);"
+      "CREATE INDEX users_pin_verifier_generation ON users (pin_verifier_generation);",
   };
   return m;
 }
@@ -302,11 +310,14 @@ ApiStatus Store::putRegistration(const PendingRegistration& r) {
                 pw = base64url(r.credentials.password_verifier), pin = base64url(r.credentials.pin_verifier),
                 identity = base64url(r.credentials.identity), proof = r.proof_hash;
     Poco::Int64 expires = r.expires_at;
+    // One signer call made both verifiers: one generation.
+    Poco::Int64 generation = r.credentials.password_verifier_generation;
     s << sql("DELETE FROM registrations WHERE phone = ?"), use(phone), now;
     s << sql("INSERT INTO registrations (phone, code_hash, registration_file, certificate, salt, password_verifier,"
-             " pin_verifier, identity, attempts, expires_at, proof_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"),
+             " pin_verifier, identity, attempts, expires_at, proof_hash, verifier_generation)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"),
         use(phone), use(hash), use(file), use(cert), use(salt), use(pw), use(pin), use(identity), use(expires),
-        use(proof), now;
+        use(proof), use(generation), now;
     return {};
   });
 }
@@ -315,13 +326,15 @@ ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std:
   return read("findRegistration", [&](Poco::Data::Session& s) -> ApiResult<std::optional<PendingRegistration>> {
     auto& q = prepared(s,
                        "SELECT code_hash, registration_file, certificate, salt, password_verifier, pin_verifier,"
-                       " identity, attempts, expires_at, proof_hash, confirm_attempts FROM registrations WHERE phone = ?",
-                       "t", "tttttttnntn");
+                       " identity, attempts, expires_at, proof_hash, confirm_attempts, verifier_generation"
+                       " FROM registrations WHERE phone = ?",
+                       "t", "tttttttnntnn");
     if (q.run(phone) == 0) return std::optional<PendingRegistration>();
     PendingRegistration r{phone,
                           q.text(0),
                           unb64(q.text(1)),
-                          {unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4)), unb64(q.text(5)), unb64(q.text(6))},
+                          {unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4)), unb64(q.text(5)), unb64(q.text(6)),
+                           q.number(11), q.number(11)},
                           static_cast<int>(q.number(7)),
                           q.number(8),
                           q.text(9),
@@ -356,8 +369,10 @@ ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_
     std::string p = phone;
     Poco::Int64 created = at;
     Statement move(s);
-    move << sql("INSERT INTO users (phone, certificate, salt, password_verifier, pin_verifier, identity, created_at)"
-                " SELECT phone, certificate, salt, password_verifier, pin_verifier, identity, ? FROM registrations"
+    move << sql("INSERT INTO users (phone, certificate, salt, password_verifier, pin_verifier, identity, created_at,"
+                " password_verifier_generation, pin_verifier_generation)"
+                " SELECT phone, certificate, salt, password_verifier, pin_verifier, identity, ?,"
+                " verifier_generation, verifier_generation FROM registrations"
                 " WHERE phone = ? ON CONFLICT DO NOTHING"),
         use(created), use(p);
     const std::size_t moved = move.execute();
@@ -370,12 +385,14 @@ ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
   return read("findUser", [&](Poco::Data::Session& s) -> ApiResult<std::optional<UserRow>> {
     auto& q = prepared(s,
                        "SELECT certificate, salt, password_verifier, pin_verifier, identity, failed_logins,"
-                       " login_locked_until, failed_pins, pin_locked_until FROM users WHERE phone = ?",
-                       "t", "tttttnnnn");
+                       " login_locked_until, failed_pins, pin_locked_until, password_verifier_generation,"
+                       " pin_verifier_generation FROM users WHERE phone = ?",
+                       "t", "tttttnnnnnn");
     if (q.run(phone) == 0) return std::optional<UserRow>();
     return std::optional<UserRow>(
         UserRow{phone,
-                {unb64(q.text(0)), unb64(q.text(1)), unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4))},
+                {unb64(q.text(0)), unb64(q.text(1)), unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4)),
+                 q.number(9), q.number(10)},
                 static_cast<int>(q.number(5)), q.number(6), static_cast<int>(q.number(7)), q.number(8)});
   });
 }
@@ -481,6 +498,38 @@ ApiStatus Store::purgeExpiredOutbox(std::int64_t at) {
     Poco::Int64 now_v = at;
     s << sql("DELETE FROM outbox WHERE expires_at <= ?"), use(now_v), now;
     return {};
+  });
+}
+
+ApiResult<bool> Store::renewVerifier(Verifier which, const std::string& phone, ByteView old, ByteView renewed,
+                                     std::int64_t generation) {
+  return write("renewVerifier", [&](Session& s, Undo&) -> ApiResult<bool> {
+    const char* statement =
+        which == Verifier::kPassword
+            ? "UPDATE users SET password_verifier = ?, password_verifier_generation = ?"
+              " WHERE phone = ? AND password_verifier = ?"
+            : "UPDATE users SET pin_verifier = ?, pin_verifier_generation = ? WHERE phone = ? AND pin_verifier = ?";
+    return prepared(s, statement, "tntt").run(base64url(renewed), generation, phone, base64url(old)) == 1;
+  });
+}
+
+ApiResult<std::vector<VerifierCount>> Store::countVerifiers() {
+  return read("countVerifiers", [&](Poco::Data::Session& s) -> ApiResult<std::vector<VerifierCount>> {
+    std::map<std::pair<std::string, std::int64_t>, std::int64_t> counts;
+    for (const char* which : {"password", "pin"}) {
+      std::vector<Poco::Int64> generations, users;
+      s << "SELECT " + std::string(which) + "_verifier_generation, COUNT(*) FROM users GROUP BY " + which +
+               "_verifier_generation",
+          into(generations), into(users), now;
+      for (std::size_t i = 0; i < generations.size(); ++i) counts[{which, generations[i]}] += users[i];
+      std::vector<Poco::Int64> pending_generations, pending;
+      s << "SELECT verifier_generation, COUNT(*) FROM registrations GROUP BY verifier_generation",
+          into(pending_generations), into(pending), now;
+      for (std::size_t i = 0; i < pending_generations.size(); ++i) counts[{which, pending_generations[i]}] += pending[i];
+    }
+    std::vector<VerifierCount> out;
+    for (const auto& [key, count] : counts) out.push_back({key.first, key.second, count});
+    return out;
   });
 }
 

@@ -17,11 +17,14 @@
 #include "common/group_commit.h"
 #include "gateway/db_connections.h"
 #include "gateway/api_error.h"
+#include "gateway/verifier_count.h"
 
 namespace mpay::gateway {
 
 struct UserCredentials {
   Bytes certificate, salt, password_verifier, pin_verifier, identity;
+  // The verifier key generation each verifier was made under (key rotation).
+  std::int64_t password_verifier_generation = 1, pin_verifier_generation = 1;
 };
 
 struct UserRow {
@@ -196,6 +199,16 @@ class Store {
     std::int64_t open = 0, approved_without_receipt = 0;
   };
   ApiResult<OpenOrderCounts> countOpenOrders();
+
+  // Verifier key rotation: a verifier made again under the current key, kept
+  // only if the stored one is still `old` (a concurrent renewal or a new
+  // registration wins). True if it was kept.
+  enum class Verifier { kPassword, kPin };
+  ApiResult<bool> renewVerifier(Verifier which, const std::string& phone, ByteView old, ByteView renewed,
+                                std::int64_t generation);
+  // How many verifiers each verifier key generation still holds: users'
+  // passwords and PINs, and pending registrations (both of theirs).
+  ApiResult<std::vector<VerifierCount>> countVerifiers();
 
   // The confirmation code to send for a registration that expires at
   // `expires_at`, replacing any code of that phone not sent yet; claimed by

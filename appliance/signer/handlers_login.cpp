@@ -34,7 +34,8 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   Secret signed_bytes = suite::loginSignedBytes(k, c1.phone, c1.password, c1.timestamp, c1.nonce);
   const bool signed_by_user = user.public_key.verifyDer(signed_bytes.exposeSecret(), c1.signature);
   const ByteView user_key = user.public_key.point();
-  MPAY_ASSIGN_OR_RETURN(Bytes verifier, computeVerifier(lane, label::kPasswordVerifier, c1.phone, user_key, req.salt,
+  MPAY_ASSIGN_OR_RETURN(Bytes verifier, computeVerifier(lane, req.password_verifier_generation,
+                                                        label::kPasswordVerifier, c1.phone, user_key, req.salt,
                                                         c1.password));
   if (!same_phone) return fail(ErrorCode::kMismatch, "C1 phone differs from the certificate");
   if (!signed_by_user) return fail(ErrorCode::kBadSignature, "login signature");
@@ -94,6 +95,16 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   ByteWriter w;
   w.u64(r.expires_at).raw(wrapped);
   r.wrapped_keys = w.take();
+  // The password is in hand: a verifier under an older key is made again
+  // under the current one (docs/architecture.md, "Key rotation"). Best
+  // effort: without it the login stands and the next one tries again.
+  if (req.password_verifier_generation != lane.verifierGeneration()) {
+    if (auto renewed = computeVerifier(lane, lane.verifierGeneration(), label::kPasswordVerifier, c1.phone, user_key,
+                                       req.salt, c1.password)) {
+      r.password_verifier = std::move(renewed).value();
+      r.verifier_generation = lane.verifierGeneration();
+    }
+  }
   return wire::encodeMessage(r);
 }
 
@@ -106,6 +117,7 @@ Result<Bytes> loginAsNobody(OpContext& ctx, const hsm::Lane& lane, wire::OpenLog
   MPAY_ASSIGN_OR_RETURN(auto nobody, ca::verifyUserCertificate(decoy->user_certificate, decoy->ca_certificate));
   req.salt = decoy->salt;
   req.password_verifier = decoy->password_verifier;
+  req.password_verifier_generation = lane.verifierGeneration();
   auto refused = login(ctx, lane, req, nobody, steps, change);
   if (!refused.ok() && refused.error().code != ErrorCode::kMismatch) return refused;
   return fail(ErrorCode::kBadSignature, "login signature");

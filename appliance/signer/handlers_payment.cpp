@@ -94,7 +94,8 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
   if (!std::exchange(steps.guess, true)) MPAY_RETURN_IF_ERROR(ctx.state->takeGuess(whose, ctx.now(), change));
   bool right_pin = suite::validPin(pin.exposeSecretText());
   if (right_pin) {
-    auto verifier = computeVerifier(lane, label::kPinVerifier, req.phone, user_key, req.salt, pin);
+    auto verifier = computeVerifier(lane, req.pin_verifier_generation, label::kPinVerifier, req.phone, user_key,
+                                    req.salt, pin);
     if (!verifier) {
       // Not checked: the try goes back (the token's retry takes it again) —
       // unless an earlier attempt of this request already settled it.
@@ -108,9 +109,19 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
   }
   if (!std::exchange(steps.settled, true)) ctx.state->settleGuess(whose, right_pin, ctx.now(), change);
   if (!right_pin) return fail(ErrorCode::kBadPin, "PIN");
+  // As at login: the PIN's verifier made again under the current key, best effort.
+  Bytes renewed_verifier;
+  std::uint64_t renewed_generation = 0;
+  if (req.pin_verifier_generation != lane.verifierGeneration()) {
+    if (auto renewed = computeVerifier(lane, lane.verifierGeneration(), label::kPinVerifier, req.phone, user_key,
+                                       req.salt, pin)) {
+      renewed_verifier = std::move(renewed).value();
+      renewed_generation = lane.verifierGeneration();
+    }
+  }
 
-  wire::OpenPaymentResponse r{req.order_no, req.phone,     req.amount_minor, req.currency,
-                              content,      req.counter,   req.timestamp,    {}};
+  wire::OpenPaymentResponse r{req.order_no, req.phone,   req.amount_minor, req.currency, content, req.counter,
+                              req.timestamp, {},          {},               0};
   Permit p{ctx.state->epoch()};
   MPAY_ASSIGN_OR_RETURN(p.id, ctx.state->issuePermit(change));
   p.expires_at = ctx.now() + suite::kPermitLifetimeSeconds;
@@ -118,6 +129,8 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
   ByteWriter permit;
   permit.raw(p.epoch).u64(p.id).u64(p.expires_at).raw(mac);
   r.permit = permit.take();
+  r.pin_verifier = std::move(renewed_verifier);
+  r.verifier_generation = renewed_generation;
   return wire::encodeMessage(r);
 }
 

@@ -41,10 +41,11 @@ Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegi
   wire::OpenRegistrationResponse r;
   r.phone = info.phone;
   MPAY_ASSIGN_OR_RETURN(r.salt, randomBytes(lane, suite::kSaltLen));
-  MPAY_ASSIGN_OR_RETURN(r.password_verifier, computeVerifier(lane, label::kPasswordVerifier, info.phone, pair.point,
-                                                             r.salt, info.password));
-  MPAY_ASSIGN_OR_RETURN(r.pin_verifier,
-                        computeVerifier(lane, label::kPinVerifier, info.phone, pair.point, r.salt, info.pin));
+  r.verifier_generation = lane.verifierGeneration();
+  MPAY_ASSIGN_OR_RETURN(r.password_verifier, computeVerifier(lane, r.verifier_generation, label::kPasswordVerifier,
+                                                             info.phone, pair.point, r.salt, info.password));
+  MPAY_ASSIGN_OR_RETURN(r.pin_verifier, computeVerifier(lane, r.verifier_generation, label::kPinVerifier, info.phone,
+                                                        pair.point, r.salt, info.pin));
   MPAY_ASSIGN_OR_RETURN(r.identity, lane.seal(lane.keys().kek, suite::identityAad(info.phone),
                                               suite::identityPlaintext(info.name, info.id_number)));
 

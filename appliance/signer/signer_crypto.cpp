@@ -18,10 +18,12 @@ Result<Secret> openSealedToService(const hsm::Lane& lane, std::uint64_t now, std
   return refused;
 }
 
-Result<Bytes> computeVerifier(const hsm::Lane& lane, std::string_view label, std::string_view phone, ByteView user_key,
-                              ByteView salt, const Secret& secret) {
+Result<Bytes> computeVerifier(const hsm::Lane& lane, std::uint64_t generation, std::string_view label,
+                              std::string_view phone, ByteView user_key, ByteView salt, const Secret& secret) {
+  if (generation == 0 || generation > UINT32_MAX) return fail(ErrorCode::kBadField, "verifier generation");
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE key, lane.verifierKey(static_cast<std::uint32_t>(generation)));
   Secret input = suite::verifierInput(label, phone, user_key, salt, secret);
-  return lane.hmac(lane.keys().verifier, input.exposeSecret());
+  return lane.hmac(key, input.exposeSecret());
 }
 
 Result<std::string> randomDigits(const hsm::Lane& lane, std::size_t n) {

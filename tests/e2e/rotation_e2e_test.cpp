@@ -2,7 +2,9 @@
 // before the rotation, during it (between begin and switch) and after it:
 // none registers again. A phone that has not fetched the new key keeps
 // logging in until the overlap ends, and not after; every step is in the
-// audit log; the retired generation is gone from the token.
+// audit log; the retired generation is gone from the token. The receipt key
+// and the verifier key rotate too: receipts signed before keep verifying;
+// each user's verifiers move to the new key at their next login and payment.
 #include <gtest/gtest.h>
 
 #include <Poco/JSON/Array.h>
@@ -21,6 +23,7 @@
 #include "client/flows.h"
 #include "client/phone.h"
 #include "gateway/json_fields.h"
+#include "gateway/store.h"
 #include "support/raw_phone.h"
 #include "support/running_appliance.h"
 
@@ -332,6 +335,113 @@ TEST(RotationE2E, ReceiptKeyRotatesAndReceiptsSignedBeforeStillVerify) {
   const std::string audit = readFile(app.dev().config().signer.audit_log);
   for (const char* note : {"receipt begin generation=2", "receipt switch generation=2 previous=1",
                            "receipt retire generation=1"})
+    EXPECT_NE(audit.find(note), std::string::npos) << note;
+  EXPECT_EQ(app.admin("audit verify").exit_code, 0);
+}
+
+// The verifier generations of a user's stored verifiers, as the database holds them.
+std::pair<std::int64_t, std::int64_t> verifierGenerations(const test::RunningAppliance& app, const std::string& phone) {
+  auto store = gateway::Store::open(app.dev().config().gateway.db_url);
+  EXPECT_TRUE(store.ok());
+  auto user = store.value()->findUser(phone);
+  EXPECT_TRUE(user.ok() && user.value().has_value()) << phone;
+  if (!user.ok() || !user.value()) return {0, 0};
+  return {user.value()->credentials.password_verifier_generation, user.value()->credentials.pin_verifier_generation};
+}
+
+TEST(RotationE2E, VerifierKeyRotatesAndEachVerifierMovesAtItsUsersNextLoginAndPayment) {
+  test::RunningAppliance app;
+  using Generations = std::pair<std::int64_t, std::int64_t>;  // password's, PIN's
+  const std::string before = app.enroll("before", "+8613800138121");
+  ASSERT_EQ(app.client("before", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  ASSERT_EQ(test::jsonField(app.client("before", payArgs("VER-1")).output, "result"), "approved");
+  EXPECT_EQ(verifierGenerations(app, before), Generations(1, 1));
+  auto status = app.admin("rotate verifier status");
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("generation 1 makes new verifiers"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("generation 1 holds 1 password verifier(s)"), std::string::npos) << status.output;
+  EXPECT_EQ(app.admin("rotate verifier retire").exit_code, 1) << "nothing to retire";
+  EXPECT_EQ(app.admin("rotate verifier switch").exit_code, 1) << "nothing begun";
+
+  // begin: generation 2 is on the token and every worker checks with it; verifiers are still made under 1.
+  auto begun = app.admin("rotate verifier begin");
+  ASSERT_EQ(begun.exit_code, 0) << begun.output;
+  EXPECT_NE(begun.output.find("created  verifier key generation 2"), std::string::npos) << begun.output;
+  const std::string during = app.enroll("during", "+8613800138122");
+  EXPECT_EQ(verifierGenerations(app, during), Generations(1, 1));
+
+  // switch: new verifiers under generation 2; generation 1 still checks the others.
+  auto switched = app.admin("rotate verifier switch");
+  ASSERT_EQ(switched.exit_code, 0) << switched.output;
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // every worker has read the state (2 s)
+  const std::string after = app.enroll("after", "+8613800138123");
+  EXPECT_EQ(verifierGenerations(app, after), Generations(2, 2));
+  auto refused = app.admin("rotate verifier retire");
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("generation 1 holds 2 password verifier(s)"), std::string::npos) << refused.output;
+
+  // A wrong password under the old generation is counted as any other and moves nothing.
+  test::RawPhone during_phone(app, "during");
+  auto wrong = app.post("/v1/login", during_phone.loginBody("wrong password"));
+  EXPECT_EQ(test::jsonField(wrong.body, "error"), "bad_credentials") << wrong.body;
+  {
+    auto store = gateway::Store::open(app.dev().config().gateway.db_url);
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ(store.value()->findUser(during).value()->failed_logins, 1);
+  }
+  EXPECT_EQ(verifierGenerations(app, during), Generations(1, 1));
+  // A gateway naming a generation the token does not hold gets no answer about the password.
+  app.sql("UPDATE users SET password_verifier_generation = 7 WHERE phone = '" + during + "'");
+  auto unknown = app.post("/v1/login", during_phone.loginBody());
+  EXPECT_EQ(test::jsonField(unknown.body, "error"), "bad_credentials") << unknown.body;
+  app.sql("UPDATE users SET password_verifier_generation = 1 WHERE phone = '" + during + "'");
+
+  // A right password moves its verifier at login; the PIN's moves at the next payment.
+  ASSERT_EQ(app.client("before", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  EXPECT_EQ(verifierGenerations(app, before), Generations(2, 1));
+  EXPECT_EQ(test::jsonField(app.client("before", payArgs("VER-2")).output, "result"), "approved");
+  EXPECT_EQ(verifierGenerations(app, before), Generations(2, 2));
+  EXPECT_EQ(app.admin("rotate verifier retire").exit_code, 1) << "the phone registered during still has generation 1";
+  ASSERT_EQ(app.client("during", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  EXPECT_EQ(test::jsonField(app.client("during", payArgs("VER-3")).output, "result"), "approved");
+  EXPECT_EQ(verifierGenerations(app, during), Generations(2, 2));
+  status = app.admin("rotate verifier status");
+  EXPECT_NE(status.output.find("generation 2 holds 3 pin verifier(s)"), std::string::npos) << status.output;
+  EXPECT_EQ(status.output.find("generation 1 holds"), std::string::npos) << status.output;
+
+  // retire: generation 1 is destroyed; the token holds generation 2 only, to policy.
+  auto retired = app.admin("rotate verifier retire");
+  ASSERT_EQ(retired.exit_code, 0) << retired.output;
+  auto check = app.admin("policy check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("verifier generation 2"), std::string::npos) << check.output;
+
+  // Every phone keeps working, through signer workers started after the retire too.
+  for (pid_t worker : test::childrenOf(app.mpaydPid(), "mpay-signer"))
+    for (pid_t w : test::childrenOf(worker)) kill(w, SIGKILL);
+  ASSERT_TRUE(app.healthyWithin(30));
+  int order = 4;
+  for (const char* device : {"before", "during", "after"}) {
+    std::string login_output;
+    for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
+      auto login = app.client(device, "login --password '" + std::string(kPassword) + "'");
+      login_output = login.output;
+      if (login.exit_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    EXPECT_NE(login_output.find("logged in"), std::string::npos) << device << ": " << login_output;
+    auto paid = app.client(device, payArgs("VER-" + std::to_string(order++)));
+    EXPECT_EQ(test::jsonField(paid.output, "result"), "approved") << device << ": " << paid.output;
+  }
+  // The operator sees the counts on the console and in /metrics (counted once a minute, first 5 s after start).
+  auto page = app.console("GET", "Bearer " + app.consoleToken());
+  EXPECT_NE(page.body.find("verifier key at generation 2"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("generation 2: 3 password, 3 pin"), std::string::npos) << page.body;
+  EXPECT_NE(app.metrics().body.find("mpay_verifiers{"), std::string::npos);
+
+  const std::string audit = readFile(app.dev().config().signer.audit_log);
+  for (const char* note : {"verifier begin generation=2", "verifier switch generation=2 previous=1",
+                           "verifier retire generation=1"})
     EXPECT_NE(audit.find(note), std::string::npos) << note;
   EXPECT_EQ(app.admin("audit verify").exit_code, 0);
 }

@@ -101,7 +101,7 @@ void signerFrames(const fs::path& dir) {
   frame(out, "audit_head_response", wire::OpId::kAuditHead, wire::AuditHeadResponse{9, std::string(64, 'b')});
   frame(out, "audit_tail_response", wire::OpId::kAuditTail, wire::AuditTailResponse{Bytes(300, 'r')});
   wire::OpenLoginResponse opened{std::string(kPhone), 1700000000, Bytes(16, 1), Bytes(16, 2), 1700000900,
-                                 Bytes(180, 3), Bytes(80, 4)};
+                                 Bytes(180, 3), Bytes(80, 4),  Bytes(32, 5),  2};
   frame(out, "open_login_response", wire::OpId::kOpenLogin, opened);
 }
 

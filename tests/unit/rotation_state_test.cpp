@@ -12,10 +12,12 @@ TEST(RotationState, RoundTripsThroughItsText) {
   s.version = 7;
   s.service = {3, 0, 0, 2, 1765000000};
   s.receipt = {1, 2, 1764000000, 0, 0};
+  s.verifier = {2, 0, 0, 1, 0};  // the previous verifier key stays until no verifier needs it
   const std::string text = formatRotationState(s);
   EXPECT_EQ(text,
             "mpay-rotation 1\nversion 7\nservice current=3 next=0 next_since=0 previous=2 previous_until=1765000000\n"
-            "receipt current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n");
+            "receipt current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n"
+            "verifier current=2 next=0 next_since=0 previous=1 previous_until=0\n");
   auto back = parseRotationState(text);
   ASSERT_TRUE(back.ok()) << back.error().detail;
   EXPECT_EQ(back.value(), s);
@@ -52,10 +54,18 @@ TEST(RotationState, RefusesAnythingElse) {
            "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=2 previous_until=9\n" + receipt,
            "mpay-rotation 1\nversion 1\nservice current=2 next=0 next_since=0 previous=1 previous_until=0\n" + receipt,
            "mpay-rotation 1\nversion 1\n\n" + good,                    // an empty line
+           "mpay-rotation 1\nversion 1\n" + good +                    // a verifier's previous has no end date
+               "verifier current=2 next=0 next_since=0 previous=1 previous_until=9\n",
+           "mpay-rotation 1\nversion 1\n" + good +
+               "verifier current=2 next=0 next_since=0 previous=0 previous_until=0\n" +
+               "verifier current=2 next=0 next_since=0 previous=0 previous_until=0\n",  // twice
        }) {
     EXPECT_FALSE(parseRotationState(text).ok()) << text;
   }
-  EXPECT_TRUE(parseRotationState("mpay-rotation 1\nversion 1\n" + good).ok());
+  // A state written before the verifier key rotated has no verifier line.
+  auto older = parseRotationState("mpay-rotation 1\nversion 1\n" + good);
+  ASSERT_TRUE(older.ok()) << older.error().detail;
+  EXPECT_EQ(older->verifier, KeyGenerations{});
 }
 
 TEST(RotationState, GenerationLabels) {
