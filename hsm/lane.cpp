@@ -53,6 +53,33 @@ Result<Secret> aesKeyUnwrapPad(const Secret& kek, ByteView wrapped) {
   return exact;
 }
 
+// Session copies of a secret key's generations, current first. As for the
+// service key, a next or previous generation that is gone (a retire
+// destroyed it) is skipped; only "not there" is.
+Result<std::vector<KeyGeneration>> secretKeyGenerations(const Session& s, const KeyPolicy& policy,
+                                                        const std::string& kind, const KeyGenerations& generations) {
+  std::vector<KeyGeneration> out;
+  for (std::uint32_t g : generations.onToken()) {
+    const KeyTemplate t = policy.generation(kind, g);
+    if (g != generations.current) {
+      MPAY_ASSIGN_OR_RETURN(bool there, s.exists(keyClass(t), t.label));
+      if (!there) continue;
+    }
+    KeyGeneration key;
+    key.generation = g;
+    MPAY_ASSIGN_OR_RETURN(key.handle, sessionCopy(s, t));
+    out.push_back(key);
+  }
+  return out;
+}
+
+Result<CK_OBJECT_HANDLE> generationOf(const std::vector<KeyGeneration>& keys, const std::string& kind,
+                                      std::uint32_t g) {
+  for (const KeyGeneration& key : keys)
+    if (key.generation == g) return key.handle;
+  return fail(ErrorCode::kBadField, kind + " key generation " + std::to_string(g) + " is not in use on this token");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, const Secret& pin,
@@ -87,32 +114,20 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
   MPAY_ASSIGN_OR_RETURN(Bytes receipt_attr, s.attributeBytes(receipt_public, CKA_EC_POINT));
   MPAY_ASSIGN_OR_RETURN(Bytes receipt_point, ecPointFromAttribute(receipt_attr));
   MPAY_ASSIGN_OR_RETURN(suite::EcPublicKey receipt_key, suite::EcPublicKey::fromPoint(receipt_point));
-  MPAY_ASSIGN_OR_RETURN(k.kek, sessionCopy(s, policy.key("kek")));
-  std::vector<VerifierKey> verifier_keys;
-  for (std::uint32_t g : rotation.verifier.onToken()) {
-    const KeyTemplate t = policy.generation("verifier", g);
-    if (g != rotation.verifier.current) {  // as for the service key: only "not there" is skipped
-      MPAY_ASSIGN_OR_RETURN(bool there, s.exists(keyClass(t), t.label));
-      if (!there) continue;
-    }
-    VerifierKey key;
-    key.generation = g;
-    MPAY_ASSIGN_OR_RETURN(key.handle, sessionCopy(s, t));
-    verifier_keys.push_back(key);
-  }
+  MPAY_ASSIGN_OR_RETURN(auto kek_keys, secretKeyGenerations(s, policy, "kek", rotation.kek));
+  k.kek = kek_keys.front().handle;
+  MPAY_ASSIGN_OR_RETURN(auto verifier_keys, secretKeyGenerations(s, policy, "verifier", rotation.verifier));
   k.verifier = verifier_keys.front().handle;
   MPAY_ASSIGN_OR_RETURN(k.permit, sessionCopy(s, policy.key("permit")));
   MPAY_ASSIGN_OR_RETURN(k.audit, sessionCopy(s, policy.key("audit")));
   return std::unique_ptr<Lane>(
-      new Lane(std::move(s), k, std::move(service_keys), std::move(verifier_keys), std::move(receipt_key),
-               policy.key("ecdh-secret")));
+      new Lane(std::move(s), k, std::move(service_keys), std::move(verifier_keys), std::move(kek_keys),
+               std::move(receipt_key), policy.key("ecdh-secret")));
 }
 
-Result<CK_OBJECT_HANDLE> Lane::verifierKey(std::uint32_t g) const {
-  for (const VerifierKey& key : verifier_keys_)
-    if (key.generation == g) return key.handle;
-  return fail(ErrorCode::kBadField, "verifier key generation " + std::to_string(g) + " is not in use on this token");
-}
+Result<CK_OBJECT_HANDLE> Lane::verifierKey(std::uint32_t g) const { return generationOf(verifier_keys_, "verifier", g); }
+
+Result<CK_OBJECT_HANDLE> Lane::kekKey(std::uint32_t g) const { return generationOf(kek_keys_, "kek", g); }
 
 void Lane::abandon() {
   // After C_Initialize the same handle number may belong to a live session

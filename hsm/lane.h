@@ -18,8 +18,8 @@ struct ServiceKey {
   std::uint64_t accepted_until = 0;             // unix seconds; 0: no end (current, next)
 };
 
-// A generation of the verifier key as a lane holds it.
-struct VerifierKey {
+// A generation of a secret key (verifier, KEK) as a lane holds it.
+struct KeyGeneration {
   std::uint32_t generation = 1;
   CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;  // session copy
 };
@@ -28,7 +28,7 @@ struct PlatformKeys {
   CK_OBJECT_HANDLE service = CK_INVALID_HANDLE;   // ECDH, the current generation
   CK_OBJECT_HANDLE ca = CK_INVALID_HANDLE;        // ECDSA
   CK_OBJECT_HANDLE receipt = CK_INVALID_HANDLE;   // ECDSA
-  CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;       // AES-GCM
+  CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;       // AES-GCM, the current generation
   CK_OBJECT_HANDLE verifier = CK_INVALID_HANDLE;  // HMAC-SHA256, the current generation
   CK_OBJECT_HANDLE permit = CK_INVALID_HANDLE;    // HMAC-SHA256
   CK_OBJECT_HANDLE audit = CK_INVALID_HANDLE;     // ECDSA (audit checkpoints)
@@ -64,10 +64,13 @@ class Lane {
   // The public half of keys().receipt (the generation this lane signs with):
   // every receipt is checked with it before it leaves the signer.
   const suite::EcPublicKey& receiptPublicKey() const { return receipt_public_; }
-  // The generation new verifiers are made under (keys().verifier).
+  // The generation new verifiers are made under (keys().verifier), and new
+  // blobs sealed under (keys().kek).
   std::uint32_t verifierGeneration() const { return verifier_keys_.front().generation; }
-  // The verifier key of generation g: current, next or previous, if on the token.
+  std::uint32_t kekGeneration() const { return kek_keys_.front().generation; }
+  // The key of generation g: current, next or previous, if on the token.
   Result<CK_OBJECT_HANDLE> verifierKey(std::uint32_t g) const;
+  Result<CK_OBJECT_HANDLE> kekKey(std::uint32_t g) const;
   // After a device reset the old handles mean nothing; never close them.
   void abandon();
 
@@ -90,14 +93,16 @@ class Lane {
 
  private:
   Lane(Session session, PlatformKeys keys, std::vector<ServiceKey> service_keys,
-       std::vector<VerifierKey> verifier_keys, suite::EcPublicKey receipt_public, KeyTemplate ecdh_secret)
+       std::vector<KeyGeneration> verifier_keys, std::vector<KeyGeneration> kek_keys,
+       suite::EcPublicKey receipt_public, KeyTemplate ecdh_secret)
       : session_(std::move(session)), keys_(keys), service_keys_(std::move(service_keys)),
-        verifier_keys_(std::move(verifier_keys)), receipt_public_(std::move(receipt_public)),
-        ecdh_secret_(std::move(ecdh_secret)) {}
+        verifier_keys_(std::move(verifier_keys)), kek_keys_(std::move(kek_keys)),
+        receipt_public_(std::move(receipt_public)), ecdh_secret_(std::move(ecdh_secret)) {}
   Session session_;
   PlatformKeys keys_;
   std::vector<ServiceKey> service_keys_;
-  std::vector<VerifierKey> verifier_keys_;  // current first
+  std::vector<KeyGeneration> verifier_keys_;  // current first
+  std::vector<KeyGeneration> kek_keys_;       // current first
   suite::EcPublicKey receipt_public_;
   KeyTemplate ecdh_secret_;
 };

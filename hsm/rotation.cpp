@@ -75,7 +75,7 @@ std::vector<std::uint32_t> KeyGenerations::onToken() const {
 }
 
 const std::vector<std::string>& RotationState::kinds() {
-  static const std::vector<std::string> k = {"service", "receipt", "verifier"};
+  static const std::vector<std::string> k = {"service", "receipt", "verifier", "kek"};
   return k;
 }
 
@@ -86,6 +86,7 @@ KeyGenerations& RotationState::of(const std::string& kind) {
 const KeyGenerations& RotationState::of(const std::string& kind) const {
   if (kind == "receipt") return receipt;
   if (kind == "verifier") return verifier;
+  if (kind == "kek") return kek;
   return service;
 }
 
@@ -123,9 +124,10 @@ Result<RotationState> parseRotationState(const std::string& text) {
       return stateError("unexpected line '" + line + "'");
     }
   }
-  // A state written before the verifier rotated has no verifier line: it is at generation 1.
+  // A state written before the verifier (the KEK) rotated has no verifier
+  // (kek) line: that key is at generation 1.
   if (!have_version || have.size() < 2)
-    return stateError("needs a version, a service, a receipt and a verifier line, in that order");
+    return stateError("needs a version, a service, a receipt, a verifier and a kek line, in that order");
   MPAY_RETURN_IF_ERROR(checkRotationState(state));
   return state;
 }
@@ -218,7 +220,9 @@ std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g) {
 }
 
 KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state) {
-  return policy.withGeneration("service", state.service.current).withGeneration("receipt", state.receipt.current);
+  KeyPolicy current = policy;
+  for (const auto& kind : RotationState::kinds()) current = current.withGeneration(kind, state.of(kind).current);
+  return current;
 }
 
 }  // namespace mpay::hsm

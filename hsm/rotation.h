@@ -4,7 +4,7 @@
 // start and whenever its version changes (docs/architecture.md, "Key
 // rotation"). A token without the object is at generation 1 of every key.
 //
-// The service, receipt and verifier keys rotate; the others stay at
+// The service, receipt, verifier and KEK keys rotate; the others stay at
 // generation 1.
 #pragma once
 #include <cstdint>
@@ -38,14 +38,16 @@ struct RotationState {
   KeyGenerations service;
   KeyGenerations receipt;
   KeyGenerations verifier;
+  KeyGenerations kek;
 
   bool operator==(const RotationState&) const = default;
   // The kinds that rotate, as policy/keys names them, in the object's order.
   static const std::vector<std::string>& kinds();
   // A kind whose previous generation stays until nothing stored needs it
-  // (a verifier is remade only when its user gives the secret again), not
-  // until a time: its previous_until is 0.
-  static bool counted(const std::string& kind) { return kind == "verifier"; }
+  // (a verifier is remade only when its user gives the secret again; what
+  // the KEK wraps is wrapped again or expires), not until a time: its
+  // previous_until is 0.
+  static bool counted(const std::string& kind) { return kind == "verifier" || kind == "kek"; }
   KeyGenerations& of(const std::string& kind);
   const KeyGenerations& of(const std::string& kind) const;
 };

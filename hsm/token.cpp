@@ -11,6 +11,12 @@ namespace mpay::hsm {
 namespace {
 constexpr auto kLaneWait = std::chrono::seconds(10);
 
+// The session itself is gone (not merely the object it read).
+bool sessionGone(const Error& e) {
+  return e.ckr == CKR_SESSION_HANDLE_INVALID || e.ckr == CKR_SESSION_CLOSED || e.ckr == CKR_USER_NOT_LOGGED_IN ||
+         e.ckr == CKR_TOKEN_NOT_PRESENT || e.ckr == CKR_CRYPTOKI_NOT_INITIALIZED || isDeviceLost(e.ckr);
+}
+
 Error unavailable(const Error& cause) {
   Error e = fail(ErrorCode::kHsmUnavailable, "HSM unavailable: " + cause.detail);
   e.ckr = cause.ckr;
@@ -33,6 +39,7 @@ Result<std::unique_ptr<Token>> Token::open(const HsmConfig& config, KeyPolicy po
   token->platform_ = std::make_shared<const PlatformInfo>(std::move(info));
   token->watch_ = std::move(s);
   token->watch_generation_ = token->generation_;
+  token->state_read_at_ = std::chrono::steady_clock::now().time_since_epoch().count();
   return token;
 }
 
@@ -99,6 +106,7 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
     const KeyGenerations& receipt = rotation.receipt;
     info.receipt_generation = receipt.current;
     info.verifier_generation = rotation.verifier.current;
+    info.kek_generation = rotation.kek.current;
     MPAY_ASSIGN_OR_RETURN(info.receipt_cert, receiptCert(receipt.current));
     info.receipt_certs.push_back(info.receipt_cert);
     if (receipt.next != 0) {
@@ -124,20 +132,20 @@ Result<bool> Token::reloadIfRotated() {
     std::lock_guard watching(watch_mutex_);
     MPAY_ASSIGN_OR_RETURN(Session * kept, watchSession());
     auto read = readRotationState(*kept);
-    if (!read) {
-      // The token may have dropped the session (all sessions closed, a
-      // device reset): once more on a new one. Forgotten, not closed, as a
-      // lane forgets its own: its handle number may be another's by now.
+    if (!read && sessionGone(read.error())) {
+      // The token dropped the session (all sessions closed, a device
+      // reset): once more on a new one. Forgotten, not closed, as a lane
+      // forgets its own: its handle number may be another's by now. Any
+      // other error (a state object that does not parse) keeps the session.
       watch_.forget();
       MPAY_ASSIGN_OR_RETURN(kept, watchSession());
       read = readRotationState(*kept);
-      if (!read) {
-        watch_.forget();
-        return std::move(read).error();
-      }
+      if (!read && sessionGone(read.error())) watch_.forget();
     }
+    if (!read) return std::move(read).error();
     const Session& s = *kept;
     now = std::move(read).value();
+    state_read_at_ = std::chrono::steady_clock::now().time_since_epoch().count();
     if (now == rotation_) return false;
     // The version only grows: an older state is a rollback (a restored or
     // edited token), refused loudly rather than followed.
@@ -204,6 +212,11 @@ Status Token::resetModule(std::uint64_t seen_generation) {
 }
 
 Status Token::run(const std::function<Status(Lane&)>& fn) {
+  // A worker whose rotation state is older than the watch's period (it was
+  // stopped, or its reads failed) reads it before it makes anything under
+  // a generation a rotation step may have moved on from.
+  const auto read_at = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(state_read_at_.load()));
+  if (std::chrono::steady_clock::now() - read_at > kStateMaxAge) (void)reloadIfRotated();
   MPAY_ASSIGN_OR_RETURN(std::size_t index, acquire());
   struct Releaser {
     Token* t;

@@ -7,6 +7,7 @@
 // tries again, so the signer heals without a restart.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -35,6 +36,7 @@ struct PlatformInfo {
   Bytes service_endorsement;
   std::uint32_t receipt_generation = 1;
   std::uint32_t verifier_generation = 1;  // new verifiers are made under it
+  std::uint32_t kek_generation = 1;       // new blobs are sealed under it
   // Every receipt certificate in the token: receipt_cert first, then the
   // next generation's (published before it signs), then the older ones
   // (receipts signed before keep verifying until their certificate expires).
@@ -111,6 +113,10 @@ class Token {
   std::mutex watch_mutex_;
   Session watch_;                       // guarded by watch_mutex_
   std::uint64_t watch_generation_ = 0;  // the module generation watch_ was opened in
+  // When the rotation state was last read (steady clock ticks): run() reads
+  // it first when it is older than kStateMaxAge (the watch polls every 2 s).
+  std::atomic<std::int64_t> state_read_at_{0};
+  static constexpr auto kStateMaxAge = std::chrono::seconds(4);
 
   mutable std::shared_mutex module_mutex_;  // exclusive while the module is re-initialised
   std::uint64_t generation_ = 1;   // bumped by every module reset; guarded by module_mutex_

@@ -55,7 +55,7 @@ constexpr char kUsage[] =
     "       mpay-admin policy explain --config FILE\n"
     "       mpay-admin state new --config FILE\n"
     "       mpay-admin token clone --from FIRST.ini --config FILE   (SoftHSM2: a second appliance's token)\n"
-    "       mpay-admin rotate service|receipt|verifier begin|switch|retire|status --config FILE [--overlap SECONDS]\n";
+    "       mpay-admin rotate service|receipt|verifier|kek begin|switch|retire|status --config FILE [--overlap SECONDS]\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -181,7 +181,8 @@ int AdminApp::main(const std::vector<std::string>& args) {
     std::cout << made.value();
     return kExitOk;
   }
-  if (args.size() == 3 && args[0] == "rotate" && (args[1] == "service" || args[1] == "receipt" || args[1] == "verifier")) {
+  if (args.size() == 3 && args[0] == "rotate" && (args[1] == "service" || args[1] == "receipt" || args[1] == "verifier" ||
+                                                       args[1] == "kek")) {
     if (config_.empty()) return usageError("rotate needs --config");
     auto config = Config::load(config_);
     if (!config) return failWith(config.error());
@@ -197,8 +198,8 @@ int AdminApp::main(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (!args.empty() && args[0] == "rotate")
-    return usageError("rotate takes: service|receipt|verifier begin|switch|retire|status (the CA and KEK keys do "
-                      "not rotate in this version)");
+    return usageError("rotate takes: service|receipt|verifier|kek begin|switch|retire|status (the CA does not "
+                      "rotate in this version)");
   if (args == std::vector<std::string>{"operations"}) {
     std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes() << "\n"
               << gateway::renderApiErrors();

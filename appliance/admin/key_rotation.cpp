@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <vector>
@@ -31,14 +32,19 @@ struct Wording {
 Wording wordingOf(const std::string& kind) {
   if (kind == "service") return {" announced to phones", " (opened, not announced)", "opened"};
   if (kind == "receipt") return {" signs receipts", " (certificate published, not signing)", "may sign"};
+  if (kind == "kek") return {" seals new records", " (opens, seals nothing)", "opens what it sealed"};
   return {" makes new verifiers", " (checks verifiers, makes none)", "checks the verifiers made under it"};
 }
 
-std::string describeCounts(const std::vector<gateway::VerifierCount>& counts) {
+// One kind's counts: "generation 1 holds 3 password verifier(s)", "... 2 identity record(s)".
+std::string describeCounts(const std::string& kind, const std::vector<gateway::GenerationCount>& counts) {
   std::string out;
-  for (const auto& c : counts)
-    out += "  generation " + std::to_string(c.generation) + " holds " + std::to_string(c.count) + " " + c.which +
-           " verifier(s)\n";
+  for (const auto& c : counts) {
+    if (c.key != kind) continue;
+    const std::string what = c.key == "verifier" ? " verifier(s)" : c.which == "session" ? "(s) not expired" : " record(s)";
+    out += "  generation " + std::to_string(c.generation) + " holds " + std::to_string(c.count) + " " + c.which + what +
+           "\n";
+  }
   return out;
 }
 
@@ -49,8 +55,10 @@ std::string describe(const std::string& kind, const hsm::KeyGenerations& g, std:
   if (g.next != 0)
     out << "  generation " << g.next << " begun at " << g.next_since << words.next << ": next step `switch`\n";
   if (g.previous != 0 && hsm::RotationState::counted(kind)) {
-    out << "  generation " << g.previous << " previous, " << words.previous
-        << " until none is left (renewed at each user's next login or payment): then `retire`\n";
+    out << "  generation " << g.previous << " previous, " << words.previous << " until none is left ("
+        << (kind == "kek" ? "identity records are sealed again by the gateway; sessions expire within a day"
+                          : "renewed at each user's next login or payment")
+        << "): then `retire`\n";
   } else if (g.previous != 0) {
     out << "  generation " << g.previous << " previous, " << words.previous << " until " << g.previous_until;
     if (now < g.previous_until)
@@ -162,7 +170,7 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
       step.kind == "service"    ? "the signer opens with it within " + std::to_string(kWorkersTakeState) + " s"
       : step.kind == "receipt"  ? "its certificate from the CA is published in GET /v1/platform"
                                 : "every signer worker has it within " + std::to_string(kWorkersTakeState) +
-                                     " s, before any verifier is made under it";
+                                     " s, before anything is made under it";
   return std::string(created ? "created" : "present") + "  " + step.kind + " key generation " + std::to_string(next) +
          " (" + t.label + "); " + what + ". Next: mpay-admin rotate " + step.kind + " switch\n";
 }
@@ -198,6 +206,11 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
   g = {fresh, 0, 0, old, until};
   MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));
   MPAY_RETURN_IF_ERROR(step.hand_back());
+  if (step.kind == "kek")
+    return "switched the KEK to generation " + std::to_string(fresh) + ": new identity records and session keys are "
+           "sealed under it; the gateway seals the stored identity records again, and sessions under generation " +
+           std::to_string(old) + " expire within a day. Generation " + std::to_string(old) +
+           " opens them until none is left (mpay-admin rotate kek status). Next: mpay-admin rotate kek retire\n";
   if (step.kind == "verifier")
     return "switched the verifier key to generation " + std::to_string(fresh) + ": new verifiers are made under it, "
            "and each user's password and PIN verifiers move to it at their next login and payment. Generation " +
@@ -233,12 +246,29 @@ Result<std::vector<std::uint32_t>> leftovers(const AdminToken& token, const std:
   return out;
 }
 
+// A counted kind's generation protects nothing the database holds (or the
+// error lists what it still protects).
+Status nothingLeftUnder(const Config& config, const std::string& kind, std::uint32_t generation) {
+  MPAY_ASSIGN_OR_RETURN(auto counts, countKeyGenerationsAsGateway(config));
+  std::vector<gateway::GenerationCount> left;
+  for (const auto& c : counts)
+    if (c.key == kind && c.generation == generation && c.count > 0) left.push_back(c);
+  if (left.empty()) return {};
+  return fail(ErrorCode::kBadField, "generation " + std::to_string(generation) +
+                                        " still protects what the database holds" +
+                                        (kind == "kek" ? " (identity records not sealed again yet, sessions not expired)"
+                                                       : ": its users have not logged in or paid since the switch") +
+                                        "\n" + describeCounts(kind, left));
+}
+
 Result<std::string> retire(const Config& config, AdminToken& token, const RotationStep& step) {
   hsm::RotationState state = token.rotation;
   hsm::KeyGenerations& g = state.of(step.kind);
   if (g.previous == 0) {
     MPAY_ASSIGN_OR_RETURN(auto left, leftovers(token, step.kind, g));
     if (left.empty()) return fail(ErrorCode::kBadField, "no previous generation to retire");
+    if (hsm::RotationState::counted(step.kind))
+      for (std::uint32_t each : left) MPAY_RETURN_IF_ERROR(nothingLeftUnder(config, step.kind, each));
     std::string step_text = step.kind + " retire";
     for (std::uint32_t each : left) step_text += " leftover=" + std::to_string(each);
     MPAY_RETURN_IF_ERROR(recordStep(config, step_text));
@@ -247,16 +277,10 @@ Result<std::string> retire(const Config& config, AdminToken& token, const Rotati
            " key generation(s) an interrupted retire had left in the token\n";
   }
   if (hsm::RotationState::counted(step.kind)) {
-    // Verifiers cannot be made again without their secrets: the old key goes
-    // only when the database holds none made under it.
-    MPAY_ASSIGN_OR_RETURN(auto counts, countVerifiersAsGateway(config));
-    std::vector<gateway::VerifierCount> left;
-    for (const auto& c : counts)
-      if (c.generation == g.previous && c.count > 0) left.push_back(c);
-    if (!left.empty())
-      return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) +
-                                            " still checks verifiers: its users have not logged in or paid since "
-                                            "the switch\n" + describeCounts(left));
+    // Verifiers cannot be made again without their secrets, sessions are
+    // not re-sealed: the old key goes only when the database holds nothing
+    // made under it.
+    MPAY_RETURN_IF_ERROR(nothingLeftUnder(config, step.kind, g.previous));
   } else if (step.now() < g.previous_until)
     return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) + " is " +
                                           (step.kind == "service" ? "opened" : "in use") + " until " +
@@ -275,6 +299,20 @@ Result<std::string> retire(const Config& config, AdminToken& token, const Rotati
   // A worker that has not read the new state yet would look for the old key
   // when it opens a lane: it goes only once every worker has moved on.
   step.wait(kWorkersTakeState);
+  if (hsm::RotationState::counted(step.kind)) {
+    // Counted again: a worker that had not taken the switch (stopped, or
+    // cut off from the token) may have made something under the old key
+    // since the first count. Then the old key stays and is named again.
+    if (auto again = nothingLeftUnder(config, step.kind, old); !again.ok()) {
+      hsm::KeyGenerations& back = state.of(step.kind);
+      state.version += 1;
+      back.previous = old;
+      MPAY_RETURN_IF_ERROR(hsm::writeRotationState(token.session, state));
+      MPAY_RETURN_IF_ERROR(step.hand_back());
+      return fail(again.error().code, "not retired: something was made under generation " + std::to_string(old) +
+                                          " during the retire; it is named again and kept. " + again.error().detail);
+    }
+  }
   MPAY_RETURN_IF_ERROR(destroyGeneration(token, step.kind, old));
   return "retired " + step.kind + " key generation " + std::to_string(old) + ": destroyed in the token" +
          (step.kind == "receipt" ? " (its certificate stays published until it expires)" : "") + "\n";
@@ -295,13 +333,14 @@ Status lockRotation(const Config& config) {
 }
 
 Result<std::string> rotateKey(const Config& config, const RotationStep& step) {
-  if (step.kind != "service" && step.kind != "receipt" && step.kind != "verifier")
-    return fail(ErrorCode::kBadField, "only the service, receipt and verifier keys rotate in this version");
+  const auto& kinds = hsm::RotationState::kinds();
+  if (std::find(kinds.begin(), kinds.end(), step.kind) == kinds.end())
+    return fail(ErrorCode::kBadField, "only the service, receipt, verifier and kek keys rotate in this version");
   if (step.step != "status") MPAY_RETURN_IF_ERROR(lockRotation(config));
   MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
-  if (step.step == "status" && step.kind == "verifier") {
-    MPAY_ASSIGN_OR_RETURN(auto counts, countVerifiersAsGateway(config));
-    return describe(step.kind, token.rotation.of(step.kind), step.now()) + describeCounts(counts);
+  if (step.step == "status" && hsm::RotationState::counted(step.kind)) {
+    MPAY_ASSIGN_OR_RETURN(auto counts, countKeyGenerationsAsGateway(config));
+    return describe(step.kind, token.rotation.of(step.kind), step.now()) + describeCounts(step.kind, counts);
   }
   if (step.step == "status") return describe(step.kind, token.rotation.of(step.kind), step.now());
   if (step.step == "begin") return begin(config, token, step);

@@ -1,4 +1,4 @@
-// mpay-admin rotate service|receipt|verifier begin|switch|retire|status: a key's
+// mpay-admin rotate service|receipt|verifier|kek begin|switch|retire|status: a key's
 // generations, changed one audited step at a time while the appliance runs
 // (docs/operations.md, "Rotating keys"). For the service key:
 //   begin   makes generation N+1 in the token; the signer opens with it too,
@@ -12,6 +12,9 @@
 // begin makes N+1, which every worker can check with; switch has new
 // verifiers made under N+1 (each user's are made again at their next login
 // and payment); retire destroys N once the database holds no verifier of it.
+// For the KEK: the same steps; after switch new blobs are sealed under N+1,
+// the gateway seals the stored identity records again (rewrap_identity) and
+// sessions under N expire; retire waits until nothing is left under N.
 // Each step first writes its audit record through the running signer (admin
 // role): no record, no step.
 #pragma once
@@ -24,7 +27,7 @@
 namespace mpay::admin {
 
 struct RotationStep {
-  std::string kind;                    // service, receipt or verifier
+  std::string kind;                    // service, receipt, verifier or kek
   std::string step;                    // begin, switch, retire or status
   std::uint64_t overlap_seconds = 0;   // switch: how long the previous generation keeps opening
   std::function<std::uint64_t()> now;  // unix seconds

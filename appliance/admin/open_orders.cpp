@@ -61,7 +61,7 @@ Result<std::unique_ptr<gateway::Store>> openStoreAsGateway(const Config& config)
   return std::move(store).value();
 }
 
-Result<std::vector<gateway::VerifierCount>> countVerifiersAsGateway(const Config& config) {
+Result<std::vector<gateway::GenerationCount>> countKeyGenerationsAsGateway(const Config& config) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail(ErrorCode::kIo, "pipe: " + std::string(std::strerror(errno)));
   const pid_t child = ::fork();
@@ -71,11 +71,11 @@ Result<std::vector<gateway::VerifierCount>> countVerifiersAsGateway(const Config
     std::string out;
     if (auto store = openStoreAsGateway(config); !store) {
       out = "error " + store.error().detail + "\n";
-    } else if (auto counts = store.value()->countVerifiers(); !counts) {
+    } else if (auto counts = store.value()->countKeyGenerations(unixNow()); !counts) {
       out = "error " + counts.error().message + "\n";
     } else {
       for (const auto& c : counts.value())
-        out += c.which + " " + std::to_string(c.generation) + " " + std::to_string(c.count) + "\n";
+        out += c.key + " " + c.which + " " + std::to_string(c.generation) + " " + std::to_string(c.count) + "\n";
     }
     for (std::size_t done = 0; done < out.size();) {
       const ssize_t n = ::write(fds[1], out.data() + done, out.size() - done);
@@ -92,15 +92,15 @@ Result<std::vector<gateway::VerifierCount>> countVerifiersAsGateway(const Config
   int status = 0;
   ::waitpid(child, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail(ErrorCode::kInternal, "the database could not be read for the verifier counts");
-  std::vector<gateway::VerifierCount> counts;
+    return fail(ErrorCode::kInternal, "the database could not be read for the key generation counts");
+  std::vector<gateway::GenerationCount> counts;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("error ", 0) == 0) return fail(ErrorCode::kInternal, "database: " + line.substr(6));
-    gateway::VerifierCount c;
+    gateway::GenerationCount c;
     std::istringstream words(line);
-    if (!(words >> c.which >> c.generation >> c.count))
-      return fail(ErrorCode::kInternal, "verifier counts: '" + line + "'");
+    if (!(words >> c.key >> c.which >> c.generation >> c.count))
+      return fail(ErrorCode::kInternal, "key generation counts: '" + line + "'");
     counts.push_back(c);
   }
   return counts;

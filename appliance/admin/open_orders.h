@@ -17,10 +17,10 @@ namespace mpay::admin {
 // The gateway's database, opened as the gateway's user (root drops to it for good first).
 Result<std::unique_ptr<gateway::Store>> openStoreAsGateway(const Config& config);
 
-// How many verifiers each verifier key generation still holds, read as the
-// gateway's user by a child process: the caller (mpay-admin rotate, root)
-// keeps its own identity for the token.
-Result<std::vector<gateway::VerifierCount>> countVerifiersAsGateway(const Config& config);
+// What each verifier key and KEK generation still protects in the
+// database, read as the gateway's user by a child process: the caller
+// (mpay-admin rotate, root) keeps its own identity for the token.
+Result<std::vector<gateway::GenerationCount>> countKeyGenerationsAsGateway(const Config& config);
 
 // A table of the open orders, oldest first, and the counts the metrics show.
 Result<std::string> listOpenOrders(const Config& config);

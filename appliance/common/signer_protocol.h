@@ -38,6 +38,7 @@ enum class OpId : std::uint16_t {
   kOpenLogin = 0x0011,
   kOpenPayment = 0x0012,
   kSignReceipt = 0x0013,
+  kRewrapIdentity = 0x0014,
   kTestProbe = 0x00f0,  // test builds only (MPAY_TEST_HOOKS): see operation_table.cpp
 };
 
@@ -123,6 +124,7 @@ struct PlatformInfoResponse {
   // (encodeCertificateList: at most kMaxReceiptCertificates).
   Bytes receipt_certificates;
   std::uint64_t verifier_generation = 1;  // for the operator's console; phones never see it
+  std::uint64_t kek_generation = 1;       // the gateway re-wraps identity records of older ones
   template <class V> void fields(V& v) {
     v.text(suite, 32);
     v.fixed(service_point, 65);
@@ -136,6 +138,7 @@ struct PlatformInfoResponse {
     v.u64(receipt_generation);
     v.bytes(receipt_certificates, kMaxReceiptCertificates * (kMaxCertificate + 2));
     v.u64(verifier_generation);
+    v.u64(kek_generation);
   }
 };
 
@@ -199,6 +202,7 @@ struct OpenRegistrationResponse {
   Bytes registration_file;
   Bytes confirmation_proof;  // what the phone must send to prove it received the SMS
   std::uint64_t verifier_generation = 1;  // of the verifier key both verifiers were made under
+  std::uint64_t kek_generation = 1;       // of the KEK the identity record is sealed under
   template <class V> void fields(V& v) {
     v.text(phone, 16);
     v.bytes(certificate, kMaxCertificate);
@@ -211,6 +215,7 @@ struct OpenRegistrationResponse {
     v.bytes(registration_file, 16384);
     v.fixed(confirmation_proof, 32);
     v.u64(verifier_generation);
+    v.u64(kek_generation);
   }
 };
 
@@ -241,6 +246,7 @@ struct OpenLoginResponse {
   // under the current one, for the gateway to keep. Empty and 0 otherwise.
   Bytes password_verifier;
   std::uint64_t verifier_generation = 0;
+  std::uint64_t kek_generation = 1;  // of the KEK wrapped_keys are sealed under
   template <class V> void fields(V& v) {
     v.text(phone, 16);
     v.u64(timestamp);
@@ -251,6 +257,7 @@ struct OpenLoginResponse {
     v.bytes(wrapped_keys, 256);
     v.bytes(password_verifier, 32);
     v.u64(verifier_generation);
+    v.u64(kek_generation);
   }
 };
 
@@ -265,6 +272,7 @@ struct OpenPaymentRequest {
   std::uint64_t counter = 0, timestamp = 0;
   Bytes signature;
   std::uint64_t pin_verifier_generation = 1;  // the verifier key pin_verifier was made under
+  std::uint64_t kek_generation = 1;           // the KEK wrapped_keys are sealed under
   template <class V> void fields(V& v) {
     v.bytes(certificate, kMaxCertificate);
     v.fixed(salt, 16);
@@ -283,6 +291,7 @@ struct OpenPaymentRequest {
     v.u64(timestamp);
     v.bytes(signature, 72);
     v.u64(pin_verifier_generation);
+    v.u64(kek_generation);
   }
 };
 
@@ -328,6 +337,29 @@ struct SignReceiptRequest {
     v.text(currency, 3);
     v.u64(time);
     v.bytes(acquirer_signature, 72);
+  }
+};
+
+// An identity record (sealed under the KEK of `generation`, AAD
+// mpay-v1/storage/identity and the phone) sealed again under the current
+// KEK: the old KEK goes once nothing is sealed under it.
+struct RewrapIdentityRequest {
+  std::string phone;
+  Bytes identity;
+  std::uint64_t generation = 1;
+  template <class V> void fields(V& v) {
+    v.text(phone, 16);
+    v.bytes(identity, 256);
+    v.u64(generation);
+  }
+};
+
+struct RewrapIdentityResponse {
+  Bytes identity;
+  std::uint64_t generation = 1;
+  template <class V> void fields(V& v) {
+    v.bytes(identity, 256);
+    v.u64(generation);
   }
 };
 

@@ -39,25 +39,27 @@ std::array<unsigned char, 32> digestOf(const std::string& text) {
 
 std::string fingerprint(const Bytes& bytes) { return hexEncode(suite::sha256(bytes)); }
 
-// Minor units as stored: the console does not guess a currency's decimals.
-// " Stored verifiers: generation 1: 3 password, 3 pin; ..." (a rotation's
-// old verifier key is retired once its generation holds none).
-std::string verifierCounts(Store& store) {
-  auto counts = store.countVerifiers();
-  if (!counts) return " Stored verifiers: unknown (the database did not answer).";
-  std::map<std::int64_t, std::string> by_generation;
+// " Protected by each generation: verifier key generation 1: 3 password,
+// 3 pin; KEK generation 1: 3 identity, 2 session." (a rotation's old
+// generation is retired once it protects nothing).
+std::string keyGenerationCounts(Store& store, std::int64_t now) {
+  auto counts = store.countKeyGenerations(now);
+  if (!counts) return " Protected by each generation: unknown (the database did not answer).";
+  std::map<std::pair<std::string, std::int64_t>, std::string> by_generation;
   for (const auto& c : counts.value()) {
-    std::string& text = by_generation[c.generation];
+    std::string& text = by_generation[{c.key, c.generation}];
     text += (text.empty() ? "" : ", ") + std::to_string(c.count) + " " + c.which;
   }
-  std::string out = " Stored verifiers:";
-  if (by_generation.empty()) return out + " none.";
-  for (const auto& [generation, text] : by_generation)
-    out += " generation " + std::to_string(generation) + ": " + text + ";";
+  std::string out = " Protected by each generation:";
+  if (by_generation.empty()) return out + " nothing yet.";
+  for (const auto& [key, text] : by_generation)
+    out += std::string(key.first == "kek" ? " KEK" : " verifier key") + " generation " + std::to_string(key.second) +
+           ": " + text + ";";
   out.back() = '.';
   return out;
 }
 
+// Minor units as stored: the console does not guess a currency's decimals.
 std::string amountText(std::int64_t minor, const std::string& currency) {
   return std::to_string(minor) + " " + currency + " (minor units)";
 }
@@ -255,8 +257,9 @@ ConsoleView Console::gather() {
                             " (unix time)") +
                  "; receipt key at generation " + std::to_string(platform->receipt_generation) +
                  "; verifier key at generation " + std::to_string(platform->verifier_generation) +
-                 " (mpay-admin rotate service|receipt|verifier status shows a begun rotation)." +
-                 verifierCounts(store_) + " The CA and KEK keys have one generation: their rotation is not built yet.";
+                 "; KEK at generation " + std::to_string(platform->kek_generation) +
+                 " (mpay-admin rotate service|receipt|verifier|kek status shows a begun rotation)." +
+                 keyGenerationCounts(store_, v.now) + " The CA has one generation: its rotation is not built yet.";
   } else {
     v.rotation = "unknown: the signer did not answer platform_info";
   }

@@ -113,7 +113,8 @@ ApiResult<JsonPtr> Engine::registerPhone(const JsonFields& body) {
                               r.registration_file,
                               {r.certificate, r.salt, r.password_verifier, r.pin_verifier, r.identity,
                                static_cast<std::int64_t>(r.verifier_generation),
-                               static_cast<std::int64_t>(r.verifier_generation)},
+                               static_cast<std::int64_t>(r.verifier_generation),
+                               static_cast<std::int64_t>(r.kek_generation)},
                               0,
                               now_() + config_.registration_ttl,
                               hexEncode(suite::sha256(r.confirmation_proof)),
@@ -232,9 +233,32 @@ void Engine::keepRenewedVerifier(Store::Verifier which, const std::string& phone
   auto kept = store_.renewVerifier(which, phone, old, renewed, static_cast<std::int64_t>(generation));
   const char* what = which == Store::Verifier::kPassword ? "password" : "pin";
   if (!kept)
-    log::warn(std::string("event=verifier_renewal_failed which=") + what + " detail="" + kept.error().detail + """);
+    log::warn(std::string("event=verifier_renewal_failed which=") + what + " detail=\"" + kept.error().message + "\"");
   else if (kept.value())
     log::info(std::string("event=verifier_renewed which=") + what + " generation=" + std::to_string(generation));
+}
+
+int Engine::rewrapIdentities(int limit) {
+  auto platform = platformInfo();
+  if (!platform) return 0;
+  const auto current = static_cast<std::int64_t>(platform.value().kek_generation);
+  auto sealed = store_.identitiesToRewrap(current, limit);
+  if (!sealed) return 0;
+  int done = 0;
+  for (const auto& record : sealed.value()) {
+    wire::RewrapIdentityRequest request{record.phone, record.identity, static_cast<std::uint64_t>(record.generation)};
+    auto renewed = signer_.call<wire::RewrapIdentityResponse>([&](SignerClient& c) { return c.rewrapIdentity(request); });
+    if (!renewed) {
+      log::warn("event=identity_rewrap_failed code=" + std::string(errorName(renewed.error().code)));
+      break;  // the next pass tries again
+    }
+    auto kept = store_.rewrapIdentity(record.phone, record.identity, renewed->identity,
+                                      static_cast<std::int64_t>(renewed->generation));
+    if (kept.ok() && kept.value()) ++done;
+  }
+  if (done > 0) log::info("event=identities_rewrapped count=" + std::to_string(done) + " kek_generation=" +
+                          std::to_string(current));
+  return done;
 }
 
 void Engine::purgeGuessesWithoutUser() {
@@ -282,7 +306,8 @@ ApiResult<JsonPtr> Engine::login(const JsonFields& body) {
   if (auto fresh = checkFresh(r.timestamp); !fresh.ok()) return refuse(std::move(fresh).error());
   auto stored = store_.finishLogin(Guess::kPassword, phone, r.nonce, now_(), keep_after,
                                    SessionRow{r.session_id, phone, r.wrapped_keys,
-                                              static_cast<std::int64_t>(r.expires_at), 0});
+                                              static_cast<std::int64_t>(r.expires_at), 0,
+                                              static_cast<std::int64_t>(r.kek_generation)});
   if (!stored) return refuse(std::move(stored).error());
   if (!stored.value()) return refuse(apiError(ApiCode::kReplayedRequest, "login nonce already used"));
   keepRenewedVerifier(Store::Verifier::kPassword, phone, user->credentials.password_verifier, r.password_verifier,

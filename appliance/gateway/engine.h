@@ -62,8 +62,12 @@ class Engine {
   ApiResult<Store::OpenOrderCounts> completeOpenOrders();
   // Forgets login counts of numbers without a user once they no longer matter.
   void purgeGuessesWithoutUser();
-  // Stored verifiers by the verifier key generation that made them.
-  ApiResult<std::vector<VerifierCount>> countVerifiers() { return store_.countVerifiers(); }
+  // What each verifier key and KEK generation still protects in the database.
+  ApiResult<std::vector<GenerationCount>> countKeyGenerations() { return store_.countKeyGenerations(now_()); }
+  // KEK rotation: seals up to `limit` identity records of an older KEK
+  // generation again under the current one (the signer's rewrap_identity);
+  // how many were kept.
+  int rewrapIdentities(int limit);
 
  private:
   ApiStatus limitPhone(const std::string& phone);

@@ -157,6 +157,7 @@ ApiResult<std::optional<wire::OpenPaymentResponse>> Engine::verifyPayment(const 
   request.pin_verifier = user->credentials.pin_verifier;
   request.pin_verifier_generation = static_cast<std::uint64_t>(user->credentials.pin_verifier_generation);
   request.wrapped_keys = session->wrapped_keys;
+  request.kek_generation = static_cast<std::uint64_t>(session->kek_generation);
   auto opened = signer_.call<wire::OpenPaymentResponse>([&](SignerClient& c) { return c.openPayment(request); });
   if (!opened) {
     // A wrong PIN keeps its attempt spent; any other refusal never reached the PIN.

@@ -194,8 +194,9 @@ std::uint64_t latestAuditCheckpoint(const std::string& path) {
 
 // Until `stopping`: completes open orders every 2 s (and publishes how many
 // are open, and the latest audit checkpoint), and forgets stale login counts
-// of numbers without a user and counts the verifiers of each verifier key
-// generation every minute.
+// of numbers without a user and counts what each verifier key and KEK
+// generation protects every minute; seals identity records under an old
+// KEK again, a few every second.
 void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console, const std::string& checkpoint_file,
                        const std::atomic<bool>& stopping) {
   for (int tick = 1; !stopping; ++tick) {
@@ -209,9 +210,12 @@ void runBackgroundWork(Engine& engine, GatewayMetrics& metrics, Console* console
       if (console) console->sample();
     }
     if (tick % 600 == 0) engine.purgeGuessesWithoutUser();
-    // A count over the users table: once a minute (5 s after start the first time).
+    // Counts over the users table: once a minute (5 s after start the first time).
     if (tick % 600 == 50)
-      if (auto counts = engine.countVerifiers(); counts.ok()) metrics.verifiers(counts.value());
+      if (auto counts = engine.countKeyGenerations(); counts.ok()) metrics.keyGenerations(counts.value());
+    // After a KEK switch, identity records move to the new KEK, 10 a second
+    // (rewrap_identity's budget in policy/signer.ops is 20/s).
+    if (tick % 10 == 5) engine.rewrapIdentities(10);
   }
 }
 

@@ -71,11 +71,12 @@ GatewayMetrics::GatewayMetrics(std::string_view version)
                             .Help("Audit record number of the signer's latest signed checkpoint (signer.checkpoint_file)")
                             .Register(*registry_)
                             .Add({})),
-      verifiers_(prometheus::BuildGauge()
-                     .Name("mpay_verifiers")
-                     .Help("Password and PIN verifiers in the database (users and pending registrations) by the "
-                           "verifier key generation that made them; an old generation may be retired at 0")
-                     .Register(*registry_)) {
+      key_generations_(prometheus::BuildGauge()
+                           .Name("mpay_key_generation_holds")
+                           .Help("What a verifier key or KEK generation still protects in the database: password "
+                                 "and PIN verifiers, identity records, live sessions; an old generation may be "
+                                 "retired at 0")
+                           .Register(*registry_)) {
   prometheus::BuildGauge()
       .Name("mpay_build_info")
       .Help("Always 1; the version label says which mpay build answers")
@@ -104,17 +105,18 @@ void GatewayMetrics::openOrders(std::int64_t open, std::int64_t approved_without
 
 void GatewayMetrics::auditCheckpoint(std::uint64_t seq) { audit_checkpoint_.Set(static_cast<double>(seq)); }
 
-void GatewayMetrics::verifiers(const std::vector<VerifierCount>& counts) {
-  std::lock_guard lock(verifiers_mutex_);
+void GatewayMetrics::keyGenerations(const std::vector<GenerationCount>& counts) {
+  std::lock_guard lock(key_generations_mutex_);
   std::vector<prometheus::Gauge*> now;
   for (const auto& c : counts) {
-    auto& gauge = verifiers_.Add({{"which", c.which}, {"generation", std::to_string(c.generation)}});
+    auto& gauge =
+        key_generations_.Add({{"key", c.key}, {"which", c.which}, {"generation", std::to_string(c.generation)}});
     gauge.Set(static_cast<double>(c.count));
     now.push_back(&gauge);
   }
-  for (prometheus::Gauge* before : verifier_gauges_)
-    if (std::find(now.begin(), now.end(), before) == now.end()) verifiers_.Remove(before);
-  verifier_gauges_ = std::move(now);
+  for (prometheus::Gauge* before : key_generation_gauges_)
+    if (std::find(now.begin(), now.end(), before) == now.end()) key_generations_.Remove(before);
+  key_generation_gauges_ = std::move(now);
 }
 
 std::vector<GatewayMetrics::RequestCount> GatewayMetrics::requestCounts() const {

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/verifier_count.h"
+#include "gateway/generation_count.h"
 
 namespace mpay::gateway {
 
@@ -33,9 +33,9 @@ class GatewayMetrics {
   void openOrders(std::int64_t open, std::int64_t approved_without_receipt);
   // The sequence number of the signer's latest signed audit checkpoint.
   void auditCheckpoint(std::uint64_t seq);
-  // Verifiers in the database by verifier key generation (which: password
-  // or pin); a generation no longer counted leaves the family.
-  void verifiers(const std::vector<VerifierCount>& counts);
+  // What each verifier key and KEK generation protects in the database; a
+  // generation no longer counted leaves the family.
+  void keyGenerations(const std::vector<GenerationCount>& counts);
 
   // mpay_http_requests_total, one entry per (route, result) seen so far.
   struct RequestCount {
@@ -57,9 +57,9 @@ class GatewayMetrics {
   prometheus::Gauge& open_orders_;
   prometheus::Gauge& approved_without_receipt_;
   prometheus::Gauge& audit_checkpoint_;
-  prometheus::Family<prometheus::Gauge>& verifiers_;
-  std::mutex verifiers_mutex_;
-  std::vector<prometheus::Gauge*> verifier_gauges_;  // guarded by verifiers_mutex_
+  prometheus::Family<prometheus::Gauge>& key_generations_;
+  std::mutex key_generations_mutex_;
+  std::vector<prometheus::Gauge*> key_generation_gauges_;  // guarded by key_generations_mutex_
 };
 
 }  // namespace mpay::gateway

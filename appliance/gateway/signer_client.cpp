@@ -96,6 +96,9 @@ Result<wire::OpenLoginResponse> SignerClient::openLogin(const wire::OpenLoginReq
 Result<wire::OpenPaymentResponse> SignerClient::openPayment(const wire::OpenPaymentRequest& request) {
   return typed<wire::OpenPaymentResponse>(wire::OpId::kOpenPayment, request);
 }
+Result<wire::RewrapIdentityResponse> SignerClient::rewrapIdentity(const wire::RewrapIdentityRequest& request) {
+  return typed<wire::RewrapIdentityResponse>(wire::OpId::kRewrapIdentity, request);
+}
 Result<wire::SignReceiptResponse> SignerClient::signReceipt(const wire::SignReceiptRequest& request) {
   return typed<wire::SignReceiptResponse>(wire::OpId::kSignReceipt, request);
 }

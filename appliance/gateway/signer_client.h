@@ -33,6 +33,7 @@ class SignerClient {
   Result<wire::OpenLoginResponse> openLogin(const wire::OpenLoginRequest& request);
   Result<wire::OpenPaymentResponse> openPayment(const wire::OpenPaymentRequest& request);
   Result<wire::SignReceiptResponse> signReceipt(const wire::SignReceiptRequest& request);
+  Result<wire::RewrapIdentityResponse> rewrapIdentity(const wire::RewrapIdentityRequest& request);
 
   // Sends raw bytes and reads one response frame (its body). For tests of
   // malformed input; production code uses the typed calls.

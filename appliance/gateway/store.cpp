@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <tuple>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -94,6 +95,12 @@ const std::vector<std::string>& migrations() {
       "ALTER TABLE registrations ADD COLUMN verifier_generation INTEGER NOT NULL DEFAULT 1;"
       "CREATE INDEX users_password_verifier_generation ON users (password_verifier_generation);"
       "CREATE INDEX users_pin_verifier_generation ON users (pin_verifier_generation);",
+      // 7: the KEK rotates: each sealed blob says which generation sealed it.
+      "ALTER TABLE users ADD COLUMN identity_kek_generation INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE registrations ADD COLUMN identity_kek_generation INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE sessions ADD COLUMN kek_generation INTEGER NOT NULL DEFAULT 1;"
+      "CREATE INDEX users_identity_kek_generation ON users (identity_kek_generation);"
+      "CREATE INDEX sessions_kek_generation ON sessions (kek_generation, expires_at);",
   };
   return m;
 }
@@ -311,13 +318,14 @@ ApiStatus Store::putRegistration(const PendingRegistration& r) {
                 identity = base64url(r.credentials.identity), proof = r.proof_hash;
     Poco::Int64 expires = r.expires_at;
     // One signer call made both verifiers: one generation.
-    Poco::Int64 generation = r.credentials.password_verifier_generation;
+    Poco::Int64 generation = r.credentials.password_verifier_generation,
+                kek_generation = r.credentials.identity_kek_generation;
     s << sql("DELETE FROM registrations WHERE phone = ?"), use(phone), now;
     s << sql("INSERT INTO registrations (phone, code_hash, registration_file, certificate, salt, password_verifier,"
-             " pin_verifier, identity, attempts, expires_at, proof_hash, verifier_generation)"
-             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"),
+             " pin_verifier, identity, attempts, expires_at, proof_hash, verifier_generation, identity_kek_generation)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"),
         use(phone), use(hash), use(file), use(cert), use(salt), use(pw), use(pin), use(identity), use(expires),
-        use(proof), use(generation), now;
+        use(proof), use(generation), use(kek_generation), now;
     return {};
   });
 }
@@ -326,15 +334,15 @@ ApiResult<std::optional<PendingRegistration>> Store::findRegistration(const std:
   return read("findRegistration", [&](Poco::Data::Session& s) -> ApiResult<std::optional<PendingRegistration>> {
     auto& q = prepared(s,
                        "SELECT code_hash, registration_file, certificate, salt, password_verifier, pin_verifier,"
-                       " identity, attempts, expires_at, proof_hash, confirm_attempts, verifier_generation"
-                       " FROM registrations WHERE phone = ?",
-                       "t", "tttttttnntnn");
+                       " identity, attempts, expires_at, proof_hash, confirm_attempts, verifier_generation,"
+                       " identity_kek_generation FROM registrations WHERE phone = ?",
+                       "t", "tttttttnntnnn");
     if (q.run(phone) == 0) return std::optional<PendingRegistration>();
     PendingRegistration r{phone,
                           q.text(0),
                           unb64(q.text(1)),
                           {unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4)), unb64(q.text(5)), unb64(q.text(6)),
-                           q.number(11), q.number(11)},
+                           q.number(11), q.number(11), q.number(12)},
                           static_cast<int>(q.number(7)),
                           q.number(8),
                           q.text(9),
@@ -370,9 +378,9 @@ ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_
     Poco::Int64 created = at;
     Statement move(s);
     move << sql("INSERT INTO users (phone, certificate, salt, password_verifier, pin_verifier, identity, created_at,"
-                " password_verifier_generation, pin_verifier_generation)"
+                " password_verifier_generation, pin_verifier_generation, identity_kek_generation)"
                 " SELECT phone, certificate, salt, password_verifier, pin_verifier, identity, ?,"
-                " verifier_generation, verifier_generation FROM registrations"
+                " verifier_generation, verifier_generation, identity_kek_generation FROM registrations"
                 " WHERE phone = ? ON CONFLICT DO NOTHING"),
         use(created), use(p);
     const std::size_t moved = move.execute();
@@ -386,13 +394,13 @@ ApiResult<std::optional<UserRow>> Store::findUser(const std::string& phone) {
     auto& q = prepared(s,
                        "SELECT certificate, salt, password_verifier, pin_verifier, identity, failed_logins,"
                        " login_locked_until, failed_pins, pin_locked_until, password_verifier_generation,"
-                       " pin_verifier_generation FROM users WHERE phone = ?",
-                       "t", "tttttnnnnnn");
+                       " pin_verifier_generation, identity_kek_generation FROM users WHERE phone = ?",
+                       "t", "tttttnnnnnnn");
     if (q.run(phone) == 0) return std::optional<UserRow>();
     return std::optional<UserRow>(
         UserRow{phone,
                 {unb64(q.text(0)), unb64(q.text(1)), unb64(q.text(2)), unb64(q.text(3)), unb64(q.text(4)),
-                 q.number(9), q.number(10)},
+                 q.number(9), q.number(10), q.number(11)},
                 static_cast<int>(q.number(5)), q.number(6), static_cast<int>(q.number(7)), q.number(8)});
   });
 }
@@ -424,20 +432,24 @@ ApiResult<bool> Store::finishLogin(Guess guess, const std::string& phone, ByteVi
       return false;
     }
     clearAttemptsIn(s, guess, phone);
-    prepared(s, "INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter) VALUES (?, ?, ?, ?, 0)",
-             "tttn")
-        .run(base64url(r.session_id), r.phone, base64url(r.wrapped_keys), r.expires_at);
+    prepared(s,
+             "INSERT INTO sessions (session_id, phone, wrapped_keys, expires_at, last_counter, kek_generation)"
+             " VALUES (?, ?, ?, ?, 0, ?)",
+             "tttnn")
+        .run(base64url(r.session_id), r.phone, base64url(r.wrapped_keys), r.expires_at, r.kek_generation);
     return true;
   });
 }
 
 ApiResult<std::optional<SessionRow>> Store::findSession(ByteView session_id) {
   return read("findSession", [&](Poco::Data::Session& s) -> ApiResult<std::optional<SessionRow>> {
-    auto& q = prepared(s, "SELECT phone, wrapped_keys, expires_at, last_counter FROM sessions WHERE session_id = ?", "t",
-                       "ttnn");
+    auto& q = prepared(s,
+                       "SELECT phone, wrapped_keys, expires_at, last_counter, kek_generation FROM sessions"
+                       " WHERE session_id = ?",
+                       "t", "ttnnn");
     if (q.run(base64url(session_id)) == 0) return std::optional<SessionRow>();
-    return std::optional<SessionRow>(
-        SessionRow{Bytes(session_id.begin(), session_id.end()), q.text(0), unb64(q.text(1)), q.number(2), q.number(3)});
+    return std::optional<SessionRow>(SessionRow{Bytes(session_id.begin(), session_id.end()), q.text(0),
+                                                unb64(q.text(1)), q.number(2), q.number(3), q.number(4)});
   });
 }
 
@@ -507,28 +519,71 @@ ApiResult<bool> Store::renewVerifier(Verifier which, const std::string& phone, B
     const char* statement =
         which == Verifier::kPassword
             ? "UPDATE users SET password_verifier = ?, password_verifier_generation = ?"
-              " WHERE phone = ? AND password_verifier = ?"
-            : "UPDATE users SET pin_verifier = ?, pin_verifier_generation = ? WHERE phone = ? AND pin_verifier = ?";
-    return prepared(s, statement, "tntt").run(base64url(renewed), generation, phone, base64url(old)) == 1;
+              " WHERE phone = ? AND password_verifier = ? AND password_verifier_generation < ?"
+            : "UPDATE users SET pin_verifier = ?, pin_verifier_generation = ?"
+              " WHERE phone = ? AND pin_verifier = ? AND pin_verifier_generation < ?";
+    // Only forward: a signer worker behind on the rotation state never moves a verifier back.
+    return prepared(s, statement, "tnttn").run(base64url(renewed), generation, phone, base64url(old), generation) == 1;
   });
 }
 
-ApiResult<std::vector<VerifierCount>> Store::countVerifiers() {
-  return read("countVerifiers", [&](Poco::Data::Session& s) -> ApiResult<std::vector<VerifierCount>> {
-    std::map<std::pair<std::string, std::int64_t>, std::int64_t> counts;
+ApiResult<std::vector<Store::SealedIdentity>> Store::identitiesToRewrap(std::int64_t current, int limit) {
+  return read("identitiesToRewrap", [&](Poco::Data::Session& s) -> ApiResult<std::vector<SealedIdentity>> {
+    Poco::Int64 wanted = current;
+    int most = limit;
+    std::vector<std::string> phones, identities;
+    std::vector<Poco::Int64> generations;
+    s << sql("SELECT phone, identity, identity_kek_generation FROM users"
+             " WHERE identity_kek_generation < ? ORDER BY identity_kek_generation LIMIT ?"),
+        into(phones), into(identities), into(generations), use(wanted), use(most), now;
+    std::vector<SealedIdentity> out;
+    for (std::size_t i = 0; i < phones.size(); ++i) out.push_back({phones[i], unb64(identities[i]), generations[i]});
+    return out;
+  });
+}
+
+ApiResult<bool> Store::rewrapIdentity(const std::string& phone, ByteView old, ByteView renewed,
+                                      std::int64_t generation) {
+  return write("rewrapIdentity", [&](Session& s, Undo&) -> ApiResult<bool> {
+    return prepared(s,
+                    "UPDATE users SET identity = ?, identity_kek_generation = ?"
+                    " WHERE phone = ? AND identity = ? AND identity_kek_generation < ?",
+                    "tnttn")
+               .run(base64url(renewed), generation, phone, base64url(old), generation) == 1;
+  });
+}
+
+ApiResult<std::vector<GenerationCount>> Store::countKeyGenerations(std::int64_t at) {
+  return read("countKeyGenerations", [&](Poco::Data::Session& s) -> ApiResult<std::vector<GenerationCount>> {
+    std::map<std::tuple<std::string, std::string, std::int64_t>, std::int64_t> counts;
+    // Each query: generation, count, grouped by generation.
+    const auto add = [&](const std::string& key, const std::string& which, const std::string& query,
+                         bool until_now = false) {
+      std::vector<Poco::Int64> generations, rows;
+      Poco::Int64 now_value = at;
+      if (until_now)
+        s << sql(query), into(generations), into(rows), use(now_value), now;
+      else
+        s << query, into(generations), into(rows), now;
+      for (std::size_t i = 0; i < generations.size(); ++i) counts[{key, which, generations[i]}] += rows[i];
+    };
     for (const char* which : {"password", "pin"}) {
-      std::vector<Poco::Int64> generations, users;
-      s << "SELECT " + std::string(which) + "_verifier_generation, COUNT(*) FROM users GROUP BY " + which +
-               "_verifier_generation",
-          into(generations), into(users), now;
-      for (std::size_t i = 0; i < generations.size(); ++i) counts[{which, generations[i]}] += users[i];
-      std::vector<Poco::Int64> pending_generations, pending;
-      s << "SELECT verifier_generation, COUNT(*) FROM registrations GROUP BY verifier_generation",
-          into(pending_generations), into(pending), now;
-      for (std::size_t i = 0; i < pending_generations.size(); ++i) counts[{which, pending_generations[i]}] += pending[i];
+      const std::string column = std::string(which) + "_verifier_generation";
+      add("verifier", which, "SELECT " + column + ", COUNT(*) FROM users GROUP BY " + column);
+      add("verifier", which,
+          "SELECT verifier_generation, COUNT(*) FROM registrations WHERE expires_at > ? GROUP BY verifier_generation",
+          true);
     }
-    std::vector<VerifierCount> out;
-    for (const auto& [key, count] : counts) out.push_back({key.first, key.second, count});
+    add("kek", "identity", "SELECT identity_kek_generation, COUNT(*) FROM users GROUP BY identity_kek_generation");
+    // An expired registration can never be confirmed: it holds nothing back.
+    add("kek", "identity",
+        "SELECT identity_kek_generation, COUNT(*) FROM registrations WHERE expires_at > ?"
+        " GROUP BY identity_kek_generation",
+        true);
+    add("kek", "session", "SELECT kek_generation, COUNT(*) FROM sessions WHERE expires_at > ? GROUP BY kek_generation",
+        true);
+    std::vector<GenerationCount> out;
+    for (const auto& [key, count] : counts) out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
     return out;
   });
 }

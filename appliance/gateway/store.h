@@ -17,14 +17,16 @@
 #include "common/group_commit.h"
 #include "gateway/db_connections.h"
 #include "gateway/api_error.h"
-#include "gateway/verifier_count.h"
+#include "gateway/generation_count.h"
 
 namespace mpay::gateway {
 
 struct UserCredentials {
   Bytes certificate, salt, password_verifier, pin_verifier, identity;
-  // The verifier key generation each verifier was made under (key rotation).
+  // The verifier key generation each verifier was made under, and the KEK
+  // generation the identity record is sealed under (key rotation).
   std::int64_t password_verifier_generation = 1, pin_verifier_generation = 1;
+  std::int64_t identity_kek_generation = 1;
 };
 
 struct UserRow {
@@ -53,6 +55,7 @@ struct SessionRow {
   Bytes wrapped_keys;
   std::int64_t expires_at = 0;
   std::int64_t last_counter = 0;
+  std::int64_t kek_generation = 1;  // the KEK wrapped_keys are sealed under
 };
 
 // One order. Its life: `verifying` (claimed by one request while the signer
@@ -206,9 +209,21 @@ class Store {
   enum class Verifier { kPassword, kPin };
   ApiResult<bool> renewVerifier(Verifier which, const std::string& phone, ByteView old, ByteView renewed,
                                 std::int64_t generation);
-  // How many verifiers each verifier key generation still holds: users'
-  // passwords and PINs, and pending registrations (both of theirs).
-  ApiResult<std::vector<VerifierCount>> countVerifiers();
+  // KEK rotation: users whose identity record is sealed under a KEK
+  // generation older than `current` (an index range: generations only
+  // grow), at most `limit`; and one sealed again, kept only if the stored
+  // record is still `old`.
+  struct SealedIdentity {
+    std::string phone;
+    Bytes identity;
+    std::int64_t generation = 0;
+  };
+  ApiResult<std::vector<SealedIdentity>> identitiesToRewrap(std::int64_t current, int limit);
+  ApiResult<bool> rewrapIdentity(const std::string& phone, ByteView old, ByteView renewed, std::int64_t generation);
+  // What each verifier key and KEK generation still protects: users' and
+  // pending registrations' verifiers and identity records, and sessions
+  // that have not expired at `now`.
+  ApiResult<std::vector<GenerationCount>> countKeyGenerations(std::int64_t now);
 
   // The confirmation code to send for a registration that expires at
   // `expires_at`, replacing any code of that phone not sent yet; claimed by

@@ -95,10 +95,11 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   ByteWriter w;
   w.u64(r.expires_at).raw(wrapped);
   r.wrapped_keys = w.take();
+  r.kek_generation = lane.kekGeneration();
   // The password is in hand: a verifier under an older key is made again
   // under the current one (docs/architecture.md, "Key rotation"). Best
   // effort: without it the login stands and the next one tries again.
-  if (req.password_verifier_generation != lane.verifierGeneration()) {
+  if (req.password_verifier_generation < lane.verifierGeneration()) {
     if (auto renewed = computeVerifier(lane, lane.verifierGeneration(), label::kPasswordVerifier, c1.phone, user_key,
                                        req.salt, c1.password)) {
       r.password_verifier = std::move(renewed).value();

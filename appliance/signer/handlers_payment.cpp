@@ -39,8 +39,14 @@ Result<SessionKeys> unwrapSessionKeys(OpContext& ctx, const hsm::Lane& lane, con
   if (!r.u64(&expires_at)) return fail(ErrorCode::kBadFrame, "wrapped keys");
   if (ctx.now() >= expires_at) return fail(ErrorCode::kSessionExpired, "session keys expired");
   ByteView sealed = ByteView(req.wrapped_keys).subspan(8);
-  MPAY_ASSIGN_OR_RETURN(Secret both, lane.open(lane.keys().kek,
-                                               suite::sessionKeysAad(req.session_id, req.phone, expires_at), sealed));
+  // Sealed under a KEK the token no longer holds: the session is over (a
+  // retire waits until no live session needs it, so only an old one gets here).
+  auto kek = req.kek_generation == 0 || req.kek_generation > UINT32_MAX
+                 ? Result<CK_OBJECT_HANDLE>(fail(ErrorCode::kBadField, "kek generation"))
+                 : lane.kekKey(static_cast<std::uint32_t>(req.kek_generation));
+  if (!kek) return fail(ErrorCode::kSessionExpired, "session keys under a KEK no longer in use: " + kek.error().detail);
+  MPAY_ASSIGN_OR_RETURN(Secret both, lane.open(kek.value(), suite::sessionKeysAad(req.session_id, req.phone, expires_at),
+                                               sealed));
   if (both.size() != 2 * suite::kKeyLen) return fail(ErrorCode::kDecryptFailed, "session keys length");
   return SessionKeys{Secret::copyOf(both.exposeSecret().first(suite::kKeyLen)),
                      Secret::copyOf(both.exposeSecret().subspan(suite::kKeyLen)), expires_at};
@@ -112,7 +118,7 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
   // As at login: the PIN's verifier made again under the current key, best effort.
   Bytes renewed_verifier;
   std::uint64_t renewed_generation = 0;
-  if (req.pin_verifier_generation != lane.verifierGeneration()) {
+  if (req.pin_verifier_generation < lane.verifierGeneration()) {
     if (auto renewed = computeVerifier(lane, lane.verifierGeneration(), label::kPinVerifier, req.phone, user_key,
                                        req.salt, pin)) {
       renewed_verifier = std::move(renewed).value();

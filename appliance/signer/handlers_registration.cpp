@@ -46,6 +46,7 @@ Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegi
                                                              info.phone, pair.point, r.salt, info.password));
   MPAY_ASSIGN_OR_RETURN(r.pin_verifier, computeVerifier(lane, r.verifier_generation, label::kPinVerifier, info.phone,
                                                         pair.point, r.salt, info.pin));
+  r.kek_generation = lane.kekGeneration();
   MPAY_ASSIGN_OR_RETURN(r.identity, lane.seal(lane.keys().kek, suite::identityAad(info.phone),
                                               suite::identityPlaintext(info.name, info.id_number)));
 
@@ -70,6 +71,23 @@ Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegi
 Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload, std::string*) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenRegistrationRequest>(payload));
   return ctx.token.call<Bytes>([&](hsm::Lane& lane) { return enroll(ctx, lane, req); });
+}
+
+Result<Bytes> handleRewrapIdentity(OpContext& ctx, ByteView payload, std::string*) {
+  MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::RewrapIdentityRequest>(payload));
+  if (!suite::validPhone(req.phone)) return fail(ErrorCode::kBadField, "phone");
+  if (req.generation == 0 || req.generation > UINT32_MAX) return fail(ErrorCode::kBadField, "kek generation");
+  return ctx.token.call<Bytes>([&](hsm::Lane& lane) -> Result<Bytes> {
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE old, lane.kekKey(static_cast<std::uint32_t>(req.generation)));
+    const Bytes aad = suite::identityAad(req.phone);
+    // Opened and sealed inside the signer; the caller gets only ciphertext,
+    // and only for a record that opens under that phone's AAD.
+    MPAY_ASSIGN_OR_RETURN(Secret plain, lane.open(old, aad, req.identity));
+    wire::RewrapIdentityResponse r;
+    MPAY_ASSIGN_OR_RETURN(r.identity, lane.seal(lane.keys().kek, aad, plain.exposeSecret()));
+    r.generation = lane.kekGeneration();
+    return wire::encodeMessage(r);
+  });
 }
 
 }  // namespace mpay::signer

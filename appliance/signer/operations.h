@@ -75,6 +75,7 @@ Result<Bytes> handleOpenRegistration(OpContext& ctx, ByteView payload, std::stri
 Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload, std::string* change);
 Result<Bytes> handleSignReceipt(OpContext& ctx, ByteView payload, std::string* change);
+Result<Bytes> handleRewrapIdentity(OpContext& ctx, ByteView payload, std::string* change);
 #ifdef MPAY_TEST_HOOKS
 Result<Bytes> handleTestProbe(OpContext& ctx, ByteView payload, std::string* change);
 #endif

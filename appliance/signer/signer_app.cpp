@@ -120,14 +120,17 @@ std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr));
 
 constexpr auto kRotationPoll = std::chrono::seconds(2);
 
-void watchRotation(hsm::Token& token, AuditLog& audit, long uid) {
+// `audited`: the state version this worker last recorded as loaded (a
+// request may have made the token read a new state first: Token::run).
+void watchRotation(hsm::Token& token, AuditLog& audit, long uid, std::uint64_t& audited) {
   auto changed = token.reloadIfRotated();
   if (!changed) {
     log::warn("event=rotation_check_failed detail=\"" + changed.error().detail + "\"");
     return;
   }
-  if (!changed.value()) return;
   const hsm::RotationState state = token.rotation();
+  if (state.version == audited) return;
+  audited = state.version;
   std::string note = "version=" + std::to_string(state.version);
   for (const auto& kind : hsm::RotationState::kinds()) {
     const hsm::KeyGenerations& g = state.of(kind);
@@ -202,10 +205,10 @@ void watchRotation(hsm::Token& token, AuditLog& audit, long uid) {
   }).detach();
   // A rotation step (mpay-admin rotate) changes the token's generations;
   // every worker takes them within kRotationPoll.
-  std::thread([&dispatcher, token = token->get(), uid = start.uid] {
+  std::thread([&dispatcher, token = token->get(), uid = start.uid, audited = token->get()->rotation().version]() mutable {
     for (;;) {
       std::this_thread::sleep_for(kRotationPoll);
-      watchRotation(*token, dispatcher.audit(), uid);
+      watchRotation(*token, dispatcher.audit(), uid, audited);
     }
   }).detach();
   log::info("event=worker_ready worker=" + std::to_string(index));

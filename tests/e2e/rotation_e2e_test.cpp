@@ -3,8 +3,10 @@
 // none registers again. A phone that has not fetched the new key keeps
 // logging in until the overlap ends, and not after; every step is in the
 // audit log; the retired generation is gone from the token. The receipt key
-// and the verifier key rotate too: receipts signed before keep verifying;
-// each user's verifiers move to the new key at their next login and payment.
+// the verifier key and the KEK rotate too: receipts signed before keep
+// verifying; each user's verifiers move to the new key at their next login
+// and payment; identity records are sealed again online and sessions under
+// the old KEK keep working until they expire.
 #include <gtest/gtest.h>
 
 #include <Poco/JSON/Array.h>
@@ -433,15 +435,108 @@ TEST(RotationE2E, VerifierKeyRotatesAndEachVerifierMovesAtItsUsersNextLoginAndPa
     auto paid = app.client(device, payArgs("VER-" + std::to_string(order++)));
     EXPECT_EQ(test::jsonField(paid.output, "result"), "approved") << device << ": " << paid.output;
   }
-  // The operator sees the counts on the console and in /metrics (counted once a minute, first 5 s after start).
+  // The operator sees the counts on the console (counted for the page) and in /metrics.
   auto page = app.console("GET", "Bearer " + app.consoleToken());
   EXPECT_NE(page.body.find("verifier key at generation 2"), std::string::npos) << page.body;
   EXPECT_NE(page.body.find("generation 2: 3 password, 3 pin"), std::string::npos) << page.body;
-  EXPECT_NE(app.metrics().body.find("mpay_verifiers{"), std::string::npos);
+  const std::string metrics = app.metrics().body;  // counted 5 s after start, then once a minute
+  EXPECT_NE(metrics.find("key=\"verifier\",which=\"password\"}"), std::string::npos) << metrics;
 
   const std::string audit = readFile(app.dev().config().signer.audit_log);
   for (const char* note : {"verifier begin generation=2", "verifier switch generation=2 previous=1",
                            "verifier retire generation=1"})
+    EXPECT_NE(audit.find(note), std::string::npos) << note;
+  EXPECT_EQ(app.admin("audit verify").exit_code, 0);
+}
+
+// The KEK generation a user's identity record is sealed under.
+std::int64_t identityKekGeneration(const test::RunningAppliance& app, const std::string& phone) {
+  auto store = gateway::Store::open(app.dev().config().gateway.db_url);
+  EXPECT_TRUE(store.ok());
+  auto user = store.value()->findUser(phone);
+  EXPECT_TRUE(user.ok() && user.value().has_value()) << phone;
+  return user.ok() && user.value() ? user.value()->credentials.identity_kek_generation : 0;
+}
+
+TEST(RotationE2E, KekRotatesOnlineAndTheOldOneGoesWhenNothingIsSealedUnderIt) {
+  test::RunningAppliance app;
+  const std::string before = app.enroll("before", "+8613800138131");
+  ASSERT_EQ(app.client("before", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+  EXPECT_EQ(identityKekGeneration(app, before), 1);
+  EXPECT_EQ(app.admin("rotate kek retire").exit_code, 1) << "nothing to retire";
+
+  auto begun = app.admin("rotate kek begin");
+  ASSERT_EQ(begun.exit_code, 0) << begun.output;
+  EXPECT_NE(begun.output.find("created  kek key generation 2"), std::string::npos) << begun.output;
+  const std::string during = app.enroll("during", "+8613800138132");
+  EXPECT_EQ(identityKekGeneration(app, during), 1) << "begin seals nothing under the new KEK";
+
+  auto switched = app.admin("rotate kek switch");
+  ASSERT_EQ(switched.exit_code, 0) << switched.output;
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // every worker has read the state (2 s)
+  const std::string after = app.enroll("after", "+8613800138133");
+  EXPECT_EQ(identityKekGeneration(app, after), 2);
+  ASSERT_EQ(app.client("after", "login --password '" + std::string(kPassword) + "'").exit_code, 0);
+
+  // A session whose keys were sealed under the old KEK still pays: no downtime, no new login.
+  test::RawPhone old_session(app, "before");
+  auto paid = app.post("/v1/pay", old_session.payBody("KEK-1", 1));
+  EXPECT_EQ(paid.status, 200) << paid.body;
+  EXPECT_EQ(test::jsonField(paid.body, "result"), "approved") << paid.body;
+
+  // The gateway seals the stored identity records again, online (10 a second).
+  for (int i = 0; i < 150 && (identityKekGeneration(app, before) != 2 || identityKekGeneration(app, during) != 2); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(identityKekGeneration(app, before), 2);
+  EXPECT_EQ(identityKekGeneration(app, during), 2);
+  auto status = app.admin("rotate kek status");
+  std::istringstream status_lines(status.output);
+  for (std::string line; std::getline(status_lines, line);)
+    EXPECT_FALSE(line.find("generation 1 holds") != std::string::npos && line.find("identity") != std::string::npos)
+        << status.output;
+  EXPECT_NE(status.output.find("generation 1 holds 1 session(s) not expired"), std::string::npos) << status.output;
+
+  // Live sessions under the old KEK keep it: retire is refused until they expire (a day; here, made to).
+  auto refused = app.admin("rotate kek retire");
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("session(s) not expired"), std::string::npos) << refused.output;
+  app.sql("UPDATE sessions SET expires_at = 1 WHERE kek_generation = 1");
+  auto retired = app.admin("rotate kek retire");
+  ASSERT_EQ(retired.exit_code, 0) << retired.output;
+  auto check = app.admin("policy check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("kek generation 2"), std::string::npos) << check.output;
+
+  // A session naming a KEK the token no longer holds is over: the phone logs in again.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  app.sql("UPDATE sessions SET expires_at = 4102444800 WHERE kek_generation = 1");
+  auto stale = app.post("/v1/pay", old_session.payBody("KEK-2", 2));
+  EXPECT_EQ(test::jsonField(stale.body, "error"), "session_expired") << stale.body;
+
+  // Every phone keeps working, through signer workers started after the retire too.
+  for (pid_t worker : test::childrenOf(app.mpaydPid(), "mpay-signer"))
+    for (pid_t w : test::childrenOf(worker)) kill(w, SIGKILL);
+  ASSERT_TRUE(app.healthyWithin(30));
+  int order = 3;
+  for (const char* device : {"before", "during", "after"}) {
+    std::string login_output;
+    for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
+      auto login = app.client(device, "login --password '" + std::string(kPassword) + "'");
+      login_output = login.output;
+      if (login.exit_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    EXPECT_NE(login_output.find("logged in"), std::string::npos) << device << ": " << login_output;
+    auto paid_after = app.client(device, payArgs("KEK-" + std::to_string(order++)));
+    EXPECT_EQ(test::jsonField(paid_after.output, "result"), "approved") << device << ": " << paid_after.output;
+  }
+  auto page = app.console("GET", "Bearer " + app.consoleToken());
+  EXPECT_NE(page.body.find("KEK at generation 2"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("KEK generation 2: 3 identity"), std::string::npos) << page.body;
+
+  const std::string audit = readFile(app.dev().config().signer.audit_log);
+  for (const char* note : {"kek begin generation=2", "kek switch generation=2 previous=1", "kek retire generation=1",
+                           "\"op\":\"rewrap_identity\""})
     EXPECT_NE(audit.find(note), std::string::npos) << note;
   EXPECT_EQ(app.admin("audit verify").exit_code, 0);
 }

@@ -97,6 +97,8 @@ void signerFrames(const fs::path& dir) {
   wire::SignReceiptRequest receipt{Bytes(wire::kPermitLen, 7), "T-1", 1, "ORDER-1", std::string(kPhone), 150, "CNY",
                                    1700000000, Bytes(70, 8)};
   frame(out, "sign_receipt", wire::OpId::kSignReceipt, receipt);
+  frame(out, "rewrap_identity", wire::OpId::kRewrapIdentity,
+        wire::RewrapIdentityRequest{std::string(kPhone), Bytes(60, 9), 1});
   frame(out, "health_response", wire::OpId::kHealth, wire::HealthResponse{0});
   frame(out, "audit_head_response", wire::OpId::kAuditHead, wire::AuditHeadResponse{9, std::string(64, 'b')});
   frame(out, "audit_tail_response", wire::OpId::kAuditTail, wire::AuditTailResponse{Bytes(300, 'r')});

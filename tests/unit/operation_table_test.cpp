@@ -19,12 +19,12 @@ TEST(OperationTable, EveryIdHasExactlyOneRowAndAHandler) {
   }
   for (auto id : {wire::OpId::kPlatformInfo, wire::OpId::kHealth, wire::OpId::kAuditHead, wire::OpId::kAuditTail, wire::OpId::kRecordStart, wire::OpId::kRecordRotation,
                   wire::OpId::kOpenRegistration, wire::OpId::kOpenLogin, wire::OpId::kOpenPayment,
-                  wire::OpId::kSignReceipt})
+                  wire::OpId::kSignReceipt, wire::OpId::kRewrapIdentity})
     EXPECT_TRUE(ids.contains(static_cast<std::uint16_t>(id)));
 #ifdef MPAY_TEST_HOOKS
-  EXPECT_EQ(ids.size(), 11u);  // plus test_probe in test builds
+  EXPECT_EQ(ids.size(), 12u);  // plus test_probe in test builds
 #else
-  EXPECT_EQ(ids.size(), 10u);
+  EXPECT_EQ(ids.size(), 11u);
 #endif
 }
 

@@ -13,11 +13,13 @@ TEST(RotationState, RoundTripsThroughItsText) {
   s.service = {3, 0, 0, 2, 1765000000};
   s.receipt = {1, 2, 1764000000, 0, 0};
   s.verifier = {2, 0, 0, 1, 0};  // the previous verifier key stays until no verifier needs it
+  s.kek = {1, 2, 1764000000, 0, 0};
   const std::string text = formatRotationState(s);
   EXPECT_EQ(text,
             "mpay-rotation 1\nversion 7\nservice current=3 next=0 next_since=0 previous=2 previous_until=1765000000\n"
             "receipt current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n"
-            "verifier current=2 next=0 next_since=0 previous=1 previous_until=0\n");
+            "verifier current=2 next=0 next_since=0 previous=1 previous_until=0\n"
+            "kek current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n");
   auto back = parseRotationState(text);
   ASSERT_TRUE(back.ok()) << back.error().detail;
   EXPECT_EQ(back.value(), s);
@@ -66,6 +68,12 @@ TEST(RotationState, RefusesAnythingElse) {
   auto older = parseRotationState("mpay-rotation 1\nversion 1\n" + good);
   ASSERT_TRUE(older.ok()) << older.error().detail;
   EXPECT_EQ(older->verifier, KeyGenerations{});
+  EXPECT_EQ(older->kek, KeyGenerations{});
+  EXPECT_FALSE(parseRotationState("mpay-rotation 1\nversion 1\n" + good +
+                                  "kek current=2 next=0 next_since=0 previous=1 previous_until=0\n"
+                                  "verifier current=1 next=0 next_since=0 previous=0 previous_until=0\n")
+                   .ok())
+      << "out of order";
 }
 
 TEST(RotationState, GenerationLabels) {
