@@ -76,6 +76,7 @@ Result<std::vector<gateway::GenerationCount>> countKeyGenerationsAsGateway(const
     } else {
       for (const auto& c : counts.value())
         out += c.key + " " + c.which + " " + std::to_string(c.generation) + " " + std::to_string(c.count) + "\n";
+      out += "ok\n";  // the whole answer: a child cut short never reads as "nothing left"
     }
     for (std::size_t done = 0; done < out.size();) {
       const ssize_t n = ::write(fds[1], out.data() + done, out.size() - done);
@@ -87,23 +88,31 @@ Result<std::vector<gateway::GenerationCount>> countKeyGenerationsAsGateway(const
   ::close(fds[1]);
   std::string text;
   char buffer[512];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
   ::close(fds[0]);
   int status = 0;
-  ::waitpid(child, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  pid_t waited = 0;
+  while ((waited = ::waitpid(child, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (waited != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return fail(ErrorCode::kInternal, "the database could not be read for the key generation counts");
   std::vector<gateway::GenerationCount> counts;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("error ", 0) == 0) return fail(ErrorCode::kInternal, "database: " + line.substr(6));
+    if (line == "ok") return counts;
     gateway::GenerationCount c;
     std::istringstream words(line);
     if (!(words >> c.key >> c.which >> c.generation >> c.count))
       return fail(ErrorCode::kInternal, "key generation counts: '" + line + "'");
     counts.push_back(c);
   }
-  return counts;
+  return fail(ErrorCode::kInternal, "the key generation counts ended early");
 }
 
 Result<std::string> listOpenOrders(const Config& config) {
