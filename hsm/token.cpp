@@ -145,8 +145,10 @@ Result<bool> Token::reloadIfRotated() {
     if (!read) return std::move(read).error();
     const Session& s = *kept;
     now = std::move(read).value();
-    state_read_at_ = std::chrono::steady_clock::now().time_since_epoch().count();
-    if (now == rotation_) return false;
+    if (now == rotation_) {
+      state_read_at_ = std::chrono::steady_clock::now().time_since_epoch().count();
+      return false;
+    }
     // The version only grows: an older state is a rollback (a restored or
     // edited token), refused loudly rather than followed.
     if (now.version < rotation_.version)
@@ -161,6 +163,7 @@ Result<bool> Token::reloadIfRotated() {
     rotation_ = now;
     ++keys_version_;
   }
+  state_read_at_ = std::chrono::steady_clock::now().time_since_epoch().count();
   std::lock_guard lock(platform_mutex_);
   platform_ = std::make_shared<const PlatformInfo>(std::move(info));
   return true;

@@ -56,7 +56,7 @@ std::string describe(const std::string& kind, const hsm::KeyGenerations& g, std:
     out << "  generation " << g.next << " begun at " << g.next_since << words.next << ": next step `switch`\n";
   if (g.previous != 0 && hsm::RotationState::counted(kind)) {
     out << "  generation " << g.previous << " previous, " << words.previous << " until none is left ("
-        << (kind == "kek" ? "identity records are sealed again by the gateway; sessions expire within a day"
+        << (kind == "kek" ? "identity records are sealed again by the gateway; sessions expire after 15 minutes"
                           : "renewed at each user's next login or payment")
         << "): then `retire`\n";
   } else if (g.previous != 0) {
@@ -209,7 +209,7 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
   if (step.kind == "kek")
     return "switched the KEK to generation " + std::to_string(fresh) + ": new identity records and session keys are "
            "sealed under it; the gateway seals the stored identity records again, and sessions under generation " +
-           std::to_string(old) + " expire within a day. Generation " + std::to_string(old) +
+           std::to_string(old) + " expire (15 minutes). Generation " + std::to_string(old) +
            " opens them until none is left (mpay-admin rotate kek status). Next: mpay-admin rotate kek retire\n";
   if (step.kind == "verifier")
     return "switched the verifier key to generation " + std::to_string(fresh) + ": new verifiers are made under it, "

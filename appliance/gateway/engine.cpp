@@ -242,15 +242,23 @@ int Engine::rewrapIdentities(int limit) {
   auto platform = platformInfo();
   if (!platform) return 0;
   const auto current = static_cast<std::int64_t>(platform.value().kek_generation);
-  auto sealed = store_.identitiesToRewrap(current, limit);
+  // Passes go through the users in phone order and start again at the end,
+  // so a record that does not open is passed over, not retried every pass.
+  auto sealed = store_.identitiesToRewrap(current, rewrap_after_, limit);
   if (!sealed) return 0;
+  rewrap_after_ = sealed->size() < static_cast<std::size_t>(limit) ? "" : sealed->back().phone;
   int done = 0;
   for (const auto& record : sealed.value()) {
     wire::RewrapIdentityRequest request{record.phone, record.identity, static_cast<std::uint64_t>(record.generation)};
     auto renewed = signer_.call<wire::RewrapIdentityResponse>([&](SignerClient& c) { return c.rewrapIdentity(request); });
     if (!renewed) {
+      // A record that does not open (or names a KEK the token lacks) stays
+      // counted, and keeps the old KEK from being retired: an operator's matter.
       log::warn("event=identity_rewrap_failed code=" + std::string(errorName(renewed.error().code)));
-      break;  // the next pass tries again
+      const ErrorCode code = renewed.error().code;
+      if (code == ErrorCode::kDecryptFailed || code == ErrorCode::kBadField) continue;
+      rewrap_after_.clear();
+      break;  // the signer or the token: the next pass tries again
     }
     auto kept = store_.rewrapIdentity(record.phone, record.identity, renewed->identity,
                                       static_cast<std::int64_t>(renewed->generation));

@@ -118,6 +118,7 @@ class Engine {
   bool last_probe_ok_ = false;
   std::mutex platform_mutex_;
   std::optional<wire::PlatformInfoResponse> platform_;
+  std::string rewrap_after_;  // the background thread's place in the users (rewrapIdentities)
   std::chrono::steady_clock::time_point platform_fetched_;
   bool platform_refreshing_ = false;
 };

@@ -100,7 +100,8 @@ const std::vector<std::string>& migrations() {
       "ALTER TABLE registrations ADD COLUMN identity_kek_generation INTEGER NOT NULL DEFAULT 1;"
       "ALTER TABLE sessions ADD COLUMN kek_generation INTEGER NOT NULL DEFAULT 1;"
       "CREATE INDEX users_identity_kek_generation ON users (identity_kek_generation);"
-      "CREATE INDEX sessions_kek_generation ON sessions (kek_generation, expires_at);",
+      "CREATE INDEX sessions_expiry ON sessions (expires_at, kek_generation);"
+      "CREATE INDEX registrations_expiry ON registrations (expires_at);",
   };
   return m;
 }
@@ -381,8 +382,8 @@ ApiResult<bool> Store::confirmRegistration(const std::string& phone, std::int64_
                 " password_verifier_generation, pin_verifier_generation, identity_kek_generation)"
                 " SELECT phone, certificate, salt, password_verifier, pin_verifier, identity, ?,"
                 " verifier_generation, verifier_generation, identity_kek_generation FROM registrations"
-                " WHERE phone = ? ON CONFLICT DO NOTHING"),
-        use(created), use(p);
+                " WHERE phone = ? AND expires_at > ? ON CONFLICT DO NOTHING"),
+        use(created), use(p), use(created);
     const std::size_t moved = move.execute();
     s << sql("DELETE FROM registrations WHERE phone = ?"), use(p), now;
     return moved == 1;
@@ -527,15 +528,17 @@ ApiResult<bool> Store::renewVerifier(Verifier which, const std::string& phone, B
   });
 }
 
-ApiResult<std::vector<Store::SealedIdentity>> Store::identitiesToRewrap(std::int64_t current, int limit) {
+ApiResult<std::vector<Store::SealedIdentity>> Store::identitiesToRewrap(std::int64_t current,
+                                                                       const std::string& after, int limit) {
   return read("identitiesToRewrap", [&](Poco::Data::Session& s) -> ApiResult<std::vector<SealedIdentity>> {
     Poco::Int64 wanted = current;
+    std::string from = after;
     int most = limit;
     std::vector<std::string> phones, identities;
     std::vector<Poco::Int64> generations;
     s << sql("SELECT phone, identity, identity_kek_generation FROM users"
-             " WHERE identity_kek_generation < ? ORDER BY identity_kek_generation LIMIT ?"),
-        into(phones), into(identities), into(generations), use(wanted), use(most), now;
+             " WHERE identity_kek_generation < ? AND phone > ? ORDER BY phone LIMIT ?"),
+        into(phones), into(identities), into(generations), use(wanted), use(from), use(most), now;
     std::vector<SealedIdentity> out;
     for (std::size_t i = 0; i < phones.size(); ++i) out.push_back({phones[i], unb64(identities[i]), generations[i]});
     return out;
@@ -557,31 +560,35 @@ ApiResult<std::vector<GenerationCount>> Store::countKeyGenerations(std::int64_t 
   return read("countKeyGenerations", [&](Poco::Data::Session& s) -> ApiResult<std::vector<GenerationCount>> {
     std::map<std::tuple<std::string, std::string, std::int64_t>, std::int64_t> counts;
     // Each query: generation, count, grouped by generation.
+    // `since`: the query's one placeholder (none when 0).
     const auto add = [&](const std::string& key, const std::string& which, const std::string& query,
-                         bool until_now = false) {
+                         Poco::Int64 since = 0) {
       std::vector<Poco::Int64> generations, rows;
-      Poco::Int64 now_value = at;
-      if (until_now)
-        s << sql(query), into(generations), into(rows), use(now_value), now;
+      if (since != 0)
+        s << sql(query), into(generations), into(rows), use(since), now;
       else
         s << query, into(generations), into(rows), now;
       for (std::size_t i = 0; i < generations.size(); ++i) counts[{key, which, generations[i]}] += rows[i];
     };
-    for (const char* which : {"password", "pin"}) {
-      const std::string column = std::string(which) + "_verifier_generation";
-      add("verifier", which, "SELECT " + column + ", COUNT(*) FROM users GROUP BY " + column);
+    // Registrations before users (a confirm in between moves a row to where
+    // it is counted next); an expired one can never be confirmed and holds
+    // nothing back, with a grace for appliances whose clocks differ.
+    constexpr Poco::Int64 kClockGrace = 300;
+    for (const char* which : {"password", "pin"})
       add("verifier", which,
           "SELECT verifier_generation, COUNT(*) FROM registrations WHERE expires_at > ? GROUP BY verifier_generation",
-          true);
-    }
-    add("kek", "identity", "SELECT identity_kek_generation, COUNT(*) FROM users GROUP BY identity_kek_generation");
-    // An expired registration can never be confirmed: it holds nothing back.
+          at - kClockGrace);
     add("kek", "identity",
         "SELECT identity_kek_generation, COUNT(*) FROM registrations WHERE expires_at > ?"
         " GROUP BY identity_kek_generation",
-        true);
+        at - kClockGrace);
+    for (const char* which : {"password", "pin"}) {
+      const std::string column = std::string(which) + "_verifier_generation";
+      add("verifier", which, "SELECT " + column + ", COUNT(*) FROM users GROUP BY " + column);
+    }
+    add("kek", "identity", "SELECT identity_kek_generation, COUNT(*) FROM users GROUP BY identity_kek_generation");
     add("kek", "session", "SELECT kek_generation, COUNT(*) FROM sessions WHERE expires_at > ? GROUP BY kek_generation",
-        true);
+        at);
     std::vector<GenerationCount> out;
     for (const auto& [key, count] : counts) out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
     return out;

@@ -210,15 +210,16 @@ class Store {
   ApiResult<bool> renewVerifier(Verifier which, const std::string& phone, ByteView old, ByteView renewed,
                                 std::int64_t generation);
   // KEK rotation: users whose identity record is sealed under a KEK
-  // generation older than `current` (an index range: generations only
-  // grow), at most `limit`; and one sealed again, kept only if the stored
-  // record is still `old`.
+  // generation older than `current`, phone after `after`, in phone order,
+  // at most `limit`; and one sealed again, kept only if the stored record
+  // is still `old`.
   struct SealedIdentity {
     std::string phone;
     Bytes identity;
     std::int64_t generation = 0;
   };
-  ApiResult<std::vector<SealedIdentity>> identitiesToRewrap(std::int64_t current, int limit);
+  ApiResult<std::vector<SealedIdentity>> identitiesToRewrap(std::int64_t current, const std::string& after,
+                                                            int limit);
   ApiResult<bool> rewrapIdentity(const std::string& phone, ByteView old, ByteView renewed, std::int64_t generation);
   // What each verifier key and KEK generation still protects: users' and
   // pending registrations' verifiers and identity records, and sessions

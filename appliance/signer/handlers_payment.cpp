@@ -41,9 +41,8 @@ Result<SessionKeys> unwrapSessionKeys(OpContext& ctx, const hsm::Lane& lane, con
   ByteView sealed = ByteView(req.wrapped_keys).subspan(8);
   // Sealed under a KEK the token no longer holds: the session is over (a
   // retire waits until no live session needs it, so only an old one gets here).
-  auto kek = req.kek_generation == 0 || req.kek_generation > UINT32_MAX
-                 ? Result<CK_OBJECT_HANDLE>(fail(ErrorCode::kBadField, "kek generation"))
-                 : lane.kekKey(static_cast<std::uint32_t>(req.kek_generation));
+  if (req.kek_generation == 0 || req.kek_generation > UINT32_MAX) return fail(ErrorCode::kBadField, "kek generation");
+  auto kek = lane.kekKey(static_cast<std::uint32_t>(req.kek_generation));
   if (!kek) return fail(ErrorCode::kSessionExpired, "session keys under a KEK no longer in use: " + kek.error().detail);
   MPAY_ASSIGN_OR_RETURN(Secret both, lane.open(kek.value(), suite::sessionKeysAad(req.session_id, req.phone, expires_at),
                                                sealed));

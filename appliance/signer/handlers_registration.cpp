@@ -78,6 +78,8 @@ Result<Bytes> handleRewrapIdentity(OpContext& ctx, ByteView payload, std::string
   if (!suite::validPhone(req.phone)) return fail(ErrorCode::kBadField, "phone");
   if (req.generation == 0 || req.generation > UINT32_MAX) return fail(ErrorCode::kBadField, "kek generation");
   return ctx.token.call<Bytes>([&](hsm::Lane& lane) -> Result<Bytes> {
+    // Only forward: sealing again under the current KEK would only spend its IVs.
+    if (req.generation >= lane.kekGeneration()) return fail(ErrorCode::kBadField, "not older than the current KEK");
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE old, lane.kekKey(static_cast<std::uint32_t>(req.generation)));
     const Bytes aad = suite::identityAad(req.phone);
     // Opened and sealed inside the signer; the caller gets only ciphertext,
