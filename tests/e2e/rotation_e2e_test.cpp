@@ -86,6 +86,28 @@ std::string readFile(const std::string& path) {
 
 std::uint64_t unixNow() { return static_cast<std::uint64_t>(std::time(nullptr)); }
 
+// After a retire: the signer workers are killed and started again (with the
+// token as the retire left it), and each phone logs in and pays.
+void expectEveryPhoneWorksAfterWorkersRestart(const test::RunningAppliance& app, const std::string& order_prefix,
+                                              int first_order) {
+  for (pid_t worker : test::childrenOf(app.mpaydPid(), "mpay-signer"))
+    for (pid_t w : test::childrenOf(worker)) kill(w, SIGKILL);
+  ASSERT_TRUE(app.healthyWithin(30));
+  int order = first_order;
+  for (const char* device : {"before", "during", "after"}) {
+    std::string login_output;
+    for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
+      auto login = app.client(device, "login --password '" + std::string(kPassword) + "'");
+      login_output = login.output;
+      if (login.exit_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    EXPECT_NE(login_output.find("logged in"), std::string::npos) << device << ": " << login_output;
+    auto paid = app.client(device, payArgs(order_prefix + std::to_string(order++)));
+    EXPECT_EQ(test::jsonField(paid.output, "result"), "approved") << device << ": " << paid.output;
+  }
+}
+
 TEST(RotationE2E, ServiceKeyRotatesWithPhonesRegisteredBeforeDuringAndAfter) {
   test::RunningAppliance app;
   // Before: enrolled, logged in and paid under generation 1.
@@ -209,23 +231,7 @@ TEST(RotationE2E, ServiceKeyRotatesWithPhonesRegisteredBeforeDuringAndAfter) {
   EXPECT_NE(status.output.find("no rotation in progress"), std::string::npos) << status.output;
 
   // Every phone keeps working, through a signer worker that starts after the retire too.
-  for (pid_t worker : test::childrenOf(app.mpaydPid(), "mpay-signer")) {
-    for (pid_t w : test::childrenOf(worker)) kill(w, SIGKILL);
-  }
-  ASSERT_TRUE(app.healthyWithin(30));
-  int order = 5;
-  for (const char* device : {"before", "during", "after"}) {
-    std::string login_output;
-    for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
-      auto login = app.client(device, "login --password '" + std::string(kPassword) + "'");
-      login_output = login.output;
-      if (login.exit_code == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    EXPECT_NE(login_output.find("logged in"), std::string::npos) << device << ": " << login_output;
-    auto paid = app.client(device, payArgs("ROT-" + std::to_string(order++)));
-    EXPECT_EQ(test::jsonField(paid.output, "result"), "approved") << device << ": " << paid.output;
-  }
+  expectEveryPhoneWorksAfterWorkersRestart(app, "ROT-", 5);
 
   // The audit log holds each step, written before it, and each worker's load of it.
   const std::string audit = readFile(app.dev().config().signer.audit_log);
@@ -419,22 +425,7 @@ TEST(RotationE2E, VerifierKeyRotatesAndEachVerifierMovesAtItsUsersNextLoginAndPa
   EXPECT_NE(check.output.find("verifier generation 2"), std::string::npos) << check.output;
 
   // Every phone keeps working, through signer workers started after the retire too.
-  for (pid_t worker : test::childrenOf(app.mpaydPid(), "mpay-signer"))
-    for (pid_t w : test::childrenOf(worker)) kill(w, SIGKILL);
-  ASSERT_TRUE(app.healthyWithin(30));
-  int order = 4;
-  for (const char* device : {"before", "during", "after"}) {
-    std::string login_output;
-    for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
-      auto login = app.client(device, "login --password '" + std::string(kPassword) + "'");
-      login_output = login.output;
-      if (login.exit_code == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    EXPECT_NE(login_output.find("logged in"), std::string::npos) << device << ": " << login_output;
-    auto paid = app.client(device, payArgs("VER-" + std::to_string(order++)));
-    EXPECT_EQ(test::jsonField(paid.output, "result"), "approved") << device << ": " << paid.output;
-  }
+  expectEveryPhoneWorksAfterWorkersRestart(app, "VER-", 4);
   // The operator sees the counts on the console (counted for the page) and in /metrics.
   auto page = app.console("GET", "Bearer " + app.consoleToken());
   EXPECT_NE(page.body.find("verifier key at generation 2"), std::string::npos) << page.body;
@@ -514,22 +505,7 @@ TEST(RotationE2E, KekRotatesOnlineAndTheOldOneGoesWhenNothingIsSealedUnderIt) {
   EXPECT_EQ(test::jsonField(stale.body, "error"), "session_expired") << stale.body;
 
   // Every phone keeps working, through signer workers started after the retire too.
-  for (pid_t worker : test::childrenOf(app.mpaydPid(), "mpay-signer"))
-    for (pid_t w : test::childrenOf(worker)) kill(w, SIGKILL);
-  ASSERT_TRUE(app.healthyWithin(30));
-  int order = 3;
-  for (const char* device : {"before", "during", "after"}) {
-    std::string login_output;
-    for (int attempt = 0; attempt < 20; ++attempt) {  // a replaced worker may take a moment
-      auto login = app.client(device, "login --password '" + std::string(kPassword) + "'");
-      login_output = login.output;
-      if (login.exit_code == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    EXPECT_NE(login_output.find("logged in"), std::string::npos) << device << ": " << login_output;
-    auto paid_after = app.client(device, payArgs("KEK-" + std::to_string(order++)));
-    EXPECT_EQ(test::jsonField(paid_after.output, "result"), "approved") << device << ": " << paid_after.output;
-  }
+  expectEveryPhoneWorksAfterWorkersRestart(app, "KEK-", 3);
   auto page = app.console("GET", "Bearer " + app.consoleToken());
   EXPECT_NE(page.body.find("KEK at generation 2"), std::string::npos) << page.body;
   EXPECT_NE(page.body.find("KEK generation 2: 3 identity"), std::string::npos) << page.body;
