@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "common/audit_log.h"
+#include "hsm/keygen.h"
+#include "hsm/rotation.h"
 #include "signer/dispatcher.h"
 #include "suite/acquirer_answer.h"
 #include "suite/messages.h"
@@ -321,6 +323,55 @@ TEST_F(DispatcherTest, OperationsRecoverAfterAllSessionsClose) {
   ASSERT_EQ(health.status, ErrorCode::kOk);
   EXPECT_EQ(health.payload, Bytes{0});  // healthy again
   EXPECT_EQ(call(wire::OpId::kPlatformInfo, {}).status, ErrorCode::kOk);
+}
+
+// rewrap_identity seals a record again only from an older KEK to the current
+// one, only for the phone whose AAD it carries, and answers ciphertext alone.
+TEST_F(DispatcherTest, RewrapIdentityMovesARecordForwardForItsOwnPhoneOnly) {
+  const std::string phone = "+8613800138200";
+  auto sealed = token_->call<Bytes>([&](hsm::Lane& lane) {
+    return lane.seal(lane.keys().kek, suite::identityAad(phone), asBytes("Zhang San|110101199003070000"));
+  });
+  ASSERT_TRUE(sealed.ok()) << sealed.error().detail;
+  const auto rewrap = [&](const std::string& p, const Bytes& blob, std::uint64_t generation,
+                          std::uint8_t roles = kRoleGateway) {
+    return call(wire::OpId::kRewrapIdentity, wire::encodeMessage(wire::RewrapIdentityRequest{p, blob, generation}),
+                roles);
+  };
+  // Nothing older than the current KEK (generation 1) exists yet.
+  EXPECT_EQ(rewrap(phone, sealed.value(), 1).status, ErrorCode::kBadField);
+  EXPECT_EQ(rewrap(phone, sealed.value(), 0).status, ErrorCode::kBadField);
+  EXPECT_EQ(rewrap("not a phone", sealed.value(), 1).status, ErrorCode::kBadField);
+  EXPECT_EQ(rewrap(phone, sealed.value(), 1, kRoleAdmin).status, ErrorCode::kNotPermitted);
+
+  // A KEK switch: generation 2 made and named current, 1 kept as previous.
+  auto pin = hsm::readPinFile(appliance_.config().hsm.pin_file);
+  ASSERT_TRUE(pin.ok());
+  auto session = hsm::Session::open(token_->functions(), token_->slot());
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE(session->loginUser(pin.value()).ok());
+  ASSERT_TRUE(hsm::ensureKey(session.value(), token_->policy().generation("kek", 2)).ok());
+  hsm::RotationState state = token_->rotation();
+  state.version += 1;
+  state.kek = {2, 0, 0, 1, 0};
+  ASSERT_TRUE(hsm::writeRotationState(session.value(), state).ok());
+  auto reloaded = token_->reloadIfRotated();
+  ASSERT_TRUE(reloaded.ok() && reloaded.value());
+
+  EXPECT_EQ(rewrap("+8613800138201", sealed.value(), 1).status, ErrorCode::kDecryptFailed) << "another phone's row";
+  EXPECT_EQ(rewrap(phone, sealed.value(), 2).status, ErrorCode::kBadField) << "already current";
+  auto moved = rewrap(phone, sealed.value(), 1);
+  ASSERT_EQ(moved.status, ErrorCode::kOk);
+  auto answer = wire::parseMessage<wire::RewrapIdentityResponse>(moved.payload);
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->generation, 2u);
+  EXPECT_NE(answer->identity, sealed.value());
+  auto opened = token_->call<Secret>([&](hsm::Lane& lane) -> Result<Secret> {
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE kek, lane.kekKey(2));
+    return lane.open(kek, suite::identityAad(phone), answer->identity);
+  });
+  ASSERT_TRUE(opened.ok()) << opened.error().detail;
+  EXPECT_EQ(opened->exposeSecretText(), "Zhang San|110101199003070000");
 }
 
 }  // namespace
