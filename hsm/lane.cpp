@@ -107,7 +107,10 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
   }
   PlatformKeys k;
   k.service = service_keys.front().handle;
-  MPAY_ASSIGN_OR_RETURN(k.ca, sessionCopy(s, policy.key("ca")));
+  const KeyTemplate ca = policy.generation("ca", rotation.ca.current);
+  MPAY_ASSIGN_OR_RETURN(k.ca, sessionCopy(s, ca));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, ca.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
   const KeyTemplate receipt = policy.generation("receipt", rotation.receipt.current);
   MPAY_ASSIGN_OR_RETURN(k.receipt, sessionCopy(s, receipt));
   MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE receipt_public, s.findOne(CKO_PUBLIC_KEY, receipt.label));
@@ -122,7 +125,7 @@ Result<std::unique_ptr<Lane>> Lane::open(CK_FUNCTION_LIST* fn, CK_SLOT_ID slot, 
   MPAY_ASSIGN_OR_RETURN(k.audit, sessionCopy(s, policy.key("audit")));
   return std::unique_ptr<Lane>(
       new Lane(std::move(s), k, std::move(service_keys), std::move(verifier_keys), std::move(kek_keys),
-               std::move(receipt_key), policy.key("ecdh-secret")));
+               std::move(receipt_key), std::move(ca_der), policy.key("ecdh-secret")));
 }
 
 Result<CK_OBJECT_HANDLE> Lane::verifierKey(std::uint32_t g) const { return generationOf(verifier_keys_, "verifier", g); }

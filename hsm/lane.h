@@ -26,7 +26,7 @@ struct KeyGeneration {
 
 struct PlatformKeys {
   CK_OBJECT_HANDLE service = CK_INVALID_HANDLE;   // ECDH, the current generation
-  CK_OBJECT_HANDLE ca = CK_INVALID_HANDLE;        // ECDSA
+  CK_OBJECT_HANDLE ca = CK_INVALID_HANDLE;        // ECDSA, the current generation
   CK_OBJECT_HANDLE receipt = CK_INVALID_HANDLE;   // ECDSA
   CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE;       // AES-GCM, the current generation
   CK_OBJECT_HANDLE verifier = CK_INVALID_HANDLE;  // HMAC-SHA256, the current generation
@@ -64,6 +64,8 @@ class Lane {
   // The public half of keys().receipt (the generation this lane signs with):
   // every receipt is checked with it before it leaves the signer.
   const suite::EcPublicKey& receiptPublicKey() const { return receipt_public_; }
+  // The certificate of keys().ca: what this lane issues under (DER).
+  const Bytes& caCertificate() const { return ca_cert_; }
   // The generation new verifiers are made under (keys().verifier), and new
   // blobs sealed under (keys().kek).
   std::uint32_t verifierGeneration() const { return verifier_keys_.front().generation; }
@@ -94,16 +96,18 @@ class Lane {
  private:
   Lane(Session session, PlatformKeys keys, std::vector<ServiceKey> service_keys,
        std::vector<KeyGeneration> verifier_keys, std::vector<KeyGeneration> kek_keys,
-       suite::EcPublicKey receipt_public, KeyTemplate ecdh_secret)
+       suite::EcPublicKey receipt_public, Bytes ca_cert, KeyTemplate ecdh_secret)
       : session_(std::move(session)), keys_(keys), service_keys_(std::move(service_keys)),
         verifier_keys_(std::move(verifier_keys)), kek_keys_(std::move(kek_keys)),
-        receipt_public_(std::move(receipt_public)), ecdh_secret_(std::move(ecdh_secret)) {}
+        receipt_public_(std::move(receipt_public)), ca_cert_(std::move(ca_cert)),
+        ecdh_secret_(std::move(ecdh_secret)) {}
   Session session_;
   PlatformKeys keys_;
   std::vector<ServiceKey> service_keys_;
   std::vector<KeyGeneration> verifier_keys_;  // current first
   std::vector<KeyGeneration> kek_keys_;       // current first
   suite::EcPublicKey receipt_public_;
+  Bytes ca_cert_;
   KeyTemplate ecdh_secret_;
 };
 

@@ -75,7 +75,7 @@ std::vector<std::uint32_t> KeyGenerations::onToken() const {
 }
 
 const std::vector<std::string>& RotationState::kinds() {
-  static const std::vector<std::string> k = {"service", "receipt", "verifier", "kek"};
+  static const std::vector<std::string> k = {"service", "receipt", "verifier", "kek", "ca"};
   return k;
 }
 
@@ -87,6 +87,7 @@ const KeyGenerations& RotationState::of(const std::string& kind) const {
   if (kind == "receipt") return receipt;
   if (kind == "verifier") return verifier;
   if (kind == "kek") return kek;
+  if (kind == "ca") return ca;
   return service;
 }
 
@@ -124,10 +125,10 @@ Result<RotationState> parseRotationState(const std::string& text) {
       return stateError("unexpected line '" + line + "'");
     }
   }
-  // A state written before the verifier (the KEK) rotated has no verifier
-  // (kek) line: that key is at generation 1.
+  // A state written before the verifier (the KEK, the CA) rotated has no
+  // verifier (kek, ca) line: that key is at generation 1.
   if (!have_version || have.size() < 2)
-    return stateError("needs a version, a service, a receipt, a verifier and a kek line, in that order");
+    return stateError("needs a version, a service, a receipt, a verifier, a kek and a ca line, in that order");
   MPAY_RETURN_IF_ERROR(checkRotationState(state));
   return state;
 }
@@ -215,8 +216,13 @@ Result<int> destroyRotationState(const Session& session) {
   return static_cast<int>(found.size());
 }
 
-std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g) {
-  return policy.generation("service", g).label + ".endorsement";
+std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g, std::uint32_t ca_generation) {
+  const std::string base = policy.generation("service", g).label + ".endorsement";
+  return ca_generation == 1 ? base : base + ".ca" + std::to_string(ca_generation);
+}
+
+std::string caLinkLabel(const KeyPolicy& policy, std::uint32_t g, CaLink link) {
+  return policy.generation("ca", g).label + (link == CaLink::kCross ? ".cross" : ".back");
 }
 
 KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state) {

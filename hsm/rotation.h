@@ -4,8 +4,8 @@
 // start and whenever its version changes (docs/architecture.md, "Key
 // rotation"). A token without the object is at generation 1 of every key.
 //
-// The service, receipt, verifier and KEK keys rotate; the others stay at
-// generation 1.
+// The service, receipt, verifier, KEK and CA keys rotate; the others stay
+// at generation 1.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -39,6 +39,7 @@ struct RotationState {
   KeyGenerations receipt;
   KeyGenerations verifier;
   KeyGenerations kek;
+  KeyGenerations ca;
 
   bool operator==(const RotationState&) const = default;
   // The kinds that rotate, as policy/keys names them, in the object's order.
@@ -75,9 +76,18 @@ Result<int> destroyRotationState(const Session& session);
 Result<CK_OBJECT_HANDLE> createDataObject(const Session& session, const std::string& label, ByteView value,
                                           bool private_object);
 
-// The label of the data object holding the CA's endorsement of service key
-// generation g ("<label of generation g>.endorsement").
-std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g);
+// The label of the data object holding CA generation `ca_generation`'s
+// endorsement of service key generation g ("<label of generation
+// g>.endorsement", with ".ca<n>" after it for CA generations above 1).
+std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g, std::uint32_t ca_generation);
+
+// The two certificates a CA rotation makes to join CA generation g to g-1
+// (RFC 4210's key update certificates): kCross is g's key certified by
+// g-1 ("<label of CA g>.cross"), kBack g-1's key certified by g
+// ("<label of CA g>.back"). Same subject name as every CA generation, so
+// that they do not count against the path length of pathlen 0 CAs.
+enum class CaLink { kCross, kBack };
+std::string caLinkLabel(const KeyPolicy& policy, std::uint32_t g, CaLink link);
 
 // The policy as the token stands: each rotated key at its current generation.
 KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state);

@@ -85,7 +85,7 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
     PlatformInfo info;
     info.service_generation = rotation.service.current;
     MPAY_ASSIGN_OR_RETURN(info.service_point, point(rotation.service.current));
-    const std::string endorsement = endorsementLabel(policy_, rotation.service.current);
+    const std::string endorsement = endorsementLabel(policy_, rotation.service.current, rotation.ca.current);
     MPAY_ASSIGN_OR_RETURN(bool endorsed, s.exists(CKO_DATA, endorsement));
     if (endorsed) {
       MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE e, s.findOne(CKO_DATA, endorsement));
@@ -96,8 +96,29 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
       info.previous_service_until = rotation.service.previous_until;
       MPAY_ASSIGN_OR_RETURN(info.previous_service_point, point(rotation.service.previous));
     }
-    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca, s.findOne(CKO_CERTIFICATE, policy_.key("ca").label));
-    MPAY_ASSIGN_OR_RETURN(info.ca_cert, s.attributeBytes(ca, CKA_VALUE));
+    const auto certificate = [&](const std::string& label) -> Result<Bytes> {
+      MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, label));
+      return s.attributeBytes(cert, CKA_VALUE);
+    };
+    const KeyGenerations& ca = rotation.ca;
+    info.ca_generation = ca.current;
+    MPAY_ASSIGN_OR_RETURN(info.ca_cert, certificate(policy_.generation("ca", ca.current).label));
+    MPAY_ASSIGN_OR_RETURN(info.platform_identity, certificate(policy_.generation("ca", 1).label));
+    info.ca_certs.push_back(info.ca_cert);
+    if (ca.next != 0) {
+      MPAY_ASSIGN_OR_RETURN(Bytes next, certificate(policy_.generation("ca", ca.next).label));
+      info.ca_certs.push_back(std::move(next));
+    }
+    for (std::uint32_t g = ca.current - 1; g >= 1 && info.ca_certs.size() < wire::kMaxCaCertificates; --g) {
+      MPAY_ASSIGN_OR_RETURN(Bytes older, certificate(policy_.generation("ca", g).label));
+      info.ca_certs.push_back(std::move(older));
+    }
+    for (std::uint32_t g = ca.current; g >= 2 && info.ca_cross_certs.size() < wire::kMaxCaLinks; --g) {
+      MPAY_ASSIGN_OR_RETURN(Bytes cross, certificate(caLinkLabel(policy_, g, CaLink::kCross)));
+      MPAY_ASSIGN_OR_RETURN(Bytes back, certificate(caLinkLabel(policy_, g, CaLink::kBack)));
+      info.ca_cross_certs.push_back(std::move(cross));
+      info.ca_back_certs.push_back(std::move(back));
+    }
     const auto receiptCert = [&](std::uint32_t g) -> Result<Bytes> {
       MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE rc,
                             s.findOne(CKO_CERTIFICATE, policy_.generation("receipt", g).label));

@@ -28,7 +28,7 @@ enum class Health : std::uint8_t { kHealthy = 0, kDegraded = 1, kDown = 2 };
 
 struct PlatformInfo {
   Bytes service_point;  // uncompressed P-256 point of the service key's current generation
-  Bytes ca_cert;        // DER
+  Bytes ca_cert;        // DER, the CA generation that issues certificates now
   Bytes receipt_cert;   // DER, the generation receipts are signed with now
   std::uint32_t service_generation = 1;
   // The CA's signature (DER) over serviceKeyEndorsementBytes of the current
@@ -45,6 +45,19 @@ struct PlatformInfo {
   Bytes previous_service_point;  // empty when there is none
   std::uint32_t previous_service_generation = 0;
   std::uint64_t previous_service_until = 0;
+  std::uint32_t ca_generation = 1;
+  // Every CA certificate on the token (ca_cert first, then a begun one, then
+  // older ones, at most wire::kMaxCaCertificates): user certificates of any
+  // of them are honoured until they expire. A retired CA leaves its
+  // certificate; only its key goes.
+  std::vector<Bytes> ca_certs;
+  // The link certificates of each CA rotation up to ca_generation, newest
+  // first, at most wire::kMaxCaLinks (hsm::CaLink): phones follow the CA
+  // through them.
+  std::vector<Bytes> ca_cross_certs, ca_back_certs;
+  // The generation-1 CA certificate: which platform this is. A number's
+  // owner is bound under it (no CA rotation changes it; a new platform does).
+  Bytes platform_identity;
 };
 
 class Token {

@@ -8,6 +8,7 @@
 #include <Poco/Util/OptionCallback.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -55,7 +56,7 @@ constexpr char kUsage[] =
     "       mpay-admin policy explain --config FILE\n"
     "       mpay-admin state new --config FILE\n"
     "       mpay-admin token clone --from FIRST.ini --config FILE   (SoftHSM2: a second appliance's token)\n"
-    "       mpay-admin rotate service|receipt|verifier|kek begin|switch|retire|status --config FILE [--overlap SECONDS]\n";
+    "       mpay-admin rotate service|receipt|verifier|kek|ca begin|switch|retire|status --config FILE [--overlap SECONDS]\n";
 
 int failWith(const Error& e) {
   std::cerr << "mpay-admin: " << errorName(e.code) << ": " << e.detail << "\n";
@@ -181,8 +182,8 @@ int AdminApp::main(const std::vector<std::string>& args) {
     std::cout << made.value();
     return kExitOk;
   }
-  if (args.size() == 3 && args[0] == "rotate" && (args[1] == "service" || args[1] == "receipt" || args[1] == "verifier" ||
-                                                       args[1] == "kek")) {
+  const auto& rotating = hsm::RotationState::kinds();
+  if (args.size() == 3 && args[0] == "rotate" && std::find(rotating.begin(), rotating.end(), args[1]) != rotating.end()) {
     if (config_.empty()) return usageError("rotate needs --config");
     auto config = Config::load(config_);
     if (!config) return failWith(config.error());
@@ -198,8 +199,7 @@ int AdminApp::main(const std::vector<std::string>& args) {
     return kExitOk;
   }
   if (!args.empty() && args[0] == "rotate")
-    return usageError("rotate takes: service|receipt|verifier|kek begin|switch|retire|status (the CA does not "
-                      "rotate in this version)");
+    return usageError("rotate takes: service|receipt|verifier|kek|ca begin|switch|retire|status");
   if (args == std::vector<std::string>{"operations"}) {
     std::cout << signer::renderOperationTable() << "\n" << signer::renderErrorCodes() << "\n"
               << gateway::renderApiErrors();

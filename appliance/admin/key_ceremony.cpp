@@ -77,7 +77,64 @@ Result<bool> ensureCertificate(const Session& s, const hsm::KeyTemplate& subject
   return true;
 }
 
+Result<Bytes> certificateDer(const Session& s, const std::string& label) {
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, label));
+  return s.attributeBytes(cert, CKA_VALUE);
+}
+
 }  // namespace
+
+Status ensureCaGeneration(const Session& s, const hsm::KeyPolicy& base, std::uint32_t to) {
+  if (to < 2) return fail(ErrorCode::kInternal, "CA generation 1 is the ceremony's");
+  const hsm::KeyTemplate older = base.generation("ca", to - 1), newer = base.generation("ca", to);
+  MPAY_ASSIGN_OR_RETURN(Bytes first, certificateDer(s, base.generation("ca", 1).label));
+  MPAY_ASSIGN_OR_RETURN(Bytes name, ca::subjectNameDer(first));
+  // `subject`'s key certified by `issuer` (its certificate labelled like
+  // it, or none: self-signed), kept under `label` unless the token has it.
+  const auto ensure = [&](const hsm::KeyTemplate& subject, const hsm::KeyTemplate& issuer, bool self_signed,
+                          const std::string& label) -> Status {
+    MPAY_ASSIGN_OR_RETURN(bool present, s.exists(CKO_CERTIFICATE, label));
+    if (present) return {};
+    Bytes issuer_der;
+    if (!self_signed) {
+      MPAY_ASSIGN_OR_RETURN(issuer_der, certificateDer(s, issuer.label));
+    }
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE issuer_private, s.findOne(CKO_PRIVATE_KEY, issuer.label));
+    ca::CertificateRequest req;
+    req.profile = self_signed ? ca::Profile::kRootCa : ca::Profile::kCaLink;
+    req.subject_name_der = name;
+    MPAY_ASSIGN_OR_RETURN(req.subject_point, publicPoint(s, subject));
+    MPAY_ASSIGN_OR_RETURN(req.serial, randomSerial(s));
+    req.valid_days = kCaValidityDays;
+    MPAY_ASSIGN_OR_RETURN(Bytes der, ca::issueCertificate(req, issuer_der, [&](ByteView digest) {
+                            return hsm::ecdsaSignDigest(s, issuer_private, digest);
+                          }));
+    return storeCertificate(s, label, der);
+  };
+  const std::string cross = hsm::caLinkLabel(base, to, hsm::CaLink::kCross);
+  const std::string back = hsm::caLinkLabel(base, to, hsm::CaLink::kBack);
+  MPAY_RETURN_IF_ERROR(ensure(newer, newer, true, newer.label));
+  MPAY_RETURN_IF_ERROR(ensure(newer, older, false, cross));
+  MPAY_RETURN_IF_ERROR(ensure(older, newer, false, back));
+  // Checked as a phone will: the new CA follows from the old one through
+  // the cross certificate, and the old one's key chains to the new CA
+  // through the back certificate. A leftover of another platform under
+  // these labels fails here and is not published.
+  MPAY_ASSIGN_OR_RETURN(Bytes older_der, certificateDer(s, older.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes newer_der, certificateDer(s, newer.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes cross_der, certificateDer(s, cross));
+  MPAY_ASSIGN_OR_RETURN(Bytes back_der, certificateDer(s, back));
+  MPAY_ASSIGN_OR_RETURN(Bytes newer_point, publicPoint(s, newer));
+  MPAY_ASSIGN_OR_RETURN(auto self_key, ca::verifyIssuedBy(newer_der, newer_der));
+  MPAY_ASSIGN_OR_RETURN(Bytes older_point, publicPoint(s, older));
+  MPAY_ASSIGN_OR_RETURN(auto back_key, ca::verifyIssuedBy(back_der, newer_der));
+  Status follows = ca::verifyCaSuccessor(newer_der, ca::CaTrust{{older_der}, {cross_der}, {}});
+  if (!follows.ok() || self_key.point() != newer_point || back_key.point() != older_point)
+    return fail(ErrorCode::kBadCertificate, "the certificates of CA generation " + std::to_string(to) +
+                                                " on the token do not join it to generation " + std::to_string(to - 1) +
+                                                ": destroy the leftover objects of those labels and begin again");
+  return {};
+}
 
 Result<bool> ensureReceiptCertificate(const hsm::Session& s, const hsm::KeyTemplate& receipt,
                                       const hsm::KeyPolicy& policy) {
@@ -130,8 +187,20 @@ Status exportPublicParts(const Session& s, const Config& config, const hsm::KeyP
   MPAY_ASSIGN_OR_RETURN(Bytes service_point, publicPoint(s, policy.key("service")));
   MPAY_ASSIGN_OR_RETURN(auto service_key, suite::EcPublicKey::fromPoint(service_point));
   MPAY_RETURN_IF_ERROR(writePublicFile(config.public_dir, "service.pem", ca::publicKeyPem(service_key), report));
-  for (const auto& [name, file] :
-       {std::pair{"ca", "ca.pem"}, std::pair{"receipt", "receipt.pem"}, std::pair{"audit", "audit.pem"}}) {
+  // ca.pem: the current CA first, then every other generation the token
+  // keeps (certificates they issued are valid until they expire).
+  MPAY_ASSIGN_OR_RETURN(Bytes current_ca, certificateDer(s, policy.key("ca").label));
+  std::string cas = ca::certificatePem(current_ca);
+  for (std::uint32_t g = 1;; ++g) {  // generations are never destroyed: no gap
+    const std::string label = policy.generation("ca", g).label;
+    if (label == policy.key("ca").label) continue;
+    MPAY_ASSIGN_OR_RETURN(bool kept, s.exists(CKO_CERTIFICATE, label));
+    if (!kept) break;
+    MPAY_ASSIGN_OR_RETURN(Bytes der, certificateDer(s, label));
+    cas += ca::certificatePem(der);
+  }
+  MPAY_RETURN_IF_ERROR(writePublicFile(config.public_dir, "ca.pem", cas, report));
+  for (const auto& [name, file] : {std::pair{"receipt", "receipt.pem"}, std::pair{"audit", "audit.pem"}}) {
     MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, policy.key(name).label));
     MPAY_ASSIGN_OR_RETURN(Bytes der, s.attributeBytes(cert, CKA_VALUE));
     MPAY_RETURN_IF_ERROR(writePublicFile(config.public_dir, file, ca::certificatePem(der), report));
@@ -296,9 +365,15 @@ Result<CeremonyReport> startNewPlatform(const Config& config) {
           MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
           (void)destroyed;
         }
-        if (kind == "service") {
-          MPAY_ASSIGN_OR_RETURN(int destroyed,
-                                token.session.destroyAll(CKO_DATA, hsm::endorsementLabel(token.base_policy, each)));
+        std::vector<std::pair<CK_OBJECT_CLASS, std::string>> also;
+        if (kind == "service")
+          for (std::uint32_t by = 1; by <= std::max(token.rotation.ca.current, token.rotation.ca.next) + 1; ++by)
+            also.emplace_back(CKO_DATA, hsm::endorsementLabel(token.base_policy, each, by));
+        if (kind == "ca")
+          for (hsm::CaLink link : {hsm::CaLink::kCross, hsm::CaLink::kBack})
+            also.emplace_back(CKO_CERTIFICATE, hsm::caLinkLabel(token.base_policy, each, link));
+        for (const auto& [cls, label] : also) {
+          MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, label));
           (void)destroyed;
         }
       }

@@ -47,7 +47,14 @@ Result<AdminToken> openAdminToken(const Config& config);
 Result<bool> ensureReceiptCertificate(const hsm::Session& s, const hsm::KeyTemplate& receipt,
                                       const hsm::KeyPolicy& policy);
 
-// Writes service.pem (the current generation), ca.pem, receipt.pem and
+// CA generation `to` (its key pair made already): its self-signed
+// certificate, under the first generation's name, and the cross and back
+// certificates that join it to generation to-1 (hsm::CaLink), unless the
+// token has them; refused if what the token holds does not join them.
+Status ensureCaGeneration(const hsm::Session& s, const hsm::KeyPolicy& base, std::uint32_t to);
+
+// Writes service.pem (the current generation), ca.pem (every CA
+// generation's certificate, the current one first), receipt.pem and
 // audit.pem into the public directory.
 Status exportPublicParts(const hsm::Session& s, const Config& config, const hsm::KeyPolicy& policy,
                          CeremonyReport& report);

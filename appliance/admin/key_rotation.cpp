@@ -33,6 +33,7 @@ Wording wordingOf(const std::string& kind) {
   if (kind == "service") return {" announced to phones", " (opened, not announced)", "opened"};
   if (kind == "receipt") return {" signs receipts", " (certificate published, not signing)", "may sign"};
   if (kind == "kek") return {" seals new records", " (opens, seals nothing)", "opens what it sealed"};
+  if (kind == "ca") return {" issues certificates", " (certificate and link certificates made, issues nothing)", "may issue"};
   return {" makes new verifiers", " (checks verifiers, makes none)", "checks the verifiers made under it"};
 }
 
@@ -88,32 +89,36 @@ Status destroyGeneration(const AdminToken& token, const std::string& kind, std::
     MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, t.label));
     (void)destroyed;
   }
-  if (kind == "service") {
-    MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(CKO_DATA, hsm::endorsementLabel(token.base_policy, g)));
-    (void)destroyed;
-  }
+  if (kind == "service")
+    for (std::uint32_t by = 1; by <= std::max(token.rotation.ca.current, token.rotation.ca.next); ++by) {
+      MPAY_ASSIGN_OR_RETURN(int destroyed,
+                            token.session.destroyAll(CKO_DATA, hsm::endorsementLabel(token.base_policy, g, by)));
+      (void)destroyed;
+    }
   return {};
 }
 
-// The CA vouches for a new service key generation: phones follow a changed
-// service key only with this signature (docs/protocol.md §7.1).
-Status endorseServiceKey(const AdminToken& token, std::uint32_t g) {
+// CA generation `by` vouches for service key generation g: phones follow a
+// changed service key only with the signature of the CA presented with it
+// (docs/protocol.md §7.1).
+Status endorseServiceKey(const AdminToken& token, std::uint32_t g, std::uint32_t by) {
   const hsm::Session& s = token.session;
   const auto t = token.base_policy.generation("service", g);
   MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, t.label));
   MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
   MPAY_ASSIGN_OR_RETURN(Bytes point, hsm::ecPointFromAttribute(attr));
-  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca, s.findOne(CKO_PRIVATE_KEY, token.policy.key("ca").label));
+  const auto ca_key = token.base_policy.generation("ca", by);
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca, s.findOne(CKO_PRIVATE_KEY, ca_key.label));
   const Bytes message = suite::serviceKeyEndorsementBytes(g, point);
   MPAY_ASSIGN_OR_RETURN(Bytes raw, hsm::ecdsaSignDigest(s, ca, suite::sha256(message)));
   MPAY_ASSIGN_OR_RETURN(Bytes low, suite::lowS(raw));
   MPAY_ASSIGN_OR_RETURN(Bytes der, suite::p1363ToDer(low));
   // Checked before it is kept: a faulty signature would strand every phone.
-  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, token.policy.key("ca").label));
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, ca_key.label));
   MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
-  MPAY_ASSIGN_OR_RETURN(auto ca_key, ca::certificatePublicKey(ca_der));
-  if (!ca_key.verifyDer(message, der)) return fail(ErrorCode::kInternal, "the CA's endorsement does not verify");
-  const std::string label = hsm::endorsementLabel(token.base_policy, g);
+  MPAY_ASSIGN_OR_RETURN(auto ca_public, ca::certificatePublicKey(ca_der));
+  if (!ca_public.verifyDer(message, der)) return fail(ErrorCode::kInternal, "the CA's endorsement does not verify");
+  const std::string label = hsm::endorsementLabel(token.base_policy, g, by);
   MPAY_ASSIGN_OR_RETURN(int replaced, s.destroyAll(CKO_DATA, label));
   (void)replaced;
   // Public data (phones get it from GET /v1/platform): readable without the PIN.
@@ -150,6 +155,12 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   if (g.previous != 0)
     return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) +
                                           " is still the previous one: `retire` it first");
+  // A new service key is endorsed by the CA in service; a new CA endorses
+  // the service key in service: one of the two rotates at a time.
+  if (step.kind == "ca" && state.service.next != 0)
+    return fail(ErrorCode::kBadField, "a service key rotation is begun: switch it first");
+  if (step.kind == "service" && state.ca.next != 0)
+    return fail(ErrorCode::kBadField, "a CA rotation is begun: switch it first");
   const std::uint32_t next = g.current + 1;
   MPAY_RETURN_IF_ERROR(recordStep(config, step.kind + " begin generation=" + std::to_string(next)));
   // A begin that stopped after making the key made it in this token: it is used as it is.
@@ -160,6 +171,12 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
     (void)issued;
     MPAY_RETURN_IF_ERROR(checkReceiptCertificate(token, t));
   }
+  if (step.kind == "ca") {
+    MPAY_RETURN_IF_ERROR(ensureCaGeneration(token.session, token.base_policy, next));
+    // Presented with the new CA after the switch, the service key in
+    // service needs its signature (generation 1 is taken at registration).
+    if (state.service.current > 1) MPAY_RETURN_IF_ERROR(endorseServiceKey(token, state.service.current, next));
+  }
   MPAY_RETURN_IF_ERROR(step.hand_back());  // the key is the signer's before the state names it
   state.version += 1;
   g.next = next;
@@ -169,6 +186,9 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   const std::string what =
       step.kind == "service"    ? "the signer opens with it within " + std::to_string(kWorkersTakeState) + " s"
       : step.kind == "receipt"  ? "its certificate from the CA is published in GET /v1/platform"
+      : step.kind == "ca"       ? "its certificate and the cross and back certificates that join it to generation " +
+                                     std::to_string(g.current) + " are on the token; every signer worker honours "
+                                     "certificates it issues within " + std::to_string(kWorkersTakeState) + " s"
                                 : "every signer worker has it within " + std::to_string(kWorkersTakeState) +
                                      " s, before anything is made under it";
   return std::string(created ? "created" : "present") + "  " + step.kind + " key generation " + std::to_string(next) +
@@ -199,7 +219,7 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
   // The CA's signature, without which no phone follows the new key, is on
   // the token before the state names the key current.
   if (step.kind == "service") {
-    MPAY_RETURN_IF_ERROR(endorseServiceKey(token, fresh));
+    MPAY_RETURN_IF_ERROR(endorseServiceKey(token, fresh, state.ca.current));
     MPAY_RETURN_IF_ERROR(step.hand_back());
   }
   state.version += 1;
@@ -223,6 +243,12 @@ Result<std::string> switchTo(const Config& config, AdminToken& token, const Rota
       !files.ok())
     std::cerr << "mpay-admin: switched, but the public files were not exported (" << files.error().detail
               << "): run mpay-admin init to export them\n";
+  if (step.kind == "ca")
+    return "switched the CA to generation " + std::to_string(fresh) + " (ca.pem exported, every generation in it): "
+           "new user certificates are issued by it; certificates of generation " + std::to_string(old) +
+           " are honoured until they expire, and phones follow the new CA through its cross certificate. Next, from " +
+           std::to_string(until) + ": mpay-admin rotate ca retire (destroys generation " + std::to_string(old) +
+           "'s key; its certificate stays)\n";
   if (step.kind == "receipt")
     return "switched the receipt key to generation " + std::to_string(fresh) + " (receipt.pem exported); generation " +
            std::to_string(old) + "'s certificate stays published. Next, from " + std::to_string(until) +
@@ -315,7 +341,11 @@ Result<std::string> retire(const Config& config, AdminToken& token, const Rotati
   }
   MPAY_RETURN_IF_ERROR(destroyGeneration(token, step.kind, old));
   return "retired " + step.kind + " key generation " + std::to_string(old) + ": destroyed in the token" +
-         (step.kind == "receipt" ? " (its certificate stays published until it expires)" : "") + "\n";
+         (step.kind == "receipt" ? " (its certificate stays published until it expires)"
+          : step.kind == "ca"    ? " (its certificate stays: the user certificates it issued are honoured until "
+                                   "they expire, and it issues nothing more)"
+                                 : "") +
+         "\n";
 }
 
 }  // namespace
@@ -335,7 +365,7 @@ Status lockRotation(const Config& config) {
 Result<std::string> rotateKey(const Config& config, const RotationStep& step) {
   const auto& kinds = hsm::RotationState::kinds();
   if (std::find(kinds.begin(), kinds.end(), step.kind) == kinds.end())
-    return fail(ErrorCode::kBadField, "only the service, receipt, verifier and kek keys rotate in this version");
+    return fail(ErrorCode::kBadField, "only the service, receipt, verifier, kek and ca keys rotate");
   if (step.step != "status") MPAY_RETURN_IF_ERROR(lockRotation(config));
   MPAY_ASSIGN_OR_RETURN(AdminToken token, openAdminToken(config));
   if (step.step == "status" && hsm::RotationState::counted(step.kind)) {

@@ -1,4 +1,4 @@
-// mpay-admin rotate service|receipt|verifier|kek begin|switch|retire|status: a key's
+// mpay-admin rotate service|receipt|verifier|kek|ca begin|switch|retire|status: a key's
 // generations, changed one audited step at a time while the appliance runs
 // (docs/operations.md, "Rotating keys"). For the service key:
 //   begin   makes generation N+1 in the token; the signer opens with it too,
@@ -14,7 +14,13 @@
 // and payment); retire destroys N once the database holds no verifier of it.
 // For the KEK: the same steps; after switch new blobs are sealed under N+1,
 // the gateway seals the stored identity records again (rewrap_identity) and
-// sessions under N expire; retire waits until nothing is left under N.
+// sessions under N expire; retire waits until nothing is left under N. For
+// the CA: begin makes N+1, its self-signed certificate (N's name) and the
+// cross (N+1's key from N) and back (N's key from N+1) certificates, and
+// N+1's endorsement of the service key in service; switch has user
+// certificates issued by N+1 and publishes the links; retire destroys N's
+// key pair, and its certificate stays (what N issued is honoured until it
+// expires).
 // Each step first writes its audit record through the running signer (admin
 // role): no record, no step.
 #pragma once
@@ -27,7 +33,7 @@
 namespace mpay::admin {
 
 struct RotationStep {
-  std::string kind;                    // service, receipt, verifier or kek
+  std::string kind;                    // service, receipt, verifier, kek or ca
   std::string step;                    // begin, switch, retire or status
   std::uint64_t overlap_seconds = 0;   // switch: how long the previous generation keeps opening
   std::function<std::uint64_t()> now;  // unix seconds

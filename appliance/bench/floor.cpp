@@ -174,7 +174,7 @@ bool runFloor(const LoadOptions& o, const std::function<void(const PhaseReport&)
   auto acquirer_certificate = suite::loadAcquirerCertificate(config->signer.acquirer_certificate);
   if (!state || !acquirer || !acquirer_certificate) return false;
   signer::OpContext ctx{*token.value(), unixNow, config->signer.pkcs12_iterations, ""};
-  ctx.prepared = std::make_shared<signer::PreparedPlatform>(*token.value()->platform());
+  ctx.prepared = std::make_shared<signer::PreparedPlatform>(token.value()->platform());
   ctx.state = state.value().get();
   ctx.acquirer_key = std::make_shared<const suite::EcPublicKey>(std::move(acquirer_certificate).value());
   InProcessSigner side(ctx);

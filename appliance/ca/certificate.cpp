@@ -7,6 +7,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+#include <climits>
 #include <ctime>
 #include <memory>
 
@@ -56,6 +58,15 @@ Status addProfileExtensions(X509* cert, X509* issuer, const CertificateRequest& 
       MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
       MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign"));
       MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_key_identifier, "hash"));
+      break;
+    case Profile::kCaLink:
+      // Self-issued (same name both sides), so it does not count against
+      // pathlen 0 (RFC 5280 §4.2.1.9); the key ids pick the right issuer
+      // among CA certificates that share that name.
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_subject_key_identifier, "hash"));
+      MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_authority_key_identifier, "keyid:always"));
       break;
     case Profile::kReceiptSigner:
       MPAY_RETURN_IF_ERROR(addExtension(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE"));
@@ -108,6 +119,14 @@ Result<Bytes> assemble(ByteView tbs, const X509_ALGOR* alg, ByteView der_signatu
 }
 
 Status setSubject(X509* cert, const CertificateRequest& req) {
+  if (!req.subject_name_der.empty()) {
+    const unsigned char* p = req.subject_name_der.data();
+    ossl::NamePtr exact(d2i_X509_NAME(nullptr, &p, static_cast<long>(req.subject_name_der.size())));
+    if (!exact || p != req.subject_name_der.data() + req.subject_name_der.size() ||
+        X509_set_subject_name(cert, exact.get()) != 1)
+      return x509Error("subject name");
+    return {};
+  }
   X509_NAME* name = X509_get_subject_name(cert);
   for (const auto& [field, value] : req.subject) {
     if (X509_NAME_add_entry_by_txt(name, field.c_str(), MBSTRING_UTF8,
@@ -170,17 +189,63 @@ Result<Bytes> issueCertificate(const CertificateRequest& req, ByteView issuer_de
   return der;
 }
 
-static Status verifyChain(X509* cert, X509* ca) {
+namespace {
+
+Result<std::vector<X509Ptr>> parseAll(const std::vector<Bytes>& ders) {
+  std::vector<X509Ptr> out;
+  for (const Bytes& der : ders) {
+    MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(der));
+    out.push_back(std::move(cert));
+  }
+  return out;
+}
+
+// One chain build: `cert` up to one of `anchors`, through `untrusted`. The
+// period in which every certificate of the chain is valid goes to `within`.
+Status buildChain(X509* cert, const std::vector<X509Ptr>& anchors, const std::vector<X509Ptr>& untrusted,
+                  Validity* within = nullptr) {
   StorePtr store(X509_STORE_new());
   StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca) != 1 ||
-      X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1)
-    return x509Error("store");
+  ossl::X509StackPtr between(sk_X509_new_null());
+  if (!store || !ctx || !between) return x509Error("store");
+  for (const auto& anchor : anchors)
+    if (X509_STORE_add_cert(store.get(), anchor.get()) != 1) return x509Error("store");
+  for (const auto& link : untrusted)
+    if (sk_X509_push(between.get(), link.get()) <= 0) return x509Error("store");
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), cert, between.get()) != 1) return x509Error("store");
   if (X509_verify_cert(ctx.get()) != 1)
     return fail(ErrorCode::kBadCertificate,
                 std::string("certificate: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+  if (within) {
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+    *within = Validity{INT64_MIN, INT64_MAX};
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+      X509* each = sk_X509_value(chain, i);
+      within->not_before = std::max(within->not_before, secondsOf(X509_get0_notBefore(each)));
+      within->not_after = std::min(within->not_after, secondsOf(X509_get0_notAfter(each)));
+    }
+  }
   return {};
 }
+
+Status verifyChain(X509* cert, const CaTrust& trust, Validity* within = nullptr) {
+  MPAY_ASSIGN_OR_RETURN(auto anchors, parseAll(trust.anchors));
+  if (anchors.empty()) return fail(ErrorCode::kBadCertificate, "certificate: no trusted CA");
+  MPAY_ASSIGN_OR_RETURN(auto cross, parseAll(trust.cross));
+  Status built = buildChain(cert, anchors, cross, within);
+  if (built.ok() || trust.back.empty()) return built;
+  MPAY_ASSIGN_OR_RETURN(auto back, parseAll(trust.back));
+  return buildChain(cert, anchors, back, within);
+}
+
+Status verifyChain(X509* cert, X509* ca) {
+  std::vector<X509Ptr> anchors;
+  X509_up_ref(ca);
+  anchors.emplace_back(ca);
+  return buildChain(cert, anchors, {});
+}
+
+}  // namespace
 
 Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der) {
   MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
@@ -191,23 +256,57 @@ Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der) {
   return key;
 }
 
-Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, ByteView ca_der) {
-  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
-  MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
-  MPAY_RETURN_IF_ERROR(verifyChain(cert.get(), ca.get()));
-  const std::uint32_t usage = X509_get_key_usage(cert.get());  // all bits when the extension is absent
-  if (X509_check_ca(cert.get()) != 0 || !(usage & KU_DIGITAL_SIGNATURE) || !(usage & KU_NON_REPUDIATION) ||
+namespace {
+
+Result<suite::EcPublicKey> receiptSignerKey(X509* cert) {
+  const std::uint32_t usage = X509_get_key_usage(cert);  // all bits when the extension is absent
+  if (X509_check_ca(cert) != 0 || !(usage & KU_DIGITAL_SIGNATURE) || !(usage & KU_NON_REPUDIATION) ||
       (usage & KU_KEY_AGREEMENT))
     return fail(ErrorCode::kBadCertificate, "not a receipt-signing certificate");
-  auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(cert.get()));
+  auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(cert));
   if (!key) return fail(ErrorCode::kBadCertificate, "certificate key is not P-256");
   return key;
 }
 
-Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der) {
-  MPAY_ASSIGN_OR_RETURN(X509Ptr user, parseDer(user_der));
+}  // namespace
+
+Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, ByteView ca_der) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
   MPAY_ASSIGN_OR_RETURN(X509Ptr ca, parseDer(ca_der));
-  MPAY_RETURN_IF_ERROR(verifyChain(user.get(), ca.get()));
+  MPAY_RETURN_IF_ERROR(verifyChain(cert.get(), ca.get()));
+  return receiptSignerKey(cert.get());
+}
+
+Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, const CaTrust& trust) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr cert, parseDer(cert_der));
+  MPAY_RETURN_IF_ERROR(verifyChain(cert.get(), trust));
+  return receiptSignerKey(cert.get());
+}
+
+Status verifyCaSuccessor(ByteView new_ca_der, const CaTrust& trust) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr next, parseDer(new_ca_der));
+  // Self-signed, a CA, valid now: as a trust anchor of its own.
+  MPAY_RETURN_IF_ERROR(verifyChain(next.get(), next.get()));
+  if (X509_check_ca(next.get()) == 0) return fail(ErrorCode::kBadCertificate, "the new CA certificate is not a CA");
+  for (const Bytes& link_der : trust.cross) {
+    MPAY_ASSIGN_OR_RETURN(X509Ptr link, parseDer(link_der));
+    if (EVP_PKEY_eq(X509_get0_pubkey(link.get()), X509_get0_pubkey(next.get())) != 1 ||
+        X509_NAME_cmp(X509_get_subject_name(link.get()), X509_get_subject_name(next.get())) != 0 ||
+        X509_check_ca(link.get()) == 0)
+      continue;
+    return verifyChain(link.get(), CaTrust{trust.anchors, trust.cross, {}});
+  }
+  return fail(ErrorCode::kBadCertificate, "no cross certificate certifies the new CA's key");
+}
+
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der) {
+  return verifyUserCertificate(user_der, CaTrust{{Bytes(ca_der.begin(), ca_der.end())}, {}, {}});
+}
+
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, const CaTrust& trust) {
+  MPAY_ASSIGN_OR_RETURN(X509Ptr user, parseDer(user_der));
+  Validity chain;
+  MPAY_RETURN_IF_ERROR(verifyChain(user.get(), trust, &chain));
   if (X509_check_ca(user.get()) != 0) return fail(ErrorCode::kBadCertificate, "user certificate is a CA");
   auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(user.get()));
   if (!key) return fail(ErrorCode::kBadCertificate, "user certificate key is not P-256");
@@ -220,7 +319,7 @@ Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der
                        static_cast<std::size_t>(ASN1_STRING_length(s)));
   };
   UserCertificate out{std::move(key).value(), text(NID_commonName), text(NID_serialNumber),
-                      secondsOf(X509_get0_notBefore(user.get())), secondsOf(X509_get0_notAfter(user.get()))};
+                      secondsOf(X509_get0_notBefore(user.get())), secondsOf(X509_get0_notAfter(user.get())), chain};
   // Only user-profile certificates name a phone and a SIM (not the receipt certificate).
   if (!suite::validPhone(out.phone) || !suite::validSim(out.sim))
     return fail(ErrorCode::kBadCertificate, "not a user certificate");

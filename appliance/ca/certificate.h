@@ -19,6 +19,7 @@ enum class Profile {
   kReceiptSigner,  // receipt key: digitalSignature + nonRepudiation
   kUser,           // phone key: digitalSignature + keyAgreement; info2 in subject and SAN
   kTlsServer,      // gateway TLS key: digitalSignature, serverAuth; names in SAN
+  kCaLink,         // one CA generation's key certified by the next or the previous: as kRootCa, with the issuer's key id
 };
 
 struct CertificateRequest {
@@ -28,10 +29,23 @@ struct CertificateRequest {
   Bytes subject_point;  // the certified public key, uncompressed P-256
   Bytes serial;         // 16 random bytes
   long valid_days = 365;
+  Bytes subject_name_der;  // instead of `subject`: this exact name (every CA generation has the first one's)
 };
 
 // `issuer_der` empty means self-signed (then the issuer key is the subject key).
 Result<Bytes> issueCertificate(const CertificateRequest& request, ByteView issuer_der, const DigestSigner& sign);
+
+// What a certificate is checked against: the CA certificates trusted as
+// they are (self-signed), and the link certificates a CA rotation publishes
+// (hsm::CaLink), which join a certificate of one CA generation to a trusted
+// CA of another. A chain is built through the cross certificates (towards
+// older CAs) or else through the back certificates (towards newer ones):
+// each list alone names every key once, so the chain cannot go astray.
+struct CaTrust {
+  std::vector<Bytes> anchors;
+  std::vector<Bytes> cross;  // CA g's key certified by CA g-1
+  std::vector<Bytes> back;   // CA g-1's key certified by CA g
+};
 
 // Checks that `cert_der` was issued by `ca_der` and is valid now; returns its key.
 Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der);
@@ -39,6 +53,17 @@ Result<suite::EcPublicKey> verifyIssuedBy(ByteView cert_der, ByteView ca_der);
 // digitalSignature and nonRepudiation without keyAgreement — which no user
 // certificate of the same CA has (docs/protocol.md §6).
 Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, ByteView ca_der);
+Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, const CaTrust& trust);
+// A new CA generation a phone may follow: a self-signed CA certificate,
+// valid now, whose key and name a cross certificate certifies that chains
+// to a trusted CA (docs/protocol.md §7.1).
+Status verifyCaSuccessor(ByteView new_ca_der, const CaTrust& trust);
+
+// A certificate's validity period, in seconds since the epoch: valid for
+// not_before <= t < not_after, as OpenSSL's chain check counts it.
+struct Validity {
+  std::int64_t not_before = 0, not_after = 0;
+};
 
 // Parses and checks a user certificate against the CA: signature, validity
 // now, profile. Returns the user's public key and the info2 fields.
@@ -47,14 +72,11 @@ struct UserCertificate {
   std::string phone;
   std::string sim;
   std::int64_t not_before = 0, not_after = 0;  // seconds since the epoch
+  Validity chain;  // when every certificate of its chain (up to the trusted CA) is valid
 };
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der);
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, const CaTrust& trust);
 
-// A certificate's validity period, in seconds since the epoch: valid for
-// not_before <= t < not_after, as OpenSSL's chain check counts it.
-struct Validity {
-  std::int64_t not_before = 0, not_after = 0;
-};
 Result<Validity> certificateValidity(ByteView cert_der);
 
 // The public key of a certificate (must be P-256).

@@ -12,38 +12,36 @@ std::string keyOf(ByteView der) {
   return std::string(digest.begin(), digest.end());
 }
 
-// As the full check: the certificate and its CA both valid now.
-Status validAt(const UserCertificate& cert, const Validity& ca, std::int64_t now) {
-  if (now < cert.not_before || now < ca.not_before)
+// As the full check: every certificate of its chain valid now.
+Status validAt(const UserCertificate& cert, std::int64_t now) {
+  if (now < cert.chain.not_before)
     return fail(ErrorCode::kBadCertificate, "certificate: certificate is not yet valid");
-  if (now >= cert.not_after || now >= ca.not_after)
+  if (now >= cert.chain.not_after)
     return fail(ErrorCode::kBadCertificate, "certificate: certificate has expired");
   return {};
 }
 
 }  // namespace
 
-UserCertificateCache::UserCertificateCache(Bytes ca_der, std::size_t capacity)
-    : ca_der_(std::move(ca_der)),
-      ca_validity_(certificateValidity(ca_der_).ok() ? certificateValidity(ca_der_).value() : Validity{}),
-      capacity_(capacity) {}
+UserCertificateCache::UserCertificateCache(CaTrust trust, std::size_t capacity)
+    : trust_(std::move(trust)), capacity_(capacity) {}
 
 Result<UserCertificate> UserCertificateCache::verify(ByteView user_der) {
   const std::string key = keyOf(user_der);
   {
     std::lock_guard lock(mutex_);
     if (auto it = verified_.find(key); it != verified_.end()) {
-      MPAY_RETURN_IF_ERROR(validAt(it->second, ca_validity_, static_cast<std::int64_t>(std::time(nullptr))));
+      MPAY_RETURN_IF_ERROR(validAt(it->second, static_cast<std::int64_t>(std::time(nullptr))));
       return it->second;
     }
   }
-  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, ca_der_));
+  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, trust_));
   keep(key, cert);
   return cert;
 }
 
 Result<UserCertificate> UserCertificateCache::verifyInFull(ByteView user_der) {
-  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, ca_der_));
+  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, trust_));
   keep(keyOf(user_der), cert);
   return cert;
 }

@@ -1,4 +1,4 @@
-// User certificates verified once. Checking a certificate against the CA is
+// User certificates verified once. Checking a certificate against the CAs is
 // an X.509 parse (OpenSSL 3's decoders), a chain build and an ECDSA
 // verification; a payment carries the same certificate every time, so the
 // result is kept by the certificate's SHA-256. Bounded: the oldest entry
@@ -16,7 +16,8 @@ namespace mpay::ca {
 
 class UserCertificateCache {
  public:
-  UserCertificateCache(Bytes ca_der, std::size_t capacity);
+  // `trust`: every CA generation whose certificates are still honoured.
+  UserCertificateCache(CaTrust trust, std::size_t capacity);
 
   // From the cache when these bytes were verified before (valid now, by the
   // system clock as in the full check), else verified and kept.
@@ -29,8 +30,7 @@ class UserCertificateCache {
 
  private:
   void keep(const std::string& key, const UserCertificate& cert);
-  const Bytes ca_der_;
-  const Validity ca_validity_;  // an unreadable CA: nothing is ever valid, as in the full check
+  const CaTrust trust_;
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, UserCertificate> verified_;

@@ -60,14 +60,17 @@ FlowResult<PlatformData> fetchAndKeepPlatform(const Options& o, const DeviceStat
 // one until its overlap ends), and a receipt key rotation publishes the next
 // receipt certificate before receipts are signed with it. The CA is what
 // the phone trusts the platform by: a platform that presents another CA is
-// refused, not followed.
+// followed only when a cross certificate from a CA the phone trusts
+// certifies it (a CA rotation), and refused otherwise.
 FlowResult<PlatformData> refreshPlatform(const Options& o, const DeviceState& state, const PlatformData& kept) {
   auto client = api(o);
   MPAY_ASSIGN_OR_RETURN(PlatformData fresh, fetchPlatform(client));
   auto follow = checkPlatformChange(kept, fresh);
   if (!follow) return localFailure(follow.error().detail);
   fresh = std::move(follow).value();
-  if (fresh.service_point == kept.service_point && fresh.receipt_certs == kept.receipt_certs) return fresh;
+  if (fresh.service_point == kept.service_point && fresh.receipt_certs == kept.receipt_certs &&
+      fresh.ca_cert == kept.ca_cert && fresh.ca_cross == kept.ca_cross && fresh.ca_back == kept.ca_back)
+    return fresh;
   if (auto saved = state.savePlatform(fresh); !saved) return localFailure(saved.error().detail);
   return fresh;
 }

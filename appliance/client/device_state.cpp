@@ -85,7 +85,7 @@ Status DeviceState::saveIdentity(const DeviceIdentity& id) const {
 Result<PlatformData> DeviceState::platform() const {
   MPAY_ASSIGN_OR_RETURN(auto o, readJson(path("platform.json")));
   PlatformData p{o->getValue<std::string>("suite"), unb64(o, "service_public_key"), unb64(o, "ca_certificate"),
-                 unb64(o, "receipt_certificate"), {}, 1, {}};
+                 unb64(o, "receipt_certificate"), {}, 1, {}, 1, {}, {}, {}};
   if (auto list = o->getArray("receipt_certificates"))
     for (std::size_t i = 0; i < list->size(); ++i) {
       auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
@@ -94,6 +94,18 @@ Result<PlatformData> DeviceState::platform() const {
   if (p.receipt_certs.empty()) p.receipt_certs.push_back(p.receipt_cert);  // kept before receipt rotation
   p.service_generation = o->optValue<std::uint64_t>("service_generation", 1);
   p.service_endorsement = unb64(o, "service_ca_signature");
+  // Kept before CA rotation: the one CA of the registration.
+  p.ca_generation = o->optValue<std::uint64_t>("ca_generation", 1);
+  const auto list = [&](const char* key, std::vector<Bytes>* out) {
+    if (auto items = o->getArray(key))
+      for (std::size_t i = 0; i < items->size(); ++i)
+        if (auto der = gateway::unbase64url(items->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16))
+          out->push_back(std::move(der).value());
+  };
+  list("trusted_ca_certificates", &p.trusted_cas);
+  list("ca_cross_certificates", &p.ca_cross);
+  list("ca_back_certificates", &p.ca_back);
+  if (p.trusted_cas.empty()) p.trusted_cas.push_back(p.ca_cert);
   return p;
 }
 
@@ -108,6 +120,14 @@ Status DeviceState::savePlatform(const PlatformData& p) const {
   o.set("receipt_certificates", receipts);
   o.set("service_generation", p.service_generation);
   if (!p.service_endorsement.empty()) o.set("service_ca_signature", base64url(p.service_endorsement));
+  o.set("ca_generation", p.ca_generation);
+  for (const auto& [key, certs] : {std::pair{"trusted_ca_certificates", &p.trusted_cas},
+                                   std::pair{"ca_cross_certificates", &p.ca_cross},
+                                   std::pair{"ca_back_certificates", &p.ca_back}}) {
+    Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+    for (const auto& der : *certs) list->add(base64url(der));
+    o.set(key, list);
+  }
   return writeJson(path("platform.json"), o, 0644);
 }
 
@@ -137,6 +157,10 @@ Status DeviceState::saveSession(const CachedSession& s) const {
   o.set("expires_at", s.expires_at);
   o.set("counter", s.counter);
   return writeJson(path("session.json"), o, 0600);
+}
+
+ca::CaTrust trustOf(const PlatformData& p) {
+  return ca::CaTrust{p.trusted_cas.empty() ? std::vector<Bytes>{p.ca_cert} : p.trusted_cas, p.ca_cross, p.ca_back};
 }
 
 }  // namespace mpay::client

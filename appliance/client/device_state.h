@@ -13,6 +13,7 @@
 #include "common/bytes.h"
 #include "common/result.h"
 #include "common/secret.h"
+#include "ca/certificate.h"
 #include "suite/messages.h"
 
 namespace mpay::client {
@@ -33,7 +34,20 @@ struct PlatformData {
   // for it and its generation is newer.
   std::uint64_t service_generation = 1;
   Bytes service_endorsement;
+  // ca_cert's generation, and the link certificates of the CA rotations as
+  // published (newest first): CA g's key certified by g-1 (cross), g-1's
+  // certified by g (back).
+  std::uint64_t ca_generation = 1;
+  std::vector<Bytes> ca_cross, ca_back;
+  // The CAs this phone trusts, oldest first: the one presented when it
+  // registered, then each newer one it followed through a cross
+  // certificate from one it trusted (checkPlatformChange).
+  std::vector<Bytes> trusted_cas;
 };
+
+// What the phone checks certificates against: the CAs it trusts, and the
+// published links between CA generations.
+ca::CaTrust trustOf(const PlatformData& p);
 
 struct CachedSession {
   suite::LoginKeys keys;

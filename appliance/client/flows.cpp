@@ -34,17 +34,32 @@ bool endorsedBy(ByteView ca_cert, std::uint64_t generation, ByteView point, Byte
 }  // namespace
 
 Result<PlatformData> checkPlatformChange(const PlatformData& kept, const PlatformData& fresh) {
-  if (fresh.ca_cert != kept.ca_cert)
-    return fail(ErrorCode::kBadCertificate, "the platform now presents another CA certificate than at registration: refused");
   PlatformData taken = fresh;
+  taken.trusted_cas = trustOf(kept).anchors;
+  if (fresh.ca_cert != kept.ca_cert) {
+    // Only forward, and only to a CA that a cross certificate joins to one
+    // this phone trusts (a CA rotation): never to a CA of someone else's,
+    // never back to an older one.
+    if (fresh.ca_generation <= kept.ca_generation)
+      return fail(ErrorCode::kBadCertificate,
+                  "the platform presents another CA certificate, not of a newer generation: refused");
+    if (auto follows = ca::verifyCaSuccessor(fresh.ca_cert, ca::CaTrust{taken.trusted_cas, fresh.ca_cross, {}});
+        !follows.ok())
+      return fail(ErrorCode::kBadCertificate, "the platform presents a new CA that no CA this phone trusts "
+                                              "certified (" + follows.error().detail + "): refused");
+    taken.trusted_cas.push_back(fresh.ca_cert);
+  } else {
+    taken.ca_generation = kept.ca_generation;
+  }
   if (fresh.service_point == kept.service_point) {
     // The same key: what the phone knows of it stays, whatever this answer says.
     taken.service_generation = kept.service_generation;
     taken.service_endorsement = kept.service_endorsement;
     return taken;
   }
+  // Vouched for by the CA presented with it, which the phone now trusts.
   if (fresh.service_generation <= kept.service_generation ||
-      !endorsedBy(kept.ca_cert, fresh.service_generation, fresh.service_point, fresh.service_endorsement))
+      !endorsedBy(taken.ca_cert, fresh.service_generation, fresh.service_point, fresh.service_endorsement))
     return fail(ErrorCode::kBadSignature,
                 "the platform announces a service key its CA has not signed for a newer generation: refused");
   return taken;
@@ -57,7 +72,27 @@ FlowResult<PlatformData> fetchPlatform(ApiClient& api) {
   // number) is refused as a whole; Poco's typed getters throw on it.
   try {
     p = PlatformData{answer->getValue<std::string>("suite"), field(answer, "service_public_key"),
-                     field(answer, "ca_certificate"), field(answer, "receipt_certificate"), {}, 1, {}};
+                     field(answer, "ca_certificate"), field(answer, "receipt_certificate"), {}, 1, {}, 1, {}, {}, {}};
+    // A platform from before CA rotation has neither: generation 1, no links.
+    if (answer->has("ca_generation")) {
+      const Poco::Dynamic::Var generation = answer->get("ca_generation");
+      if (!generation.isInteger() || generation.isString() || generation.convert<Poco::Int64>() < 1 ||
+          generation.convert<Poco::Int64>() > 0xffffffffLL)
+        return localFailure("ca_generation is not an integer from 1 to 2^32-1");
+      p.ca_generation = static_cast<std::uint64_t>(generation.convert<Poco::Int64>());
+    }
+    for (const auto& [key, out] : {std::pair{"ca_cross_certificates", &p.ca_cross},
+                                   std::pair{"ca_back_certificates", &p.ca_back}}) {
+      auto list = answer->getArray(key);
+      if (!list) continue;
+      if (list->size() > wire::kMaxCaLinks) return localFailure(std::string("too many ") + key);
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
+        if (!der) return localFailure(std::string("an entry of ") + key + " is not base64url");
+        out->push_back(std::move(der).value());
+      }
+    }
+    p.trusted_cas = {p.ca_cert};  // at registration the phone starts to trust this CA
     // A platform from before receipt rotation publishes one certificate.
     if (auto list = answer->getArray("receipt_certificates")) {
       if (list->size() > wire::kMaxReceiptCertificates) return localFailure("too many receipt certificates");
@@ -169,15 +204,16 @@ FlowResult<suite::Receipt> pay(ApiClient& api, const PlatformData& platform, con
   MPAY_ASSIGN_OR_RETURN(Json answer, api.post("/v1/pay", body));
   // S46: the receipt must be signed by a published receipt key of the platform, chained to its CA.
   auto receipt = verifyReceiptByAny(field(answer, "receipt"), field(answer, "receipt_signature"),
-                                    platform.receipt_certs, platform.ca_cert);
+                                    platform.receipt_certs, trustOf(platform));
   if (!receipt) {
     // The money may have moved: before refusing the receipt, take the
-    // platform's receipt certificates once more (a receipt key rotation may
-    // have switched since they were fetched); the CA stays the kept one.
+    // platform's receipt certificates and CA links once more (a receipt key
+    // or CA rotation may have switched since they were fetched); the CAs
+    // trusted stay the kept ones.
     auto fresh = fetchPlatform(api);
-    if (fresh && fresh->ca_cert == platform.ca_cert)
+    if (fresh)
       receipt = verifyReceiptByAny(field(answer, "receipt"), field(answer, "receipt_signature"), fresh->receipt_certs,
-                                   platform.ca_cert);
+                                   ca::CaTrust{trustOf(platform).anchors, fresh->ca_cross, fresh->ca_back});
   }
   if (!receipt) return localFailure("receipt signature does not verify: " + receipt.error().detail);
   if (receipt->order_no != input.order_no || receipt->amount_minor != input.amount_minor || receipt->phone != input.phone)

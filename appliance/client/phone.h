@@ -2,6 +2,7 @@
 // bank's app does, step by step. mpay-client and the tests are built on it.
 // Randomness is a parameter so that the protocol test vectors can fix it.
 #pragma once
+#include "ca/certificate.h"
 #include <functional>
 #include <string>
 #include <vector>
@@ -67,5 +68,9 @@ Result<suite::Receipt> verifyReceipt(ByteView receipt_bytes, ByteView signature_
 // that chains to the CA, is unexpired and verifies the signature.
 Result<suite::Receipt> verifyReceiptByAny(ByteView receipt_bytes, ByteView signature_der,
                                           const std::vector<Bytes>& receipt_certs, ByteView ca_cert_der);
+// After a CA rotation: chained to any CA the phone trusts, through the
+// published link certificates.
+Result<suite::Receipt> verifyReceiptByAny(ByteView receipt_bytes, ByteView signature_der,
+                                          const std::vector<Bytes>& receipt_certs, const ca::CaTrust& trust);
 
 }  // namespace mpay::client

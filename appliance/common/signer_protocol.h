@@ -23,6 +23,10 @@ inline constexpr std::size_t kMaxCertificate = 2048;
 // Receipt certificates published at once (current, next and older ones that
 // still verify receipts signed before a rotation).
 inline constexpr std::size_t kMaxReceiptCertificates = 8;
+// CA certificates the signer honours user certificates of (current, begun,
+// older), and the link certificates of CA rotations published, per list.
+inline constexpr std::size_t kMaxCaCertificates = 8;
+inline constexpr std::size_t kMaxCaLinks = 4;
 // A permit: u64 number || u64 expires_at || HMAC-SHA256 (suite::permitMacInput).
 inline constexpr std::size_t kPermitLen = 64;  // epoch || number || expires_at || MAC
 inline constexpr std::size_t kMaxSealed = 1024;
@@ -125,6 +129,11 @@ struct PlatformInfoResponse {
   Bytes receipt_certificates;
   std::uint64_t verifier_generation = 1;  // for the operator's console; phones never see it
   std::uint64_t kek_generation = 1;       // the gateway re-wraps identity records of older ones
+  std::uint64_t ca_generation = 1;        // of ca_cert
+  // The link certificates of the CA rotations, newest first, at most
+  // kMaxCaLinks each (encodeCertificateList): CA g's key certified by CA
+  // g-1 (cross), and CA g-1's key certified by CA g (back).
+  Bytes ca_cross_certificates, ca_back_certificates;
   template <class V> void fields(V& v) {
     v.text(suite, 32);
     v.fixed(service_point, 65);
@@ -139,6 +148,9 @@ struct PlatformInfoResponse {
     v.bytes(receipt_certificates, kMaxReceiptCertificates * (kMaxCertificate + 2));
     v.u64(verifier_generation);
     v.u64(kek_generation);
+    v.u64(ca_generation);
+    v.bytes(ca_cross_certificates, kMaxCaLinks * (kMaxCertificate + 2));
+    v.bytes(ca_back_certificates, kMaxCaLinks * (kMaxCertificate + 2));
   }
 };
 

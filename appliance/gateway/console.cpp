@@ -246,7 +246,8 @@ ConsoleView Console::gather() {
       v.keys.push_back({"service (ECDH P-256) generation " + std::to_string(platform->previous_service_generation),
                         fingerprint(platform->previous_service_point),
                         "previous: accepted until " + std::to_string(platform->previous_service_until)});
-    v.keys.push_back({"CA", fingerprint(platform->ca_cert), "certificate (DER)"});
+    v.keys.push_back({"CA generation " + std::to_string(platform->ca_generation), fingerprint(platform->ca_cert),
+                      "certificate (DER)"});
     v.keys.push_back({"receipt generation " + std::to_string(platform->receipt_generation),
                       fingerprint(platform->receipt_cert), "certificate (DER)"});
     v.rotation = "Service key at generation " + std::to_string(platform->service_generation) +
@@ -258,8 +259,9 @@ ConsoleView Console::gather() {
                  "; receipt key at generation " + std::to_string(platform->receipt_generation) +
                  "; verifier key at generation " + std::to_string(platform->verifier_generation) +
                  "; KEK at generation " + std::to_string(platform->kek_generation) +
-                 " (mpay-admin rotate service|receipt|verifier|kek status shows a begun rotation)." +
-                 keyGenerationCounts(store_, v.now) + " The CA has one generation: its rotation is not built yet.";
+                 "; CA at generation " + std::to_string(platform->ca_generation) +
+                 " (mpay-admin rotate service|receipt|verifier|kek|ca status shows a begun rotation)." +
+                 keyGenerationCounts(store_, v.now);
   } else {
     v.rotation = "unknown: the signer did not answer platform_info";
   }

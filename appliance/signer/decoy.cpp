@@ -20,7 +20,7 @@ Result<DecoyCredential> makeDecoy(const hsm::Lane& lane) {
   auto signer = [&](ByteView digest) { return ca_key.signDigestP1363(digest); };
   DecoyCredential d;
   ca::CertificateRequest ca_req{ca::Profile::kRootCa, {{"O", "mpay"}, {"CN", "mpay decoy CA"}}, "",
-                                ca_key.publicKey().point(), {}, 3650};
+                                ca_key.publicKey().point(), {}, 3650, {}};
   MPAY_ASSIGN_OR_RETURN(ca_req.serial, randomBytes(lane, 16));
   MPAY_ASSIGN_OR_RETURN(d.ca_certificate, ca::issueCertificate(ca_req, {}, signer));
   ca::CertificateRequest user_req{ca::Profile::kUser,
@@ -28,7 +28,7 @@ Result<DecoyCredential> makeDecoy(const hsm::Lane& lane) {
                                   std::string("URI:tel:") + kDecoyPhone,
                                   user_key.publicKey().point(),
                                   {},
-                                  3650};
+                                  3650, {}};
   MPAY_ASSIGN_OR_RETURN(user_req.serial, randomBytes(lane, 16));
   MPAY_ASSIGN_OR_RETURN(d.user_certificate, ca::issueCertificate(user_req, d.ca_certificate, signer));
   MPAY_ASSIGN_OR_RETURN(d.salt, randomBytes(lane, suite::kSaltLen));

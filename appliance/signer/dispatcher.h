@@ -26,7 +26,7 @@ class Dispatcher {
   // `ctx.state`, when set, outlives the dispatcher too; the audit log syncs it.
   Dispatcher(OpContext ctx, AuditLog audit, OpsPolicy ops, Budgets& budgets)
       : ctx_(std::move(ctx)), audit_(std::move(audit)), ops_(std::move(ops)), budgets_(budgets) {
-    if (!ctx_.prepared) ctx_.prepared = std::make_shared<PreparedPlatform>(*ctx_.token.platform());
+    if (!ctx_.prepared) ctx_.prepared = std::make_shared<PreparedPlatform>(ctx_.token.platform());
     if (ctx_.state) audit_.syncFirst([state = ctx_.state] { return state->sync(); });
   }
   // `body` is a request frame without its length prefix; returns a whole response frame.

@@ -43,7 +43,7 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
   // this key's, the nonce is spent and a try taken before the password's
   // answer is looked at.
   const auto platform_now = ctx.token.platform();
-  const ByteView platform = platform_now->ca_cert;
+  const ByteView platform = platform_now->platform_identity;
   MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(c1.phone, platform, user_key, ctx.now()));
   if (!std::exchange(steps.nonce, true))
     MPAY_RETURN_IF_ERROR(ctx.state->spendLoginNonce(c1.phone, c1.nonce, c1.timestamp, ctx.now(), change));
@@ -135,7 +135,7 @@ Result<Bytes> handleOpenLogin(OpContext& ctx, ByteView payload, std::string* cha
     if (req.certificate.empty()) return loginAsNobody(ctx, lane, req, steps, change);
     // In full every time, as the decoy's is: a certificate seen before must
     // not make a known number's refusal faster than an unknown one's.
-    MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates().verifyInFull(req.certificate));
+    MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates(ctx.token.platform())->verifyInFull(req.certificate));
     return login(ctx, lane, req, user, steps, change);
   });
 }

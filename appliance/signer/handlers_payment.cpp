@@ -89,7 +89,7 @@ Result<Bytes> openPayment(OpContext& ctx, const hsm::Lane& lane, const wire::Ope
   // The signer's own rules, whatever the gateway checked: the counter is
   // spent, then a try taken before the PIN is checked.
   const ByteView user_key = user.public_key.point();
-  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(req.phone, ctx.token.platform()->ca_cert, user_key, ctx.now()));
+  MPAY_RETURN_IF_ERROR(ctx.state->checkOwner(req.phone, ctx.token.platform()->platform_identity, user_key, ctx.now()));
   if (!std::exchange(steps.counter, true))
     MPAY_RETURN_IF_ERROR(ctx.state->advanceCounter(req.session_id, req.counter,
                                                    keys.expires_at - suite::kSessionLifetimeSeconds, keys.expires_at,
@@ -186,7 +186,7 @@ Result<Bytes> signReceipt(OpContext& ctx, const hsm::Lane& lane, const wire::Sig
 Result<Bytes> handleOpenPayment(OpContext& ctx, ByteView payload, std::string* change) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::OpenPaymentRequest>(payload));
   MPAY_RETURN_IF_ERROR(checkPaymentFields(req));
-  MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates().verify(req.certificate));
+  MPAY_ASSIGN_OR_RETURN(auto user, ctx.prepared->userCertificates(ctx.token.platform())->verify(req.certificate));
   if (user.phone != req.phone) return fail(ErrorCode::kMismatch, "phone differs from the certificate");
   if (!ctx.state) return fail(ErrorCode::kInternal, "no signer state");
   StateSteps steps;

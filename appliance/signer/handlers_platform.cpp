@@ -32,7 +32,9 @@ Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload, std::string*)
   wire::PlatformInfoResponse r{std::string(suite::kSuiteId), p.service_point, p.ca_cert, p.receipt_cert,
                                p.service_generation, {}, 0, 0, p.service_endorsement, p.receipt_generation,
                                wire::encodeCertificateList(p.receipt_certs), p.verifier_generation,
-                               p.kek_generation};
+                               p.kek_generation, p.ca_generation,
+                               wire::encodeCertificateList(p.ca_cross_certs),
+                               wire::encodeCertificateList(p.ca_back_certs)};
   // The previous generation only while the signer still opens with it.
   if (!p.previous_service_point.empty() && ctx.now() < p.previous_service_until) {
     r.previous_service_point = p.previous_service_point;
@@ -90,7 +92,7 @@ Result<Bytes> handleRecordStart(OpContext&, ByteView payload, std::string*) {
 Result<Bytes> handleRecordRotation(OpContext&, ByteView payload, std::string*) {
   MPAY_ASSIGN_OR_RETURN(auto req, wire::parseMessage<wire::RecordRotationRequest>(payload));
   // "<key> <step> ...": only validated text reaches the audit log.
-  static constexpr std::string_view kKeys[] = {"service ", "receipt ", "verifier ", "kek "};
+  static constexpr std::string_view kKeys[] = {"service ", "receipt ", "verifier ", "kek ", "ca "};
   static constexpr std::string_view kSteps[] = {"begin ", "switch ", "retire "};
   const auto startsWithOneOf = [](std::string_view text, auto& choices) -> std::size_t {
     for (std::string_view c : choices)

@@ -15,8 +15,8 @@ constexpr std::size_t kRegistrationCodeDigits = 12;
 constexpr std::size_t kConfirmationCodeDigits = 8;
 
 // S04-S05: the user's key pair (a session object) and its certificate with info2.
-Result<Bytes> issueUserCertificate(const hsm::Lane& lane, const hsm::PlatformInfo& platform, const suite::Info1& info,
-                                   ByteView user_point) {
+// Issued by the CA generation the lane holds (its key and its certificate go together).
+Result<Bytes> issueUserCertificate(const hsm::Lane& lane, const suite::Info1& info, ByteView user_point) {
   ca::CertificateRequest req;
   req.profile = ca::Profile::kUser;
   req.subject = {{"O", "mpay"}, {"CN", info.phone}, {"serialNumber", info.sim}};
@@ -24,13 +24,11 @@ Result<Bytes> issueUserCertificate(const hsm::Lane& lane, const hsm::PlatformInf
   req.subject_point.assign(user_point.begin(), user_point.end());
   MPAY_ASSIGN_OR_RETURN(req.serial, randomBytes(lane, 16));
   req.valid_days = kUserCertificateDays;
-  return ca::issueCertificate(req, platform.ca_cert,
+  return ca::issueCertificate(req, lane.caCertificate(),
                               [&](ByteView digest) { return lane.signDigest(lane.keys().ca, digest); });
 }
 
 Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegistrationRequest& req) {
-  const auto platform_now = ctx.token.platform();
-  const hsm::PlatformInfo& platform = *platform_now;
   const auto& policy = ctx.token.policy();
   // S03: open info1 with the service key.
   MPAY_ASSIGN_OR_RETURN(Secret plaintext, openSealedToService(lane, ctx.now(), label::kRegister, req.sealed_info1));
@@ -51,11 +49,11 @@ Result<Bytes> enroll(OpContext& ctx, const hsm::Lane& lane, const wire::OpenRegi
                                               suite::identityPlaintext(info.name, info.id_number)));
 
   // S05-S06: certificate, PKCS#12 under info3, then the key object goes.
-  MPAY_ASSIGN_OR_RETURN(r.certificate, issueUserCertificate(lane, platform, info, pair.point));
+  MPAY_ASSIGN_OR_RETURN(r.certificate, issueUserCertificate(lane, info, pair.point));
   MPAY_ASSIGN_OR_RETURN(Secret pkcs8, lane.exportPrivateKey(pair.private_key->get(), policy.key("wrap-once")));
   if (CK_RV rv = pair.private_key->destroy(); rv != CKR_OK) return hsm::ckError(rv, "destroy user private key");
   Secret info3 = suite::info3Password(info.phone, info.imei, info.sim, info.password);
-  MPAY_ASSIGN_OR_RETURN(Bytes p12, suite::buildCertificateFile(pkcs8, r.certificate, platform.ca_cert, info3,
+  MPAY_ASSIGN_OR_RETURN(Bytes p12, suite::buildCertificateFile(pkcs8, r.certificate, lane.caCertificate(), info3,
                                                                ctx.pkcs12_iterations));
   MPAY_ASSIGN_OR_RETURN(r.registration_code, randomDigits(lane, kRegistrationCodeDigits));
   MPAY_ASSIGN_OR_RETURN(r.confirmation_code, randomDigits(lane, kConfirmationCodeDigits));

@@ -1,8 +1,11 @@
-// What a worker prepares once from the token's platform objects rather than
-// per request: the user certificates already verified against the platform
-// CA (the CA does not rotate in this version).
+// What a worker prepares from the token's platform objects rather than per
+// request: the user certificates already verified against the CA
+// generations the token holds. A CA rotation step (a begun, switched or
+// retired generation) gives the token a new platform snapshot; the next
+// request then starts a cache for the new set of CAs.
 #pragma once
 #include <memory>
+#include <mutex>
 
 #include "ca/user_certificate_cache.h"
 #include "hsm/token.h"
@@ -14,11 +17,14 @@ constexpr std::size_t kVerifiedCertificates = 1024;
 
 class PreparedPlatform {
  public:
-  explicit PreparedPlatform(const hsm::PlatformInfo& platform);
-  ca::UserCertificateCache& userCertificates() { return user_certificates_; }
+  explicit PreparedPlatform(std::shared_ptr<const hsm::PlatformInfo> platform);
+  // The cache for `now`'s CA certificates (the token's platform snapshot).
+  std::shared_ptr<ca::UserCertificateCache> userCertificates(const std::shared_ptr<const hsm::PlatformInfo>& now);
 
  private:
-  ca::UserCertificateCache user_certificates_;
+  std::mutex mutex_;
+  std::vector<Bytes> ca_certs_;  // guarded by mutex_
+  std::shared_ptr<ca::UserCertificateCache> user_certificates_;  // guarded by mutex_
 };
 
 }  // namespace mpay::signer

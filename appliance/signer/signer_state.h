@@ -88,7 +88,8 @@ class SignerState {
   // A number belongs to the key of its first login until that certificate
   // expires: bad_certificate for any other key (a compromised gateway can
   // mint a certificate for a number, not take over one in use). `platform`
-  // (the CA certificate) scopes it: after new-platform every number is free.
+  // (the generation-1 CA certificate, which no CA rotation changes) scopes
+  // it: after new-platform every number is free.
   Status checkOwner(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t now);
   Status bindOwner(std::string_view phone, ByteView platform, ByteView user_key, std::uint64_t not_after,
                    std::uint64_t now, std::string* change);

@@ -24,6 +24,7 @@ using Ptr = std::unique_ptr<T, Freer<T, Free>>;
 
 inline void freeBytes(unsigned char* p) { OPENSSL_free(p); }
 inline void freeCertStack(STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); }
+inline void freeStackOnly(STACK_OF(X509)* s) { sk_X509_free(s); }  // the certificates have other owners
 
 using PkeyPtr = Ptr<EVP_PKEY, EVP_PKEY_free>;
 using PkeyCtxPtr = Ptr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
@@ -45,6 +46,8 @@ using BioPtr = Ptr<BIO, BIO_free_all>;
 using P12Ptr = Ptr<PKCS12, PKCS12_free>;
 using P8Ptr = Ptr<PKCS8_PRIV_KEY_INFO, PKCS8_PRIV_KEY_INFO_free>;
 using CertStackPtr = Ptr<STACK_OF(X509), freeCertStack>;
+using X509StackPtr = Ptr<STACK_OF(X509), freeStackOnly>;
+using NamePtr = Ptr<X509_NAME, X509_NAME_free>;
 using BytesPtr = Ptr<unsigned char, freeBytes>;  // DER buffers from i2d_*
 
 }  // namespace mpay::ossl

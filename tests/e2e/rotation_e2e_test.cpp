@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ca/certificate.h"
 #include "client/api_client.h"
 #include "client/device_state.h"
 #include "client/flows.h"
@@ -513,6 +514,208 @@ TEST(RotationE2E, KekRotatesOnlineAndTheOldOneGoesWhenNothingIsSealedUnderIt) {
   const std::string audit = readFile(app.dev().config().signer.audit_log);
   for (const char* note : {"kek begin generation=2", "kek switch generation=2 previous=1", "kek retire generation=1",
                            "\"op\":\"rewrap_identity\""})
+    EXPECT_NE(audit.find(note), std::string::npos) << note;
+  EXPECT_EQ(app.admin("audit verify").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace mpay
+
+namespace mpay {
+namespace {
+
+// The CA as GET /v1/platform publishes it.
+struct PublishedCa {
+  Bytes current;
+  std::uint64_t generation = 0;
+  std::vector<Bytes> cross, back;
+  std::vector<Bytes> receipts;
+};
+
+PublishedCa publishedCa(const test::RunningAppliance& app) {
+  auto o = Poco::JSON::Parser().parse(app.get("/v1/platform").body).extract<Poco::JSON::Object::Ptr>();
+  PublishedCa p;
+  p.current = unb64(o->getValue<std::string>("ca_certificate"));
+  p.generation = o->getValue<std::uint64_t>("ca_generation");
+  for (const auto& [key, out] : {std::pair{"ca_cross_certificates", &p.cross},
+                                 std::pair{"ca_back_certificates", &p.back},
+                                 std::pair{"receipt_certificates", &p.receipts}}) {
+    auto list = o->getArray(key);
+    for (std::size_t i = 0; list && i < list->size(); ++i)
+      out->push_back(unb64(list->getElement<std::string>(static_cast<unsigned>(i))));
+  }
+  return p;
+}
+
+PublishedCa waitForCaGeneration(const test::RunningAppliance& app, std::uint64_t generation) {
+  PublishedCa p;
+  for (int i = 0; i < 150; ++i) {
+    p = publishedCa(app);
+    if (p.generation == generation) return p;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "CA generation " << generation << " was not published within 15 s";
+  return p;
+}
+
+std::string loginArgs() { return "login --password '" + std::string(kPassword) + "'"; }
+
+std::size_t countOf(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The CA rotated while the appliance serves, with phones registered before
+// the rotation (certificate from CA 1), during it (between begin and
+// switch: CA 1) and after it (CA 2): none registers again. Phones follow
+// the new CA only through the cross certificate from a CA they trust; a
+// phone that trusts only CA 2 verifies receipts whose certificate CA 1
+// issued through the back certificate; the service key in service is
+// vouched for by whichever CA is presented with it; a number's owner
+// stays bound across the rotation; the retired CA's key is destroyed and
+// its certificate stays, so that what it issued keeps working.
+TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
+  test::RunningAppliance app;
+  app.enroll("before", "+8613800138121");
+  ASSERT_EQ(app.client("before", loginArgs()).exit_code, 0);
+  ASSERT_EQ(test::jsonField(app.client("before", payArgs("CA-1")).output, "result"), "approved");
+  const PublishedCa first = publishedCa(app);
+  EXPECT_EQ(first.generation, 1u);
+  EXPECT_TRUE(first.cross.empty() && first.back.empty());
+  auto status = app.admin("rotate ca status");
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("no rotation in progress"), std::string::npos) << status.output;
+  EXPECT_EQ(app.admin("rotate ca switch").exit_code, 1);
+  EXPECT_EQ(app.admin("rotate ca retire").exit_code, 1);
+
+  // The service key rotates first, so that the CA's switch has a rotated
+  // service key to vouch for; while it is begun, the CA does not begin.
+  ASSERT_EQ(app.admin("rotate service begin").exit_code, 0);
+  auto refused = app.admin("rotate ca begin");
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("service key rotation is begun"), std::string::npos) << refused.output;
+  ASSERT_EQ(app.admin("rotate service switch --overlap 3600").exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // policy/signer.ops: one step a second
+
+  // begin: CA generation 2, its certificate and the two link certificates.
+  auto begun = app.admin("rotate ca begin");
+  ASSERT_EQ(begun.exit_code, 0) << begun.output;
+  EXPECT_NE(begun.output.find("created  ca key generation 2"), std::string::npos) << begun.output;
+  EXPECT_EQ(app.admin("rotate ca begin").exit_code, 1) << "one rotation at a time";
+  EXPECT_EQ(app.admin("rotate service retire").exit_code, 1);
+  auto service_refused = app.admin("rotate service begin");
+  EXPECT_EQ(service_refused.exit_code, 1) << service_refused.output;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(publishedCa(app).generation, 1u) << "phones hear of the new CA at the switch";
+
+  // During: a phone registers between begin and switch (CA 1 issues its certificate).
+  app.enroll("during", "+8613800138122");
+  EXPECT_EQ(test::RawPhone(app, "during").issuingCa(), first.current);
+
+  // switch: CA 2 issues; CA 1's certificates stay honoured.
+  auto switched = app.admin("rotate ca switch");
+  ASSERT_EQ(switched.exit_code, 0) << switched.output;
+  const PublishedCa second = waitForCaGeneration(app, 2);
+  ASSERT_EQ(second.generation, 2u);
+  EXPECT_NE(second.current, first.current);
+  ASSERT_EQ(second.cross.size(), 1u);
+  ASSERT_EQ(second.back.size(), 1u);
+  EXPECT_TRUE(ca::verifyCaSuccessor(second.current, ca::CaTrust{{first.current}, second.cross, {}}).ok());
+  auto early = app.admin("rotate ca retire");
+  EXPECT_EQ(early.exit_code, 1) << early.output;
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // every worker issues under CA 2
+
+  // After: a phone registered now has a certificate from CA 2, trusts CA 2
+  // only, and verifies receipts of the receipt certificate CA 1 issued.
+  app.enroll("after", "+8613800138123");
+  EXPECT_EQ(test::RawPhone(app, "after").issuingCa(), second.current);
+  EXPECT_TRUE(ca::verifyIssuedBy(test::RawPhone(app, "after").userCertificate(), second.current).ok());
+  ASSERT_EQ(app.client("after", loginArgs()).exit_code, 0);
+  EXPECT_EQ(test::jsonField(app.client("after", payArgs("CA-2")).output, "result"), "approved");
+  {
+    const client::PlatformData kept = client::DeviceState(app.dev().dir() + "/after").platform().value();
+    EXPECT_EQ(kept.trusted_cas, std::vector<Bytes>{second.current});
+    EXPECT_FALSE(ca::verifyReceiptSigner(second.receipts.front(), second.current).ok()) << "issued by CA 1";
+    EXPECT_TRUE(ca::verifyReceiptSigner(second.receipts.front(), client::trustOf(kept)).ok());
+  }
+
+  // Before: its CA 1 certificate logs in and pays (the number stays its
+  // own); at that login it follows CA 2 through the cross certificate.
+  ASSERT_EQ(app.client("before", loginArgs()).exit_code, 0);
+  EXPECT_EQ(test::jsonField(app.client("before", payArgs("CA-3")).output, "result"), "approved");
+  const client::PlatformData before = client::DeviceState(app.dev().dir() + "/before").platform().value();
+  EXPECT_EQ(before.trusted_cas, (std::vector<Bytes>{first.current, second.current}));
+  EXPECT_EQ(before.ca_generation, 2u);
+  EXPECT_EQ(before.service_generation, 2u) << "the service key CA 2 vouched for";
+  ASSERT_EQ(app.client("during", loginArgs()).exit_code, 0);
+  EXPECT_EQ(test::jsonField(app.client("during", payArgs("CA-4")).output, "result"), "approved");
+
+  // A CA nobody the phone trusts certified is not followed, nor is an
+  // older one brought back.
+  {
+    client::ApiClient api(app.url(), "");
+    const client::PlatformData kept = client::DeviceState(app.dev().dir() + "/during").platform().value();
+    const client::PlatformData fresh = client::fetchPlatform(api).value();
+    const client::PlatformData original = [&] {
+      client::PlatformData p = kept;
+      p.ca_cert = first.current;
+      p.trusted_cas = {first.current};
+      p.ca_generation = 1;
+      return p;
+    }();
+    EXPECT_TRUE(client::checkPlatformChange(original, fresh).ok());
+    client::PlatformData forged = fresh;
+    forged.ca_cross.clear();
+    EXPECT_FALSE(client::checkPlatformChange(original, forged).ok()) << "no cross certificate";
+    forged = fresh;
+    forged.ca_cross = {test::RawPhone(app, "after").userCertificate()};
+    EXPECT_FALSE(client::checkPlatformChange(original, forged).ok()) << "a user certificate as the link";
+    forged = fresh;
+    forged.ca_generation = 1;
+    EXPECT_FALSE(client::checkPlatformChange(original, forged).ok()) << "not a newer generation";
+    forged = fresh;
+    forged.ca_cert = test::RawPhone(app, "after").userCertificate();
+    forged.ca_generation = 3;
+    EXPECT_FALSE(client::checkPlatformChange(fresh, forged).ok()) << "a certificate that is not a CA";
+    client::PlatformData back_to_one = original;
+    back_to_one.ca_generation = 3;
+    EXPECT_FALSE(client::checkPlatformChange(fresh, back_to_one).ok()) << "no way back to CA 1";
+  }
+
+  // A receipt key begun now gets its certificate from CA 2; a phone that
+  // trusts only CA 1 verifies it through the cross certificate.
+  ASSERT_EQ(app.admin("rotate receipt begin").exit_code, 0);
+  PublishedCa with_next = publishedCa(app);
+  for (int i = 0; i < 150 && with_next.receipts.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    with_next = publishedCa(app);
+  }
+  ASSERT_EQ(with_next.receipts.size(), 2u);
+  EXPECT_TRUE(ca::verifyReceiptSigner(with_next.receipts[1], second.current).ok());
+  EXPECT_TRUE(ca::verifyReceiptSigner(with_next.receipts[1], ca::CaTrust{{first.current}, second.cross, second.back}).ok());
+
+  // retire: CA 1's key is destroyed, its certificate stays; the token is to policy.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  auto retired = app.admin("rotate ca retire");
+  ASSERT_EQ(retired.exit_code, 0) << retired.output;
+  EXPECT_NE(retired.output.find("its certificate stays"), std::string::npos) << retired.output;
+  auto check = app.admin("policy check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("ca generation 2 public-point-sha256"), std::string::npos) << check.output;
+  EXPECT_EQ(check.output.find("ca public-point-sha256"), std::string::npos) << "generation 1's key is gone";
+  status = app.admin("rotate ca status");
+  EXPECT_NE(status.output.find("generation 2 issues certificates"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("no rotation in progress"), std::string::npos) << status.output;
+  EXPECT_EQ(publishedCa(app).cross, second.cross);
+  EXPECT_EQ(countOf(readFile(app.dev().config().public_dir + "/ca.pem"), "BEGIN CERTIFICATE"), 2u)
+      << "ca.pem holds both generations";
+
+  // Every phone keeps working, through signer workers started after the retire.
+  expectEveryPhoneWorksAfterWorkersRestart(app, "CA-", 5);
+
+  const std::string audit = readFile(app.dev().config().signer.audit_log);
+  for (const char* note : {"ca begin generation=2", "ca switch generation=2 previous=1", "ca retire generation=1"})
     EXPECT_NE(audit.find(note), std::string::npos) << note;
   EXPECT_EQ(app.admin("audit verify").exit_code, 0);
 }

@@ -26,6 +26,9 @@ class RawPhone {
   std::string loginBody(const std::string& password = kPassword, std::int64_t age_seconds = 0) const;
   const std::string& phone() const { return id_.phone; }
   Bytes userPublicPoint() const { return credential_->private_key.publicKey().point(); }
+  // The user certificate and the CA certificate of its certificate file.
+  const Bytes& userCertificate() const { return credential_->user_cert_der; }
+  const Bytes& issuingCa() const { return credential_->ca_cert_der; }
 
  private:
   client::DeviceState state_;

@@ -14,12 +14,14 @@ TEST(RotationState, RoundTripsThroughItsText) {
   s.receipt = {1, 2, 1764000000, 0, 0};
   s.verifier = {2, 0, 0, 1, 0};  // the previous verifier key stays until no verifier needs it
   s.kek = {1, 2, 1764000000, 0, 0};
+  s.ca = {2, 0, 0, 1, 1764000005};  // the old CA may issue until every worker has switched
   const std::string text = formatRotationState(s);
   EXPECT_EQ(text,
             "mpay-rotation 1\nversion 7\nservice current=3 next=0 next_since=0 previous=2 previous_until=1765000000\n"
             "receipt current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n"
             "verifier current=2 next=0 next_since=0 previous=1 previous_until=0\n"
-            "kek current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n");
+            "kek current=1 next=2 next_since=1764000000 previous=0 previous_until=0\n"
+            "ca current=2 next=0 next_since=0 previous=1 previous_until=1764000005\n");
   auto back = parseRotationState(text);
   ASSERT_TRUE(back.ok()) << back.error().detail;
   EXPECT_EQ(back.value(), s);
@@ -69,6 +71,13 @@ TEST(RotationState, RefusesAnythingElse) {
   ASSERT_TRUE(older.ok()) << older.error().detail;
   EXPECT_EQ(older->verifier, KeyGenerations{});
   EXPECT_EQ(older->kek, KeyGenerations{});
+  EXPECT_EQ(older->ca, KeyGenerations{});
+  // The CA's previous generation has an end, as the receipt key's.
+  EXPECT_FALSE(parseRotationState("mpay-rotation 1\nversion 1\n" + good +
+                                  "verifier current=1 next=0 next_since=0 previous=0 previous_until=0\n"
+                                  "kek current=1 next=0 next_since=0 previous=0 previous_until=0\n"
+                                  "ca current=2 next=0 next_since=0 previous=1 previous_until=0\n")
+                   .ok());
   EXPECT_FALSE(parseRotationState("mpay-rotation 1\nversion 1\n" + good +
                                   "kek current=2 next=0 next_since=0 previous=1 previous_until=0\n"
                                   "verifier current=1 next=0 next_since=0 previous=0 previous_until=0\n")

@@ -91,11 +91,11 @@ TEST(CertificateFile, BuildsAndOpensWithInfo3) {
     return [&k](ByteView digest) { return k.signDigestP1363(digest); };
   };
   ca::CertificateRequest ca_req{ca::Profile::kRootCa, {{"CN", "test CA"}}, "", ca_key.publicKey().point(),
-                                randomBytes(16), 30};
+                                randomBytes(16), 30, {}};
   auto ca_der = ca::issueCertificate(ca_req, {}, signer(ca_key));
   ASSERT_TRUE(ca_der.ok()) << ca_der.error().detail;
   ca::CertificateRequest user_req{ca::Profile::kUser, {{"CN", "+8613800138000"}, {"serialNumber", "89860012345678901234"}},
-                                  "URI:tel:+8613800138000", user_key.publicKey().point(), randomBytes(16), 30};
+                                  "URI:tel:+8613800138000", user_key.publicKey().point(), randomBytes(16), 30, {}};
   auto user_der = ca::issueCertificate(user_req, ca_der.value(), signer(ca_key));
   ASSERT_TRUE(user_der.ok()) << user_der.error().detail;
   auto checked = ca::verifyUserCertificate(user_der.value(), ca_der.value());
