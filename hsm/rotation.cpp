@@ -221,8 +221,10 @@ std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g, std::uint
   return ca_generation == 1 ? base : base + ".ca" + std::to_string(ca_generation);
 }
 
-std::string caLinkLabel(const KeyPolicy& policy, std::uint32_t g, CaLink link) {
-  return policy.generation("ca", g).label + (link == CaLink::kCross ? ".cross" : ".back");
+std::string caCrossLabel(const KeyPolicy& policy, std::uint32_t g) { return policy.generation("ca", g).label + ".cross"; }
+
+std::string receiptRecertificationLabel(const KeyPolicy& policy, std::uint32_t g, std::uint32_t ca_generation) {
+  return policy.generation("receipt", g).label + ".ca" + std::to_string(ca_generation);
 }
 
 KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state) {

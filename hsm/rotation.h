@@ -81,13 +81,18 @@ Result<CK_OBJECT_HANDLE> createDataObject(const Session& session, const std::str
 // g>.endorsement", with ".ca<n>" after it for CA generations above 1).
 std::string endorsementLabel(const KeyPolicy& policy, std::uint32_t g, std::uint32_t ca_generation);
 
-// The two certificates a CA rotation makes to join CA generation g to g-1
-// (RFC 4210's key update certificates): kCross is g's key certified by
-// g-1 ("<label of CA g>.cross"), kBack g-1's key certified by g
-// ("<label of CA g>.back"). Same subject name as every CA generation, so
-// that they do not count against the path length of pathlen 0 CAs.
-enum class CaLink { kCross, kBack };
-std::string caLinkLabel(const KeyPolicy& policy, std::uint32_t g, CaLink link);
+// The cross certificate that joins CA generation g to g-1: g's key
+// certified by g-1 ("<label of CA g>.cross"; RFC 4210's NewWithOld). Same
+// subject name as every CA generation, so that it does not count against
+// the path length of pathlen 0 CAs. Links go one way only, from older to
+// newer: nothing certifies an older CA's key, so no chain leads back.
+std::string caCrossLabel(const KeyPolicy& policy, std::uint32_t g);
+
+// The certificate CA generation `ca_generation` issued for receipt key
+// generation g ("<label of receipt g>.ca<n>"): a CA rotation certifies the
+// receipt key in service again, so that phones which trust only the new
+// CA verify its receipts. The receipt key's own certificate keeps its label.
+std::string receiptRecertificationLabel(const KeyPolicy& policy, std::uint32_t g, std::uint32_t ca_generation);
 
 // The policy as the token stands: each rotated key at its current generation.
 KeyPolicy currentPolicy(const KeyPolicy& policy, const RotationState& state);

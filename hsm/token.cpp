@@ -114,10 +114,8 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
       info.ca_certs.push_back(std::move(older));
     }
     for (std::uint32_t g = ca.current; g >= 2 && info.ca_cross_certs.size() < wire::kMaxCaLinks; --g) {
-      MPAY_ASSIGN_OR_RETURN(Bytes cross, certificate(caLinkLabel(policy_, g, CaLink::kCross)));
-      MPAY_ASSIGN_OR_RETURN(Bytes back, certificate(caLinkLabel(policy_, g, CaLink::kBack)));
+      MPAY_ASSIGN_OR_RETURN(Bytes cross, certificate(caCrossLabel(policy_, g)));
       info.ca_cross_certs.push_back(std::move(cross));
-      info.ca_back_certs.push_back(std::move(back));
     }
     const auto receiptCert = [&](std::uint32_t g) -> Result<Bytes> {
       MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE rc,
@@ -130,6 +128,12 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
     info.kek_generation = rotation.kek.current;
     MPAY_ASSIGN_OR_RETURN(info.receipt_cert, receiptCert(receipt.current));
     info.receipt_certs.push_back(info.receipt_cert);
+    const std::string recertified = receiptRecertificationLabel(policy_, receipt.current, ca.current);
+    MPAY_ASSIGN_OR_RETURN(bool by_current_ca, s.exists(CKO_CERTIFICATE, recertified));
+    if (by_current_ca) {
+      MPAY_ASSIGN_OR_RETURN(Bytes again, certificate(recertified));
+      info.receipt_certs.push_back(std::move(again));
+    }
     if (receipt.next != 0) {
       MPAY_ASSIGN_OR_RETURN(Bytes next, receiptCert(receipt.next));
       info.receipt_certs.push_back(std::move(next));

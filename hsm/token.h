@@ -38,8 +38,10 @@ struct PlatformInfo {
   std::uint32_t verifier_generation = 1;  // new verifiers are made under it
   std::uint32_t kek_generation = 1;       // new blobs are sealed under it
   // Every receipt certificate in the token: receipt_cert first, then the
-  // next generation's (published before it signs), then the older ones
-  // (receipts signed before keep verifying until their certificate expires).
+  // current CA's certificate for the same key if a CA rotation made one,
+  // then the next generation's (published before it signs), then the older
+  // ones (receipts signed before keep verifying until their certificate
+  // expires).
   std::vector<Bytes> receipt_certs;
   // During a rotation's overlap: the generation phones may still seal to, until when.
   Bytes previous_service_point;  // empty when there is none
@@ -51,10 +53,10 @@ struct PlatformInfo {
   // of them are honoured until they expire. A retired CA leaves its
   // certificate; only its key goes.
   std::vector<Bytes> ca_certs;
-  // The link certificates of each CA rotation up to ca_generation, newest
-  // first, at most wire::kMaxCaLinks (hsm::CaLink): phones follow the CA
-  // through them.
-  std::vector<Bytes> ca_cross_certs, ca_back_certs;
+  // The cross certificates of each CA rotation up to ca_generation, newest
+  // first, at most wire::kMaxCaLinks (hsm::caCrossLabel): phones follow the
+  // CA through them.
+  std::vector<Bytes> ca_cross_certs;
   // The generation-1 CA certificate: which platform this is. A number's
   // owner is bound under it (no CA rotation changes it; a new platform does).
   Bytes platform_identity;

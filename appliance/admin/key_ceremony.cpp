@@ -111,28 +111,52 @@ Status ensureCaGeneration(const Session& s, const hsm::KeyPolicy& base, std::uin
                           }));
     return storeCertificate(s, label, der);
   };
-  const std::string cross = hsm::caLinkLabel(base, to, hsm::CaLink::kCross);
-  const std::string back = hsm::caLinkLabel(base, to, hsm::CaLink::kBack);
+  const std::string cross = hsm::caCrossLabel(base, to);
   MPAY_RETURN_IF_ERROR(ensure(newer, newer, true, newer.label));
   MPAY_RETURN_IF_ERROR(ensure(newer, older, false, cross));
-  MPAY_RETURN_IF_ERROR(ensure(older, newer, false, back));
   // Checked as a phone will: the new CA follows from the old one through
-  // the cross certificate, and the old one's key chains to the new CA
-  // through the back certificate. A leftover of another platform under
-  // these labels fails here and is not published.
+  // the cross certificate. A leftover of another platform under these
+  // labels fails here and is not published.
   MPAY_ASSIGN_OR_RETURN(Bytes older_der, certificateDer(s, older.label));
   MPAY_ASSIGN_OR_RETURN(Bytes newer_der, certificateDer(s, newer.label));
   MPAY_ASSIGN_OR_RETURN(Bytes cross_der, certificateDer(s, cross));
-  MPAY_ASSIGN_OR_RETURN(Bytes back_der, certificateDer(s, back));
   MPAY_ASSIGN_OR_RETURN(Bytes newer_point, publicPoint(s, newer));
   MPAY_ASSIGN_OR_RETURN(auto self_key, ca::verifyIssuedBy(newer_der, newer_der));
-  MPAY_ASSIGN_OR_RETURN(Bytes older_point, publicPoint(s, older));
-  MPAY_ASSIGN_OR_RETURN(auto back_key, ca::verifyIssuedBy(back_der, newer_der));
-  Status follows = ca::verifyCaSuccessor(newer_der, ca::CaTrust{{older_der}, {cross_der}, {}});
-  if (!follows.ok() || self_key.point() != newer_point || back_key.point() != older_point)
+  Status follows = ca::verifyCaSuccessor(newer_der, ca::CaTrust{{older_der}, {cross_der}});
+  if (!follows.ok() || self_key.point() != newer_point)
     return fail(ErrorCode::kBadCertificate, "the certificates of CA generation " + std::to_string(to) +
                                                 " on the token do not join it to generation " + std::to_string(to - 1) +
                                                 ": destroy the leftover objects of those labels and begin again");
+  return {};
+}
+
+Status recertifyReceiptKey(const Session& s, const hsm::KeyPolicy& base, std::uint32_t receipt_generation,
+                           std::uint32_t ca_generation) {
+  const std::string label = hsm::receiptRecertificationLabel(base, receipt_generation, ca_generation);
+  MPAY_ASSIGN_OR_RETURN(bool present, s.exists(CKO_CERTIFICATE, label));
+  const hsm::KeyTemplate ca_key = base.generation("ca", ca_generation);
+  MPAY_ASSIGN_OR_RETURN(Bytes ca_der, certificateDer(s, ca_key.label));
+  MPAY_ASSIGN_OR_RETURN(Bytes point, publicPoint(s, base.generation("receipt", receipt_generation)));
+  if (!present) {
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_private, s.findOne(CKO_PRIVATE_KEY, ca_key.label));
+    ca::CertificateRequest req;
+    req.profile = ca::Profile::kReceiptSigner;
+    req.subject = {{"O", "mpay"}, {"CN", "mpay receipt signer"}};
+    req.subject_point = point;
+    MPAY_ASSIGN_OR_RETURN(req.serial, randomSerial(s));
+    req.valid_days = kReceiptValidityDays;
+    MPAY_ASSIGN_OR_RETURN(Bytes der, ca::issueCertificate(req, ca_der, [&](ByteView digest) {
+                            return hsm::ecdsaSignDigest(s, ca_private, digest);
+                          }));
+    MPAY_RETURN_IF_ERROR(storeCertificate(s, label, der));
+  }
+  MPAY_ASSIGN_OR_RETURN(Bytes der, certificateDer(s, label));
+  auto certified = ca::verifyReceiptSigner(der, ca_der);
+  if (!certified || certified->point() != point)
+    return fail(ErrorCode::kBadCertificate, "the certificate labelled " + label + " is not receipt key generation " +
+                                                std::to_string(receipt_generation) + "'s from CA generation " +
+                                                std::to_string(ca_generation) +
+                                                ": destroy the leftover object of that label and begin again");
   return {};
 }
 
@@ -260,9 +284,17 @@ Status issueGatewayTlsCertificate(const Config& config, const std::string& key_p
                           return hsm::ecdsaSignDigest(s, ca_private, digest);
                         }));
   MPAY_RETURN_IF_ERROR(writePrivateFile(key_path, ca::privateKeyPem(tls_key)));
+  // After CA rotations the chain goes with it: the cross certificates back
+  // to generation 1, so that a client that trusts an older CA (an older
+  // ca.pem) still verifies the gateway (Poco loads the file as a chain).
+  std::string chain = ca::certificatePem(der);
+  for (std::uint32_t g = token.rotation.ca.current; g >= 2; --g) {
+    MPAY_ASSIGN_OR_RETURN(Bytes cross, certificateDer(s, hsm::caCrossLabel(token.base_policy, g)));
+    chain += ca::certificatePem(cross);
+  }
   CeremonyReport unused;
   return writePublicFile(std::filesystem::path(cert_path).parent_path().string(),
-                         std::filesystem::path(cert_path).filename().string(), ca::certificatePem(der), unused);
+                         std::filesystem::path(cert_path).filename().string(), chain, unused);
 }
 
 namespace {
@@ -369,9 +401,10 @@ Result<CeremonyReport> startNewPlatform(const Config& config) {
         if (kind == "service")
           for (std::uint32_t by = 1; by <= std::max(token.rotation.ca.current, token.rotation.ca.next) + 1; ++by)
             also.emplace_back(CKO_DATA, hsm::endorsementLabel(token.base_policy, each, by));
-        if (kind == "ca")
-          for (hsm::CaLink link : {hsm::CaLink::kCross, hsm::CaLink::kBack})
-            also.emplace_back(CKO_CERTIFICATE, hsm::caLinkLabel(token.base_policy, each, link));
+        if (kind == "ca") also.emplace_back(CKO_CERTIFICATE, hsm::caCrossLabel(token.base_policy, each));
+        if (kind == "receipt")
+          for (std::uint32_t by = 1; by <= std::max(token.rotation.ca.current, token.rotation.ca.next) + 1; ++by)
+            also.emplace_back(CKO_CERTIFICATE, hsm::receiptRecertificationLabel(token.base_policy, each, by));
         for (const auto& [cls, label] : also) {
           MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(cls, label));
           (void)destroyed;

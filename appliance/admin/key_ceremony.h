@@ -48,10 +48,15 @@ Result<bool> ensureReceiptCertificate(const hsm::Session& s, const hsm::KeyTempl
                                       const hsm::KeyPolicy& policy);
 
 // CA generation `to` (its key pair made already): its self-signed
-// certificate, under the first generation's name, and the cross and back
-// certificates that join it to generation to-1 (hsm::CaLink), unless the
-// token has them; refused if what the token holds does not join them.
+// certificate, under the first generation's name, and the cross
+// certificate that joins it to generation to-1 (hsm::caCrossLabel), unless
+// the token has them; refused if what the token holds does not join them.
 Status ensureCaGeneration(const hsm::Session& s, const hsm::KeyPolicy& base, std::uint32_t to);
+// CA generation `ca_generation`'s certificate for receipt key generation
+// `receipt_generation` (hsm::receiptRecertificationLabel), unless the token
+// has it; checked either way.
+Status recertifyReceiptKey(const hsm::Session& s, const hsm::KeyPolicy& base, std::uint32_t receipt_generation,
+                           std::uint32_t ca_generation);
 
 // Writes service.pem (the current generation), ca.pem (every CA
 // generation's certificate, the current one first), receipt.pem and

@@ -127,22 +127,28 @@ Status endorseServiceKey(const AdminToken& token, std::uint32_t g, std::uint32_t
   return {};
 }
 
-// The certificate labelled like the new receipt key is this key's, from this
-// CA, with the receipt-signer profile: a leftover of another platform is not
-// published to phones in its place.
+// The certificate labelled like the new receipt key is this key's, from a
+// CA generation of this platform (a begin interrupted before a CA switch
+// issued it from the CA before), with the receipt-signer profile: a
+// leftover of another platform is not published to phones in its place.
 Status checkReceiptCertificate(const AdminToken& token, const hsm::KeyTemplate& receipt) {
   const hsm::Session& s = token.session;
   MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, receipt.label));
   MPAY_ASSIGN_OR_RETURN(Bytes der, s.attributeBytes(cert, CKA_VALUE));
-  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, token.policy.key("ca").label));
-  MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
+  ca::CaTrust platform_cas;
+  for (std::uint32_t g = 1; g <= token.rotation.ca.current; ++g) {
+    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert,
+                          s.findOne(CKO_CERTIFICATE, token.base_policy.generation("ca", g).label));
+    MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
+    platform_cas.anchors.push_back(std::move(ca_der));
+  }
   MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, receipt.label));
   MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
   MPAY_ASSIGN_OR_RETURN(Bytes point, hsm::ecPointFromAttribute(attr));
-  auto certified = ca::verifyReceiptSigner(der, ca_der);
+  auto certified = ca::verifyReceiptSigner(der, platform_cas);
   if (!certified || certified->point() != point)
     return fail(ErrorCode::kBadCertificate, "the certificate labelled " + receipt.label +
-                                                " is not this key's receipt certificate from the platform CA: "
+                                                " is not this key's receipt certificate from the platform's CA: "
                                                 "destroy the leftover objects of that label and begin again");
   return {};
 }
@@ -155,11 +161,13 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   if (g.previous != 0)
     return fail(ErrorCode::kBadField, "generation " + std::to_string(g.previous) +
                                           " is still the previous one: `retire` it first");
-  // A new service key is endorsed by the CA in service; a new CA endorses
-  // the service key in service: one of the two rotates at a time.
-  if (step.kind == "ca" && state.service.next != 0)
-    return fail(ErrorCode::kBadField, "a service key rotation is begun: switch it first");
-  if (step.kind == "service" && state.ca.next != 0)
+  // A new service key is endorsed, and a new receipt key certified, by the
+  // CA in service; a new CA endorses the service key and certifies the
+  // receipt key in service: the CA does not rotate with either of them.
+  if (step.kind == "ca" && (state.service.next != 0 || state.receipt.next != 0))
+    return fail(ErrorCode::kBadField, std::string("a ") + (state.service.next != 0 ? "service" : "receipt") +
+                                          " key rotation is begun: switch it first");
+  if ((step.kind == "service" || step.kind == "receipt") && state.ca.next != 0)
     return fail(ErrorCode::kBadField, "a CA rotation is begun: switch it first");
   const std::uint32_t next = g.current + 1;
   MPAY_RETURN_IF_ERROR(recordStep(config, step.kind + " begin generation=" + std::to_string(next)));
@@ -174,8 +182,11 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   if (step.kind == "ca") {
     MPAY_RETURN_IF_ERROR(ensureCaGeneration(token.session, token.base_policy, next));
     // Presented with the new CA after the switch, the service key in
-    // service needs its signature (generation 1 is taken at registration).
+    // service needs its signature (generation 1 is taken at registration),
+    // and the receipt key in service its certificate: a phone that trusts
+    // only the new CA verifies receipts with it.
     if (state.service.current > 1) MPAY_RETURN_IF_ERROR(endorseServiceKey(token, state.service.current, next));
+    MPAY_RETURN_IF_ERROR(recertifyReceiptKey(token.session, token.base_policy, state.receipt.current, next));
   }
   MPAY_RETURN_IF_ERROR(step.hand_back());  // the key is the signer's before the state names it
   state.version += 1;
@@ -186,9 +197,10 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   const std::string what =
       step.kind == "service"    ? "the signer opens with it within " + std::to_string(kWorkersTakeState) + " s"
       : step.kind == "receipt"  ? "its certificate from the CA is published in GET /v1/platform"
-      : step.kind == "ca"       ? "its certificate and the cross and back certificates that join it to generation " +
-                                     std::to_string(g.current) + " are on the token; every signer worker honours "
-                                     "certificates it issues within " + std::to_string(kWorkersTakeState) + " s"
+      : step.kind == "ca"       ? "its certificate, the cross certificate that joins it to generation " +
+                                     std::to_string(g.current) + " and its certificate for the receipt key are on the "
+                                     "token; every signer worker honours certificates it issues within " +
+                                     std::to_string(kWorkersTakeState) + " s"
                                 : "every signer worker has it within " + std::to_string(kWorkersTakeState) +
                                      " s, before anything is made under it";
   return std::string(created ? "created" : "present") + "  " + step.kind + " key generation " + std::to_string(next) +

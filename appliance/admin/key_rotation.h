@@ -15,12 +15,12 @@
 // For the KEK: the same steps; after switch new blobs are sealed under N+1,
 // the gateway seals the stored identity records again (rewrap_identity) and
 // sessions under N expire; retire waits until nothing is left under N. For
-// the CA: begin makes N+1, its self-signed certificate (N's name) and the
-// cross (N+1's key from N) and back (N's key from N+1) certificates, and
-// N+1's endorsement of the service key in service; switch has user
-// certificates issued by N+1 and publishes the links; retire destroys N's
-// key pair, and its certificate stays (what N issued is honoured until it
-// expires).
+// the CA: begin makes N+1, its self-signed certificate (N's name), the
+// cross certificate (N+1's key from N), N+1's endorsement of the service
+// key in service and its certificate for the receipt key in service;
+// switch has user certificates issued by N+1 and publishes the cross
+// certificate; retire destroys N's key pair, and its certificate stays
+// (what N issued is honoured until it expires).
 // Each step first writes its audit record through the running signer (admin
 // role): no record, no step.
 #pragma once

@@ -228,14 +228,37 @@ Status buildChain(X509* cert, const std::vector<X509Ptr>& anchors, const std::ve
   return {};
 }
 
+}  // namespace
+
+struct TrustedCas::Parsed {
+  std::vector<X509Ptr> anchors, cross;
+};
+
+Result<TrustedCas> TrustedCas::parse(const CaTrust& trust) {
+  auto parsed = std::make_shared<Parsed>();
+  MPAY_ASSIGN_OR_RETURN(parsed->anchors, parseAll(trust.anchors));
+  MPAY_ASSIGN_OR_RETURN(parsed->cross, parseAll(trust.cross));
+  if (parsed->anchors.empty()) return fail(ErrorCode::kBadCertificate, "certificate: no trusted CA");
+  // OpenSSL caches each certificate's extensions at first use; done here,
+  // before other threads share them.
+  for (const auto* list : {&parsed->anchors, &parsed->cross})
+    for (const auto& cert : *list) X509_check_purpose(cert.get(), -1, 0);
+  TrustedCas out;
+  out.parsed_ = std::move(parsed);
+  return out;
+}
+
+namespace {
+
 Status verifyChain(X509* cert, const CaTrust& trust, Validity* within = nullptr) {
-  MPAY_ASSIGN_OR_RETURN(auto anchors, parseAll(trust.anchors));
-  if (anchors.empty()) return fail(ErrorCode::kBadCertificate, "certificate: no trusted CA");
-  MPAY_ASSIGN_OR_RETURN(auto cross, parseAll(trust.cross));
-  Status built = buildChain(cert, anchors, cross, within);
-  if (built.ok() || trust.back.empty()) return built;
-  MPAY_ASSIGN_OR_RETURN(auto back, parseAll(trust.back));
-  return buildChain(cert, anchors, back, within);
+  MPAY_ASSIGN_OR_RETURN(TrustedCas::Parsed parsed, [&]() -> Result<TrustedCas::Parsed> {
+    TrustedCas::Parsed p;
+    MPAY_ASSIGN_OR_RETURN(p.anchors, parseAll(trust.anchors));
+    MPAY_ASSIGN_OR_RETURN(p.cross, parseAll(trust.cross));
+    return p;
+  }());
+  if (parsed.anchors.empty()) return fail(ErrorCode::kBadCertificate, "certificate: no trusted CA");
+  return buildChain(cert, parsed.anchors, parsed.cross, within);
 }
 
 Status verifyChain(X509* cert, X509* ca) {
@@ -294,19 +317,24 @@ Status verifyCaSuccessor(ByteView new_ca_der, const CaTrust& trust) {
         X509_NAME_cmp(X509_get_subject_name(link.get()), X509_get_subject_name(next.get())) != 0 ||
         X509_check_ca(link.get()) == 0)
       continue;
-    return verifyChain(link.get(), CaTrust{trust.anchors, trust.cross, {}});
+    return verifyChain(link.get(), trust);
   }
   return fail(ErrorCode::kBadCertificate, "no cross certificate certifies the new CA's key");
 }
 
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der) {
-  return verifyUserCertificate(user_der, CaTrust{{Bytes(ca_der.begin(), ca_der.end())}, {}, {}});
+  return verifyUserCertificate(user_der, CaTrust{{Bytes(ca_der.begin(), ca_der.end())}, {}});
 }
 
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, const CaTrust& trust) {
+  MPAY_ASSIGN_OR_RETURN(TrustedCas parsed, TrustedCas::parse(trust));
+  return verifyUserCertificate(user_der, parsed);
+}
+
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, const TrustedCas& trust) {
   MPAY_ASSIGN_OR_RETURN(X509Ptr user, parseDer(user_der));
   Validity chain;
-  MPAY_RETURN_IF_ERROR(verifyChain(user.get(), trust, &chain));
+  MPAY_RETURN_IF_ERROR(buildChain(user.get(), trust.parsed().anchors, trust.parsed().cross, &chain));
   if (X509_check_ca(user.get()) != 0) return fail(ErrorCode::kBadCertificate, "user certificate is a CA");
   auto key = suite::EcPublicKey::fromPkey(X509_get0_pubkey(user.get()));
   if (!key) return fail(ErrorCode::kBadCertificate, "user certificate key is not P-256");

@@ -4,6 +4,7 @@
 // certificate is checked against the issuer key before it is returned.
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,15 +37,25 @@ struct CertificateRequest {
 Result<Bytes> issueCertificate(const CertificateRequest& request, ByteView issuer_der, const DigestSigner& sign);
 
 // What a certificate is checked against: the CA certificates trusted as
-// they are (self-signed), and the link certificates a CA rotation publishes
-// (hsm::CaLink), which join a certificate of one CA generation to a trusted
-// CA of another. A chain is built through the cross certificates (towards
-// older CAs) or else through the back certificates (towards newer ones):
-// each list alone names every key once, so the chain cannot go astray.
+// they are (self-signed), and the cross certificates CA rotations publish
+// (hsm::caCrossLabel: CA g's key certified by CA g-1), which join a
+// certificate a newer CA issued to a trusted older CA. They only lead from
+// older to newer: nothing certifies an older CA's key.
 struct CaTrust {
   std::vector<Bytes> anchors;
-  std::vector<Bytes> cross;  // CA g's key certified by CA g-1
-  std::vector<Bytes> back;   // CA g-1's key certified by CA g
+  std::vector<Bytes> cross;
+};
+
+// The same, parsed once, to check many certificates against (the signer's
+// trust in its CA generations). Shared read-only between threads.
+class TrustedCas {
+ public:
+  static Result<TrustedCas> parse(const CaTrust& trust);
+  struct Parsed;  // OpenSSL's objects, in certificate.cpp
+  const Parsed& parsed() const { return *parsed_; }
+
+ private:
+  std::shared_ptr<const Parsed> parsed_;
 };
 
 // Checks that `cert_der` was issued by `ca_der` and is valid now; returns its key.
@@ -76,6 +87,7 @@ struct UserCertificate {
 };
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der);
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, const CaTrust& trust);
+Result<UserCertificate> verifyUserCertificate(ByteView user_der, const TrustedCas& trust);
 
 Result<Validity> certificateValidity(ByteView cert_der);
 

@@ -23,10 +23,11 @@ Status validAt(const UserCertificate& cert, std::int64_t now) {
 
 }  // namespace
 
-UserCertificateCache::UserCertificateCache(CaTrust trust, std::size_t capacity)
-    : trust_(std::move(trust)), capacity_(capacity) {}
+UserCertificateCache::UserCertificateCache(const CaTrust& trust, std::size_t capacity)
+    : trust_(TrustedCas::parse(trust)), capacity_(capacity) {}
 
 Result<UserCertificate> UserCertificateCache::verify(ByteView user_der) {
+  if (!trust_) return trust_.error();
   const std::string key = keyOf(user_der);
   {
     std::lock_guard lock(mutex_);
@@ -35,13 +36,14 @@ Result<UserCertificate> UserCertificateCache::verify(ByteView user_der) {
       return it->second;
     }
   }
-  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, trust_));
+  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, trust_.value()));
   keep(key, cert);
   return cert;
 }
 
 Result<UserCertificate> UserCertificateCache::verifyInFull(ByteView user_der) {
-  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, trust_));
+  if (!trust_) return trust_.error();
+  MPAY_ASSIGN_OR_RETURN(UserCertificate cert, verifyUserCertificate(user_der, trust_.value()));
   keep(keyOf(user_der), cert);
   return cert;
 }

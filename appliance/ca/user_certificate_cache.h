@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -16,8 +17,9 @@ namespace mpay::ca {
 
 class UserCertificateCache {
  public:
-  // `trust`: every CA generation whose certificates are still honoured.
-  UserCertificateCache(CaTrust trust, std::size_t capacity);
+  // `trust`: every CA generation whose certificates are still honoured,
+  // parsed once here (a CA that does not parse: nothing ever verifies).
+  UserCertificateCache(const CaTrust& trust, std::size_t capacity);
 
   // From the cache when these bytes were verified before (valid now, by the
   // system clock as in the full check), else verified and kept.
@@ -30,7 +32,7 @@ class UserCertificateCache {
 
  private:
   void keep(const std::string& key, const UserCertificate& cert);
-  const CaTrust trust_;
+  const Result<TrustedCas> trust_;
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, UserCertificate> verified_;

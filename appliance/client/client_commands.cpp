@@ -69,7 +69,7 @@ FlowResult<PlatformData> refreshPlatform(const Options& o, const DeviceState& st
   if (!follow) return localFailure(follow.error().detail);
   fresh = std::move(follow).value();
   if (fresh.service_point == kept.service_point && fresh.receipt_certs == kept.receipt_certs &&
-      fresh.ca_cert == kept.ca_cert && fresh.ca_cross == kept.ca_cross && fresh.ca_back == kept.ca_back)
+      fresh.ca_cert == kept.ca_cert && fresh.ca_cross == kept.ca_cross)
     return fresh;
   if (auto saved = state.savePlatform(fresh); !saved) return localFailure(saved.error().detail);
   return fresh;
@@ -157,6 +157,11 @@ int loginCommand(const Options& o) {
   if (!credential) return failed("the certificate file does not open: wrong password for this device");
   auto fresh = refreshPlatform(o, state, platform.value());
   if (!fresh) return failed(fresh.error());
+  // S09's check, against the CAs this phone trusts: the user certificate
+  // is from one of them, or from a newer one a CA rotation switched to
+  // between registration and activation, which the refresh has followed.
+  if (auto own = ca::verifyUserCertificate(credential->user_cert_der, trustOf(fresh.value())); !own)
+    return failed("the certificate file's certificate is not from a CA this phone trusts: " + own.error().detail);
   auto client = api(o);
   auto session = login(client, fresh.value(), credential->private_key, id->phone, Secret::copyOf(password), now());
   if (!session) return failed(session.error());

@@ -85,7 +85,7 @@ Status DeviceState::saveIdentity(const DeviceIdentity& id) const {
 Result<PlatformData> DeviceState::platform() const {
   MPAY_ASSIGN_OR_RETURN(auto o, readJson(path("platform.json")));
   PlatformData p{o->getValue<std::string>("suite"), unb64(o, "service_public_key"), unb64(o, "ca_certificate"),
-                 unb64(o, "receipt_certificate"), {}, 1, {}, 1, {}, {}, {}};
+                 unb64(o, "receipt_certificate"), {}, 1, {}, 1, {}, {}};
   if (auto list = o->getArray("receipt_certificates"))
     for (std::size_t i = 0; i < list->size(); ++i) {
       auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
@@ -104,7 +104,6 @@ Result<PlatformData> DeviceState::platform() const {
   };
   list("trusted_ca_certificates", &p.trusted_cas);
   list("ca_cross_certificates", &p.ca_cross);
-  list("ca_back_certificates", &p.ca_back);
   if (p.trusted_cas.empty()) p.trusted_cas.push_back(p.ca_cert);
   return p;
 }
@@ -122,8 +121,7 @@ Status DeviceState::savePlatform(const PlatformData& p) const {
   if (!p.service_endorsement.empty()) o.set("service_ca_signature", base64url(p.service_endorsement));
   o.set("ca_generation", p.ca_generation);
   for (const auto& [key, certs] : {std::pair{"trusted_ca_certificates", &p.trusted_cas},
-                                   std::pair{"ca_cross_certificates", &p.ca_cross},
-                                   std::pair{"ca_back_certificates", &p.ca_back}}) {
+                                   std::pair{"ca_cross_certificates", &p.ca_cross}}) {
     Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
     for (const auto& der : *certs) list->add(base64url(der));
     o.set(key, list);
@@ -160,7 +158,7 @@ Status DeviceState::saveSession(const CachedSession& s) const {
 }
 
 ca::CaTrust trustOf(const PlatformData& p) {
-  return ca::CaTrust{p.trusted_cas.empty() ? std::vector<Bytes>{p.ca_cert} : p.trusted_cas, p.ca_cross, p.ca_back};
+  return ca::CaTrust{p.trusted_cas.empty() ? std::vector<Bytes>{p.ca_cert} : p.trusted_cas, p.ca_cross};
 }
 
 }  // namespace mpay::client

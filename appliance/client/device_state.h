@@ -34,14 +34,14 @@ struct PlatformData {
   // for it and its generation is newer.
   std::uint64_t service_generation = 1;
   Bytes service_endorsement;
-  // ca_cert's generation, and the link certificates of the CA rotations as
-  // published (newest first): CA g's key certified by g-1 (cross), g-1's
-  // certified by g (back).
+  // ca_cert's generation as the platform says it (shown, never relied on),
+  // and the cross certificates of the CA rotations as published (newest
+  // first): CA g's key certified by CA g-1.
   std::uint64_t ca_generation = 1;
-  std::vector<Bytes> ca_cross, ca_back;
+  std::vector<Bytes> ca_cross;
   // The CAs this phone trusts, oldest first: the one presented when it
-  // registered, then each newer one it followed through a cross
-  // certificate from one it trusted (checkPlatformChange).
+  // registered, then each newer one it followed through cross certificates
+  // from ca_cert (checkPlatformChange). The last is ca_cert.
   std::vector<Bytes> trusted_cas;
 };
 

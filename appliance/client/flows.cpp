@@ -37,16 +37,22 @@ Result<PlatformData> checkPlatformChange(const PlatformData& kept, const Platfor
   PlatformData taken = fresh;
   taken.trusted_cas = trustOf(kept).anchors;
   if (fresh.ca_cert != kept.ca_cert) {
-    // Only forward, and only to a CA that a cross certificate joins to one
-    // this phone trusts (a CA rotation): never to a CA of someone else's,
-    // never back to an older one.
-    if (fresh.ca_generation <= kept.ca_generation)
-      return fail(ErrorCode::kBadCertificate,
-                  "the platform presents another CA certificate, not of a newer generation: refused");
-    if (auto follows = ca::verifyCaSuccessor(fresh.ca_cert, ca::CaTrust{taken.trusted_cas, fresh.ca_cross, {}});
+    // Only forward from the CA presented last, through cross certificates
+    // (each certifies a newer CA's key by an older one; nothing certifies an
+    // older key): never to a CA of someone else's, never back to one trusted
+    // before, and a retired CA's key, if it leaked, certifies nothing the
+    // phone follows. The generation in the answer is not signed: not relied on.
+    auto key = ca::certificatePublicKey(fresh.ca_cert);
+    if (!key) return fail(ErrorCode::kBadCertificate, "the platform's CA certificate does not parse: refused");
+    for (const Bytes& trusted : taken.trusted_cas) {
+      auto trusted_key = ca::certificatePublicKey(trusted);
+      if (trusted_key && trusted_key->point() == key->point())
+        return fail(ErrorCode::kBadCertificate, "the platform presents a CA this phone followed before: refused");
+    }
+    if (auto follows = ca::verifyCaSuccessor(fresh.ca_cert, ca::CaTrust{{kept.ca_cert}, fresh.ca_cross});
         !follows.ok())
-      return fail(ErrorCode::kBadCertificate, "the platform presents a new CA that no CA this phone trusts "
-                                              "certified (" + follows.error().detail + "): refused");
+      return fail(ErrorCode::kBadCertificate, "the platform presents a new CA that the CA this phone trusts did "
+                                              "not certify (" + follows.error().detail + "): refused");
     taken.trusted_cas.push_back(fresh.ca_cert);
   } else {
     taken.ca_generation = kept.ca_generation;
@@ -72,7 +78,7 @@ FlowResult<PlatformData> fetchPlatform(ApiClient& api) {
   // number) is refused as a whole; Poco's typed getters throw on it.
   try {
     p = PlatformData{answer->getValue<std::string>("suite"), field(answer, "service_public_key"),
-                     field(answer, "ca_certificate"), field(answer, "receipt_certificate"), {}, 1, {}, 1, {}, {}, {}};
+                     field(answer, "ca_certificate"), field(answer, "receipt_certificate"), {}, 1, {}, 1, {}, {}};
     // A platform from before CA rotation has neither: generation 1, no links.
     if (answer->has("ca_generation")) {
       const Poco::Dynamic::Var generation = answer->get("ca_generation");
@@ -81,15 +87,12 @@ FlowResult<PlatformData> fetchPlatform(ApiClient& api) {
         return localFailure("ca_generation is not an integer from 1 to 2^32-1");
       p.ca_generation = static_cast<std::uint64_t>(generation.convert<Poco::Int64>());
     }
-    for (const auto& [key, out] : {std::pair{"ca_cross_certificates", &p.ca_cross},
-                                   std::pair{"ca_back_certificates", &p.ca_back}}) {
-      auto list = answer->getArray(key);
-      if (!list) continue;
-      if (list->size() > wire::kMaxCaLinks) return localFailure(std::string("too many ") + key);
+    if (auto list = answer->getArray("ca_cross_certificates")) {
+      if (list->size() > wire::kMaxCaLinks) return localFailure("too many ca_cross_certificates");
       for (std::size_t i = 0; i < list->size(); ++i) {
         auto der = gateway::unbase64url(list->getElement<std::string>(static_cast<unsigned>(i)), 1 << 16);
-        if (!der) return localFailure(std::string("an entry of ") + key + " is not base64url");
-        out->push_back(std::move(der).value());
+        if (!der) return localFailure("an entry of ca_cross_certificates is not base64url");
+        p.ca_cross.push_back(std::move(der).value());
       }
     }
     p.trusted_cas = {p.ca_cert};  // at registration the phone starts to trust this CA
@@ -213,7 +216,7 @@ FlowResult<suite::Receipt> pay(ApiClient& api, const PlatformData& platform, con
     auto fresh = fetchPlatform(api);
     if (fresh)
       receipt = verifyReceiptByAny(field(answer, "receipt"), field(answer, "receipt_signature"), fresh->receipt_certs,
-                                   ca::CaTrust{trustOf(platform).anchors, fresh->ca_cross, fresh->ca_back});
+                                   ca::CaTrust{trustOf(platform).anchors, fresh->ca_cross});
   }
   if (!receipt) return localFailure("receipt signature does not verify: " + receipt.error().detail);
   if (receipt->order_no != input.order_no || receipt->amount_minor != input.amount_minor || receipt->phone != input.phone)

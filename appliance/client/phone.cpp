@@ -107,7 +107,7 @@ Result<suite::Receipt> verifyReceipt(ByteView receipt_bytes, ByteView signature_
 Result<suite::Receipt> verifyReceiptByAny(ByteView receipt_bytes, ByteView signature_der,
                                           const std::vector<Bytes>& receipt_certs, ByteView ca_cert_der) {
   return verifyReceiptByAny(receipt_bytes, signature_der, receipt_certs,
-                            ca::CaTrust{{Bytes(ca_cert_der.begin(), ca_cert_der.end())}, {}, {}});
+                            ca::CaTrust{{Bytes(ca_cert_der.begin(), ca_cert_der.end())}, {}});
 }
 
 Result<suite::Receipt> verifyReceiptByAny(ByteView receipt_bytes, ByteView signature_der,

@@ -130,10 +130,9 @@ struct PlatformInfoResponse {
   std::uint64_t verifier_generation = 1;  // for the operator's console; phones never see it
   std::uint64_t kek_generation = 1;       // the gateway re-wraps identity records of older ones
   std::uint64_t ca_generation = 1;        // of ca_cert
-  // The link certificates of the CA rotations, newest first, at most
-  // kMaxCaLinks each (encodeCertificateList): CA g's key certified by CA
-  // g-1 (cross), and CA g-1's key certified by CA g (back).
-  Bytes ca_cross_certificates, ca_back_certificates;
+  // The cross certificates of the CA rotations (CA g's key certified by CA
+  // g-1), newest first, at most kMaxCaLinks (encodeCertificateList).
+  Bytes ca_cross_certificates;
   template <class V> void fields(V& v) {
     v.text(suite, 32);
     v.fixed(service_point, 65);
@@ -150,7 +149,6 @@ struct PlatformInfoResponse {
     v.u64(kek_generation);
     v.u64(ca_generation);
     v.bytes(ca_cross_certificates, kMaxCaLinks * (kMaxCertificate + 2));
-    v.bytes(ca_back_certificates, kMaxCaLinks * (kMaxCertificate + 2));
   }
 };
 

@@ -95,18 +95,15 @@ ApiResult<JsonPtr> Engine::platform() {
     return apiError(ApiCode::kInternal, "the signer's receipt certificate list does not start with its receipt certificate");
   for (const auto& der : listed.value()) receipts->add(base64url(der));
   o->set("receipt_certificates", receipts);
-  // After a CA rotation: the certificates that join each CA generation to
-  // the one before it, newest first (docs/protocol.md §7.1).
+  // After a CA rotation: the cross certificates that join each CA
+  // generation to the one before it, newest first (docs/protocol.md §7.1).
   o->set("ca_generation", info.ca_generation);
-  for (const auto& [name, list] : {std::pair{"ca_cross_certificates", &info.ca_cross_certificates},
-                                   std::pair{"ca_back_certificates", &info.ca_back_certificates}}) {
-    auto links = wire::decodeCertificateList(*list);
-    if (!links || links->size() > wire::kMaxCaLinks)
-      return apiError(ApiCode::kInternal, "the signer's CA link certificates do not parse");
-    Poco::JSON::Array::Ptr out = new Poco::JSON::Array;
-    for (const auto& der : links.value()) out->add(base64url(der));
-    o->set(name, out);
-  }
+  auto links = wire::decodeCertificateList(info.ca_cross_certificates);
+  if (!links || links->size() > wire::kMaxCaLinks)
+    return apiError(ApiCode::kInternal, "the signer's CA cross certificates do not parse");
+  Poco::JSON::Array::Ptr cross = new Poco::JSON::Array;
+  for (const auto& der : links.value()) cross->add(base64url(der));
+  o->set("ca_cross_certificates", cross);
   return o;
 }
 

@@ -115,7 +115,8 @@ Result<Bytes> login(OpContext& ctx, const hsm::Lane& lane, const wire::OpenLogin
 Result<Bytes> loginAsNobody(OpContext& ctx, const hsm::Lane& lane, wire::OpenLoginRequest req, StateSteps& steps,
                             std::string* change) {
   MPAY_ASSIGN_OR_RETURN(const DecoyCredential* decoy, decoyCredential(lane));
-  MPAY_ASSIGN_OR_RETURN(auto nobody, ca::verifyUserCertificate(decoy->user_certificate, decoy->ca_certificate));
+  MPAY_ASSIGN_OR_RETURN(auto nobody, ctx.prepared->decoyCertificates(ctx.token.platform(), decoy->ca_certificate)
+                                         ->verifyInFull(decoy->user_certificate));
   req.salt = decoy->salt;
   req.password_verifier = decoy->password_verifier;
   req.password_verifier_generation = lane.verifierGeneration();

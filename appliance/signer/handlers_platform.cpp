@@ -33,8 +33,7 @@ Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload, std::string*)
                                p.service_generation, {}, 0, 0, p.service_endorsement, p.receipt_generation,
                                wire::encodeCertificateList(p.receipt_certs), p.verifier_generation,
                                p.kek_generation, p.ca_generation,
-                               wire::encodeCertificateList(p.ca_cross_certs),
-                               wire::encodeCertificateList(p.ca_back_certs)};
+                               wire::encodeCertificateList(p.ca_cross_certs)};
   // The previous generation only while the signer still opens with it.
   if (!p.previous_service_point.empty() && ctx.now() < p.previous_service_until) {
     r.previous_service_point = p.previous_service_point;

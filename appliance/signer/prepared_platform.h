@@ -20,11 +20,19 @@ class PreparedPlatform {
   explicit PreparedPlatform(std::shared_ptr<const hsm::PlatformInfo> platform);
   // The cache for `now`'s CA certificates (the token's platform snapshot).
   std::shared_ptr<ca::UserCertificateCache> userCertificates(const std::shared_ptr<const hsm::PlatformInfo>& now);
+  // What the decoy's certificate is checked with (docs/threat-model.md,
+  // "What remains observable"): its own CA and, beside it, as many anchors
+  // as the users' check has, parsed once as theirs are, so that an unknown
+  // number's login costs what a known one's does.
+  std::shared_ptr<ca::UserCertificateCache> decoyCertificates(const std::shared_ptr<const hsm::PlatformInfo>& now,
+                                                              ByteView decoy_ca);
 
  private:
+  void follow(const hsm::PlatformInfo& now);  // caller holds mutex_
   std::mutex mutex_;
   std::vector<Bytes> ca_certs_;  // guarded by mutex_
   std::shared_ptr<ca::UserCertificateCache> user_certificates_;  // guarded by mutex_
+  std::shared_ptr<ca::UserCertificateCache> decoy_certificates_;  // guarded by mutex_; made at first use
 };
 
 }  // namespace mpay::signer

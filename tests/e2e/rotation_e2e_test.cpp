@@ -528,7 +528,7 @@ namespace {
 struct PublishedCa {
   Bytes current;
   std::uint64_t generation = 0;
-  std::vector<Bytes> cross, back;
+  std::vector<Bytes> cross;
   std::vector<Bytes> receipts;
 };
 
@@ -538,7 +538,6 @@ PublishedCa publishedCa(const test::RunningAppliance& app) {
   p.current = unb64(o->getValue<std::string>("ca_certificate"));
   p.generation = o->getValue<std::uint64_t>("ca_generation");
   for (const auto& [key, out] : {std::pair{"ca_cross_certificates", &p.cross},
-                                 std::pair{"ca_back_certificates", &p.back},
                                  std::pair{"receipt_certificates", &p.receipts}}) {
     auto list = o->getArray(key);
     for (std::size_t i = 0; list && i < list->size(); ++i)
@@ -569,12 +568,12 @@ std::size_t countOf(const std::string& text, const std::string& what) {
 // The CA rotated while the appliance serves, with phones registered before
 // the rotation (certificate from CA 1), during it (between begin and
 // switch: CA 1) and after it (CA 2): none registers again. Phones follow
-// the new CA only through the cross certificate from a CA they trust; a
-// phone that trusts only CA 2 verifies receipts whose certificate CA 1
-// issued through the back certificate; the service key in service is
-// vouched for by whichever CA is presented with it; a number's owner
-// stays bound across the rotation; the retired CA's key is destroyed and
-// its certificate stays, so that what it issued keeps working.
+// the new CA only through the cross certificate from the CA they trust,
+// never back; a phone that trusts only CA 2 verifies receipts through CA
+// 2's certificate for the receipt key in service; the service key in
+// service is vouched for by whichever CA is presented with it; a number's
+// owner stays bound across the rotation; the retired CA's key is destroyed
+// and its certificate stays, so that what it issued keeps working.
 TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
   test::RunningAppliance app;
   app.enroll("before", "+8613800138121");
@@ -582,7 +581,8 @@ TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
   ASSERT_EQ(test::jsonField(app.client("before", payArgs("CA-1")).output, "result"), "approved");
   const PublishedCa first = publishedCa(app);
   EXPECT_EQ(first.generation, 1u);
-  EXPECT_TRUE(first.cross.empty() && first.back.empty());
+  EXPECT_TRUE(first.cross.empty());
+  ASSERT_EQ(first.receipts.size(), 1u);
   auto status = app.admin("rotate ca status");
   ASSERT_EQ(status.exit_code, 0) << status.output;
   EXPECT_NE(status.output.find("no rotation in progress"), std::string::npos) << status.output;
@@ -606,6 +606,7 @@ TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
   EXPECT_EQ(app.admin("rotate service retire").exit_code, 1);
   auto service_refused = app.admin("rotate service begin");
   EXPECT_EQ(service_refused.exit_code, 1) << service_refused.output;
+  EXPECT_EQ(app.admin("rotate receipt begin").exit_code, 1) << "the new CA certifies the receipt key in service";
   std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_EQ(publishedCa(app).generation, 1u) << "phones hear of the new CA at the switch";
 
@@ -620,14 +621,19 @@ TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
   ASSERT_EQ(second.generation, 2u);
   EXPECT_NE(second.current, first.current);
   ASSERT_EQ(second.cross.size(), 1u);
-  ASSERT_EQ(second.back.size(), 1u);
-  EXPECT_TRUE(ca::verifyCaSuccessor(second.current, ca::CaTrust{{first.current}, second.cross, {}}).ok());
+  EXPECT_TRUE(ca::verifyCaSuccessor(second.current, ca::CaTrust{{first.current}, second.cross}).ok());
+  // The receipt key in service, certified by both CAs: CA 1's certificate
+  // first (receipt_certificate), CA 2's beside it.
+  ASSERT_EQ(second.receipts.size(), 2u);
+  EXPECT_EQ(second.receipts[0], first.receipts[0]);
+  EXPECT_TRUE(ca::verifyReceiptSigner(second.receipts[1], second.current).ok());
+  EXPECT_EQ(ca::certificatePublicKey(second.receipts[1])->point(), ca::certificatePublicKey(first.receipts[0])->point());
   auto early = app.admin("rotate ca retire");
   EXPECT_EQ(early.exit_code, 1) << early.output;
   std::this_thread::sleep_for(std::chrono::seconds(3));  // every worker issues under CA 2
 
   // After: a phone registered now has a certificate from CA 2, trusts CA 2
-  // only, and verifies receipts of the receipt certificate CA 1 issued.
+  // only, and verifies receipts through CA 2's certificate for the receipt key.
   app.enroll("after", "+8613800138123");
   EXPECT_EQ(test::RawPhone(app, "after").issuingCa(), second.current);
   EXPECT_TRUE(ca::verifyIssuedBy(test::RawPhone(app, "after").userCertificate(), second.current).ok());
@@ -636,8 +642,8 @@ TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
   {
     const client::PlatformData kept = client::DeviceState(app.dev().dir() + "/after").platform().value();
     EXPECT_EQ(kept.trusted_cas, std::vector<Bytes>{second.current});
-    EXPECT_FALSE(ca::verifyReceiptSigner(second.receipts.front(), second.current).ok()) << "issued by CA 1";
-    EXPECT_TRUE(ca::verifyReceiptSigner(second.receipts.front(), client::trustOf(kept)).ok());
+    EXPECT_FALSE(ca::verifyReceiptSigner(second.receipts[0], client::trustOf(kept)).ok()) << "issued by CA 1";
+    EXPECT_TRUE(ca::verifyReceiptSigner(second.receipts[1], client::trustOf(kept)).ok());
   }
 
   // Before: its CA 1 certificate logs in and pays (the number stays its
@@ -651,8 +657,8 @@ TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
   ASSERT_EQ(app.client("during", loginArgs()).exit_code, 0);
   EXPECT_EQ(test::jsonField(app.client("during", payArgs("CA-4")).output, "result"), "approved");
 
-  // A CA nobody the phone trusts certified is not followed, nor is an
-  // older one brought back.
+  // A CA the phone's CA did not certify is not followed, nor is an older
+  // one brought back, whatever generation the answer claims.
   {
     client::ApiClient api(app.url(), "");
     const client::PlatformData kept = client::DeviceState(app.dev().dir() + "/during").platform().value();
@@ -672,28 +678,39 @@ TEST(RotationE2E, CaRotatesAndCertificatesOfEveryGenerationKeepWorking) {
     forged.ca_cross = {test::RawPhone(app, "after").userCertificate()};
     EXPECT_FALSE(client::checkPlatformChange(original, forged).ok()) << "a user certificate as the link";
     forged = fresh;
-    forged.ca_generation = 1;
-    EXPECT_FALSE(client::checkPlatformChange(original, forged).ok()) << "not a newer generation";
-    forged = fresh;
     forged.ca_cert = test::RawPhone(app, "after").userCertificate();
     forged.ca_generation = 3;
     EXPECT_FALSE(client::checkPlatformChange(fresh, forged).ok()) << "a certificate that is not a CA";
+    // CA 1 again, with a claimed generation 3 and every published link: a
+    // phone that followed CA 2 refuses it, and so does one that started at CA 2.
     client::PlatformData back_to_one = original;
     back_to_one.ca_generation = 3;
-    EXPECT_FALSE(client::checkPlatformChange(fresh, back_to_one).ok()) << "no way back to CA 1";
+    back_to_one.ca_cross = fresh.ca_cross;
+    auto followed = client::checkPlatformChange(original, fresh);
+    ASSERT_TRUE(followed.ok());
+    EXPECT_FALSE(client::checkPlatformChange(followed.value(), back_to_one).ok()) << "no way back to CA 1";
+    const client::PlatformData started_at_two = client::DeviceState(app.dev().dir() + "/after").platform().value();
+    EXPECT_FALSE(client::checkPlatformChange(started_at_two, back_to_one).ok()) << "no way to CA 1";
+    // An unsigned generation changes nothing: an answer that claims a huge
+    // one is followed on its cross certificate, and the next CA still is.
+    forged = fresh;
+    forged.ca_generation = 0xffffffffULL;
+    auto inflated = client::checkPlatformChange(original, forged);
+    ASSERT_TRUE(inflated.ok());
+    EXPECT_EQ(inflated->trusted_cas, (std::vector<Bytes>{first.current, second.current}));
   }
 
   // A receipt key begun now gets its certificate from CA 2; a phone that
   // trusts only CA 1 verifies it through the cross certificate.
   ASSERT_EQ(app.admin("rotate receipt begin").exit_code, 0);
   PublishedCa with_next = publishedCa(app);
-  for (int i = 0; i < 150 && with_next.receipts.size() < 2; ++i) {
+  for (int i = 0; i < 150 && with_next.receipts.size() < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     with_next = publishedCa(app);
   }
-  ASSERT_EQ(with_next.receipts.size(), 2u);
-  EXPECT_TRUE(ca::verifyReceiptSigner(with_next.receipts[1], second.current).ok());
-  EXPECT_TRUE(ca::verifyReceiptSigner(with_next.receipts[1], ca::CaTrust{{first.current}, second.cross, second.back}).ok());
+  ASSERT_EQ(with_next.receipts.size(), 3u) << "current (CA 1), current (CA 2), next (CA 2)";
+  EXPECT_TRUE(ca::verifyReceiptSigner(with_next.receipts[2], second.current).ok());
+  EXPECT_TRUE(ca::verifyReceiptSigner(with_next.receipts[2], ca::CaTrust{{first.current}, second.cross}).ok());
 
   // retire: CA 1's key is destroyed, its certificate stays; the token is to policy.
   std::this_thread::sleep_for(std::chrono::seconds(2));
