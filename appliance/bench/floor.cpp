@@ -93,8 +93,11 @@ class Floor {
                                          opened.amount_minor, opened.currency,       answer.time, signature};
     MPAY_ASSIGN_OR_RETURN(auto receipt, signer_.signReceipt(t, receipt_req));
     const auto& platform = signer_.platform();
-    MPAY_ASSIGN_OR_RETURN(auto checked, client::verifyReceipt(receipt.receipt, receipt.signature,
-                                                              platform.receipt_cert, platform.ca_cert));
+    // As a phone that trusts the current CA: the receipt key in service has
+    // a certificate from it (docs/protocol.md §7.1).
+    MPAY_ASSIGN_OR_RETURN(auto checked,
+                          client::verifyReceiptByAny(receipt.receipt, receipt.signature, platform.receipt_certs,
+                                                     ca::CaTrust{{platform.ca_cert}, platform.ca_cross_certs}));
     if (checked.order_no != order_no || checked.amount_minor != in.amount_minor)
       return fail(ErrorCode::kMismatch, "receipt does not match the payment");
     return {};

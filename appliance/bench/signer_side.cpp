@@ -32,6 +32,8 @@ Result<std::unique_ptr<SocketSigner>> SocketSigner::connect(const std::string& s
   side->platform_.service_point = info.service_point;
   side->platform_.ca_cert = info.ca_cert;
   side->platform_.receipt_cert = info.receipt_cert;
+  MPAY_ASSIGN_OR_RETURN(side->platform_.receipt_certs, wire::decodeCertificateList(info.receipt_certificates));
+  MPAY_ASSIGN_OR_RETURN(side->platform_.ca_cross_certs, wire::decodeCertificateList(info.ca_cross_certificates));
   return side;
 }
 
