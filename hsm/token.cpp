@@ -85,12 +85,15 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
     PlatformInfo info;
     info.service_generation = rotation.service.current;
     MPAY_ASSIGN_OR_RETURN(info.service_point, point(rotation.service.current));
-    const std::string endorsement = endorsementLabel(policy_, rotation.service.current, rotation.ca.current);
-    MPAY_ASSIGN_OR_RETURN(bool endorsed, s.exists(CKO_DATA, endorsement));
-    if (endorsed) {
-      MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE e, s.findOne(CKO_DATA, endorsement));
-      MPAY_ASSIGN_OR_RETURN(info.service_endorsement, s.attributeBytes(e, CKA_VALUE));
-    }
+    // CA generation `by`'s signature over the service key in service, if it made one.
+    const auto endorsementBy = [&](std::uint32_t by) -> Result<Bytes> {
+      const std::string label = endorsementLabel(policy_, rotation.service.current, by);
+      MPAY_ASSIGN_OR_RETURN(bool endorsed, s.exists(CKO_DATA, label));
+      if (!endorsed) return Bytes{};
+      MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE e, s.findOne(CKO_DATA, label));
+      return s.attributeBytes(e, CKA_VALUE);
+    };
+    MPAY_ASSIGN_OR_RETURN(info.service_endorsement, endorsementBy(rotation.ca.current));
     if (rotation.service.previous != 0) {
       info.previous_service_generation = rotation.service.previous;
       info.previous_service_until = rotation.service.previous_until;
@@ -105,6 +108,12 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
     MPAY_ASSIGN_OR_RETURN(info.ca_cert, certificate(policy_.generation("ca", ca.current).label));
     MPAY_ASSIGN_OR_RETURN(info.platform_identity, certificate(policy_.generation("ca", 1).label));
     info.ca_certs.push_back(info.ca_cert);
+    if (ca.previous != 0) {
+      info.previous_ca_generation = ca.previous;
+      info.previous_ca_until = ca.previous_until;
+      MPAY_ASSIGN_OR_RETURN(info.previous_ca_cert, certificate(policy_.generation("ca", ca.previous).label));
+      MPAY_ASSIGN_OR_RETURN(info.previous_ca_service_endorsement, endorsementBy(ca.previous));
+    }
     if (ca.next != 0) {
       MPAY_ASSIGN_OR_RETURN(Bytes next, certificate(policy_.generation("ca", ca.next).label));
       info.ca_certs.push_back(std::move(next));
@@ -138,12 +147,19 @@ Result<PlatformInfo> Token::readPlatformInfo(const Session& s, const RotationSta
       MPAY_ASSIGN_OR_RETURN(Bytes next, receiptCert(receipt.next));
       info.receipt_certs.push_back(std::move(next));
     }
-    // Retired keys leave their certificate; the newest ones are published.
+    // Retired keys leave their certificate; the newest ones are published,
+    // each with the current CA's for the same key where a CA rotation made
+    // one (a worker not yet moved on still signs with the previous key).
     for (std::uint32_t g = receipt.current - 1; g >= 1 && info.receipt_certs.size() < wire::kMaxReceiptCertificates; --g) {
       MPAY_ASSIGN_OR_RETURN(bool kept, s.exists(CKO_CERTIFICATE, policy_.generation("receipt", g).label));
       if (!kept) continue;
       MPAY_ASSIGN_OR_RETURN(Bytes older, receiptCert(g));
       info.receipt_certs.push_back(std::move(older));
+      const std::string again_label = receiptRecertificationLabel(policy_, g, ca.current);
+      MPAY_ASSIGN_OR_RETURN(bool again, s.exists(CKO_CERTIFICATE, again_label));
+      if (!again || info.receipt_certs.size() >= wire::kMaxReceiptCertificates) continue;
+      MPAY_ASSIGN_OR_RETURN(Bytes older_again, certificate(again_label));
+      info.receipt_certs.push_back(std::move(older_again));
     }
     return info;
   }

@@ -48,6 +48,15 @@ struct PlatformInfo {
   std::uint32_t previous_service_generation = 0;
   std::uint64_t previous_service_until = 0;
   std::uint32_t ca_generation = 1;
+  // For a few seconds after a CA switch (until previous_ca_until) phones
+  // are still shown the previous CA, with its signature over the service
+  // key: a worker that has not taken the switch yet issues under it, and a
+  // phone that registers then must not trust only the new one. Certificates
+  // the new CA issues meanwhile chain to it through the cross certificate.
+  Bytes previous_ca_cert;  // empty when there is none
+  std::uint32_t previous_ca_generation = 0;
+  std::uint64_t previous_ca_until = 0;
+  Bytes previous_ca_service_endorsement;
   // Every CA certificate on the token (ca_cert first, then a begun one, then
   // older ones, at most wire::kMaxCaCertificates): user certificates of any
   // of them are honoured until they expire. A retired CA leaves its

@@ -127,28 +127,23 @@ Status endorseServiceKey(const AdminToken& token, std::uint32_t g, std::uint32_t
   return {};
 }
 
-// The certificate labelled like the new receipt key is this key's, from a
-// CA generation of this platform (a begin interrupted before a CA switch
-// issued it from the CA before), with the receipt-signer profile: a
-// leftover of another platform is not published to phones in its place.
+// The certificate labelled like the new receipt key is this key's, from
+// the current CA, with the receipt-signer profile: a leftover of another
+// platform, or of a begin interrupted before a CA switch (from the CA
+// before, which phones registered since do not trust), is not published.
 Status checkReceiptCertificate(const AdminToken& token, const hsm::KeyTemplate& receipt) {
   const hsm::Session& s = token.session;
   MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE cert, s.findOne(CKO_CERTIFICATE, receipt.label));
   MPAY_ASSIGN_OR_RETURN(Bytes der, s.attributeBytes(cert, CKA_VALUE));
-  ca::CaTrust platform_cas;
-  for (std::uint32_t g = 1; g <= token.rotation.ca.current; ++g) {
-    MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert,
-                          s.findOne(CKO_CERTIFICATE, token.base_policy.generation("ca", g).label));
-    MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
-    platform_cas.anchors.push_back(std::move(ca_der));
-  }
+  MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE ca_cert, s.findOne(CKO_CERTIFICATE, token.policy.key("ca").label));
+  MPAY_ASSIGN_OR_RETURN(Bytes ca_der, s.attributeBytes(ca_cert, CKA_VALUE));
   MPAY_ASSIGN_OR_RETURN(CK_OBJECT_HANDLE pub, s.findOne(CKO_PUBLIC_KEY, receipt.label));
   MPAY_ASSIGN_OR_RETURN(Bytes attr, s.attributeBytes(pub, CKA_EC_POINT));
   MPAY_ASSIGN_OR_RETURN(Bytes point, hsm::ecPointFromAttribute(attr));
-  auto certified = ca::verifyReceiptSigner(der, platform_cas);
+  auto certified = ca::verifyReceiptSigner(der, ca_der);
   if (!certified || certified->point() != point)
     return fail(ErrorCode::kBadCertificate, "the certificate labelled " + receipt.label +
-                                                " is not this key's receipt certificate from the platform's CA: "
+                                                " is not this key's receipt certificate from the platform's current CA: "
                                                 "destroy the leftover objects of that label and begin again");
   return {};
 }
@@ -176,7 +171,13 @@ Result<std::string> begin(const Config& config, AdminToken& token, const Rotatio
   MPAY_ASSIGN_OR_RETURN(bool created, hsm::ensureKey(token.session, t));
   if (step.kind == "receipt") {
     MPAY_ASSIGN_OR_RETURN(bool issued, ensureReceiptCertificate(token.session, t, token.policy));
-    (void)issued;
+    if (!issued && !checkReceiptCertificate(token, t).ok()) {
+      // Left by a begin that stopped before its state named the key, so
+      // never published: issued again by the current CA.
+      MPAY_ASSIGN_OR_RETURN(int destroyed, token.session.destroyAll(CKO_CERTIFICATE, t.label));
+      (void)destroyed;
+      MPAY_ASSIGN_OR_RETURN(issued, ensureReceiptCertificate(token.session, t, token.policy));
+    }
     MPAY_RETURN_IF_ERROR(checkReceiptCertificate(token, t));
   }
   if (step.kind == "ca") {

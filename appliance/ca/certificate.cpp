@@ -308,18 +308,23 @@ Result<suite::EcPublicKey> verifyReceiptSigner(ByteView cert_der, const CaTrust&
 
 Status verifyCaSuccessor(ByteView new_ca_der, const CaTrust& trust) {
   MPAY_ASSIGN_OR_RETURN(X509Ptr next, parseDer(new_ca_der));
-  // Self-signed, a CA, valid now: as a trust anchor of its own.
+  // Self-signed, a CA, valid now. OpenSSL does not check a trust anchor's
+  // own signature: checked here, so that no field of it is anyone else's.
+  if (X509_verify(next.get(), X509_get0_pubkey(next.get())) != 1)
+    return fail(ErrorCode::kBadCertificate, "the new CA certificate is not signed by its own key");
   MPAY_RETURN_IF_ERROR(verifyChain(next.get(), next.get()));
   if (X509_check_ca(next.get()) == 0) return fail(ErrorCode::kBadCertificate, "the new CA certificate is not a CA");
+  Status last = fail(ErrorCode::kBadCertificate, "no cross certificate certifies the new CA's key");
   for (const Bytes& link_der : trust.cross) {
     MPAY_ASSIGN_OR_RETURN(X509Ptr link, parseDer(link_der));
     if (EVP_PKEY_eq(X509_get0_pubkey(link.get()), X509_get0_pubkey(next.get())) != 1 ||
         X509_NAME_cmp(X509_get_subject_name(link.get()), X509_get_subject_name(next.get())) != 0 ||
         X509_check_ca(link.get()) == 0)
       continue;
-    return verifyChain(link.get(), trust);
+    last = verifyChain(link.get(), trust);
+    if (last.ok()) return last;
   }
-  return fail(ErrorCode::kBadCertificate, "no cross certificate certifies the new CA's key");
+  return last;
 }
 
 Result<UserCertificate> verifyUserCertificate(ByteView user_der, ByteView ca_der) {

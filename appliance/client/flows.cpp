@@ -36,17 +36,23 @@ bool endorsedBy(ByteView ca_cert, std::uint64_t generation, ByteView point, Byte
 Result<PlatformData> checkPlatformChange(const PlatformData& kept, const PlatformData& fresh) {
   PlatformData taken = fresh;
   taken.trusted_cas = trustOf(kept).anchors;
-  if (fresh.ca_cert != kept.ca_cert) {
+  auto fresh_key = ca::certificatePublicKey(fresh.ca_cert);
+  auto kept_key = ca::certificatePublicKey(kept.ca_cert);
+  if (!fresh_key) return fail(ErrorCode::kBadCertificate, "the platform's CA certificate does not parse: refused");
+  // The same CA is the same key: what the phone holds of it stays, whatever
+  // bytes the answer carries (an ECDSA signature has more than one encoding).
+  if (kept_key && fresh_key->point() == kept_key->point()) {
+    taken.ca_cert = kept.ca_cert;
+    taken.ca_generation = kept.ca_generation;
+  } else {
     // Only forward from the CA presented last, through cross certificates
     // (each certifies a newer CA's key by an older one; nothing certifies an
     // older key): never to a CA of someone else's, never back to one trusted
     // before, and a retired CA's key, if it leaked, certifies nothing the
     // phone follows. The generation in the answer is not signed: not relied on.
-    auto key = ca::certificatePublicKey(fresh.ca_cert);
-    if (!key) return fail(ErrorCode::kBadCertificate, "the platform's CA certificate does not parse: refused");
     for (const Bytes& trusted : taken.trusted_cas) {
       auto trusted_key = ca::certificatePublicKey(trusted);
-      if (trusted_key && trusted_key->point() == key->point())
+      if (trusted_key && trusted_key->point() == fresh_key->point())
         return fail(ErrorCode::kBadCertificate, "the platform presents a CA this phone followed before: refused");
     }
     if (auto follows = ca::verifyCaSuccessor(fresh.ca_cert, ca::CaTrust{{kept.ca_cert}, fresh.ca_cross});
@@ -54,8 +60,6 @@ Result<PlatformData> checkPlatformChange(const PlatformData& kept, const Platfor
       return fail(ErrorCode::kBadCertificate, "the platform presents a new CA that the CA this phone trusts did "
                                               "not certify (" + follows.error().detail + "): refused");
     taken.trusted_cas.push_back(fresh.ca_cert);
-  } else {
-    taken.ca_generation = kept.ca_generation;
   }
   if (fresh.service_point == kept.service_point) {
     // The same key: what the phone knows of it stays, whatever this answer says.
@@ -87,6 +91,8 @@ FlowResult<PlatformData> fetchPlatform(ApiClient& api) {
         return localFailure("ca_generation is not an integer from 1 to 2^32-1");
       p.ca_generation = static_cast<std::uint64_t>(generation.convert<Poco::Int64>());
     }
+    if (answer->has("ca_cross_certificates") && !answer->isArray("ca_cross_certificates"))
+      return localFailure("ca_cross_certificates is not an array");
     if (auto list = answer->getArray("ca_cross_certificates")) {
       if (list->size() > wire::kMaxCaLinks) return localFailure("too many ca_cross_certificates");
       for (std::size_t i = 0; i < list->size(); ++i) {

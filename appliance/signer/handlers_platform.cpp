@@ -34,6 +34,14 @@ Result<Bytes> handlePlatformInfo(OpContext& ctx, ByteView payload, std::string*)
                                wire::encodeCertificateList(p.receipt_certs), p.verifier_generation,
                                p.kek_generation, p.ca_generation,
                                wire::encodeCertificateList(p.ca_cross_certs)};
+  // Right after a CA switch, the previous CA (hsm::PlatformInfo): only
+  // with its own signature over a rotated service key.
+  if (!p.previous_ca_cert.empty() && ctx.now() < p.previous_ca_until &&
+      (p.service_generation == 1 || !p.previous_ca_service_endorsement.empty())) {
+    r.ca_cert = p.previous_ca_cert;
+    r.ca_generation = p.previous_ca_generation;
+    r.service_endorsement = p.previous_ca_service_endorsement;
+  }
   // The previous generation only while the signer still opens with it.
   if (!p.previous_service_point.empty() && ctx.now() < p.previous_service_until) {
     r.previous_service_point = p.previous_service_point;

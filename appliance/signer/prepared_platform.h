@@ -28,8 +28,9 @@ class PreparedPlatform {
                                                               ByteView decoy_ca);
 
  private:
-  void follow(const hsm::PlatformInfo& now);  // caller holds mutex_
+  void follow(const std::shared_ptr<const hsm::PlatformInfo>& now);  // caller holds mutex_
   std::mutex mutex_;
+  std::shared_ptr<const hsm::PlatformInfo> seen_;  // guarded by mutex_: the snapshot last compared
   std::vector<Bytes> ca_certs_;  // guarded by mutex_
   std::shared_ptr<ca::UserCertificateCache> user_certificates_;  // guarded by mutex_
   std::shared_ptr<ca::UserCertificateCache> decoy_certificates_;  // guarded by mutex_; made at first use

@@ -6,8 +6,13 @@
 // CA is followed only forward from the one trusted last.
 #include <gtest/gtest.h>
 
+#include <openssl/ecdsa.h>
+#include <openssl/x509.h>
+
 #include "ca/certificate.h"
 #include "ca/user_certificate_cache.h"
+#include "client/flows.h"
+#include "suite/openssl_ptr.h"
 #include "suite/primitives.h"
 
 namespace mpay::ca {
@@ -122,10 +127,15 @@ TEST_F(CaRotation, WithoutTheLinksOnlyTheIssuingCaVerifies) {
 }
 
 TEST_F(CaRotation, TheChainsValidityIsKeptWithTheCertificate) {
-  auto user = verifyUserCertificate(userOf(1), trusting({0}));
+  // A cross certificate that ends before the user certificate does: the
+  // chain ends with it.
+  CertificateRequest short_cross = request(Profile::kCaLink, ca_[1].key, name_);
+  short_cross.valid_days = 5;
+  const Bytes cross = issueCertificate(short_cross, ca_[0].cert, signerOf(ca_[0].key)).value();
+  auto user = verifyUserCertificate(userOf(1), CaTrust{{ca_[0].cert}, {cross}});
   ASSERT_TRUE(user.ok()) << user.error().detail;
-  EXPECT_LE(user->chain.not_after, user->not_after);
-  EXPECT_GE(user->chain.not_before, user->not_before);
+  EXPECT_EQ(user->chain.not_after, certificateValidity(cross)->not_after);
+  EXPECT_LT(user->chain.not_after, user->not_after);
   UserCertificateCache cache(trusting({0}), 4);
   EXPECT_TRUE(cache.verify(userOf(2)).ok());
   EXPECT_FALSE(UserCertificateCache(CaTrust{{ca_[0].cert}, {}}, 4).verify(userOf(2)).ok());
@@ -172,6 +182,77 @@ TEST_F(CaRotation, APhoneFollowsANewCaOnlyThroughACrossCertificateFromOneItTrust
   EXPECT_FALSE(verifyCaSuccessor(rogue_ca, CaTrust{{ca_[0].cert}, {ca_[1].cross}}).ok());
   // A user certificate is not a CA to follow.
   EXPECT_FALSE(verifyCaSuccessor(userOf(1), trusting({0})).ok());
+}
+
+// The same certificate with its ECDSA signature's s replaced by n - s: a
+// valid signature, other bytes.
+Bytes malleated(ByteView der) {
+  const unsigned char* p = der.data();
+  ossl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  const ASN1_BIT_STRING* signature = nullptr;
+  X509_get0_signature(&signature, nullptr, cert.get());
+  const unsigned char* sp = ASN1_STRING_get0_data(signature);
+  ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &sp, ASN1_STRING_length(signature)));
+  const BIGNUM *r = nullptr, *s = nullptr;
+  ECDSA_SIG_get0(sig.get(), &r, &s);
+  ossl::GroupPtr group(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+  BIGNUM* flipped = BN_new();
+  BN_sub(flipped, EC_GROUP_get0_order(group.get()), s);
+  ECDSA_SIG_set0(sig.get(), BN_dup(r), flipped);
+  unsigned char* encoded = nullptr;
+  const int len = i2d_ECDSA_SIG(sig.get(), &encoded);
+  ASN1_BIT_STRING_set(const_cast<ASN1_BIT_STRING*>(signature), encoded, len);
+  OPENSSL_free(encoded);
+  unsigned char* out = nullptr;
+  const int out_len = i2d_X509(cert.get(), &out);
+  Bytes result(out, out + out_len);
+  OPENSSL_free(out);
+  return result;
+}
+
+client::PlatformData platformAt(const Bytes& ca, std::uint64_t generation, std::vector<Bytes> cross) {
+  client::PlatformData p;
+  p.suite = "mpay-v1";
+  p.ca_cert = ca;
+  p.ca_generation = generation;
+  p.ca_cross = std::move(cross);
+  p.trusted_cas = {ca};
+  return p;
+}
+
+TEST_F(CaRotation, APhoneFollowsEachRotationWhateverGenerationAnAnswerClaims) {
+  const client::PlatformData registered = platformAt(ca_[0].cert, 1, {});
+  // An answer that claims generation 2^32-1 is followed on its cross
+  // certificate; the generation decides nothing, so the next CA still is.
+  auto second = client::checkPlatformChange(registered, platformAt(ca_[1].cert, 0xffffffffULL, {ca_[1].cross}));
+  ASSERT_TRUE(second.ok()) << second.error().detail;
+  auto third = client::checkPlatformChange(second.value(), platformAt(ca_[2].cert, 3, {ca_[2].cross, ca_[1].cross}));
+  ASSERT_TRUE(third.ok()) << third.error().detail;
+  EXPECT_EQ(third->trusted_cas, (std::vector<Bytes>{ca_[0].cert, ca_[1].cert, ca_[2].cert}));
+  // Never back to one it followed before.
+  EXPECT_FALSE(client::checkPlatformChange(third.value(), platformAt(ca_[1].cert, 9, {ca_[2].cross, ca_[1].cross})).ok());
+}
+
+TEST_F(CaRotation, AnotherEncodingOfTheSameCaChangesNothingAndAForgedOneIsRefused) {
+  const client::PlatformData registered = platformAt(ca_[0].cert, 1, {});
+  const Bytes other_bytes = malleated(ca_[1].cert);
+  ASSERT_NE(other_bytes, ca_[1].cert);
+  ASSERT_TRUE(verifyIssuedBy(other_bytes, other_bytes).ok()) << "still a valid signature";
+  // Followed in its other encoding first: the genuine bytes later are the same CA.
+  auto followed = client::checkPlatformChange(registered, platformAt(other_bytes, 2, {ca_[1].cross}));
+  ASSERT_TRUE(followed.ok()) << followed.error().detail;
+  auto honest = client::checkPlatformChange(followed.value(), platformAt(ca_[1].cert, 2, {ca_[1].cross}));
+  ASSERT_TRUE(honest.ok()) << honest.error().detail;
+  EXPECT_EQ(honest->ca_cert, other_bytes) << "what the phone holds of its CA stays";
+  EXPECT_EQ(honest->trusted_cas.size(), 2u);
+  // The new CA's key and name in a certificate someone else signed (another
+  // validity, say): not signed by its own key, not followed.
+  const EcPrivateKey forger = newKey();
+  CertificateRequest forged_req = request(Profile::kRootCa, ca_[1].key, name_);
+  forged_req.valid_days = 1;
+  const Bytes forged = issueCertificate(forged_req, ca_[0].cert, signerOf(ca_[0].key)).value();
+  EXPECT_FALSE(verifyCaSuccessor(forged, trusting({0})).ok());
+  EXPECT_FALSE(client::checkPlatformChange(registered, platformAt(forged, 2, {ca_[1].cross})).ok());
 }
 
 }  // namespace
